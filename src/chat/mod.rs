@@ -1,0 +1,234 @@
+//! Platform-neutral chat types: what adapters hand to the bot and what the bot hands back.
+
+use serde::Serialize;
+use std::fmt;
+
+/// Identifies one conversation: sessions, runs and replies are bound to it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct ThreadKey {
+    /// `console`, `slack`, `discord`, ...
+    pub platform: String,
+    /// Channel (or team/channel) within the platform.
+    pub channel: String,
+    /// Thread within the channel.
+    pub thread: String,
+}
+
+impl ThreadKey {
+    /// Builds a key from its parts.
+    pub fn new(platform: &str, channel: &str, thread: &str) -> ThreadKey {
+        ThreadKey {
+            platform: platform.into(),
+            channel: channel.into(),
+            thread: thread.into(),
+        }
+    }
+}
+
+impl fmt::Display for ThreadKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.platform, self.channel, self.thread)
+    }
+}
+
+/// A normalized message from any adapter.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// Where it was said.
+    pub thread: ThreadKey,
+    /// Who said it, as `platform:id` or a console name.
+    pub user: String,
+    /// The text, with any bot mention already stripped by the adapter.
+    pub text: String,
+    /// Platform event id, for de-duplicating retried deliveries.
+    pub event_id: Option<String>,
+}
+
+/// How a run ended (or that it is still going).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Stages are executing.
+    Running,
+    /// Every stage succeeded.
+    Succeeded,
+    /// A stage failed (and a rollback may have run).
+    Failed,
+    /// A user cancelled it.
+    Cancelled,
+    /// The process died while it was running; found at the next start.
+    Interrupted,
+}
+
+impl RunStatus {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<RunStatus> {
+        Some(match s {
+            "running" => RunStatus::Running,
+            "succeeded" => RunStatus::Succeeded,
+            "failed" => RunStatus::Failed,
+            "cancelled" => RunStatus::Cancelled,
+            "interrupted" => RunStatus::Interrupted,
+            _ => return None,
+        })
+    }
+}
+
+/// State of one stage in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageState {
+    /// Not started yet.
+    Pending,
+    /// Executing now.
+    Running,
+    /// Exited 0.
+    Succeeded,
+    /// Exited non-zero or could not start.
+    Failed,
+    /// Exceeded its timeout and was stopped.
+    TimedOut,
+    /// Stopped because the run was cancelled.
+    Cancelled,
+}
+
+impl StageState {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StageState::Pending => "pending",
+            StageState::Running => "running",
+            StageState::Succeeded => "succeeded",
+            StageState::Failed => "failed",
+            StageState::TimedOut => "timed_out",
+            StageState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// What the bot says or reports; adapters render these.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BotEvent {
+    /// A plain answer.
+    Reply {
+        /// Conversation.
+        thread: ThreadKey,
+        /// Text to show.
+        text: String,
+        /// Intent the bot understood, if any.
+        intent: Option<String>,
+    },
+    /// A question for a missing slot.
+    Prompt {
+        /// Conversation.
+        thread: ThreadKey,
+        /// Text to show.
+        text: String,
+        /// Intent being filled.
+        intent: String,
+        /// The slot asked for.
+        slot: String,
+        /// Valid answers.
+        choices: Vec<String>,
+    },
+    /// A yes/no confirmation before an action.
+    Confirm {
+        /// Conversation.
+        thread: ThreadKey,
+        /// Text to show.
+        text: String,
+        /// Intent to confirm.
+        intent: String,
+    },
+    /// A run began.
+    RunStarted {
+        /// Conversation.
+        thread: ThreadKey,
+        /// Store id of the run.
+        run_id: i64,
+        /// `deploy` or `rollback`.
+        action: String,
+        /// Service name.
+        service: String,
+        /// Environment name.
+        environment: String,
+        /// Version requested, if any.
+        version: Option<String>,
+        /// Strategy.
+        strategy: String,
+    },
+    /// A stage started, logged a line, or finished.
+    Progress {
+        /// Conversation.
+        thread: ThreadKey,
+        /// Store id of the run.
+        run_id: i64,
+        /// Stage name.
+        stage: String,
+        /// `main` or `rollback`.
+        phase: String,
+        /// State of the stage after this event.
+        state: StageState,
+        /// Output line, for log events.
+        line: Option<String>,
+        /// Compact line for the whole run (`build ✓ 1.2s → test ⏳`).
+        summary: String,
+    },
+    /// A run ended.
+    RunFinished {
+        /// Conversation.
+        thread: ThreadKey,
+        /// Store id of the run.
+        run_id: i64,
+        /// Final status.
+        status: RunStatus,
+        /// Version live after the run, if known.
+        version: Option<String>,
+        /// Final compact stage line.
+        summary: String,
+        /// Human sentence about the outcome.
+        text: String,
+    },
+}
+
+impl BotEvent {
+    /// The conversation this event belongs to.
+    pub fn thread(&self) -> &ThreadKey {
+        match self {
+            BotEvent::Reply { thread, .. }
+            | BotEvent::Prompt { thread, .. }
+            | BotEvent::Confirm { thread, .. }
+            | BotEvent::RunStarted { thread, .. }
+            | BotEvent::Progress { thread, .. }
+            | BotEvent::RunFinished { thread, .. } => thread,
+        }
+    }
+}
+
+/// Receives everything the bot emits; each adapter implements it (posting, editing, printing).
+pub trait EventSink: Send + Sync {
+    /// Delivers one event. Must not block: adapters queue and deliver asynchronously.
+    fn emit(&self, event: BotEvent);
+}
+
+/// A sink that forwards events into a tokio channel (used by the console adapter and tests).
+pub struct ChannelSink(pub tokio::sync::mpsc::UnboundedSender<BotEvent>);
+
+impl EventSink for ChannelSink {
+    fn emit(&self, event: BotEvent) {
+        // A closed receiver means the adapter is shutting down; nothing left to show.
+        let _ = self.0.send(event);
+    }
+}

@@ -1,0 +1,298 @@
+//! Natural-language understanding: intent classification plus slot extraction.
+//!
+//! `Nlu::new` trains the lexical classifier from `intents/*.yaml` and builds the entity
+//! gazetteer from the config; `Nlu::parse` turns one message into a [`Parsed`].
+
+mod classifier;
+mod entities;
+pub mod eval;
+mod tokens;
+mod training;
+
+pub use entities::{damerau_levenshtein, parse_version, Entity, SlotKind, UnknownTerm};
+pub use training::TrainingError;
+
+use crate::config::{Config, Strategy};
+use classifier::Classifier;
+use entities::EntityExtractor;
+use serde::Serialize;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+/// What the user wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Intent {
+    /// Deploy a service.
+    Deploy,
+    /// Roll a service back.
+    Rollback,
+    /// What is running where.
+    Status,
+    /// Past deployments.
+    History,
+    /// Why the last run failed.
+    Explain,
+    /// Approve a pending request.
+    Approve,
+    /// Reject a pending request.
+    Reject,
+    /// Abandon the current request or run.
+    Cancel,
+    /// Yes.
+    Affirm,
+    /// No (possibly with a correction).
+    Negate,
+    /// What can the bot do.
+    Help,
+    /// Lock an environment or service.
+    Lock,
+    /// Remove a lock.
+    Unlock,
+    /// Not a command.
+    None,
+}
+
+impl Intent {
+    /// Every intent, in a fixed order (the classifier's class index).
+    pub const ALL: [Intent; 14] = [
+        Intent::Deploy,
+        Intent::Rollback,
+        Intent::Status,
+        Intent::History,
+        Intent::Explain,
+        Intent::Approve,
+        Intent::Reject,
+        Intent::Cancel,
+        Intent::Affirm,
+        Intent::Negate,
+        Intent::Help,
+        Intent::Lock,
+        Intent::Unlock,
+        Intent::None,
+    ];
+
+    /// Class index.
+    pub fn index(self) -> usize {
+        Intent::ALL.iter().position(|i| *i == self).unwrap_or(Intent::ALL.len() - 1)
+    }
+
+    /// The intent's name as used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intent::Deploy => "deploy",
+            Intent::Rollback => "rollback",
+            Intent::Status => "status",
+            Intent::History => "history",
+            Intent::Explain => "explain",
+            Intent::Approve => "approve",
+            Intent::Reject => "reject",
+            Intent::Cancel => "cancel",
+            Intent::Affirm => "affirm",
+            Intent::Negate => "negate",
+            Intent::Help => "help",
+            Intent::Lock => "lock",
+            Intent::Unlock => "unlock",
+            Intent::None => "none",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<Intent> {
+        Intent::ALL.iter().copied().find(|i| i.as_str() == s)
+    }
+
+    /// All names.
+    pub fn names() -> Vec<&'static str> {
+        Intent::ALL.iter().map(|i| i.as_str()).collect()
+    }
+
+    /// Intents that change something; misreading small talk as one of these is a false action.
+    pub fn is_action(self) -> bool {
+        matches!(
+            self,
+            Intent::Deploy | Intent::Rollback | Intent::Cancel | Intent::Approve | Intent::Reject | Intent::Lock | Intent::Unlock
+        )
+    }
+}
+
+/// Slot values found in a message, already canonical (config names, `blue-green`, digits).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Slots {
+    /// Service name.
+    pub service: Option<String>,
+    /// Environment name.
+    pub environment: Option<String>,
+    /// Version without a leading `v`.
+    pub version: Option<String>,
+    /// Strategy.
+    pub strategy: Option<Strategy>,
+    /// Canary percent, 1-100.
+    pub percent: Option<u8>,
+}
+
+impl Slots {
+    /// The slot's value as text.
+    pub fn get(&self, kind: SlotKind) -> Option<String> {
+        match kind {
+            SlotKind::Service => self.service.clone(),
+            SlotKind::Environment => self.environment.clone(),
+            SlotKind::Version => self.version.clone(),
+            SlotKind::Strategy => self.strategy.map(|s| s.as_str().to_string()),
+            SlotKind::Percent => self.percent.map(|p| p.to_string()),
+        }
+    }
+
+    /// True when no slot is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Slots::default()
+    }
+}
+
+/// The NLU's reading of one message.
+#[derive(Debug, Clone, Serialize)]
+pub struct Parsed {
+    /// Intent after applying the confidence threshold.
+    pub intent: Intent,
+    /// Confidence of the classifier's top intent.
+    pub confidence: f32,
+    /// Slots found.
+    pub slots: Slots,
+    /// Name-like words the config does not know.
+    #[serde(skip)]
+    pub unknown: Vec<UnknownTerm>,
+}
+
+/// Why the NLU could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NluError {
+    /// Training data could not be loaded.
+    #[error(transparent)]
+    Training(#[from] TrainingError),
+}
+
+/// Intent classifier plus entity extractor for one config.
+pub struct Nlu {
+    classifier: Classifier,
+    extractor: EntityExtractor,
+    threshold: f32,
+    training_time: Duration,
+    examples: usize,
+}
+
+impl Nlu {
+    /// Loads the training examples (the config's `nlu.intents_dir`, or the built-in set) and trains.
+    pub fn new(config: &Config) -> Result<Nlu, NluError> {
+        let started = Instant::now();
+        let dir = config.nlu.intents_dir.as_ref().map(|d| config.base_dir.join(d));
+        let examples = training::load_examples(dir.as_deref())?;
+        let mut known = HashSet::new();
+        let mut data = Vec::with_capacity(examples.len());
+        for ex in &examples {
+            let toks = tokens::tokenize(&ex.text);
+            let mut masked: Vec<String> = Vec::with_capacity(toks.len());
+            let mut last_mark = None;
+            for t in &toks {
+                let mark = ex.marks.iter().position(|m| m.range.contains(&t.start));
+                let placeholder = mark
+                    .and_then(|m| SlotKind::parse(&ex.marks[m].entity))
+                    .and_then(SlotKind::placeholder);
+                match placeholder {
+                    // One placeholder per mark, even when it spans several words.
+                    Some(_) if mark == last_mark => {}
+                    Some(p) => masked.push(p.to_string()),
+                    None => {
+                        if mark.is_none() {
+                            known.insert(t.text.clone());
+                        }
+                        masked.push(t.text.clone());
+                    }
+                }
+                last_mark = mark;
+            }
+            data.push((masked, ex.intent));
+        }
+        let classifier = Classifier::train(&data);
+        let extractor = EntityExtractor::new(config, &known);
+        Ok(Nlu {
+            classifier,
+            extractor,
+            threshold: config.nlu.threshold,
+            training_time: started.elapsed(),
+            examples: examples.len(),
+        })
+    }
+
+    /// How long loading and training took.
+    pub fn training_time(&self) -> Duration {
+        self.training_time
+    }
+
+    /// Number of training examples.
+    pub fn example_count(&self) -> usize {
+        self.examples
+    }
+
+    /// Number of classifier features.
+    pub fn feature_count(&self) -> usize {
+        self.classifier.dimensions()
+    }
+
+    /// Reads one message.
+    pub fn parse(&self, text: &str) -> Parsed {
+        let toks = tokens::tokenize(text);
+        let (entities, unknown) = self.extractor.extract(&toks);
+        let mut masked = Vec::with_capacity(toks.len());
+        let mut i = 0;
+        while i < toks.len() {
+            match entities.iter().find(|e| e.start == i && e.kind.placeholder().is_some()) {
+                Some(e) => {
+                    masked.push(e.kind.placeholder().unwrap_or_default().to_string());
+                    i = e.end.max(i + 1);
+                }
+                None => {
+                    masked.push(toks[i].text.clone());
+                    i += 1;
+                }
+            }
+        }
+        let ranked = self.classifier.rank(&masked);
+        let (top, confidence) = ranked[0];
+        let intent = if confidence >= self.threshold { top } else { Intent::None };
+        Parsed { intent, confidence, slots: slots_from(&entities, &toks), unknown }
+    }
+
+    /// The configured name closest to `word`, for "did you mean" replies.
+    pub fn suggest(&self, word: &str, kind: SlotKind) -> Option<String> {
+        self.extractor.suggest(word, kind)
+    }
+}
+
+fn slots_from(entities: &[Entity], toks: &[tokens::Token]) -> Slots {
+    let mut slots = Slots::default();
+    let mut env_after_to = false;
+    for e in entities {
+        match e.kind {
+            SlotKind::Service => {
+                if slots.service.is_none() {
+                    slots.service = Some(e.value.clone());
+                }
+            }
+            SlotKind::Environment => {
+                // "promote X from staging to prod": the target follows "to".
+                let after_to = e.start > 0 && matches!(toks[e.start - 1].text.as_str(), "to" | "into" | "onto");
+                if !env_after_to || after_to {
+                    slots.environment = Some(e.value.clone());
+                    env_after_to |= after_to;
+                }
+            }
+            SlotKind::Version => slots.version = Some(e.value.clone()),
+            SlotKind::Strategy => slots.strategy = Strategy::parse(&e.value),
+            SlotKind::Percent => slots.percent = e.value.parse().ok(),
+        }
+    }
+    slots
+}
+
+#[cfg(test)]
+mod tests;
