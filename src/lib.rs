@@ -11,6 +11,11 @@
 //! - [`bot`]: [`bot::Bot::handle`], the one entry point every adapter calls.
 //! - [`adapters`]: the console adapter (`deckhand chat`).
 
-pub mod config;
+pub mod adapters;
+pub mod bot;
 pub mod chat;
+pub mod config;
+pub mod dialogue;
 pub mod nlu;
+pub mod pipeline;
+pub mod store;

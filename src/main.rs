@@ -1,12 +1,157 @@
+//! The `deckhand` binary: flags -> config -> tracing -> run.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use deckhand::adapters::console::{self, ConsoleOptions};
+use deckhand::bot::Bot;
 use deckhand::config::Config;
 use deckhand::nlu::{eval, Nlu};
-use std::path::PathBuf;
-fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let config = Config::load(&PathBuf::from(&args[1]))?;
-    let nlu = Nlu::new(&config)?;
-    let rows = eval::parse_rows(&std::fs::read_to_string(&args[2])?)?;
-    let r = eval::evaluate(&nlu, &rows);
-    println!("{}", r.render(true));
-    Ok(())
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Deckhand: chat-ops deploys in plain language.
+#[derive(Parser)]
+#[command(name = "deckhand", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Talk to the bot in the terminal (human mode, or JSON Lines with --json).
+    Chat {
+        /// Config file.
+        #[arg(
+            long,
+            default_value = "examples/deckhand.yaml",
+            env = "DECKHAND_CONFIG"
+        )]
+        config: PathBuf,
+        /// Your name in the conversation.
+        #[arg(long, env = "USER", default_value = "you")]
+        user: String,
+        /// Read {"user","text","thread"} objects per line; write one JSON event per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Configuration tools.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Measure the NLU on a JSON Lines data set.
+    Eval {
+        /// Config whose services and environments the data uses.
+        #[arg(long, default_value = "examples/deckhand.yaml")]
+        config: PathBuf,
+        /// JSON Lines: {"text","intent","slots"} per line.
+        #[arg(long)]
+        data: PathBuf,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Also list every row the NLU got wrong.
+        #[arg(long)]
+        misses: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a config file; exits non-zero with the problems when it is wrong.
+    Check {
+        /// Config file.
+        file: PathBuf,
+    },
+}
+
+fn init_tracing(default: &str) {
+    let filter: tracing_subscriber::filter::Targets = std::env::var("DECKHAND_LOG")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| default.parse().unwrap_or_default());
+    use tracing_subscriber::prelude::*;
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter),
+        )
+        .init();
+}
+
+fn load(path: &Path) -> anyhow::Result<Config> {
+    Config::load(path).with_context(|| {
+        format!(
+            "the config {} is not usable (check it with `deckhand config check {}`)",
+            path.display(),
+            path.display()
+        )
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Chat { config, user, json } => {
+            init_tracing("warn");
+            let config = load(&config)?;
+            let bot = Arc::new(Bot::new(config).await?);
+            console::run(bot.clone(), ConsoleOptions { user, json }).await?;
+            bot.store().close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config {
+            command: ConfigCommand::Check { file },
+        } => match Config::load(&file) {
+            Ok(c) => {
+                println!(
+                    "{}: OK ({} services, {} environments, {} pipelines)",
+                    file.display(),
+                    c.services.len(),
+                    c.environments.len(),
+                    c.pipelines.len()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        Command::Eval {
+            config,
+            data,
+            json,
+            misses,
+        } => {
+            init_tracing("warn");
+            let config = load(&config)?;
+            let nlu = Nlu::new(&config)?;
+            let text = std::fs::read_to_string(&data)
+                .with_context(|| format!("cannot read {}", data.display()))?;
+            let rows = eval::parse_rows(&text)
+                .with_context(|| format!("{} is not a valid data set", data.display()))?;
+            let report = eval::evaluate(&nlu, &rows);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.render(misses));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

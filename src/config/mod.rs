@@ -43,7 +43,8 @@ pub enum ConfigError {
 pub fn is_safe_name(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+        && chars
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
 }
 
 impl Config {
@@ -55,7 +56,13 @@ impl Config {
         })?;
         let base = path
             .parent()
-            .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
             .unwrap_or(Path::new("."));
         let base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
         Config::from_yaml(&text, path, &base)
@@ -95,7 +102,10 @@ impl Config {
             out.push("session.max_history must be greater than 0".into());
         }
         if !(0.0..=1.0).contains(&self.nlu.threshold) {
-            out.push(format!("nlu.threshold must be between 0 and 1, got {}", self.nlu.threshold));
+            out.push(format!(
+                "nlu.threshold must be between 0 and 1, got {}",
+                self.nlu.threshold
+            ));
         }
         // Every name and alias must point at exactly one thing, or "deploy stage" is ambiguous.
         let mut seen: HashMap<String, String> = HashMap::new();
@@ -154,10 +164,16 @@ impl Config {
                     out.push(format!("pipeline `{name}` has a stage without a name"));
                 }
                 if st.command.trim().is_empty() {
-                    out.push(format!("stage `{}` of pipeline `{name}` has an empty command", st.name));
+                    out.push(format!(
+                        "stage `{}` of pipeline `{name}` has an empty command",
+                        st.name
+                    ));
                 }
                 if st.timeout_secs == 0 {
-                    out.push(format!("stage `{}` of pipeline `{name}` has timeout_secs 0", st.name));
+                    out.push(format!(
+                        "stage `{}` of pipeline `{name}` has timeout_secs 0",
+                        st.name
+                    ));
                 }
             }
             for key in p.env.keys() {
@@ -233,7 +249,10 @@ pub fn normalize_term(s: &str) -> String {
 }
 
 fn resolve_store_url(url: &str, base: &Path) -> String {
-    let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
         return url.to_string();
     };
     let (path, query) = match rest.split_once('?') {

@@ -28,7 +28,10 @@ fn defaults_are_applied() {
     assert_eq!(c.pipelines["p"].stages[0].timeout_secs, 600);
     assert_eq!(c.environments[0].default_strategy, Strategy::Direct);
     assert!(!c.environments[0].auto_rollback);
-    assert_eq!(c.store_url(), "sqlite:///base/.deckhand/deckhand.db?mode=rwc");
+    assert_eq!(
+        c.store_url(),
+        "sqlite:///base/.deckhand/deckhand.db?mode=rwc"
+    );
 }
 
 #[test]
@@ -46,21 +49,36 @@ fn missing_pipeline_and_duplicate_alias_are_reported() {
         .replace("aliases: [stg]", "aliases: [bm]");
     let err = parse(&bad).unwrap_err().to_string();
     assert!(err.contains("pipeline `nope`"), "{err}");
-    assert!(err.contains("`bm` is used by both service `billionmail` and environment `staging`"), "{err}");
+    assert!(
+        err.contains("`bm` is used by both service `billionmail` and environment `staging`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn unsafe_names_are_rejected() {
     let bad = GOOD.replace("name: billionmail", "name: \"bill;rm -rf\"");
-    assert!(parse(&bad).unwrap_err().to_string().contains("must be lowercase"));
+    assert!(parse(&bad)
+        .unwrap_err()
+        .to_string()
+        .contains("must be lowercase"));
 }
 
 #[test]
 fn store_urls_are_anchored() {
     let base = Path::new("/etc/deckhand");
-    assert_eq!(resolve_store_url("sqlite://x.db", base), "sqlite:///etc/deckhand/x.db?mode=rwc");
-    assert_eq!(resolve_store_url("sqlite:///abs.db?mode=ro", base), "sqlite:///abs.db?mode=ro");
-    assert_eq!(resolve_store_url("postgres://u@h/db", base), "postgres://u@h/db");
+    assert_eq!(
+        resolve_store_url("sqlite://x.db", base),
+        "sqlite:///etc/deckhand/x.db?mode=rwc"
+    );
+    assert_eq!(
+        resolve_store_url("sqlite:///abs.db?mode=ro", base),
+        "sqlite:///abs.db?mode=ro"
+    );
+    assert_eq!(
+        resolve_store_url("postgres://u@h/db", base),
+        "postgres://u@h/db"
+    );
 }
 
 #[test]

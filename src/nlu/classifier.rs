@@ -89,9 +89,16 @@ impl Classifier {
         }
         let dim = vocab.len();
         let classes = Intent::ALL.len();
-        let mut model = Classifier { vocab, weights: vec![0.0; classes * dim], bias: vec![0.0; classes], dim };
-        let samples: Vec<(Features, usize)> =
-            data.iter().map(|(t, i)| (model.featurize(t), i.index())).collect();
+        let mut model = Classifier {
+            vocab,
+            weights: vec![0.0; classes * dim],
+            bias: vec![0.0; classes],
+            dim,
+        };
+        let samples: Vec<(Features, usize)> = data
+            .iter()
+            .map(|(t, i)| (model.featurize(t), i.index()))
+            .collect();
         let mut order: Vec<usize> = (0..samples.len()).collect();
         let mut rng = 0x9E37_79B9_7F4A_7C15u64;
         let mut probs = vec![0.0f32; classes];

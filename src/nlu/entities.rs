@@ -130,8 +130,10 @@ impl EntityExtractor {
         }
         // Longest terms first so "auth service" wins over "auth".
         terms.sort_by(|a, b| b.words.len().cmp(&a.words.len()));
-        let mut known_words: HashSet<String> =
-            COMMON_WORDS.split_whitespace().map(str::to_string).collect();
+        let mut known_words: HashSet<String> = COMMON_WORDS
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
         known_words.extend(extra_known.iter().cloned());
         // A configured name is not "ordinary vocabulary", even if a training example used it.
         for t in &terms {
@@ -153,8 +155,20 @@ impl EntityExtractor {
         for (i, w) in words.iter().enumerate() {
             if let Some((svc, ver)) = w.split_once('@') {
                 if let (Some(term), Some(v)) = (self.lookup_single(svc), parse_version(ver)) {
-                    found.push(Entity { kind: term.0, value: term.1, start: i, end: i + 1, fuzzy: term.2 });
-                    found.push(Entity { kind: SlotKind::Version, value: v, start: i, end: i + 1, fuzzy: false });
+                    found.push(Entity {
+                        kind: term.0,
+                        value: term.1,
+                        start: i,
+                        end: i + 1,
+                        fuzzy: term.2,
+                    });
+                    found.push(Entity {
+                        kind: SlotKind::Version,
+                        value: v,
+                        start: i,
+                        end: i + 1,
+                        fuzzy: false,
+                    });
                     taken[i] = true;
                 }
             }
@@ -165,11 +179,25 @@ impl EntityExtractor {
                 continue;
             }
             if let Some(n) = words[i].strip_suffix('%').and_then(parse_percent) {
-                found.push(Entity { kind: SlotKind::Percent, value: n, start: i, end: i + 1, fuzzy: false });
+                found.push(Entity {
+                    kind: SlotKind::Percent,
+                    value: n,
+                    start: i,
+                    end: i + 1,
+                    fuzzy: false,
+                });
                 taken[i] = true;
             } else if let Some(n) = parse_percent(words[i]) {
-                if i + 1 < words.len() && matches!(words[i + 1], "percent" | "pct" | "%" | "per-cent") {
-                    found.push(Entity { kind: SlotKind::Percent, value: n, start: i, end: i + 2, fuzzy: false });
+                if i + 1 < words.len()
+                    && matches!(words[i + 1], "percent" | "pct" | "%" | "per-cent")
+                {
+                    found.push(Entity {
+                        kind: SlotKind::Percent,
+                        value: n,
+                        start: i,
+                        end: i + 2,
+                        fuzzy: false,
+                    });
                     taken[i] = true;
                     taken[i + 1] = true;
                 }
@@ -180,13 +208,26 @@ impl EntityExtractor {
             if taken[i] {
                 continue;
             }
-            let two = (i + 1 < words.len() && !taken[i + 1]).then(|| format!("{} {}", words[i], words[i + 1]));
+            let two = (i + 1 < words.len() && !taken[i + 1])
+                .then(|| format!("{} {}", words[i], words[i + 1]));
             if two.as_deref() == Some("blue green") {
-                found.push(Entity { kind: SlotKind::Strategy, value: "blue-green".into(), start: i, end: i + 2, fuzzy: false });
+                found.push(Entity {
+                    kind: SlotKind::Strategy,
+                    value: "blue-green".into(),
+                    start: i,
+                    end: i + 2,
+                    fuzzy: false,
+                });
                 taken[i] = true;
                 taken[i + 1] = true;
             } else if let Some(s) = parse_strategy(words[i]) {
-                found.push(Entity { kind: SlotKind::Strategy, value: s.as_str().into(), start: i, end: i + 1, fuzzy: false });
+                found.push(Entity {
+                    kind: SlotKind::Strategy,
+                    value: s.as_str().into(),
+                    start: i,
+                    end: i + 1,
+                    fuzzy: false,
+                });
                 taken[i] = true;
             }
         }
@@ -224,7 +265,13 @@ impl EntityExtractor {
             }
             if let Some((t, n, end_tok)) = matched {
                 let start = sub[j].0;
-                found.push(Entity { kind: t.kind, value: t.canonical.clone(), start, end: end_tok + 1, fuzzy: false });
+                found.push(Entity {
+                    kind: t.kind,
+                    value: t.canonical.clone(),
+                    start,
+                    end: end_tok + 1,
+                    fuzzy: false,
+                });
                 for flag in taken.iter_mut().take(end_tok + 1).skip(start) {
                     *flag = true;
                 }
@@ -237,7 +284,13 @@ impl EntityExtractor {
         for i in 0..words.len() {
             if !taken[i] {
                 if let Some(v) = parse_version(words[i]) {
-                    found.push(Entity { kind: SlotKind::Version, value: v, start: i, end: i + 1, fuzzy: false });
+                    found.push(Entity {
+                        kind: SlotKind::Version,
+                        value: v,
+                        start: i,
+                        end: i + 1,
+                        fuzzy: false,
+                    });
                     taken[i] = true;
                 }
             }
@@ -250,11 +303,20 @@ impl EntityExtractor {
             }
             let w = words[i];
             if let Some((kind, canonical)) = self.fuzzy(w) {
-                found.push(Entity { kind, value: canonical, start: i, end: i + 1, fuzzy: true });
+                found.push(Entity {
+                    kind,
+                    value: canonical,
+                    start: i,
+                    end: i + 1,
+                    fuzzy: true,
+                });
                 taken[i] = true;
             } else if self.looks_like_name(w) {
                 let after_preposition = i > 0 && PREPOSITIONS.contains(&words[i - 1]);
-                unknown.push(UnknownTerm { text: w.to_string(), after_preposition });
+                unknown.push(UnknownTerm {
+                    text: w.to_string(),
+                    after_preposition,
+                });
             }
         }
         found.sort_by_key(|e| (e.start, e.kind.as_str()));
@@ -275,7 +337,10 @@ impl EntityExtractor {
     /// word, and only when exactly one name is that close.
     fn fuzzy(&self, w: &str) -> Option<(SlotKind, String)> {
         let compact: String = w.chars().filter(|c| *c != '-' && *c != '_').collect();
-        if compact.chars().count() < 5 || self.known_words.contains(w) || !compact.chars().all(|c| c.is_alphanumeric()) {
+        if compact.chars().count() < 5
+            || self.known_words.contains(w)
+            || !compact.chars().all(|c| c.is_alphanumeric())
+        {
             return None;
         }
         let max = if compact.chars().count() >= 9 { 2 } else { 1 };
@@ -308,7 +373,8 @@ impl EntityExtractor {
         w.len() >= 2
             && w.len() <= 40
             && w.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
             && !self.known_words.contains(w)
     }
 
@@ -336,9 +402,13 @@ pub fn parse_version(w: &str) -> Option<String> {
     let parts: Vec<&str> = core.split('.').collect();
     let numeric = parts.len() >= 2
         && parts.len() <= 4
-        && parts.iter().all(|p| !p.is_empty() && p.len() <= 9 && p.chars().all(|c| c.is_ascii_digit()));
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 9 && p.chars().all(|c| c.is_ascii_digit()));
     let suffix_ok = suffix.is_none_or(|s| {
-        !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
     });
     if numeric && suffix_ok {
         return Some(body.to_string());
@@ -379,7 +449,9 @@ pub fn damerau_levenshtein(a: &str, b: &str) -> usize {
     for i in 1..=n {
         for j in 1..=m {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
             }

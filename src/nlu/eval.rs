@@ -97,12 +97,21 @@ pub fn parse_rows(text: &str) -> Result<Vec<Row>, EvalError> {
         if line.trim().is_empty() {
             continue;
         }
-        let row: Row = serde_json::from_str(line).map_err(|e| EvalError::BadRow { line: i + 1, message: e.to_string() })?;
+        let row: Row = serde_json::from_str(line).map_err(|e| EvalError::BadRow {
+            line: i + 1,
+            message: e.to_string(),
+        })?;
         if Intent::parse(&row.intent).is_none() {
-            return Err(EvalError::BadRow { line: i + 1, message: format!("unknown intent `{}`", row.intent) });
+            return Err(EvalError::BadRow {
+                line: i + 1,
+                message: format!("unknown intent `{}`", row.intent),
+            });
         }
         if let Some(k) = row.slots.keys().find(|k| SlotKind::parse(k).is_none()) {
-            return Err(EvalError::BadRow { line: i + 1, message: format!("unknown slot `{k}`") });
+            return Err(EvalError::BadRow {
+                line: i + 1,
+                message: format!("unknown slot `{k}`"),
+            });
         }
         rows.push(row);
     }
@@ -112,8 +121,13 @@ pub fn parse_rows(text: &str) -> Result<Vec<Row>, EvalError> {
     Ok(rows)
 }
 
-const SLOT_KINDS: [SlotKind; 5] =
-    [SlotKind::Service, SlotKind::Environment, SlotKind::Version, SlotKind::Strategy, SlotKind::Percent];
+const SLOT_KINDS: [SlotKind; 5] = [
+    SlotKind::Service,
+    SlotKind::Environment,
+    SlotKind::Version,
+    SlotKind::Strategy,
+    SlotKind::Percent,
+];
 
 /// Runs the NLU over every row and scores it.
 pub fn evaluate(nlu: &Nlu, rows: &[Row]) -> Report {
@@ -182,7 +196,11 @@ pub fn evaluate(nlu: &Nlu, rows: &[Row]) -> Report {
         intent_accuracy: ratio(correct, rows.len()),
         slot_exact_match: ratio(slots_ok, rows.len()),
         false_actions,
-        false_action_rate: if none_rows == 0 { 0.0 } else { false_actions as f64 / none_rows as f64 },
+        false_action_rate: if none_rows == 0 {
+            0.0
+        } else {
+            false_actions as f64 / none_rows as f64
+        },
         latency_p50_us: pct(0.5),
         latency_p99_us: pct(0.99),
         training_ms: nlu.training_time().as_millis() as u64,
@@ -211,14 +229,25 @@ impl Report {
             "recall"
         );
         for (name, sc) in &self.per_intent {
-            s.push_str(&format!("{:<10} {:>7} {:>8.1}% {:>6.1}%\n", name, sc.support, sc.precision * 100.0, sc.recall * 100.0));
+            s.push_str(&format!(
+                "{:<10} {:>7} {:>8.1}% {:>6.1}%\n",
+                name,
+                sc.support,
+                sc.precision * 100.0,
+                sc.recall * 100.0
+            ));
         }
         if show_misses && !self.misses.is_empty() {
             s.push_str(&format!("\nmisses ({}):\n", self.misses.len()));
             for m in &self.misses {
                 s.push_str(&format!(
                     "  {:?}: expected {} {:?}, got {} ({:.2}) {:?}\n",
-                    m.text, m.expected, m.expected_slots, m.predicted, m.confidence, m.predicted_slots
+                    m.text,
+                    m.expected,
+                    m.expected_slots,
+                    m.predicted,
+                    m.confidence,
+                    m.predicted_slots
                 ));
             }
         }

@@ -74,7 +74,10 @@ impl Intent {
 
     /// Class index.
     pub fn index(self) -> usize {
-        Intent::ALL.iter().position(|i| *i == self).unwrap_or(Intent::ALL.len() - 1)
+        Intent::ALL
+            .iter()
+            .position(|i| *i == self)
+            .unwrap_or(Intent::ALL.len() - 1)
     }
 
     /// The intent's name as used in files.
@@ -111,7 +114,13 @@ impl Intent {
     pub fn is_action(self) -> bool {
         matches!(
             self,
-            Intent::Deploy | Intent::Rollback | Intent::Cancel | Intent::Approve | Intent::Reject | Intent::Lock | Intent::Unlock
+            Intent::Deploy
+                | Intent::Rollback
+                | Intent::Cancel
+                | Intent::Approve
+                | Intent::Reject
+                | Intent::Lock
+                | Intent::Unlock
         )
     }
 }
@@ -184,7 +193,11 @@ impl Nlu {
     /// Loads the training examples (the config's `nlu.intents_dir`, or the built-in set) and trains.
     pub fn new(config: &Config) -> Result<Nlu, NluError> {
         let started = Instant::now();
-        let dir = config.nlu.intents_dir.as_ref().map(|d| config.base_dir.join(d));
+        let dir = config
+            .nlu
+            .intents_dir
+            .as_ref()
+            .map(|d| config.base_dir.join(d));
         let examples = training::load_examples(dir.as_deref())?;
         let mut known = HashSet::new();
         let mut data = Vec::with_capacity(examples.len());
@@ -245,7 +258,10 @@ impl Nlu {
         let mut masked = Vec::with_capacity(toks.len());
         let mut i = 0;
         while i < toks.len() {
-            match entities.iter().find(|e| e.start == i && e.kind.placeholder().is_some()) {
+            match entities
+                .iter()
+                .find(|e| e.start == i && e.kind.placeholder().is_some())
+            {
                 Some(e) => {
                     masked.push(e.kind.placeholder().unwrap_or_default().to_string());
                     i = e.end.max(i + 1);
@@ -258,8 +274,17 @@ impl Nlu {
         }
         let ranked = self.classifier.rank(&masked);
         let (top, confidence) = ranked[0];
-        let intent = if confidence >= self.threshold { top } else { Intent::None };
-        Parsed { intent, confidence, slots: slots_from(&entities, &toks), unknown }
+        let intent = if confidence >= self.threshold {
+            top
+        } else {
+            Intent::None
+        };
+        Parsed {
+            intent,
+            confidence,
+            slots: slots_from(&entities, &toks),
+            unknown,
+        }
     }
 
     /// The configured name closest to `word`, for "did you mean" replies.
@@ -280,7 +305,8 @@ fn slots_from(entities: &[Entity], toks: &[tokens::Token]) -> Slots {
             }
             SlotKind::Environment => {
                 // "promote X from staging to prod": the target follows "to".
-                let after_to = e.start > 0 && matches!(toks[e.start - 1].text.as_str(), "to" | "into" | "onto");
+                let after_to = e.start > 0
+                    && matches!(toks[e.start - 1].text.as_str(), "to" | "into" | "onto");
                 if !env_after_to || after_to {
                     slots.environment = Some(e.value.clone());
                     env_after_to |= after_to;

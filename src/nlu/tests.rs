@@ -23,9 +23,19 @@ fn transcript_messages_are_understood() {
 #[test]
 fn small_talk_never_becomes_an_action() {
     let nlu = nlu();
-    for text in ["deploys on a friday are scary", "let's roll back to basics in the retro", "good morning", ""] {
+    for text in [
+        "deploys on a friday are scary",
+        "let's roll back to basics in the retro",
+        "good morning",
+        "",
+    ] {
         let p = nlu.parse(text);
-        assert!(!p.intent.is_action(), "{text:?} became {:?} ({})", p.intent, p.confidence);
+        assert!(
+            !p.intent.is_action(),
+            "{text:?} became {:?} ({})",
+            p.intent,
+            p.confidence
+        );
     }
 }
 

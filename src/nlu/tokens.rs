@@ -11,11 +11,18 @@ pub struct Token {
 }
 
 fn is_separator(c: char) -> bool {
-    c.is_whitespace() || matches!(c, ',' | ';' | '!' | '?' | '(' | ')' | '"' | '`' | '*' | '[' | ']' | '{' | '}' | '<' | '>')
+    c.is_whitespace()
+        || matches!(
+            c,
+            ',' | ';' | '!' | '?' | '(' | ')' | '"' | '`' | '*' | '[' | ']' | '{' | '}' | '<' | '>'
+        )
 }
 
 fn is_edge_punct(c: char) -> bool {
-    matches!(c, '.' | ':' | '\'' | '’' | '‘' | '“' | '”' | '/' | '_' | '~')
+    matches!(
+        c,
+        '.' | ':' | '\'' | '’' | '‘' | '“' | '”' | '/' | '_' | '~'
+    )
 }
 
 /// Tokenizes `text`. Edge punctuation is trimmed (`staging.` -> `staging`) and a possessive
@@ -33,7 +40,10 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             .map(str::to_string)
             .unwrap_or(lower);
         if !lower.is_empty() {
-            out.push(Token { text: lower, start: s });
+            out.push(Token {
+                text: lower,
+                start: s,
+            });
         }
     };
     for (i, c) in text.char_indices() {
@@ -42,7 +52,10 @@ pub fn tokenize(text: &str) -> Vec<Token> {
                 push(s, i, &mut out);
             }
             if c == '?' {
-                out.push(Token { text: "?".into(), start: i });
+                out.push(Token {
+                    text: "?".into(),
+                    start: i,
+                });
             }
         } else if start.is_none() {
             start = Some(i);
@@ -68,12 +81,18 @@ mod tests {
             texts("Deploy Auth-Service v2.5.0-rc.1 to prod."),
             vec!["deploy", "auth-service", "v2.5.0-rc.1", "to", "prod"]
         );
-        assert_eq!(texts("ship billionmail@2.3.1, thx!"), vec!["ship", "billionmail@2.3.1", "thx"]);
+        assert_eq!(
+            texts("ship billionmail@2.3.1, thx!"),
+            vec!["ship", "billionmail@2.3.1", "thx"]
+        );
     }
 
     #[test]
     fn trims_punctuation_and_possessives() {
-        assert_eq!(texts("what's billionmail's status?"), vec!["what", "billionmail", "status", "?"]);
+        assert_eq!(
+            texts("what's billionmail's status?"),
+            vec!["what", "billionmail", "status", "?"]
+        );
         assert_eq!(texts(":+1:"), vec!["+1"]);
         assert!(texts("  ... ").is_empty());
     }

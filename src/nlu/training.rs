@@ -82,7 +82,10 @@ pub fn load_examples(dir: Option<&Path>) -> Result<Vec<Example>, TrainingError> 
             }
         }
         Some(dir) => {
-            let read_err = |source| TrainingError::Read { path: dir.display().to_string(), source };
+            let read_err = |source| TrainingError::Read {
+                path: dir.display().to_string(),
+                source,
+            };
             let mut paths: Vec<_> = std::fs::read_dir(dir)
                 .map_err(read_err)?
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -90,8 +93,10 @@ pub fn load_examples(dir: Option<&Path>) -> Result<Vec<Example>, TrainingError> 
                 .collect();
             paths.sort();
             for p in paths {
-                let text = std::fs::read_to_string(&p)
-                    .map_err(|source| TrainingError::Read { path: p.display().to_string(), source })?;
+                let text = std::fs::read_to_string(&p).map_err(|source| TrainingError::Read {
+                    path: p.display().to_string(),
+                    source,
+                })?;
                 out.extend(parse_file(&text, &p.display().to_string())?);
             }
         }
@@ -100,16 +105,27 @@ pub fn load_examples(dir: Option<&Path>) -> Result<Vec<Example>, TrainingError> 
 }
 
 fn parse_file(text: &str, path: &str) -> Result<Vec<Example>, TrainingError> {
-    let err = |message: String| TrainingError::Parse { path: path.to_string(), message };
+    let err = |message: String| TrainingError::Parse {
+        path: path.to_string(),
+        message,
+    };
     let file: IntentFile = serde_yaml::from_str(text).map_err(|e| err(e.to_string()))?;
     let intent = Intent::parse(&file.intent).ok_or_else(|| {
-        err(format!("unknown intent `{}`; expected one of {}", file.intent, Intent::names().join(", ")))
+        err(format!(
+            "unknown intent `{}`; expected one of {}",
+            file.intent,
+            Intent::names().join(", ")
+        ))
     })?;
     file.examples
         .iter()
         .map(|ex| {
             let (text, marks) = parse_marks(ex).map_err(|m| err(format!("example {ex:?}: {m}")))?;
-            Ok(Example { intent, text, marks })
+            Ok(Example {
+                intent,
+                text,
+                marks,
+            })
         })
         .collect()
 }
@@ -145,7 +161,8 @@ pub fn parse_marks(src: &str) -> Result<(String, Vec<Mark>), String> {
             (entity, value, end + 2)
         } else if tail.starts_with('{') {
             let end = tail.find('}').ok_or("unclosed `{` after a mark")?;
-            let json: JsonMark = serde_json::from_str(&tail[..=end]).map_err(|e| format!("bad mark JSON: {e}"))?;
+            let json: JsonMark =
+                serde_json::from_str(&tail[..=end]).map_err(|e| format!("bad mark JSON: {e}"))?;
             (json.entity, json.value, end + 1)
         } else {
             text.push('[');
@@ -154,7 +171,11 @@ pub fn parse_marks(src: &str) -> Result<(String, Vec<Mark>), String> {
         };
         let start = text.len();
         text.push_str(inner);
-        marks.push(Mark { range: start..text.len(), entity, value });
+        marks.push(Mark {
+            range: start..text.len(),
+            entity,
+            value,
+        });
         rest = &tail[consumed..];
     }
     text.push_str(rest);
@@ -167,10 +188,19 @@ mod tests {
 
     #[test]
     fn both_mark_forms_are_parsed() {
-        let (text, marks) =
-            parse_marks(r#"ship [auth](service) to [prod]{"entity": "environment", "value": "production"} now"#).unwrap();
+        let (text, marks) = parse_marks(
+            r#"ship [auth](service) to [prod]{"entity": "environment", "value": "production"} now"#,
+        )
+        .unwrap();
         assert_eq!(text, "ship auth to prod now");
-        assert_eq!(marks[0], Mark { range: 5..9, entity: "service".into(), value: None });
+        assert_eq!(
+            marks[0],
+            Mark {
+                range: 5..9,
+                entity: "service".into(),
+                value: None
+            }
+        );
         assert_eq!(marks[1].entity, "environment");
         assert_eq!(marks[1].value.as_deref(), Some("production"));
         assert_eq!(&text[marks[1].range.clone()], "prod");
@@ -188,7 +218,10 @@ mod tests {
     fn builtin_intents_load() {
         let ex = load_examples(None).unwrap();
         for intent in Intent::ALL {
-            assert!(ex.iter().filter(|e| e.intent == intent).count() >= 20, "{intent:?} has too few examples");
+            assert!(
+                ex.iter().filter(|e| e.intent == intent).count() >= 20,
+                "{intent:?} has too few examples"
+            );
         }
     }
 }

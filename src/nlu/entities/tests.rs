@@ -10,37 +10,98 @@ fn extractor() -> EntityExtractor {
 
 fn slots(text: &str) -> Vec<(&'static str, String)> {
     let (ents, _) = extractor().extract(&tokenize(text));
-    ents.into_iter().map(|e| (e.kind.as_str(), e.value)).collect()
+    ents.into_iter()
+        .map(|e| (e.kind.as_str(), e.value))
+        .collect()
 }
 
 #[test]
 fn names_and_aliases_resolve_case_insensitively() {
-    assert_eq!(slots("Deploy BillionMail to PROD"), vec![("service", "billionmail".into()), ("environment", "production".into())]);
-    assert_eq!(slots("ship auth to stg"), vec![("service", "auth-service".into()), ("environment", "staging".into())]);
-    assert_eq!(slots("status of the wix backend on live"), vec![("service", "wix-backend".into()), ("environment", "production".into())]);
-    assert_eq!(slots("roll back payments api"), vec![("service", "payments-api".into())]);
+    assert_eq!(
+        slots("Deploy BillionMail to PROD"),
+        vec![
+            ("service", "billionmail".into()),
+            ("environment", "production".into())
+        ]
+    );
+    assert_eq!(
+        slots("ship auth to stg"),
+        vec![
+            ("service", "auth-service".into()),
+            ("environment", "staging".into())
+        ]
+    );
+    assert_eq!(
+        slots("status of the wix backend on live"),
+        vec![
+            ("service", "wix-backend".into()),
+            ("environment", "production".into())
+        ]
+    );
+    assert_eq!(
+        slots("roll back payments api"),
+        vec![("service", "payments-api".into())]
+    );
 }
 
 #[test]
 fn typos_are_tolerated_but_ordinary_words_are_not_names() {
-    assert_eq!(slots("deploy bilionmail to prodcution"), vec![("service", "billionmail".into()), ("environment", "production".into())]);
-    assert_eq!(slots("paymnets-api to stagign"), vec![("service", "payments-api".into()), ("environment", "staging".into())]);
+    assert_eq!(
+        slots("deploy bilionmail to prodcution"),
+        vec![
+            ("service", "billionmail".into()),
+            ("environment", "production".into())
+        ]
+    );
+    assert_eq!(
+        slots("paymnets-api to stagign"),
+        vec![
+            ("service", "payments-api".into()),
+            ("environment", "staging".into())
+        ]
+    );
     assert!(slots("what is the state of things").is_empty());
-    assert!(slots("the stage was set for the production of the play").iter().all(|(k, _)| *k == "environment"));
+    assert!(slots("the stage was set for the production of the play")
+        .iter()
+        .all(|(k, _)| *k == "environment"));
     assert!(slots("reddit is down").is_empty());
 }
 
 #[test]
 fn versions_strategies_and_percents() {
-    assert_eq!(slots("billionmail@2.3.1"), vec![("service", "billionmail".into()), ("version", "2.3.1".into())]);
-    assert_eq!(slots("deploy v2.5.0-rc.1"), vec![("version", "2.5.0-rc.1".into())]);
+    assert_eq!(
+        slots("billionmail@2.3.1"),
+        vec![
+            ("service", "billionmail".into()),
+            ("version", "2.3.1".into())
+        ]
+    );
+    assert_eq!(
+        slots("deploy v2.5.0-rc.1"),
+        vec![("version", "2.5.0-rc.1".into())]
+    );
     assert_eq!(slots("deploy 3f9c2ab"), vec![("version", "3f9c2ab".into())]);
-    assert_eq!(slots("canary at 5%"), vec![("strategy", "canary".into()), ("percent", "5".into())]);
-    assert_eq!(slots("10 percent canary"), vec![("percent", "10".into()), ("strategy", "canary".into())]);
-    assert_eq!(slots("a blue green deploy"), vec![("strategy", "blue-green".into())]);
-    assert_eq!(slots("blue/green please"), vec![("strategy", "blue-green".into())]);
+    assert_eq!(
+        slots("canary at 5%"),
+        vec![("strategy", "canary".into()), ("percent", "5".into())]
+    );
+    assert_eq!(
+        slots("10 percent canary"),
+        vec![("percent", "10".into()), ("strategy", "canary".into())]
+    );
+    assert_eq!(
+        slots("a blue green deploy"),
+        vec![("strategy", "blue-green".into())]
+    );
+    assert_eq!(
+        slots("blue/green please"),
+        vec![("strategy", "blue-green".into())]
+    );
     assert!(slots("in 2 hours").is_empty());
-    assert!(slots("deadbeef").is_empty(), "an all-letter word is not a sha");
+    assert!(
+        slots("deadbeef").is_empty(),
+        "an all-letter word is not a sha"
+    );
 }
 
 #[test]
@@ -56,7 +117,10 @@ fn unknown_names_are_reported_with_their_position() {
 #[test]
 fn suggestions_pick_the_closest_name() {
     let x = extractor();
-    assert_eq!(x.suggest("billionmale", SlotKind::Service).as_deref(), Some("billionmail"));
+    assert_eq!(
+        x.suggest("billionmale", SlotKind::Service).as_deref(),
+        Some("billionmail")
+    );
     assert_eq!(x.suggest("zzzzzzzz", SlotKind::Service), None);
 }
 

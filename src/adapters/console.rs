@@ -1,0 +1,198 @@
+//! `deckhand chat`: the terminal adapter. Human mode draws a prompt, replies and one live
+//! progress line per run; `--json` mode speaks JSON Lines on stdin/stdout for scripts and tests.
+
+use crate::bot::Bot;
+use crate::chat::{BotEvent, ChannelSink, EventSink, Incoming, StageState, ThreadKey};
+use serde::Deserialize;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
+
+/// Console settings.
+#[derive(Debug, Clone)]
+pub struct ConsoleOptions {
+    /// Name used for messages that do not give one.
+    pub user: String,
+    /// JSON Lines protocol instead of the human interface.
+    pub json: bool,
+}
+
+/// One input line in `--json` mode.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonInput {
+    #[serde(default)]
+    user: Option<String>,
+    text: String,
+    #[serde(default)]
+    thread: Option<String>,
+}
+
+const CHANNEL: &str = "console";
+const DEFAULT_THREAD: &str = "main";
+
+/// Runs the console until end of input, then waits for running pipelines and returns.
+pub async fn run(bot: Arc<Bot>, options: ConsoleOptions) -> std::io::Result<()> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let sink: Arc<dyn EventSink> = Arc::new(ChannelSink(tx.clone()));
+    let interactive =
+        !options.json && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let writer = tokio::spawn(write_events(rx, options.json, interactive));
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut thread = DEFAULT_THREAD.to_string();
+    let mut line_no = 0usize;
+    if interactive {
+        print_prompt();
+    }
+    while let Some(line) = lines.next_line().await? {
+        line_no += 1;
+        let line = line.trim().to_string();
+        if line.is_empty() {
+            if interactive {
+                print_prompt();
+            }
+            continue;
+        }
+        let incoming = if options.json {
+            match serde_json::from_str::<JsonInput>(&line) {
+                Ok(input) => Incoming {
+                    thread: ThreadKey::new(
+                        CHANNEL,
+                        CHANNEL,
+                        input.thread.as_deref().unwrap_or(DEFAULT_THREAD),
+                    ),
+                    user: input.user.unwrap_or_else(|| options.user.clone()),
+                    text: input.text,
+                    event_id: Some(format!("console-{line_no}")),
+                },
+                Err(e) => {
+                    let err = serde_json::json!({"type": "error", "line": line_no, "error": format!("expected {{\"user\": \"...\", \"text\": \"...\", \"thread\": \"...\"}}: {e}")});
+                    println!("{err}");
+                    continue;
+                }
+            }
+        } else {
+            if let Some(name) = line.strip_prefix("/thread ") {
+                thread = name.trim().to_string();
+                println!("(now talking in thread `{thread}`)");
+                print_prompt_if(interactive);
+                continue;
+            }
+            if line == "/quit" || line == "/exit" {
+                break;
+            }
+            Incoming {
+                thread: ThreadKey::new(CHANNEL, CHANNEL, &thread),
+                user: options.user.clone(),
+                text: line,
+                event_id: None,
+            }
+        };
+        bot.handle(incoming, sink.clone()).await;
+    }
+    bot.wait_idle().await;
+    drop(sink);
+    drop(tx);
+    let _ = writer.await;
+    Ok(())
+}
+
+fn print_prompt() {
+    print!("you> ");
+    let _ = std::io::stdout().flush();
+}
+
+fn print_prompt_if(interactive: bool) {
+    if interactive {
+        print_prompt();
+    }
+}
+
+/// The event as one JSON object, with the thread as its console name.
+pub fn event_json(event: &BotEvent) -> serde_json::Value {
+    let mut v = serde_json::to_value(event).unwrap_or_default();
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert(
+            "thread".into(),
+            serde_json::Value::String(event.thread().thread.clone()),
+        );
+    }
+    v
+}
+
+async fn write_events(mut rx: mpsc::UnboundedReceiver<BotEvent>, json: bool, interactive: bool) {
+    let mut progress_drawn = false;
+    while let Some(event) = rx.recv().await {
+        let mut out = std::io::stdout().lock();
+        if json {
+            let _ = writeln!(out, "{}", event_json(&event));
+            let _ = out.flush();
+            continue;
+        }
+        let thread = &event.thread().thread;
+        let tag = if thread == DEFAULT_THREAD {
+            String::new()
+        } else {
+            format!("[{thread}] ")
+        };
+        if progress_drawn {
+            // Clear the live line before printing anything permanent.
+            let _ = write!(out, "\r\x1b[2K");
+            progress_drawn = false;
+        }
+        match &event {
+            BotEvent::Reply { text, .. }
+            | BotEvent::Prompt { text, .. }
+            | BotEvent::Confirm { text, .. } => {
+                let _ = writeln!(
+                    out,
+                    "{}deckhand> {tag}{}",
+                    if interactive { "\r" } else { "" },
+                    text.replace('\n', "\n          ")
+                );
+            }
+            BotEvent::RunStarted {
+                run_id,
+                action,
+                service,
+                environment,
+                version,
+                strategy,
+                ..
+            } => {
+                let _ = writeln!(
+                    out,
+                    "deckhand> {tag}run {run_id}: {action} {service} {}in {environment} ({strategy})",
+                    version.as_deref().map(|v| format!("{v} ")).unwrap_or_default()
+                );
+            }
+            BotEvent::Progress {
+                run_id,
+                summary,
+                line,
+                state,
+                stage,
+                ..
+            } => {
+                if interactive {
+                    let detail = line
+                        .as_deref()
+                        .map(|l| format!("  │ {}", l.chars().take(60).collect::<String>()))
+                        .unwrap_or_default();
+                    let _ = write!(out, "\r\x1b[2K  run {run_id}: {summary}{detail}");
+                    progress_drawn = true;
+                } else if *state != StageState::Running {
+                    let _ = writeln!(out, "  {tag}run {run_id}: {stage} {}", state.as_str());
+                }
+            }
+            BotEvent::RunFinished { summary, text, .. } => {
+                let _ = writeln!(out, "deckhand> {tag}{summary}   {text}");
+            }
+        }
+        if interactive && !progress_drawn {
+            let _ = write!(out, "you> ");
+        }
+        let _ = out.flush();
+    }
+}

@@ -1,0 +1,4 @@
+//! Chat adapters: each turns its platform's messages into [`crate::chat::Incoming`] and renders
+//! [`crate::chat::BotEvent`]s. Platform types never leave their adapter.
+
+pub mod console;

@@ -1,0 +1,217 @@
+//! Answers to questions (`status`, `history`, `explain`, `help`), read from the store.
+
+use super::{ago, utc, Bot};
+use crate::config::Config;
+use crate::dialogue::{Flows, Request};
+use crate::store::StoreError;
+
+/// Help generated from the flows (one registry), plus the words that work in any thread.
+pub fn help(flows: &Flows, config: &Config) -> String {
+    let mut lines = vec!["Here's what I can do:".to_string()];
+    for f in flows.iter() {
+        lines.push(format!("• {}: {}", f.usage, f.description));
+    }
+    lines.push(
+        "• cancel: drop the request being discussed in this thread, or stop its running pipeline"
+            .into(),
+    );
+    lines.push(
+        "• yes / no: answer a confirmation; \"no, production\" corrects a detail instead".into(),
+    );
+    lines.push(format!("Services: {}.", config.service_names().join(", ")));
+    lines.push(format!(
+        "Environments: {}.",
+        config.environment_names().join(", ")
+    ));
+    lines.join("\n")
+}
+
+impl Bot {
+    pub(super) async fn status(&self, req: &Request) -> Result<String, StoreError> {
+        let live = self
+            .store
+            .live_versions(req.service.as_deref(), req.environment.as_deref())
+            .await?;
+        let running = self.store.running_runs().await?;
+        let envs: Vec<String> = match &req.environment {
+            Some(e) => vec![e.clone()],
+            None => self.config.environment_names(),
+        };
+        let services: Vec<String> = match &req.service {
+            Some(s) => vec![s.clone()],
+            None => {
+                let mut names: Vec<String> = self
+                    .config
+                    .service_names()
+                    .into_iter()
+                    .filter(|s| live.iter().any(|d| &d.service == s))
+                    .collect();
+                for r in &running {
+                    if !names.contains(&r.service) {
+                        names.push(r.service.clone());
+                    }
+                }
+                names
+            }
+        };
+        let mut lines = Vec::new();
+        if services.is_empty() {
+            lines.push("Nothing has been deployed through Deckhand yet. Try \"deploy billionmail to staging\".".to_string());
+        }
+        for service in &services {
+            lines.push(format!("{service}:"));
+            for env in &envs {
+                let current = live
+                    .iter()
+                    .find(|d| &d.service == service && &d.environment == env);
+                let mut line = match current {
+                    Some(d) => format!(
+                        "  {env}: {} (deployed by {} {}, run {})",
+                        d.version.as_deref().unwrap_or("unknown version"),
+                        d.requested_by,
+                        ago(d.created_at),
+                        d.run_id
+                    ),
+                    None => format!("  {env}: not deployed"),
+                };
+                if let Some(last) = self
+                    .store
+                    .history(Some(service), Some(env), 1)
+                    .await?
+                    .into_iter()
+                    .next()
+                {
+                    if last.status != "succeeded" {
+                        line.push_str(&format!(
+                            "; last attempt: {} {} {} {}",
+                            last.action.as_str(),
+                            last.version.as_deref().unwrap_or("(no version)"),
+                            last.status,
+                            ago(last.created_at)
+                        ));
+                    }
+                }
+                if let Some(r) = running
+                    .iter()
+                    .find(|r| &r.service == service && &r.environment == env)
+                {
+                    line.push_str(&format!(
+                        "; ⏳ run {} is {} {} now (by {}, started {})",
+                        r.id,
+                        if r.action == crate::store::Action::Rollback {
+                            "rolling back"
+                        } else {
+                            "deploying"
+                        },
+                        r.version.as_deref().unwrap_or("the latest build"),
+                        r.requested_by,
+                        ago(r.started_at)
+                    ));
+                }
+                lines.push(line);
+            }
+        }
+        Ok(lines.join("\n"))
+    }
+
+    pub(super) async fn history(&self, req: &Request) -> Result<String, StoreError> {
+        let rows = self
+            .store
+            .history(req.service.as_deref(), req.environment.as_deref(), 10)
+            .await?;
+        let scope = match (&req.service, &req.environment) {
+            (Some(s), Some(e)) => format!(" of {s} in {e}"),
+            (Some(s), None) => format!(" of {s}"),
+            (None, Some(e)) => format!(" in {e}"),
+            (None, None) => String::new(),
+        };
+        if rows.is_empty() {
+            return Ok(format!("No deployments{scope} on record yet."));
+        }
+        let mut lines = vec![format!("Recent deployments{scope}, newest first:")];
+        for d in rows {
+            lines.push(format!(
+                "• {}  {} {} → {}  {} {}  ({}, run {})",
+                utc(d.created_at),
+                d.service,
+                d.version.as_deref().unwrap_or("(no version)"),
+                d.environment,
+                d.action.as_str(),
+                d.status,
+                d.requested_by,
+                d.run_id
+            ));
+        }
+        Ok(lines.join("\n"))
+    }
+
+    pub(super) async fn explain(&self, req: &Request) -> Result<String, StoreError> {
+        let service = req.service.clone().unwrap_or_default();
+        let scope = req
+            .environment
+            .as_ref()
+            .map(|e| format!(" in {e}"))
+            .unwrap_or_default();
+        let Some((run, stages)) = self
+            .store
+            .last_failed_run(&service, req.environment.as_deref())
+            .await?
+        else {
+            return Ok(format!("No failed runs of {service}{scope} on record."));
+        };
+        let what = format!(
+            "Run {} ({} {}{} {} {}, asked by {} {})",
+            run.id,
+            run.action.as_str(),
+            run.service,
+            run.version
+                .as_deref()
+                .map(|v| format!(" {v}"))
+                .unwrap_or_default(),
+            if run.action == crate::store::Action::Deploy {
+                "to"
+            } else {
+                "in"
+            },
+            run.environment,
+            run.requested_by,
+            ago(run.started_at)
+        );
+        let failed = stages
+            .iter()
+            .filter(|s| s.phase == "main")
+            .find(|s| s.status != "succeeded");
+        let mut text = match (&failed, run.status) {
+            (_, crate::chat::RunStatus::Interrupted) => {
+                format!("{what} was interrupted: Deckhand stopped while it was running.")
+            }
+            (Some(s), _) => format!(
+                "{what} failed at {}{}.",
+                s.name,
+                match (s.status.as_str(), s.exit_code) {
+                    ("timed_out", _) => " (timed out)".to_string(),
+                    (_, Some(code)) => format!(" (exit {code})"),
+                    _ => String::new(),
+                }
+            ),
+            (None, _) => format!(
+                "{what} failed: {}.",
+                run.error
+                    .as_deref()
+                    .unwrap_or("no stage result was recorded")
+            ),
+        };
+        if run.rolled_back {
+            text.push_str(" It was rolled back automatically.");
+        }
+        if let Some(s) = failed {
+            if !s.log_tail.is_empty() {
+                text.push_str(&format!(
+                    "\nLast lines of {}:\n```\n{}\n```",
+                    s.name, s.log_tail
+                ));
+            }
+        }
+        Ok(text)
+    }
+}

@@ -1,0 +1,384 @@
+//! The bot: [`Bot::handle`] is the one entry point every adapter calls. It parses the message,
+//! steps the thread's dialogue, and performs the step (prompt, confirm, start a run, answer).
+
+mod answers;
+mod timefmt;
+
+pub use timefmt::{ago, utc};
+
+use crate::chat::{BotEvent, EventSink, Incoming, ThreadKey};
+use crate::config::Config;
+use crate::dialogue::{render, Dialogue, FlowError, Flows, Request, Session, SessionStore, Step};
+use crate::nlu::{Intent, Nlu, NluError, Parsed};
+use crate::pipeline::{Executor, RunRequest, StartError};
+use crate::store::{Action, Store, StoreError};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// Why the bot could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    /// NLU training data problem.
+    #[error(transparent)]
+    Nlu(#[from] NluError),
+    /// Dialogue flow problem.
+    #[error(transparent)]
+    Flows(#[from] FlowError),
+    /// Store problem.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Everything needed to answer messages.
+pub struct Bot {
+    config: Arc<Config>,
+    nlu: Nlu,
+    dialogue: Dialogue,
+    sessions: SessionStore,
+    store: Store,
+    executor: Executor,
+}
+
+static FAULTS: AtomicU64 = AtomicU64::new(0);
+
+/// Logs an internal error once and returns the text the user sees.
+fn fault(context: &str, error: &dyn std::fmt::Display) -> String {
+    let reference = format!(
+        "{:x}{:03x}",
+        crate::store::now_ms() % 0xfffff,
+        FAULTS.fetch_add(1, Ordering::Relaxed) % 0xfff
+    );
+    tracing::error!(reference = %reference, error = %error, "{context}");
+    format!("Something went wrong while {context} (ref {reference}); nothing else was changed. The details are in Deckhand's log.")
+}
+
+impl Bot {
+    /// Opens the store (marking runs a crash left behind as interrupted), trains the NLU and
+    /// loads the dialogue flows.
+    pub async fn new(config: Config) -> Result<Bot, BotError> {
+        let config = Arc::new(config);
+        let store = Store::open(&config.store_url()).await?;
+        for run in store.mark_interrupted().await? {
+            tracing::warn!(run_id = run.id, service = %run.service, environment = %run.environment, "run was interrupted by a restart");
+        }
+        let nlu = Nlu::new(&config)?;
+        tracing::info!(
+            examples = nlu.example_count(),
+            features = nlu.feature_count(),
+            ms = nlu.training_time().as_millis() as u64,
+            "NLU trained"
+        );
+        let flows_dir = config
+            .dialogue
+            .flows_dir
+            .as_ref()
+            .map(|d| config.base_dir.join(d));
+        let dialogue = Dialogue::new(Flows::load(flows_dir.as_deref())?, config.clone());
+        let sessions = SessionStore::new(
+            Duration::from_secs(config.session.ttl_secs),
+            config.session.max_history,
+        );
+        let executor = Executor::new(config.clone(), store.clone());
+        Ok(Bot {
+            config,
+            nlu,
+            dialogue,
+            sessions,
+            store,
+            executor,
+        })
+    }
+
+    /// The config in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The store in use.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Waits for every run in progress to finish.
+    pub async fn wait_idle(&self) {
+        self.executor.wait_idle().await;
+    }
+
+    /// Handles one message; everything the bot says goes to `sink`.
+    pub async fn handle(&self, msg: Incoming, sink: Arc<dyn EventSink>) {
+        let span = tracing::info_span!("message", platform = %msg.thread.platform, session = %msg.thread, user = %msg.user);
+        self.handle_inner(msg, sink).instrument(span).await
+    }
+
+    async fn handle_inner(&self, msg: Incoming, sink: Arc<dyn EventSink>) {
+        let parsed = self.nlu.parse(&msg.text);
+        tracing::debug!(
+            intent = parsed.intent.as_str(),
+            confidence = parsed.confidence,
+            "parsed"
+        );
+        let session = self.sessions.get(&msg.thread).await;
+        let mut session = session.lock().await;
+        let expired = session.touch(self.sessions.ttl());
+        session.record(&msg.user, &msg.text);
+        let out = Out {
+            sink,
+            thread: msg.thread.clone(),
+            intent: parsed.intent,
+        };
+        if let Some(old) = expired {
+            // An answer to a forgotten question must not revive it.
+            if matches!(
+                parsed.intent,
+                Intent::None | Intent::Affirm | Intent::Negate | Intent::Cancel
+            ) {
+                let text = format!(
+                    "Your earlier request ({} {}) expired after {} without an answer, so I did nothing. Please start again, e.g. \"deploy {} to staging\".",
+                    old.intent.as_str(),
+                    old.slots.service.as_deref().unwrap_or_default(),
+                    timefmt::span(Duration::from_secs(self.config.session.ttl_secs)),
+                    old.slots.service.as_deref().unwrap_or("billionmail"),
+                )
+                .replace(" )", ")");
+                out.reply(&mut session, text);
+                return;
+            }
+        }
+        let step = self
+            .dialogue
+            .step(&mut session, &parsed, &msg.user, &self.nlu);
+        self.perform(step, &msg, &parsed, &mut session, &out).await;
+    }
+
+    async fn perform(
+        &self,
+        step: Step,
+        msg: &Incoming,
+        parsed: &Parsed,
+        session: &mut Session,
+        out: &Out,
+    ) {
+        match step {
+            Step::Ask {
+                intent,
+                slot,
+                text,
+                choices,
+            } => {
+                session.record("deckhand", &text);
+                out.sink.emit(BotEvent::Prompt {
+                    thread: out.thread.clone(),
+                    text,
+                    intent: intent.as_str().into(),
+                    slot: slot.as_str().into(),
+                    choices,
+                });
+            }
+            Step::Confirm(req) => match self.confirmation(&req, session).await {
+                Ok(Ok(text)) => {
+                    session.record("deckhand", &text);
+                    out.sink.emit(BotEvent::Confirm {
+                        thread: out.thread.clone(),
+                        text,
+                        intent: req.intent.as_str().into(),
+                    });
+                }
+                Ok(Err(refusal)) => {
+                    session.pending = None;
+                    out.reply(session, refusal);
+                }
+                Err(e) => {
+                    session.pending = None;
+                    out.reply(session, fault("preparing the confirmation", &e));
+                }
+            },
+            Step::Run(req) => {
+                let text = self.start_run(req, msg, out.sink.clone()).await;
+                if let Some(text) = text {
+                    out.reply(session, text);
+                }
+            }
+            Step::Query(req) => {
+                let text = match req.intent {
+                    Intent::Status => self.status(&req).await,
+                    Intent::History => self.history(&req).await,
+                    _ => self.explain(&req).await,
+                };
+                let text = text.unwrap_or_else(|e| fault("reading the store", &e));
+                out.reply(session, text);
+            }
+            Step::CancelRuns => {
+                let ids = self.executor.cancel_in_thread(&msg.thread);
+                let text = match ids.as_slice() {
+                    [] => "There's nothing to cancel in this thread.".to_string(),
+                    [one] => format!("Cancelling run {one}: stopping its current stage."),
+                    many => format!(
+                        "Cancelling runs {}.",
+                        many.iter()
+                            .map(|i| i.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                out.reply(session, text);
+            }
+            Step::Help => {
+                let text = answers::help(self.dialogue.flows(), &self.config);
+                out.reply(session, text);
+            }
+            Step::Reply(text) => {
+                let _ = parsed;
+                out.reply(session, text);
+            }
+        }
+    }
+
+    /// The confirmation text, or a refusal when the request cannot go ahead.
+    async fn confirmation(
+        &self,
+        req: &Request,
+        session: &mut Session,
+    ) -> Result<Result<String, String>, StoreError> {
+        let (service, environment) = (
+            req.service.clone().unwrap_or_default(),
+            req.environment.clone().unwrap_or_default(),
+        );
+        let flow = self
+            .dialogue
+            .flows()
+            .get(req.intent)
+            .expect("confirmed intents have flows");
+        let mut vars: BTreeMap<&str, String> = BTreeMap::new();
+        vars.insert("service", service.clone());
+        vars.insert("environment", environment.clone());
+        for (k, v) in &flow.defaults {
+            if let Some(key) = ["version", "strategy", "percent"]
+                .into_iter()
+                .find(|n| n == k)
+            {
+                vars.insert(key, v.clone());
+            }
+        }
+        if let Some(v) = &req.version {
+            vars.insert("version", v.clone());
+        }
+        let strategy = req.strategy.unwrap_or_else(|| {
+            self.config
+                .environment(&environment)
+                .map(|e| e.default_strategy)
+                .unwrap_or_default()
+        });
+        vars.insert(
+            "strategy",
+            match req.percent {
+                Some(p) => format!("{strategy} {p}%"),
+                None => strategy.to_string(),
+            },
+        );
+        if req.intent == Intent::Rollback {
+            let live = self
+                .store
+                .live_versions(Some(&service), Some(&environment))
+                .await?;
+            let current = live.first().and_then(|d| d.version.clone());
+            let target = match &req.version {
+                Some(v) => Some(v.clone()),
+                None => self.store.rollback_target(&service, &environment).await?,
+            };
+            let Some(target) = target else {
+                return Ok(Err(match current {
+                    Some(c) => format!("{service} has no earlier successful deploy in {environment} to roll back to (it is on {c}). Name a version, e.g. \"rollback {service} in {environment} to 1.2.3\"."),
+                    None => format!("{service} has no successful deploy in {environment} on record, so there is nothing to roll back to."),
+                }));
+            };
+            if current.as_deref() == Some(target.as_str()) {
+                return Ok(Err(format!(
+                    "{service} is already on {target} in {environment}; nothing to roll back."
+                )));
+            }
+            vars.insert(
+                "current",
+                current.unwrap_or_else(|| "the current release".into()),
+            );
+            vars.insert("version", target.clone());
+            if let Some(p) = session.pending.as_mut() {
+                p.slots.version = Some(target);
+            }
+        }
+        Ok(Ok(render(
+            flow.confirm.as_deref().unwrap_or_default(),
+            &vars,
+        )))
+    }
+
+    /// Starts a confirmed run; returns a reply when it did not start.
+    async fn start_run(
+        &self,
+        req: Request,
+        msg: &Incoming,
+        sink: Arc<dyn EventSink>,
+    ) -> Option<String> {
+        let (Some(service), Some(environment)) = (req.service.clone(), req.environment.clone())
+        else {
+            return Some(
+                "That request is missing a service or environment; please ask again.".into(),
+            );
+        };
+        let strategy = req.strategy.unwrap_or_else(|| {
+            self.config
+                .environment(&environment)
+                .map(|e| e.default_strategy)
+                .unwrap_or_default()
+        });
+        let run = RunRequest {
+            action: if req.intent == Intent::Rollback {
+                Action::Rollback
+            } else {
+                Action::Deploy
+            },
+            service,
+            environment,
+            version: req.version.clone(),
+            strategy,
+            percent: req.percent,
+            requested_by: msg.user.clone(),
+            thread: msg.thread.clone(),
+        };
+        match self.executor.start(run, sink).await {
+            Ok(_) => None,
+            Err(StartError::Busy(r)) => Some(format!(
+                "{} in {} is busy: run {} ({} {} by {}, started {}) is in progress. Wait for it to finish, or say \"cancel\" in its thread.",
+                r.service,
+                r.environment,
+                r.id,
+                r.action.as_str(),
+                r.version.as_deref().unwrap_or("latest build"),
+                r.requested_by,
+                ago(r.started_at),
+            )),
+            Err(e @ (StartError::NoRollback(_) | StartError::Unknown(_))) => Some(format!("I can't start that: {e}.")),
+            Err(StartError::Store(e)) => Some(fault("starting the run", &e)),
+        }
+    }
+}
+
+/// Where one message's answers go.
+struct Out {
+    sink: Arc<dyn EventSink>,
+    thread: ThreadKey,
+    intent: Intent,
+}
+
+impl Out {
+    fn reply(&self, session: &mut Session, text: String) {
+        session.record("deckhand", &text);
+        self.sink.emit(BotEvent::Reply {
+            thread: self.thread.clone(),
+            text,
+            intent: Some(self.intent.as_str().into()),
+        });
+    }
+}

@@ -1,0 +1,376 @@
+//! Dialogue manager: slot filling across turns, corrections, confirmation and cancel.
+//!
+//! `Dialogue::step` is pure with respect to the outside world: it reads the parsed message and
+//! the thread's session and says what should happen next; the bot performs it.
+
+mod flow;
+mod session;
+
+pub use flow::{join_choices, render, Flow, FlowError, Flows};
+pub use session::{Awaiting, Pending, Session, SessionStore, Turn};
+
+use crate::config::{Config, Strategy};
+use crate::nlu::{Intent, Nlu, Parsed, SlotKind, Slots};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A complete request, with canonical values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// What to do.
+    pub intent: Intent,
+    /// Service name.
+    pub service: Option<String>,
+    /// Environment name.
+    pub environment: Option<String>,
+    /// Version.
+    pub version: Option<String>,
+    /// Explicit strategy (a percent alone implies canary).
+    pub strategy: Option<Strategy>,
+    /// Canary percent.
+    pub percent: Option<u8>,
+}
+
+impl Request {
+    fn from_slots(intent: Intent, s: &Slots) -> Request {
+        let strategy = s.strategy.or(s.percent.map(|_| Strategy::Canary));
+        Request {
+            intent,
+            service: s.service.clone(),
+            environment: s.environment.clone(),
+            version: s.version.clone(),
+            strategy,
+            percent: if strategy == Some(Strategy::Canary) {
+                s.percent
+            } else {
+                None
+            },
+        }
+    }
+}
+
+/// What the bot should do with a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Ask for a missing slot.
+    Ask {
+        /// Intent being filled.
+        intent: Intent,
+        /// Slot asked for.
+        slot: SlotKind,
+        /// Prompt text.
+        text: String,
+        /// Valid answers.
+        choices: Vec<String>,
+    },
+    /// Ask the user to confirm this request (the bot renders the text with store facts).
+    Confirm(Request),
+    /// The user confirmed: start it.
+    Run(Request),
+    /// Answer a question from the store.
+    Query(Request),
+    /// Say something; nothing else happens.
+    Reply(String),
+    /// "cancel" with nothing pending: stop the runs of this thread.
+    CancelRuns,
+    /// Show help.
+    Help,
+}
+
+/// Applies flows to sessions.
+pub struct Dialogue {
+    flows: Flows,
+    config: Arc<Config>,
+}
+
+fn describe(intent: Intent, s: &Slots) -> String {
+    let mut out = intent.as_str().to_string();
+    if let Some(v) = &s.service {
+        out.push(' ');
+        out.push_str(v);
+    }
+    if let Some(v) = &s.version {
+        out.push(' ');
+        out.push_str(v);
+    }
+    if let Some(v) = &s.environment {
+        out.push_str(if intent == Intent::Deploy {
+            " to "
+        } else {
+            " in "
+        });
+        out.push_str(v);
+    }
+    out
+}
+
+/// Copies the flow's slots present in `from` into `into`; true when anything changed.
+fn merge(into: &mut Slots, from: &Slots, flow: &Flow) -> bool {
+    let before = into.clone();
+    if flow.uses(SlotKind::Service) && from.service.is_some() {
+        into.service = from.service.clone();
+    }
+    if flow.uses(SlotKind::Environment) && from.environment.is_some() {
+        into.environment = from.environment.clone();
+    }
+    if flow.uses(SlotKind::Version) && from.version.is_some() {
+        into.version = from.version.clone();
+    }
+    if flow.uses(SlotKind::Strategy) && from.strategy.is_some() {
+        into.strategy = from.strategy;
+        if from.strategy != Some(Strategy::Canary) {
+            into.percent = None;
+        }
+    }
+    if flow.uses(SlotKind::Percent) && from.percent.is_some() {
+        into.percent = from.percent;
+    }
+    *into != before
+}
+
+impl Dialogue {
+    /// A dialogue over these flows and config.
+    pub fn new(flows: Flows, config: Arc<Config>) -> Dialogue {
+        Dialogue { flows, config }
+    }
+
+    /// The flows.
+    pub fn flows(&self) -> &Flows {
+        &self.flows
+    }
+
+    fn choices(&self, kind: SlotKind) -> Vec<String> {
+        match kind {
+            SlotKind::Service => self.config.service_names(),
+            SlotKind::Environment => self.config.environment_names(),
+            SlotKind::Strategy => vec!["direct".into(), "canary".into(), "blue-green".into()],
+            SlotKind::Version | SlotKind::Percent => Vec::new(),
+        }
+    }
+
+    fn vars(&self, kind: SlotKind, slots: &Slots) -> BTreeMap<&'static str, String> {
+        let mut vars = BTreeMap::new();
+        vars.insert("choices", join_choices(&self.choices(kind)));
+        for k in [SlotKind::Service, SlotKind::Environment, SlotKind::Version] {
+            if let Some(v) = slots.get(k) {
+                vars.insert(k.as_str(), v);
+            }
+        }
+        vars
+    }
+
+    /// Decides what a message means for this thread, updating the session.
+    pub fn step(&self, session: &mut Session, parsed: &Parsed, user: &str, nlu: &Nlu) -> Step {
+        if parsed.intent == Intent::Cancel {
+            return match session.pending.take() {
+                Some(p) => Step::Reply(format!(
+                    "OK, cancelled: {}. Nothing was run.",
+                    describe(p.intent, &p.slots)
+                )),
+                None => Step::CancelRuns,
+            };
+        }
+        if let Some(pending) = session.pending.take() {
+            let replaces = self.flows.get(parsed.intent).is_some()
+                && (parsed.intent != pending.intent
+                    || (parsed.slots.service.is_some()
+                        && parsed.slots.service != pending.slots.service));
+            if !replaces {
+                return self.continue_pending(session, pending, parsed, nlu);
+            }
+        }
+        self.start(session, parsed, user, nlu)
+    }
+
+    fn start(&self, session: &mut Session, parsed: &Parsed, user: &str, nlu: &Nlu) -> Step {
+        let Some(flow) = self.flows.get(parsed.intent) else {
+            return match parsed.intent {
+                Intent::Help => Step::Help,
+                Intent::Affirm | Intent::Negate => {
+                    Step::Reply("There's nothing waiting for a yes or no in this thread. Say \"help\" to see what I can do.".into())
+                }
+                Intent::Approve | Intent::Reject => Step::Reply("There is no approval request waiting in this thread.".into()),
+                Intent::Lock | Intent::Unlock => Step::Reply(
+                    "Locks and freezes are not available in this version of Deckhand yet; nothing was changed.".into(),
+                ),
+                _ if !parsed.slots.is_empty() => Step::Reply(format!(
+                    "I'm not sure what you'd like to do{}. Try \"deploy {} to {}\", \"status\" or \"help\".",
+                    parsed.slots.service.as_deref().or(parsed.slots.environment.as_deref()).map(|v| format!(" with {v}")).unwrap_or_default(),
+                    parsed.slots.service.as_deref().unwrap_or("billionmail"),
+                    parsed.slots.environment.as_deref().unwrap_or("staging"),
+                )),
+                _ => Step::Reply("I didn't catch a command there. Say \"help\" to see what I can do.".into()),
+            };
+        };
+        let mut pending = Pending {
+            intent: parsed.intent,
+            slots: Slots::default(),
+            awaiting: Awaiting::Confirmation,
+            requested_by: user.to_string(),
+            suggestion: None,
+        };
+        merge(&mut pending.slots, &parsed.slots, flow);
+        // A name the config does not know, where a slot is still missing: say so, don't guess.
+        let strict = flow.action || flow.required_slots().contains(&SlotKind::Service);
+        for term in &parsed.unknown {
+            let kind = if term.after_preposition
+                && flow.uses(SlotKind::Environment)
+                && pending.slots.environment.is_none()
+            {
+                SlotKind::Environment
+            } else if flow.uses(SlotKind::Service) && pending.slots.service.is_none() {
+                SlotKind::Service
+            } else {
+                continue;
+            };
+            let suggestion = nlu.suggest(&term.text, kind);
+            let name_like =
+                term.text.contains(['-', '_']) || term.text.chars().any(|c| c.is_ascii_digit());
+            if strict || suggestion.is_some() || name_like {
+                return self.invalid(session, pending, kind, &term.text, suggestion);
+            }
+        }
+        self.advance(session, pending)
+    }
+
+    fn continue_pending(
+        &self,
+        session: &mut Session,
+        mut pending: Pending,
+        parsed: &Parsed,
+        nlu: &Nlu,
+    ) -> Step {
+        let Some(flow) = self.flows.get(pending.intent) else {
+            return Step::Reply("I lost track of that request; please ask again.".into());
+        };
+        if merge(&mut pending.slots, &parsed.slots, flow) {
+            pending.suggestion = None;
+            return self.advance(session, pending);
+        }
+        match pending.awaiting {
+            Awaiting::Confirmation => match parsed.intent {
+                Intent::Affirm => Step::Run(Request::from_slots(pending.intent, &pending.slots)),
+                Intent::Negate => Step::Reply(format!(
+                    "OK, I won't {}. Nothing was run.",
+                    describe(pending.intent, &pending.slots)
+                )),
+                _ => {
+                    session.pending = Some(pending);
+                    Step::Reply("Please answer yes or no, or correct a detail (for example \"no, production\").".into())
+                }
+            },
+            Awaiting::Slot(kind) => {
+                if parsed.intent == Intent::Affirm {
+                    if let Some(s) = pending.suggestion.take() {
+                        let fill = Slots {
+                            service: (kind == SlotKind::Service).then(|| s.clone()),
+                            environment: (kind == SlotKind::Environment).then_some(s),
+                            ..Slots::default()
+                        };
+                        merge(&mut pending.slots, &fill, flow);
+                        return self.advance(session, pending);
+                    }
+                }
+                if parsed.intent == Intent::Negate {
+                    return Step::Reply(format!(
+                        "OK, dropped: {}. Nothing was run.",
+                        describe(pending.intent, &pending.slots)
+                    ));
+                }
+                if let Some(term) = parsed.unknown.first() {
+                    let suggestion = nlu.suggest(&term.text, kind);
+                    return self.invalid(session, pending, kind, &term.text, suggestion);
+                }
+                let step = self.advance(session, pending);
+                match step {
+                    Step::Ask {
+                        intent,
+                        slot,
+                        text,
+                        choices,
+                    } => Step::Ask {
+                        intent,
+                        slot,
+                        text: format!("Sorry, I need an answer to this first. {text}"),
+                        choices,
+                    },
+                    other => other,
+                }
+            }
+        }
+    }
+
+    fn invalid(
+        &self,
+        session: &mut Session,
+        mut pending: Pending,
+        kind: SlotKind,
+        value: &str,
+        suggestion: Option<String>,
+    ) -> Step {
+        let flow = self
+            .flows
+            .get(pending.intent)
+            .expect("pending intents have flows");
+        let mut vars = self.vars(kind, &pending.slots);
+        vars.insert("value", value.to_string());
+        let text = match &suggestion {
+            Some(s) => {
+                vars.insert("suggestion", s.clone());
+                flow.prompt(&format!("invalid_{}", kind.as_str()))
+                    .map(|t| render(t, &vars))
+                    .unwrap_or_else(|| format!("I don't know `{value}`; did you mean `{s}`?"))
+            }
+            None => flow
+                .prompt(&format!("invalid_{}_unknown", kind.as_str()))
+                .map(|t| render(t, &vars))
+                .unwrap_or_else(|| format!("I don't know `{value}`. Choose {}.", vars["choices"])),
+        };
+        if flow.required_slots().contains(&kind) {
+            // Keep what we have and wait for a valid value (a plain "yes" takes the suggestion).
+            pending.awaiting = Awaiting::Slot(kind);
+            pending.suggestion = suggestion;
+            session.pending = Some(pending);
+        }
+        Step::Reply(text)
+    }
+
+    /// Asks for the next missing slot, or moves to confirmation / answering.
+    fn advance(&self, session: &mut Session, mut pending: Pending) -> Step {
+        let flow = self
+            .flows
+            .get(pending.intent)
+            .expect("pending intents have flows");
+        if let Some(kind) = flow
+            .required_slots()
+            .into_iter()
+            .find(|k| pending.slots.get(*k).is_none())
+        {
+            let vars = self.vars(kind, &pending.slots);
+            let text = flow
+                .prompt(&format!("ask_{}", kind.as_str()))
+                .map(|t| render(t, &vars))
+                .unwrap_or_else(|| format!("Which {}: {}?", kind.as_str(), vars["choices"]));
+            pending.awaiting = Awaiting::Slot(kind);
+            let intent = pending.intent;
+            session.pending = Some(pending);
+            return Step::Ask {
+                intent,
+                slot: kind,
+                text,
+                choices: self.choices(kind),
+            };
+        }
+        let request = Request::from_slots(pending.intent, &pending.slots);
+        if flow.action {
+            pending.awaiting = Awaiting::Confirmation;
+            session.pending = Some(pending);
+            Step::Confirm(request)
+        } else {
+            Step::Query(request)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

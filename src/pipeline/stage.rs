@@ -1,0 +1,318 @@
+//! Runs one stage as a child process in its own process group: output lines are streamed,
+//! `::key value` lines are collected as facts, and a timeout or cancel stops the whole group.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Command;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+/// Lines of output kept for the store and failure notes.
+pub const LOG_TAIL_LINES: usize = 20;
+const MAX_LINE: usize = 2000;
+/// Time a stopped group gets between SIGTERM and SIGKILL.
+const KILL_GRACE: Duration = Duration::from_secs(3);
+
+/// Inherited variables a stage may see; everything else (tokens, secrets) is withheld.
+const INHERITED_ENV: [&str; 7] = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TMPDIR", "TZ"];
+
+/// How a stage ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageEnd {
+    /// Exit code 0.
+    Succeeded,
+    /// Non-zero exit, a signal (None), or the process could not start.
+    Failed(Option<i32>),
+    /// The timeout elapsed.
+    TimedOut,
+    /// The run was cancelled.
+    Cancelled,
+}
+
+/// Result of one stage.
+#[derive(Debug, Clone)]
+pub struct StageOutcome {
+    /// How it ended.
+    pub end: StageEnd,
+    /// Wall time.
+    pub duration: Duration,
+    /// Last lines of output.
+    pub tail: Vec<String>,
+    /// `::key value` facts reported by the stage.
+    pub facts: Vec<(String, String)>,
+}
+
+/// What to run.
+pub struct StageCommand<'a> {
+    /// Command line for `sh -c` (from the config, never from chat).
+    pub command: &'a str,
+    /// Working directory.
+    pub cwd: &'a Path,
+    /// Environment (validated values only).
+    pub env: &'a [(String, String)],
+    /// Time limit.
+    pub timeout: Duration,
+}
+
+fn signal_group(pgid: u32, signal: i32) {
+    if let Ok(pgid) = i32::try_from(pgid) {
+        if pgid > 0 {
+            // SAFETY: kill(2) with a negative pid signals the process group we created; it
+            // touches no memory of ours.
+            unsafe {
+                libc::kill(-pgid, signal);
+            }
+        }
+    }
+}
+
+async fn pump<R: AsyncRead + Unpin>(reader: R, tx: mpsc::Sender<String>) {
+    let mut lines = BufReader::new(reader).split(b'\n');
+    while let Ok(Some(bytes)) = lines.next_segment().await {
+        let mut line = String::from_utf8_lossy(&bytes)
+            .trim_end_matches('\r')
+            .to_string();
+        if line.len() > MAX_LINE {
+            let mut cut = MAX_LINE;
+            while !line.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            line.truncate(cut);
+            line.push('…');
+        }
+        if tx.send(line).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Runs the stage, calling `on_line` for every output line (facts excluded).
+pub async fn run_stage(
+    cmd: StageCommand<'_>,
+    cancel: &mut watch::Receiver<bool>,
+    mut on_line: impl FnMut(&str),
+) -> StageOutcome {
+    let started = Instant::now();
+    let mut tail: VecDeque<String> = VecDeque::with_capacity(LOG_TAIL_LINES);
+    let mut facts = Vec::new();
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(cmd.command)
+        .current_dir(cmd.cwd)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    for key in INHERITED_ENV {
+        if let Ok(v) = std::env::var(key) {
+            command.env(key, v);
+        }
+    }
+    command.envs(cmd.env.iter().map(|(k, v)| (k, v)));
+    let mut child = match command.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            let msg = format!(
+                "could not start `{}` in {}: {e}",
+                cmd.command,
+                cmd.cwd.display()
+            );
+            on_line(&msg);
+            return StageOutcome {
+                end: StageEnd::Failed(None),
+                duration: started.elapsed(),
+                tail: vec![msg],
+                facts,
+            };
+        }
+    };
+    let pgid = child.id().unwrap_or(0);
+    let (tx, mut rx) = mpsc::channel::<String>(256);
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(pump(out, tx.clone()));
+    }
+    if let Some(err) = child.stderr.take() {
+        tokio::spawn(pump(err, tx.clone()));
+    }
+    drop(tx);
+
+    let deadline = started + cmd.timeout;
+    let mut stopped: Option<StageEnd> = None;
+    let mut exit: Option<std::process::ExitStatus> = None;
+    let mut output_open = true;
+    let mut handle_line =
+        |line: String, tail: &mut VecDeque<String>, facts: &mut Vec<(String, String)>| {
+            if let Some(fact) = line.strip_prefix("::") {
+                let (k, v) = fact.split_once(' ').unwrap_or((fact, ""));
+                facts.push((k.trim().to_string(), v.trim().to_string()));
+                return;
+            }
+            on_line(&line);
+            if tail.len() == LOG_TAIL_LINES {
+                tail.pop_front();
+            }
+            tail.push_back(line);
+        };
+    while exit.is_none() || output_open {
+        tokio::select! {
+            line = rx.recv(), if output_open => match line {
+                Some(line) => handle_line(line, &mut tail, &mut facts),
+                None => output_open = false,
+            },
+            status = child.wait(), if exit.is_none() => {
+                exit = Some(status.unwrap_or_else(|_| std::os::unix::process::ExitStatusExt::from_raw(1 << 8)));
+                // Background children that outlive the stage would hold the pipes open forever.
+                signal_group(pgid, libc::SIGKILL);
+            }
+            _ = tokio::time::sleep_until(deadline), if stopped.is_none() && exit.is_none() => {
+                stopped = Some(StageEnd::TimedOut);
+                stop_group(pgid).await;
+            }
+            changed = cancel.changed(), if stopped.is_none() && exit.is_none() => {
+                if changed.is_err() || *cancel.borrow() {
+                    stopped = Some(StageEnd::Cancelled);
+                    stop_group(pgid).await;
+                }
+            }
+        }
+    }
+    let end = match (stopped, exit) {
+        (Some(s), _) => s,
+        (None, Some(st)) if st.success() => StageEnd::Succeeded,
+        (None, st) => StageEnd::Failed(st.and_then(|s| s.code())),
+    };
+    StageOutcome {
+        end,
+        duration: started.elapsed(),
+        tail: tail.into(),
+        facts,
+    }
+}
+
+async fn stop_group(pgid: u32) {
+    signal_group(pgid, libc::SIGTERM);
+    let group_alive = || {
+        // SAFETY: signal 0 only checks whether the group still exists.
+        i32::try_from(pgid).is_ok_and(|p| p > 0 && unsafe { libc::kill(-p, 0) } == 0)
+    };
+    let until = Instant::now() + KILL_GRACE;
+    while group_alive() && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    signal_group(pgid, libc::SIGKILL);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn run(command: &str, timeout_ms: u64) -> (StageOutcome, Vec<String>) {
+        let (_tx, mut rx) = watch::channel(false);
+        let mut lines = Vec::new();
+        let env = vec![("GREETING".to_string(), "hi $(touch /tmp/x)".to_string())];
+        let out = run_stage(
+            StageCommand {
+                command,
+                cwd: Path::new("."),
+                env: &env,
+                timeout: Duration::from_millis(timeout_ms),
+            },
+            &mut rx,
+            |l| lines.push(l.to_string()),
+        )
+        .await;
+        (out, lines)
+    }
+
+    #[tokio::test]
+    async fn streams_lines_and_collects_facts() {
+        let (out, lines) = run(
+            "echo one; echo two >&2; echo '::version 2.4.0'; printf 'no newline'",
+            10_000,
+        )
+        .await;
+        assert_eq!(out.end, StageEnd::Succeeded);
+        let mut sorted = lines.clone();
+        sorted.sort();
+        assert_eq!(sorted, vec!["no newline", "one", "two"]);
+        assert_eq!(
+            out.facts,
+            vec![("version".to_string(), "2.4.0".to_string())]
+        );
+    }
+
+    #[tokio::test]
+    async fn env_values_are_data_not_code() {
+        let (out, lines) = run("printf '%s\\n' \"$GREETING\"", 10_000).await;
+        assert_eq!(out.end, StageEnd::Succeeded);
+        assert_eq!(lines, vec!["hi $(touch /tmp/x)"]);
+    }
+
+    #[tokio::test]
+    async fn secrets_in_the_parent_environment_are_not_inherited() {
+        std::env::set_var("DECKHAND_SECRET_PROBE", "s3cret");
+        let (_, lines) = run("echo \"[${DECKHAND_SECRET_PROBE:-}]\"", 10_000).await;
+        assert_eq!(lines, vec!["[]"]);
+    }
+
+    #[tokio::test]
+    async fn failures_report_the_exit_code() {
+        let (out, _) = run("echo boom >&2; exit 3", 10_000).await;
+        assert_eq!(out.end, StageEnd::Failed(Some(3)));
+        assert_eq!(out.tail, vec!["boom"]);
+    }
+
+    #[tokio::test]
+    async fn timeout_kills_the_whole_group() {
+        let (out, _) = run("sleep 30 & sleep 30; echo never", 300).await;
+        assert_eq!(out.end, StageEnd::TimedOut);
+        assert!(out.duration < Duration::from_secs(10));
+    }
+
+    #[tokio::test]
+    async fn cancel_stops_the_stage() {
+        let (tx, mut rx) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            run_stage(
+                StageCommand {
+                    command: "echo started; sleep 30",
+                    cwd: Path::new("."),
+                    env: &[],
+                    timeout: Duration::from_secs(60),
+                },
+                &mut rx,
+                |_| {},
+            )
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        tx.send(true).unwrap();
+        let out = task.await.unwrap();
+        assert_eq!(out.end, StageEnd::Cancelled);
+        assert_eq!(out.tail, vec!["started"]);
+    }
+
+    #[tokio::test]
+    async fn a_missing_directory_is_a_clear_failure() {
+        let (_tx, mut rx) = watch::channel(false);
+        let out = run_stage(
+            StageCommand {
+                command: "true",
+                cwd: Path::new("/nonexistent/dir"),
+                env: &[],
+                timeout: Duration::from_secs(5),
+            },
+            &mut rx,
+            |_| {},
+        )
+        .await;
+        assert_eq!(out.end, StageEnd::Failed(None));
+        assert!(out.tail[0].contains("could not start"));
+    }
+}

@@ -1,0 +1,455 @@
+//! Persistence: runs, stage results and deployments, in SQLite (default) or PostgreSQL.
+//!
+//! One implementation over sqlx's `Any` driver; SQL is written to run unchanged on both
+//! (`$n` parameters, integers for times and flags). Schemas live in `migrations/<backend>/`
+//! and are applied at start-up.
+
+mod migrate;
+mod records;
+#[doc(hidden)]
+pub mod testing;
+
+pub use records::{Action, Deployment, NewRun, RunRecord, StageRecord};
+
+use crate::chat::RunStatus;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file (or memory).
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// Store failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL names no supported database.
+    #[error("unsupported store URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+    /// The database could not be reached or opened.
+    #[error("cannot open the store at {url}: {source}")]
+    Open {
+        /// URL without credentials.
+        url: String,
+        /// The cause.
+        source: sqlx::Error,
+    },
+    /// Applying the schema failed.
+    #[error("cannot apply the database schema: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Another run is already in progress for the same service and environment.
+    #[error("run {} is already in progress for {} in {}", .0.id, .0.service, .0.environment)]
+    Busy(Box<RunRecord>),
+    /// A query failed.
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// Milliseconds since the Unix epoch, the store's time unit.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+fn redact(url: &str) -> String {
+    // Hide a password in postgres://user:secret@host/db.
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Store {
+    /// Connects (creating a SQLite file and its folder if needed) and applies migrations.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(redact(url)));
+        };
+        let open_err = |source| StoreError::Open {
+            url: redact(url),
+            source,
+        };
+        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        if backend == Backend::Sqlite {
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
+            let path = path.split('?').next().unwrap_or_default();
+            let in_memory = path.is_empty() || path.contains(":memory:");
+            if !in_memory {
+                if let Some(dir) = std::path::Path::new(path).parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| open_err(sqlx::Error::Io(e)))?;
+                }
+            }
+            // A private in-memory database exists per connection, so keep exactly one.
+            options = options
+                .max_connections(if in_memory { 1 } else { 4 })
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 5000")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *conn)
+                            .await?;
+                        Ok(())
+                    })
+                });
+        } else {
+            options = options.max_connections(8);
+        }
+        let pool = options.connect(url).await.map_err(open_err)?;
+        migrate::migrator(backend).run(&pool).await?;
+        Ok(Store { pool, backend })
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Marks runs left `running` by a crashed process as `interrupted`; returns them.
+    pub async fn mark_interrupted(&self) -> Result<Vec<RunRecord>, StoreError> {
+        let stale = self.running_runs().await?;
+        let now = now_ms();
+        for run in &stale {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("UPDATE runs SET status = 'interrupted', finished_at = $1, error = $2 WHERE id = $3 AND status = 'running'")
+                .bind(now)
+                .bind("Deckhand stopped while this run was in progress")
+                .bind(run.id)
+                .execute(&mut *tx)
+                .await?;
+            insert_deployment(
+                &mut tx,
+                run,
+                RunStatus::Interrupted,
+                run.version.as_deref(),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(stale)
+    }
+
+    /// Records a new run as `running`, or reports the run already in progress for the target.
+    pub async fn start_run(&self, run: &NewRun) -> Result<i64, StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO runs (action, service, environment, version, strategy, percent, requested_by, platform, channel, thread, status, rolled_back, started_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running', 0, $11) RETURNING id",
+        )
+        .bind(run.action.as_str())
+        .bind(&run.service)
+        .bind(&run.environment)
+        .bind(run.version.clone())
+        .bind(run.strategy.as_str())
+        .bind(run.percent.map(i64::from))
+        .bind(&run.requested_by)
+        .bind(&run.thread.platform)
+        .bind(&run.thread.channel)
+        .bind(&run.thread.thread)
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await;
+        match result {
+            Ok(row) => Ok(row.try_get::<i64, _>(0)?),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                match self.running_run(&run.service, &run.environment).await? {
+                    Some(existing) => Err(StoreError::Busy(Box::new(existing))),
+                    None => Err(StoreError::Query(sqlx::Error::Database(e))),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records the version a run is deploying once a stage reports it.
+    pub async fn set_run_version(&self, run_id: i64, version: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE runs SET version = $1 WHERE id = $2")
+            .bind(version)
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores one finished stage.
+    pub async fn record_stage(&self, s: &StageRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO stage_results (run_id, phase, position, name, status, exit_code, duration_ms, log_tail, finished_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(s.run_id)
+        .bind(&s.phase)
+        .bind(s.position)
+        .bind(&s.name)
+        .bind(&s.status)
+        .bind(s.exit_code)
+        .bind(s.duration_ms)
+        .bind(&s.log_tail)
+        .bind(s.finished_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Closes a run and records the deployment outcome, atomically.
+    pub async fn finish_run(
+        &self,
+        run: &RunRecord,
+        status: RunStatus,
+        rolled_back: bool,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE runs SET status = $1, rolled_back = $2, error = $3, finished_at = $4, version = $5 WHERE id = $6")
+            .bind(status.as_str())
+            .bind(i64::from(rolled_back))
+            .bind(error.map(str::to_string))
+            .bind(now)
+            .bind(run.version.clone())
+            .bind(run.id)
+            .execute(&mut *tx)
+            .await?;
+        insert_deployment(&mut tx, run, status, run.version.as_deref(), now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records that an automatic rollback restored `version` after run `run` failed.
+    pub async fn record_auto_rollback(
+        &self,
+        run: &RunRecord,
+        version: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut rb = run.clone();
+        rb.action = Action::Rollback;
+        insert_deployment(&mut tx, &rb, RunStatus::Succeeded, version, now_ms()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One run by id.
+    pub async fn run(&self, id: i64) -> Result<Option<RunRecord>, StoreError> {
+        let row = sqlx::query(&format!("{RUN_COLUMNS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| RunRecord::from_row(&r))
+            .transpose()
+            .map_err(Into::into)
+    }
+
+    /// The run in progress for a service and environment, if any.
+    pub async fn running_run(
+        &self,
+        service: &str,
+        environment: &str,
+    ) -> Result<Option<RunRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "{RUN_COLUMNS} WHERE service = $1 AND environment = $2 AND status = 'running'"
+        ))
+        .bind(service)
+        .bind(environment)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| RunRecord::from_row(&r))
+            .transpose()
+            .map_err(Into::into)
+    }
+
+    /// Every run in progress.
+    pub async fn running_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{RUN_COLUMNS} WHERE status = 'running' ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(RunRecord::from_row)
+            .collect::<Result<_, _>>()
+            .map_err(Into::into)
+    }
+
+    /// Stage results of a run in execution order.
+    pub async fn stages(&self, run_id: i64) -> Result<Vec<StageRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT run_id, phase, position, name, status, exit_code, duration_ms, log_tail, finished_at
+             FROM stage_results WHERE run_id = $1 ORDER BY id",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(StageRecord::from_row)
+            .collect::<Result<_, _>>()
+            .map_err(Into::into)
+    }
+
+    /// The version live now in each (service, environment): its latest successful deployment.
+    pub async fn live_versions(
+        &self,
+        service: Option<&str>,
+        environment: Option<&str>,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{DEPLOYMENT_COLUMNS} d WHERE d.status = 'succeeded'
+               AND ($1 IS NULL OR d.service = $1) AND ($2 IS NULL OR d.environment = $2)
+               AND d.id = (SELECT MAX(d2.id) FROM deployments d2
+                           WHERE d2.service = d.service AND d2.environment = d.environment AND d2.status = 'succeeded')
+             ORDER BY d.service, d.environment"
+        ))
+        .bind(service.map(str::to_string))
+        .bind(environment.map(str::to_string))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(Deployment::from_row)
+            .collect::<Result<_, _>>()
+            .map_err(Into::into)
+    }
+
+    /// Latest deployments (any outcome), newest first.
+    pub async fn history(
+        &self,
+        service: Option<&str>,
+        environment: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{DEPLOYMENT_COLUMNS} d WHERE ($1 IS NULL OR d.service = $1) AND ($2 IS NULL OR d.environment = $2)
+             ORDER BY d.id DESC LIMIT $3"
+        ))
+        .bind(service.map(str::to_string))
+        .bind(environment.map(str::to_string))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(Deployment::from_row)
+            .collect::<Result<_, _>>()
+            .map_err(Into::into)
+    }
+
+    /// The version to roll back to: the newest successful version other than the live one.
+    pub async fn rollback_target(
+        &self,
+        service: &str,
+        environment: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let live = self.live_versions(Some(service), Some(environment)).await?;
+        let current = live
+            .first()
+            .and_then(|d| d.version.clone())
+            .unwrap_or_default();
+        let row = sqlx::query(
+            "SELECT version FROM deployments
+             WHERE service = $1 AND environment = $2 AND status = 'succeeded' AND version IS NOT NULL AND version <> $3
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(service)
+        .bind(environment)
+        .bind(current)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get::<String, _>(0)).transpose()?)
+    }
+
+    /// The most recent failed run of a service (optionally in one environment), with its stages.
+    pub async fn last_failed_run(
+        &self,
+        service: &str,
+        environment: Option<&str>,
+    ) -> Result<Option<(RunRecord, Vec<StageRecord>)>, StoreError> {
+        let row = sqlx::query(&format!(
+            "{RUN_COLUMNS} WHERE service = $1 AND ($2 IS NULL OR environment = $2) AND status IN ('failed', 'interrupted')
+             ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(service)
+        .bind(environment.map(str::to_string))
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(r) => {
+                let run = RunRecord::from_row(&r)?;
+                let stages = self.stages(run.id).await?;
+                Ok(Some((run, stages)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+const RUN_COLUMNS: &str = "SELECT id, action, service, environment, version, strategy, percent, requested_by, platform, channel, thread, status, rolled_back, error, started_at, finished_at FROM runs";
+const DEPLOYMENT_COLUMNS: &str =
+    "SELECT d.run_id, d.action, d.service, d.environment, d.version, d.status, d.requested_by, d.created_at FROM deployments";
+
+async fn insert_deployment(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    run: &RunRecord,
+    status: RunStatus,
+    version: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO deployments (run_id, action, service, environment, version, status, requested_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(run.id)
+    .bind(run.action.as_str())
+    .bind(&run.service)
+    .bind(&run.environment)
+    .bind(version.map(str::to_string))
+    .bind(status.as_str())
+    .bind(&run.requested_by)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub(crate) fn get<'r, T>(row: &'r AnyRow, col: &str) -> Result<T, sqlx::Error>
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    row.try_get(col)
+}
+
+#[cfg(test)]
+mod tests;

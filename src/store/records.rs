@@ -1,0 +1,190 @@
+//! Row types of the store.
+
+use super::get;
+use crate::chat::{RunStatus, ThreadKey};
+use crate::config::Strategy;
+use serde::Serialize;
+use sqlx::any::AnyRow;
+
+/// What a run does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Build and release a version.
+    Deploy,
+    /// Return to an earlier version.
+    Rollback,
+}
+
+impl Action {
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Deploy => "deploy",
+            Action::Rollback => "rollback",
+        }
+    }
+
+    fn parse(s: &str) -> Action {
+        if s == "rollback" {
+            Action::Rollback
+        } else {
+            Action::Deploy
+        }
+    }
+}
+
+/// A run about to start.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    /// Deploy or rollback.
+    pub action: Action,
+    /// Service name.
+    pub service: String,
+    /// Environment name.
+    pub environment: String,
+    /// Requested version (None = latest build / previous release).
+    pub version: Option<String>,
+    /// Strategy.
+    pub strategy: Strategy,
+    /// Canary percent.
+    pub percent: Option<u8>,
+    /// Who asked.
+    pub requested_by: String,
+    /// Where progress goes.
+    pub thread: ThreadKey,
+}
+
+/// A stored run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRecord {
+    /// Id (also `DECKHAND_RUN_ID`).
+    pub id: i64,
+    /// Deploy or rollback.
+    pub action: Action,
+    /// Service name.
+    pub service: String,
+    /// Environment name.
+    pub environment: String,
+    /// Version requested or produced.
+    pub version: Option<String>,
+    /// Strategy.
+    pub strategy: String,
+    /// Canary percent.
+    pub percent: Option<i64>,
+    /// Who asked.
+    pub requested_by: String,
+    /// Conversation it belongs to.
+    pub thread: ThreadKey,
+    /// Current status.
+    pub status: RunStatus,
+    /// Whether an automatic rollback ran.
+    pub rolled_back: bool,
+    /// Failure reason.
+    pub error: Option<String>,
+    /// Start, unix ms.
+    pub started_at: i64,
+    /// End, unix ms.
+    pub finished_at: Option<i64>,
+}
+
+impl RunRecord {
+    pub(crate) fn from_row(r: &AnyRow) -> Result<RunRecord, sqlx::Error> {
+        let status: String = get(r, "status")?;
+        Ok(RunRecord {
+            id: get(r, "id")?,
+            action: Action::parse(&get::<String>(r, "action")?),
+            service: get(r, "service")?,
+            environment: get(r, "environment")?,
+            version: get(r, "version")?,
+            strategy: get(r, "strategy")?,
+            percent: get(r, "percent")?,
+            requested_by: get(r, "requested_by")?,
+            thread: ThreadKey {
+                platform: get(r, "platform")?,
+                channel: get(r, "channel")?,
+                thread: get(r, "thread")?,
+            },
+            status: RunStatus::parse(&status).unwrap_or(RunStatus::Interrupted),
+            rolled_back: get::<i64>(r, "rolled_back")? != 0,
+            error: get(r, "error")?,
+            started_at: get(r, "started_at")?,
+            finished_at: get(r, "finished_at")?,
+        })
+    }
+}
+
+/// A finished stage.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageRecord {
+    /// Run it belongs to.
+    pub run_id: i64,
+    /// `main` or `rollback`.
+    pub phase: String,
+    /// Position within its phase.
+    pub position: i64,
+    /// Stage name.
+    pub name: String,
+    /// Outcome (`succeeded`, `failed`, `timed_out`, `cancelled`).
+    pub status: String,
+    /// Exit code, when the process exited.
+    pub exit_code: Option<i64>,
+    /// Wall time.
+    pub duration_ms: i64,
+    /// Last output lines.
+    pub log_tail: String,
+    /// End, unix ms.
+    pub finished_at: i64,
+}
+
+impl StageRecord {
+    pub(crate) fn from_row(r: &AnyRow) -> Result<StageRecord, sqlx::Error> {
+        Ok(StageRecord {
+            run_id: get(r, "run_id")?,
+            phase: get(r, "phase")?,
+            position: get(r, "position")?,
+            name: get(r, "name")?,
+            status: get(r, "status")?,
+            exit_code: get(r, "exit_code")?,
+            duration_ms: get(r, "duration_ms")?,
+            log_tail: get(r, "log_tail")?,
+            finished_at: get(r, "finished_at")?,
+        })
+    }
+}
+
+/// An outcome of a run for one service and environment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deployment {
+    /// Run that produced it.
+    pub run_id: i64,
+    /// Deploy or rollback.
+    pub action: Action,
+    /// Service name.
+    pub service: String,
+    /// Environment name.
+    pub environment: String,
+    /// Version (None when the build never reported one).
+    pub version: Option<String>,
+    /// `succeeded`, `failed`, `cancelled` or `interrupted`.
+    pub status: String,
+    /// Who asked.
+    pub requested_by: String,
+    /// When, unix ms.
+    pub created_at: i64,
+}
+
+impl Deployment {
+    pub(crate) fn from_row(r: &AnyRow) -> Result<Deployment, sqlx::Error> {
+        Ok(Deployment {
+            run_id: get(r, "run_id")?,
+            action: Action::parse(&get::<String>(r, "action")?),
+            service: get(r, "service")?,
+            environment: get(r, "environment")?,
+            version: get(r, "version")?,
+            status: get(r, "status")?,
+            requested_by: get(r, "requested_by")?,
+            created_at: get(r, "created_at")?,
+        })
+    }
+}
