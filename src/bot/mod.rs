@@ -107,14 +107,17 @@ impl Bot {
         self.executor.wait_idle().await;
     }
 
-    /// Handles one message; everything the bot says goes to `sink`.
-    pub async fn handle(&self, msg: Incoming, sink: Arc<dyn EventSink>) {
+    /// Handles one message; everything the bot says goes to `sink`. Returns the intent the
+    /// NLU understood (adapters log it; conversation tests check it).
+    pub async fn handle(&self, msg: Incoming, sink: Arc<dyn EventSink>) -> Intent {
         let span = tracing::info_span!("message", platform = %msg.thread.platform, session = %msg.thread, user = %msg.user);
-        self.handle_inner(msg, sink).instrument(span).await
+        let parsed = self.nlu.parse(&msg.text);
+        let intent = parsed.intent;
+        self.handle_parsed(msg, parsed, sink).instrument(span).await;
+        intent
     }
 
-    async fn handle_inner(&self, msg: Incoming, sink: Arc<dyn EventSink>) {
-        let parsed = self.nlu.parse(&msg.text);
+    async fn handle_parsed(&self, msg: Incoming, parsed: Parsed, sink: Arc<dyn EventSink>) {
         tracing::debug!(
             intent = parsed.intent.as_str(),
             confidence = parsed.confidence,
@@ -150,14 +153,13 @@ impl Bot {
         let step = self
             .dialogue
             .step(&mut session, &parsed, &msg.user, &self.nlu);
-        self.perform(step, &msg, &parsed, &mut session, &out).await;
+        self.perform(step, &msg, &mut session, &out).await;
     }
 
     async fn perform(
         &self,
         step: Step,
         msg: &Incoming,
-        parsed: &Parsed,
         session: &mut Session,
         out: &Out,
     ) {
@@ -229,10 +231,7 @@ impl Bot {
                 let text = answers::help(self.dialogue.flows(), &self.config);
                 out.reply(session, text);
             }
-            Step::Reply(text) => {
-                let _ = parsed;
-                out.reply(session, text);
-            }
+            Step::Reply(text) => out.reply(session, text),
         }
     }
 

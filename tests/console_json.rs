@@ -1,0 +1,149 @@
+//! Drives the real `deckhand chat --json` binary: the JSON Lines protocol, waiting for runs at
+//! end of input, bad input lines, and recovery of a run interrupted by a crash (SIGKILL).
+
+mod support;
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use support::{root, temp_dir};
+
+/// Writes a copy of a repo config with every path made absolute and state moved into `dir`.
+fn hermetic_config(relative: &str, dir: &Path) -> PathBuf {
+    let examples = root().join("examples");
+    let text = std::fs::read_to_string(root().join(relative))
+        .unwrap()
+        .replace("sqlite://.deckhand/deckhand.db", &format!("sqlite://{}/deckhand.db", dir.display()))
+        .replace("sqlite://.deckhand/test.db", &format!("sqlite://{}/deckhand.db", dir.display()))
+        .replace("./.deckhand/deploy", &dir.join("deploy").display().to_string())
+        .replace("./apps", &examples.join("apps").display().to_string())
+        .replace("command: pipelines/", &format!("command: {}/pipelines/", examples.display()));
+    let path = dir.join("deckhand.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn spawn(config: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_deckhand"))
+        .args(["chat", "--json", "--user", "carol", "--config"])
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+fn run_all(config: &Path, input: &str) -> Vec<Value> {
+    let mut child = spawn(config);
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "deckhand chat exited with {}", out.status);
+    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect()
+}
+
+fn of_type<'a>(events: &'a [Value], t: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["type"] == t).collect()
+}
+
+#[test]
+fn transcript_over_the_json_protocol() {
+    let dir = temp_dir("json");
+    let config = hermetic_config("examples/deckhand.yaml", &dir);
+    let input = r#"{"user": "alice", "text": "deploy billionmail", "thread": "t1"}
+{"user": "alice", "text": "staging", "thread": "t1"}
+{"user": "alice", "text": "yes", "thread": "t1"}
+this is not json
+{"text": "hello there"}
+"#;
+    let events = run_all(&config, input);
+    let prompt = of_type(&events, "prompt");
+    assert_eq!(prompt[0]["text"], "Which environment: dev, staging or production?");
+    assert_eq!(prompt[0]["thread"], "t1");
+    assert_eq!(prompt[0]["slot"], "environment");
+    assert_eq!(prompt[0]["choices"], serde_json::json!(["dev", "staging", "production"]));
+    assert_eq!(of_type(&events, "confirm")[0]["text"], "Deploy billionmail (latest build) to staging, direct? [yes/no]");
+    let started = of_type(&events, "run_started");
+    assert_eq!(started[0]["service"], "billionmail");
+    assert_eq!(started[0]["thread"], "t1");
+    let progress = of_type(&events, "progress");
+    assert!(progress.iter().any(|p| p["stage"] == "verify" && p["state"] == "succeeded"));
+    assert!(progress.iter().any(|p| p["line"].is_string()), "log lines arrive as progress events");
+    // End of input came right after "yes": the process waited for the run before exiting.
+    let finished = of_type(&events, "run_finished");
+    assert_eq!(finished[0]["status"], "succeeded");
+    assert_eq!(finished[0]["version"], "2.4.0");
+    assert_eq!(finished[0]["text"], "billionmail 2.4.0 is live on staging");
+    assert!(finished[0]["summary"].as_str().unwrap().starts_with("build ✓"));
+    let error = of_type(&events, "error");
+    assert_eq!(error[0]["line"], 4);
+    let replies = of_type(&events, "reply");
+    assert_eq!(replies.last().unwrap()["thread"], "main", "thread defaults to main");
+    let link = dir.join("deploy/staging/billionmail/current");
+    assert!(std::fs::read_link(&link).unwrap().ends_with("releases/2.4.0"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_run_interrupted_by_a_crash_is_marked_interrupted_at_the_next_start() {
+    let dir = temp_dir("crash");
+    let config = hermetic_config("tests/conversations/test-pipelines.yaml", &dir);
+    let mut child = spawn(&config);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"{\"text\": \"deploy slow-api to dev\"}\n{\"text\": \"yes\"}\n").unwrap();
+    stdin.flush().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Wait until the slow stage is running, then kill the process without warning.
+    loop {
+        let line = lines.next().expect("output before the kill").unwrap();
+        let v: Value = serde_json::from_str(&line).unwrap();
+        if v["type"] == "progress" && v["stage"] == "deploy" && v["line"] == "deploying" {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(stdin);
+
+    let events = run_all(&config, "{\"text\": \"history slow-api\"}\n{\"text\": \"explain slow-api\"}\n{\"text\": \"deploy slow-api 1.0.0 to dev\"}\n");
+    let replies: Vec<&str> = of_type(&events, "reply").iter().map(|r| r["text"].as_str().unwrap()).collect();
+    assert!(replies[0].contains("slow-api 1.0.0 → dev  deploy interrupted  (carol, run 1)"), "{replies:?}");
+    assert!(replies[1].contains("Run 1 (deploy slow-api 1.0.0 to dev, asked by carol"), "{replies:?}");
+    assert!(replies[1].contains("was interrupted"), "{replies:?}");
+    // The target is free again: a new request is not refused as busy.
+    assert_eq!(of_type(&events, "confirm")[0]["text"], "Deploy slow-api (1.0.0) to dev, direct? [yes/no]");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn config_check_reports_problems_and_exit_codes() {
+    let ok = Command::new(env!("CARGO_BIN_EXE_deckhand")).args(["config", "check"]).arg(root().join("examples/deckhand.yaml")).output().unwrap();
+    assert!(ok.status.success());
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("OK (5 services, 3 environments, 2 pipelines)"));
+    let dir = temp_dir("check");
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, std::fs::read_to_string(root().join("examples/deckhand.yaml")).unwrap().replace("    order: 2\n", "    order: 2\n    colour: blue\n")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_deckhand")).args(["config", "check"]).arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown field `colour`") && err.contains("line 43"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn eval_reports_json_with_the_required_keys() {
+    let out = Command::new(env!("CARGO_BIN_EXE_deckhand"))
+        .args(["eval", "--json", "--config"])
+        .arg(root().join("examples/deckhand.yaml"))
+        .arg("--data")
+        .arg(root().join("tests/data/nlu_dev.jsonl"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["rows", "intent_accuracy", "slot_exact_match", "false_actions", "latency_p50_us", "latency_p99_us", "per_intent"] {
+        assert!(!v[key].is_null(), "missing {key}");
+    }
+    assert!(v["per_intent"]["deploy"]["precision"].is_number());
+}

@@ -1,0 +1,274 @@
+//! Runs every conversation in `tests/conversations/*.yaml` through `Bot::handle`, like Rasa's
+//! test stories: user turns, and what the bot must say and do after each.
+
+mod support;
+
+use deckhand::bot::Bot;
+use deckhand::chat::{BotEvent, EventSink, Incoming, ThreadKey};
+use deckhand::nlu::Intent;
+use deckhand::store::testing;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use support::{config_in, root, temp_dir, text_of, Recorder};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Conversation {
+    description: String,
+    #[serde(default = "default_config")]
+    config: String,
+    #[serde(default)]
+    ttl_secs: Option<u64>,
+    steps: Vec<Turn>,
+}
+
+fn default_config() -> String {
+    "examples/deckhand.yaml".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Turn {
+    #[serde(default)]
+    say: Option<String>,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    thread: Option<String>,
+    /// Wait for every run to finish, then check the events they produced.
+    #[serde(default)]
+    wait_runs: bool,
+    /// Jump the clock forward (tokio time) by this many seconds.
+    #[serde(default)]
+    advance_secs: Option<u64>,
+    /// Stop the bot (after its runs finish) and start a new one on the same store.
+    #[serde(default)]
+    restart: bool,
+    #[serde(default)]
+    expect: Expect,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    intent: Option<String>,
+    prompt: Option<String>,
+    confirm: Option<String>,
+    reply: Option<String>,
+    #[serde(default)]
+    reply_contains: Vec<String>,
+    #[serde(default)]
+    reply_lacks: Vec<String>,
+    run_started: Option<BTreeMap<String, Value>>,
+    #[serde(default)]
+    no_run: bool,
+    run_finished: Option<BTreeMap<String, Value>>,
+    #[serde(default)]
+    progress_contains: Vec<String>,
+    current_release: Option<Release>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Release {
+    service: String,
+    environment: String,
+    version: String,
+}
+
+fn subset(expected: &BTreeMap<String, Value>, actual: &Value) -> Result<(), String> {
+    for (k, v) in expected {
+        if k == "text_contains" {
+            let text = actual["text"].as_str().unwrap_or_default();
+            let needle = v.as_str().unwrap_or_default();
+            if !text.contains(needle) {
+                return Err(format!("text {text:?} lacks {needle:?}"));
+            }
+        } else if &actual[k] != v {
+            return Err(format!("{k}: expected {v}, got {}", actual[k]));
+        }
+    }
+    Ok(())
+}
+
+fn check(
+    step: usize,
+    say: &str,
+    understood: Option<Intent>,
+    expect: &Expect,
+    events: &[BotEvent],
+    deploy_root: &std::path::Path,
+) -> Result<(), String> {
+    let ctx = |m: String| format!("step {step} ({say:?}): {m}\n  events: {events:#?}");
+    let texts: Vec<&str> = events.iter().filter_map(text_of).collect();
+    if let Some(intent) = &expect.intent {
+        let got = understood.map(|i| i.as_str()).unwrap_or("(nothing said)");
+        if got != intent {
+            return Err(ctx(format!("expected intent {intent}, understood {got}")));
+        }
+    }
+    let exact = |want: &Option<String>, pick: fn(&BotEvent) -> Option<&str>, what: &str| -> Result<(), String> {
+        if let Some(w) = want {
+            let got: Vec<&str> = events.iter().filter_map(pick).collect();
+            if !got.contains(&w.as_str()) {
+                return Err(ctx(format!("expected {what} {w:?}, got {got:?}")));
+            }
+        }
+        Ok(())
+    };
+    exact(&expect.prompt, |e| if let BotEvent::Prompt { text, .. } = e { Some(text) } else { None }, "prompt")?;
+    exact(&expect.confirm, |e| if let BotEvent::Confirm { text, .. } = e { Some(text) } else { None }, "confirmation")?;
+    exact(&expect.reply, |e| if let BotEvent::Reply { text, .. } = e { Some(text) } else { None }, "reply")?;
+    for needle in &expect.reply_contains {
+        if !texts.iter().any(|t| t.contains(needle.as_str())) {
+            return Err(ctx(format!("no reply contains {needle:?}")));
+        }
+    }
+    for needle in &expect.reply_lacks {
+        if texts.iter().any(|t| t.contains(needle.as_str())) {
+            return Err(ctx(format!("a reply contains {needle:?}")));
+        }
+    }
+    let started: Vec<Value> =
+        events.iter().filter(|e| matches!(e, BotEvent::RunStarted { .. })).map(|e| serde_json::to_value(e).unwrap()).collect();
+    if expect.no_run && !started.is_empty() {
+        return Err(ctx("a run started".into()));
+    }
+    if let Some(want) = &expect.run_started {
+        if !started.iter().any(|s| subset(want, s).is_ok()) {
+            return Err(ctx(format!("no run_started matches {want:?}")));
+        }
+    }
+    if let Some(want) = &expect.run_finished {
+        let finished: Vec<Value> =
+            events.iter().filter(|e| matches!(e, BotEvent::RunFinished { .. })).map(|e| serde_json::to_value(e).unwrap()).collect();
+        let results: Vec<Result<(), String>> = finished.iter().map(|f| subset(want, f)).collect();
+        if !results.iter().any(|r| r.is_ok()) {
+            return Err(ctx(format!("no run_finished matches {want:?}: {results:?}")));
+        }
+    }
+    for needle in &expect.progress_contains {
+        let found = events.iter().any(|e| matches!(e, BotEvent::Progress { line: Some(l), .. } if l.contains(needle.as_str())));
+        if !found {
+            return Err(ctx(format!("no progress line contains {needle:?}")));
+        }
+    }
+    if let Some(r) = &expect.current_release {
+        let link = deploy_root.join(&r.environment).join(&r.service).join("current");
+        let target = std::fs::read_link(&link).map_err(|e| ctx(format!("{}: {e}", link.display())))?;
+        let want = std::path::Path::new("releases").join(&r.version);
+        if !target.ends_with(&want) {
+            return Err(ctx(format!("{} -> {}, expected {}", link.display(), target.display(), want.display())));
+        }
+    }
+    if say.is_empty() {
+        return Ok(());
+    }
+    if texts.is_empty() && started.is_empty() {
+        return Err(ctx("the bot said nothing".into()));
+    }
+    Ok(())
+}
+
+async fn run_conversation(name: &str, postgres: bool) {
+    let path = root().join("tests/conversations").join(format!("{name}.yaml"));
+    let conv: Conversation = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let dir = temp_dir(name);
+    let mut config = config_in(&conv.config, &dir);
+    if let Some(ttl) = conv.ttl_secs {
+        config.session.ttl_secs = ttl;
+    }
+    let pg = if postgres {
+        match testing::postgres().await {
+            Some(pg) => {
+                config.store.url = pg.url.clone();
+                Some(pg)
+            }
+            None => {
+                eprintln!("note: {} is not set; skipping the PostgreSQL run of {name}", testing::POSTGRES_ENV);
+                return;
+            }
+        }
+    } else {
+        None
+    };
+    let deploy_root = dir.join("deploy");
+    let recorder = Arc::new(Recorder::default());
+    let sink: Arc<dyn EventSink> = recorder.clone();
+    let mut bot = Bot::new(config.clone()).await.unwrap();
+    eprintln!("conversation {name}: {}", conv.description);
+    for (i, turn) in conv.steps.iter().enumerate() {
+        let mut understood = None;
+        if let Some(secs) = turn.advance_secs {
+            tokio::time::pause();
+            tokio::time::advance(Duration::from_secs(secs)).await;
+            tokio::time::resume();
+        }
+        if turn.restart {
+            bot.wait_idle().await;
+            bot.store().close().await;
+            drop(bot);
+            bot = Bot::new(config.clone()).await.unwrap();
+        }
+        if let Some(text) = &turn.say {
+            let msg = Incoming {
+                thread: ThreadKey::new("console", "console", turn.thread.as_deref().unwrap_or("main")),
+                user: turn.user.clone().unwrap_or_else(|| "alice".into()),
+                text: text.clone(),
+                event_id: None,
+            };
+            understood = Some(bot.handle(msg, sink.clone()).await);
+        }
+        if turn.wait_runs {
+            tokio::time::timeout(Duration::from_secs(60), bot.wait_idle()).await.expect("runs finish within 60 s");
+        }
+        let events = recorder.drain();
+        if let Err(e) = check(i + 1, turn.say.as_deref().unwrap_or_default(), understood, &turn.expect, &events, &deploy_root) {
+            panic!("{name}: {e}");
+        }
+    }
+    bot.wait_idle().await;
+    bot.store().close().await;
+    if let Some(pg) = pg {
+        pg.cleanup().await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+macro_rules! conversations {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                run_conversation(stringify!($name), false).await;
+            }
+        )*
+
+        #[test]
+        fn every_conversation_file_is_run() {
+            let listed = [$(stringify!($name)),*];
+            for entry in std::fs::read_dir(root().join("tests/conversations")).unwrap() {
+                let path = entry.unwrap().path();
+                let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+                if path.extension().is_some_and(|e| e == "yaml") && stem != "test-pipelines" {
+                    assert!(listed.contains(&stem.as_str()), "{stem}.yaml is not listed in tests/conversations.rs");
+                }
+            }
+        }
+    };
+}
+
+conversations!(transcript, corrections, cancel, expiry, unknown_service, concurrent_threads, busy_target, auto_rollback, stage_timeout, help_and_small_talk);
+
+#[tokio::test]
+async fn transcript_on_postgres() {
+    run_conversation("transcript", true).await;
+}
+
+#[tokio::test]
+async fn auto_rollback_on_postgres() {
+    run_conversation("auto_rollback", true).await;
+}

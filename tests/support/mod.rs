@@ -1,0 +1,65 @@
+//! Shared helpers for integration tests: a collecting sink and configs pointed at temp dirs.
+#![allow(dead_code)]
+
+use deckhand::chat::{BotEvent, EventSink};
+use deckhand::config::Config;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Records every event; tests read and drain them.
+#[derive(Default)]
+pub struct Recorder {
+    events: Mutex<Vec<BotEvent>>,
+}
+
+impl EventSink for Recorder {
+    fn emit(&self, event: BotEvent) {
+        self.events.lock().unwrap().push(event);
+    }
+}
+
+impl Recorder {
+    /// Takes the events recorded so far.
+    pub fn drain(&self) -> Vec<BotEvent> {
+        std::mem::take(&mut *self.events.lock().unwrap())
+    }
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh temp dir under the system temp folder.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let dir = std::env::temp_dir().join(format!(
+        "deckhand-{tag}-{}-{}-{nanos}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Loads a config from the repo and points its store and DEPLOY_ROOT into `dir`.
+pub fn config_in(relative: &str, dir: &Path) -> Config {
+    let mut config = Config::load(&root().join(relative)).unwrap();
+    config.store.url = format!("sqlite://{}/deckhand.db?mode=rwc", dir.display());
+    for p in config.pipelines.values_mut() {
+        if p.env.contains_key("DEPLOY_ROOT") {
+            p.env.insert("DEPLOY_ROOT".into(), dir.join("deploy").display().to_string());
+        }
+    }
+    config
+}
+
+/// A reply-like event's text.
+pub fn text_of(e: &BotEvent) -> Option<&str> {
+    match e {
+        BotEvent::Reply { text, .. } | BotEvent::Prompt { text, .. } | BotEvent::Confirm { text, .. } => Some(text),
+        BotEvent::RunFinished { text, .. } => Some(text),
+        _ => None,
+    }
+}
