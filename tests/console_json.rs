@@ -14,11 +14,23 @@ fn hermetic_config(relative: &str, dir: &Path) -> PathBuf {
     let examples = root().join("examples");
     let text = std::fs::read_to_string(root().join(relative))
         .unwrap()
-        .replace("sqlite://.deckhand/deckhand.db", &format!("sqlite://{}/deckhand.db", dir.display()))
-        .replace("sqlite://.deckhand/test.db", &format!("sqlite://{}/deckhand.db", dir.display()))
-        .replace("./.deckhand/deploy", &dir.join("deploy").display().to_string())
+        .replace(
+            "sqlite://.deckhand/deckhand.db",
+            &format!("sqlite://{}/deckhand.db", dir.display()),
+        )
+        .replace(
+            "sqlite://.deckhand/test.db",
+            &format!("sqlite://{}/deckhand.db", dir.display()),
+        )
+        .replace(
+            "./.deckhand/deploy",
+            &dir.join("deploy").display().to_string(),
+        )
         .replace("./apps", &examples.join("apps").display().to_string())
-        .replace("command: pipelines/", &format!("command: {}/pipelines/", examples.display()));
+        .replace(
+            "command: pipelines/",
+            &format!("command: {}/pipelines/", examples.display()),
+        );
     let path = dir.join("deckhand.yaml");
     std::fs::write(&path, text).unwrap();
     path
@@ -37,10 +49,23 @@ fn spawn(config: &Path) -> Child {
 
 fn run_all(config: &Path, input: &str) -> Vec<Value> {
     let mut child = spawn(config);
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "deckhand chat exited with {}", out.status);
-    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect()
+    assert!(
+        out.status.success(),
+        "deckhand chat exited with {}",
+        out.status
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
 }
 
 fn of_type<'a>(events: &'a [Value], t: &str) -> Vec<&'a Value> {
@@ -59,29 +84,52 @@ this is not json
 "#;
     let events = run_all(&config, input);
     let prompt = of_type(&events, "prompt");
-    assert_eq!(prompt[0]["text"], "Which environment: dev, staging or production?");
+    assert_eq!(
+        prompt[0]["text"],
+        "Which environment: dev, staging or production?"
+    );
     assert_eq!(prompt[0]["thread"], "t1");
     assert_eq!(prompt[0]["slot"], "environment");
-    assert_eq!(prompt[0]["choices"], serde_json::json!(["dev", "staging", "production"]));
-    assert_eq!(of_type(&events, "confirm")[0]["text"], "Deploy billionmail (latest build) to staging, direct? [yes/no]");
+    assert_eq!(
+        prompt[0]["choices"],
+        serde_json::json!(["dev", "staging", "production"])
+    );
+    assert_eq!(
+        of_type(&events, "confirm")[0]["text"],
+        "Deploy billionmail (latest build) to staging, direct? [yes/no]"
+    );
     let started = of_type(&events, "run_started");
     assert_eq!(started[0]["service"], "billionmail");
     assert_eq!(started[0]["thread"], "t1");
     let progress = of_type(&events, "progress");
-    assert!(progress.iter().any(|p| p["stage"] == "verify" && p["state"] == "succeeded"));
-    assert!(progress.iter().any(|p| p["line"].is_string()), "log lines arrive as progress events");
+    assert!(progress
+        .iter()
+        .any(|p| p["stage"] == "verify" && p["state"] == "succeeded"));
+    assert!(
+        progress.iter().any(|p| p["line"].is_string()),
+        "log lines arrive as progress events"
+    );
     // End of input came right after "yes": the process waited for the run before exiting.
     let finished = of_type(&events, "run_finished");
     assert_eq!(finished[0]["status"], "succeeded");
     assert_eq!(finished[0]["version"], "2.4.0");
     assert_eq!(finished[0]["text"], "billionmail 2.4.0 is live on staging");
-    assert!(finished[0]["summary"].as_str().unwrap().starts_with("build ✓"));
+    assert!(finished[0]["summary"]
+        .as_str()
+        .unwrap()
+        .starts_with("build ✓"));
     let error = of_type(&events, "error");
     assert_eq!(error[0]["line"], 4);
     let replies = of_type(&events, "reply");
-    assert_eq!(replies.last().unwrap()["thread"], "main", "thread defaults to main");
+    assert_eq!(
+        replies.last().unwrap()["thread"],
+        "main",
+        "thread defaults to main"
+    );
     let link = dir.join("deploy/staging/billionmail/current");
-    assert!(std::fs::read_link(&link).unwrap().ends_with("releases/2.4.0"));
+    assert!(std::fs::read_link(&link)
+        .unwrap()
+        .ends_with("releases/2.4.0"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -91,7 +139,9 @@ fn a_run_interrupted_by_a_crash_is_marked_interrupted_at_the_next_start() {
     let config = hermetic_config("tests/conversations/test-pipelines.yaml", &dir);
     let mut child = spawn(&config);
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"{\"text\": \"deploy slow-api to dev\"}\n{\"text\": \"yes\"}\n").unwrap();
+    stdin
+        .write_all(b"{\"text\": \"deploy slow-api to dev\"}\n{\"text\": \"yes\"}\n")
+        .unwrap();
     stdin.flush().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     // Wait until the slow stage is running, then kill the process without warning.
@@ -107,27 +157,57 @@ fn a_run_interrupted_by_a_crash_is_marked_interrupted_at_the_next_start() {
     drop(stdin);
 
     let events = run_all(&config, "{\"text\": \"history slow-api\"}\n{\"text\": \"explain slow-api\"}\n{\"text\": \"deploy slow-api 1.0.0 to dev\"}\n");
-    let replies: Vec<&str> = of_type(&events, "reply").iter().map(|r| r["text"].as_str().unwrap()).collect();
-    assert!(replies[0].contains("slow-api 1.0.0 → dev  deploy interrupted  (carol, run 1)"), "{replies:?}");
-    assert!(replies[1].contains("Run 1 (deploy slow-api 1.0.0 to dev, asked by carol"), "{replies:?}");
+    let replies: Vec<&str> = of_type(&events, "reply")
+        .iter()
+        .map(|r| r["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        replies[0].contains("slow-api 1.0.0 → dev  deploy interrupted  (carol, run 1)"),
+        "{replies:?}"
+    );
+    assert!(
+        replies[1].contains("Run 1 (deploy slow-api 1.0.0 to dev, asked by carol"),
+        "{replies:?}"
+    );
     assert!(replies[1].contains("was interrupted"), "{replies:?}");
     // The target is free again: a new request is not refused as busy.
-    assert_eq!(of_type(&events, "confirm")[0]["text"], "Deploy slow-api (1.0.0) to dev, direct? [yes/no]");
+    assert_eq!(
+        of_type(&events, "confirm")[0]["text"],
+        "Deploy slow-api (1.0.0) to dev, direct? [yes/no]"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn config_check_reports_problems_and_exit_codes() {
-    let ok = Command::new(env!("CARGO_BIN_EXE_deckhand")).args(["config", "check"]).arg(root().join("examples/deckhand.yaml")).output().unwrap();
+    let ok = Command::new(env!("CARGO_BIN_EXE_deckhand"))
+        .args(["config", "check"])
+        .arg(root().join("examples/deckhand.yaml"))
+        .output()
+        .unwrap();
     assert!(ok.status.success());
-    assert!(String::from_utf8_lossy(&ok.stdout).contains("OK (5 services, 3 environments, 2 pipelines)"));
+    assert!(String::from_utf8_lossy(&ok.stdout)
+        .contains("OK (5 services, 3 environments, 2 pipelines)"));
     let dir = temp_dir("check");
     let bad = dir.join("bad.yaml");
-    std::fs::write(&bad, std::fs::read_to_string(root().join("examples/deckhand.yaml")).unwrap().replace("    order: 2\n", "    order: 2\n    colour: blue\n")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_deckhand")).args(["config", "check"]).arg(&bad).output().unwrap();
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(root().join("examples/deckhand.yaml"))
+            .unwrap()
+            .replace("    order: 2\n", "    order: 2\n    colour: blue\n"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_deckhand"))
+        .args(["config", "check"])
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("unknown field `colour`") && err.contains("line 43"), "{err}");
+    assert!(
+        err.contains("unknown field `colour`") && err.contains("line 43"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -142,7 +222,15 @@ fn eval_reports_json_with_the_required_keys() {
         .unwrap();
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    for key in ["rows", "intent_accuracy", "slot_exact_match", "false_actions", "latency_p50_us", "latency_p99_us", "per_intent"] {
+    for key in [
+        "rows",
+        "intent_accuracy",
+        "slot_exact_match",
+        "false_actions",
+        "latency_p50_us",
+        "latency_p99_us",
+        "per_intent",
+    ] {
         assert!(!v[key].is_null(), "missing {key}");
     }
     assert!(v["per_intent"]["deploy"]["precision"].is_number());

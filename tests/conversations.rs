@@ -110,7 +110,10 @@ fn check(
             return Err(ctx(format!("expected intent {intent}, understood {got}")));
         }
     }
-    let exact = |want: &Option<String>, pick: fn(&BotEvent) -> Option<&str>, what: &str| -> Result<(), String> {
+    let exact = |want: &Option<String>,
+                 pick: fn(&BotEvent) -> Option<&str>,
+                 what: &str|
+     -> Result<(), String> {
         if let Some(w) = want {
             let got: Vec<&str> = events.iter().filter_map(pick).collect();
             if !got.contains(&w.as_str()) {
@@ -119,9 +122,39 @@ fn check(
         }
         Ok(())
     };
-    exact(&expect.prompt, |e| if let BotEvent::Prompt { text, .. } = e { Some(text) } else { None }, "prompt")?;
-    exact(&expect.confirm, |e| if let BotEvent::Confirm { text, .. } = e { Some(text) } else { None }, "confirmation")?;
-    exact(&expect.reply, |e| if let BotEvent::Reply { text, .. } = e { Some(text) } else { None }, "reply")?;
+    exact(
+        &expect.prompt,
+        |e| {
+            if let BotEvent::Prompt { text, .. } = e {
+                Some(text)
+            } else {
+                None
+            }
+        },
+        "prompt",
+    )?;
+    exact(
+        &expect.confirm,
+        |e| {
+            if let BotEvent::Confirm { text, .. } = e {
+                Some(text)
+            } else {
+                None
+            }
+        },
+        "confirmation",
+    )?;
+    exact(
+        &expect.reply,
+        |e| {
+            if let BotEvent::Reply { text, .. } = e {
+                Some(text)
+            } else {
+                None
+            }
+        },
+        "reply",
+    )?;
     for needle in &expect.reply_contains {
         if !texts.iter().any(|t| t.contains(needle.as_str())) {
             return Err(ctx(format!("no reply contains {needle:?}")));
@@ -132,8 +165,11 @@ fn check(
             return Err(ctx(format!("a reply contains {needle:?}")));
         }
     }
-    let started: Vec<Value> =
-        events.iter().filter(|e| matches!(e, BotEvent::RunStarted { .. })).map(|e| serde_json::to_value(e).unwrap()).collect();
+    let started: Vec<Value> = events
+        .iter()
+        .filter(|e| matches!(e, BotEvent::RunStarted { .. }))
+        .map(|e| serde_json::to_value(e).unwrap())
+        .collect();
     if expect.no_run && !started.is_empty() {
         return Err(ctx("a run started".into()));
     }
@@ -143,11 +179,16 @@ fn check(
         }
     }
     if let Some(want) = &expect.run_finished {
-        let finished: Vec<Value> =
-            events.iter().filter(|e| matches!(e, BotEvent::RunFinished { .. })).map(|e| serde_json::to_value(e).unwrap()).collect();
+        let finished: Vec<Value> = events
+            .iter()
+            .filter(|e| matches!(e, BotEvent::RunFinished { .. }))
+            .map(|e| serde_json::to_value(e).unwrap())
+            .collect();
         let results: Vec<Result<(), String>> = finished.iter().map(|f| subset(want, f)).collect();
         if !results.iter().any(|r| r.is_ok()) {
-            return Err(ctx(format!("no run_finished matches {want:?}: {results:?}")));
+            return Err(ctx(format!(
+                "no run_finished matches {want:?}: {results:?}"
+            )));
         }
     }
     for needle in &expect.progress_contains {
@@ -157,11 +198,20 @@ fn check(
         }
     }
     if let Some(r) = &expect.current_release {
-        let link = deploy_root.join(&r.environment).join(&r.service).join("current");
-        let target = std::fs::read_link(&link).map_err(|e| ctx(format!("{}: {e}", link.display())))?;
+        let link = deploy_root
+            .join(&r.environment)
+            .join(&r.service)
+            .join("current");
+        let target =
+            std::fs::read_link(&link).map_err(|e| ctx(format!("{}: {e}", link.display())))?;
         let want = std::path::Path::new("releases").join(&r.version);
         if !target.ends_with(&want) {
-            return Err(ctx(format!("{} -> {}, expected {}", link.display(), target.display(), want.display())));
+            return Err(ctx(format!(
+                "{} -> {}, expected {}",
+                link.display(),
+                target.display(),
+                want.display()
+            )));
         }
     }
     if say.is_empty() {
@@ -174,8 +224,11 @@ fn check(
 }
 
 async fn run_conversation(name: &str, postgres: bool) {
-    let path = root().join("tests/conversations").join(format!("{name}.yaml"));
-    let conv: Conversation = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let path = root()
+        .join("tests/conversations")
+        .join(format!("{name}.yaml"));
+    let conv: Conversation = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let dir = temp_dir(name);
     let mut config = config_in(&conv.config, &dir);
     if let Some(ttl) = conv.ttl_secs {
@@ -188,7 +241,10 @@ async fn run_conversation(name: &str, postgres: bool) {
                 Some(pg)
             }
             None => {
-                eprintln!("note: {} is not set; skipping the PostgreSQL run of {name}", testing::POSTGRES_ENV);
+                eprintln!(
+                    "note: {} is not set; skipping the PostgreSQL run of {name}",
+                    testing::POSTGRES_ENV
+                );
                 return;
             }
         }
@@ -215,7 +271,11 @@ async fn run_conversation(name: &str, postgres: bool) {
         }
         if let Some(text) = &turn.say {
             let msg = Incoming {
-                thread: ThreadKey::new("console", "console", turn.thread.as_deref().unwrap_or("main")),
+                thread: ThreadKey::new(
+                    "console",
+                    "console",
+                    turn.thread.as_deref().unwrap_or("main"),
+                ),
                 user: turn.user.clone().unwrap_or_else(|| "alice".into()),
                 text: text.clone(),
                 event_id: None,
@@ -223,10 +283,19 @@ async fn run_conversation(name: &str, postgres: bool) {
             understood = Some(bot.handle(msg, sink.clone()).await);
         }
         if turn.wait_runs {
-            tokio::time::timeout(Duration::from_secs(60), bot.wait_idle()).await.expect("runs finish within 60 s");
+            tokio::time::timeout(Duration::from_secs(60), bot.wait_idle())
+                .await
+                .expect("runs finish within 60 s");
         }
         let events = recorder.drain();
-        if let Err(e) = check(i + 1, turn.say.as_deref().unwrap_or_default(), understood, &turn.expect, &events, &deploy_root) {
+        if let Err(e) = check(
+            i + 1,
+            turn.say.as_deref().unwrap_or_default(),
+            understood,
+            &turn.expect,
+            &events,
+            &deploy_root,
+        ) {
             panic!("{name}: {e}");
         }
     }
@@ -261,7 +330,18 @@ macro_rules! conversations {
     };
 }
 
-conversations!(transcript, corrections, cancel, expiry, unknown_service, concurrent_threads, busy_target, auto_rollback, stage_timeout, help_and_small_talk);
+conversations!(
+    transcript,
+    corrections,
+    cancel,
+    expiry,
+    unknown_service,
+    concurrent_threads,
+    busy_target,
+    auto_rollback,
+    stage_timeout,
+    help_and_small_talk
+);
 
 #[tokio::test]
 async fn transcript_on_postgres() {

@@ -163,8 +163,9 @@ async fn write_events(mut rx: mpsc::UnboundedReceiver<BotEvent>, json: bool, int
             } => {
                 let _ = writeln!(
                     out,
-                    "deckhand> {tag}run {run_id}: {action} {service} {}in {environment} ({strategy})",
-                    version.as_deref().map(|v| format!("{v} ")).unwrap_or_default()
+                    "deckhand> {tag}run {run_id}: {action} {service} {}{} {environment} ({strategy})",
+                    version.as_deref().map(|v| format!("{v} ")).unwrap_or_default(),
+                    if action == "deploy" { "to" } else { "in" }
                 );
             }
             BotEvent::Progress {

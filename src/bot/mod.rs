@@ -156,13 +156,7 @@ impl Bot {
         self.perform(step, &msg, &mut session, &out).await;
     }
 
-    async fn perform(
-        &self,
-        step: Step,
-        msg: &Incoming,
-        session: &mut Session,
-        out: &Out,
-    ) {
+    async fn perform(&self, step: Step, msg: &Incoming, session: &mut Session, out: &Out) {
         match step {
             Step::Ask {
                 intent,

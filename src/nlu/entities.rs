@@ -79,6 +79,8 @@ pub struct UnknownTerm {
     pub text: String,
     /// True when it follows "to", "in", "on", "into" or "onto", i.e. probably an environment.
     pub after_preposition: bool,
+    /// Token index in the message.
+    pub index: usize,
 }
 
 struct Term {
@@ -129,7 +131,7 @@ impl EntityExtractor {
             }
         }
         // Longest terms first so "auth service" wins over "auth".
-        terms.sort_by(|a, b| b.words.len().cmp(&a.words.len()));
+        terms.sort_by_key(|t| std::cmp::Reverse(t.words.len()));
         let mut known_words: HashSet<String> = COMMON_WORDS
             .split_whitespace()
             .map(str::to_string)
@@ -316,6 +318,7 @@ impl EntityExtractor {
                 unknown.push(UnknownTerm {
                     text: w.to_string(),
                     after_preposition,
+                    index: i,
                 });
             }
         }
@@ -443,8 +446,8 @@ pub fn damerau_levenshtein(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=m {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=n {
         for j in 1..=m {

@@ -267,7 +267,16 @@ impl Nlu {
                     i = e.end.max(i + 1);
                 }
                 None => {
-                    masked.push(toks[i].text.clone());
+                    // A hyphenated name the config does not know ("hubot-deploy") still reads
+                    // as a service to the classifier, as it would in the training examples.
+                    let unknown_name = unknown
+                        .iter()
+                        .any(|u| u.index == i && !u.after_preposition && u.text.contains('-'));
+                    masked.push(if unknown_name {
+                        "__service__".to_string()
+                    } else {
+                        toks[i].text.clone()
+                    });
                     i += 1;
                 }
             }

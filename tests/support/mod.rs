@@ -4,7 +4,7 @@
 use deckhand::chat::{BotEvent, EventSink};
 use deckhand::config::Config;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// Records every event; tests read and drain them.
 #[derive(Default)]
@@ -33,7 +33,10 @@ pub fn root() -> PathBuf {
 /// A fresh temp dir under the system temp folder.
 pub fn temp_dir(tag: &str) -> PathBuf {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let dir = std::env::temp_dir().join(format!(
         "deckhand-{tag}-{}-{}-{nanos}",
         std::process::id(),
@@ -49,7 +52,10 @@ pub fn config_in(relative: &str, dir: &Path) -> Config {
     config.store.url = format!("sqlite://{}/deckhand.db?mode=rwc", dir.display());
     for p in config.pipelines.values_mut() {
         if p.env.contains_key("DEPLOY_ROOT") {
-            p.env.insert("DEPLOY_ROOT".into(), dir.join("deploy").display().to_string());
+            p.env.insert(
+                "DEPLOY_ROOT".into(),
+                dir.join("deploy").display().to_string(),
+            );
         }
     }
     config
@@ -58,7 +64,9 @@ pub fn config_in(relative: &str, dir: &Path) -> Config {
 /// A reply-like event's text.
 pub fn text_of(e: &BotEvent) -> Option<&str> {
     match e {
-        BotEvent::Reply { text, .. } | BotEvent::Prompt { text, .. } | BotEvent::Confirm { text, .. } => Some(text),
+        BotEvent::Reply { text, .. }
+        | BotEvent::Prompt { text, .. }
+        | BotEvent::Confirm { text, .. } => Some(text),
         BotEvent::RunFinished { text, .. } => Some(text),
         _ => None,
     }
