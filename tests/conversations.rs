@@ -38,6 +38,9 @@ struct Turn {
     user: Option<String>,
     #[serde(default)]
     thread: Option<String>,
+    /// Platform event id (deliveries with the same id are acted on once).
+    #[serde(default)]
+    event_id: Option<String>,
     /// Wait for every run to finish, then check the events they produced.
     #[serde(default)]
     wait_runs: bool,
@@ -69,6 +72,9 @@ struct Expect {
     #[serde(default)]
     progress_contains: Vec<String>,
     current_release: Option<Release>,
+    /// The bot must say and do nothing.
+    #[serde(default)]
+    silent: bool,
 }
 
 #[derive(Deserialize)]
@@ -214,6 +220,13 @@ fn check(
             )));
         }
     }
+    if expect.silent {
+        return if events.is_empty() {
+            Ok(())
+        } else {
+            Err(ctx("expected silence".into()))
+        };
+    }
     if say.is_empty() {
         return Ok(());
     }
@@ -278,7 +291,7 @@ async fn run_conversation(name: &str, postgres: bool) {
                 ),
                 user: turn.user.clone().unwrap_or_else(|| "alice".into()),
                 text: text.clone(),
-                event_id: None,
+                event_id: turn.event_id.clone(),
             };
             understood = Some(bot.handle(msg, sink.clone()).await);
         }
@@ -340,7 +353,8 @@ conversations!(
     busy_target,
     auto_rollback,
     stage_timeout,
-    help_and_small_talk
+    help_and_small_talk,
+    duplicate_delivery,
 );
 
 #[tokio::test]

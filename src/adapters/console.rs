@@ -45,7 +45,16 @@ pub async fn run(bot: Arc<Bot>, options: ConsoleOptions) -> std::io::Result<()> 
     if interactive {
         print_prompt();
     }
-    while let Some(line) = lines.next_line().await? {
+    let mut interrupted = false;
+    loop {
+        let line = tokio::select! {
+            line = lines.next_line() => line?,
+            _ = tokio::signal::ctrl_c() => {
+                interrupted = true;
+                None
+            }
+        };
+        let Some(line) = line else { break };
         line_no += 1;
         let line = line.trim().to_string();
         if line.is_empty() {
@@ -91,7 +100,23 @@ pub async fn run(bot: Arc<Bot>, options: ConsoleOptions) -> std::io::Result<()> 
         };
         bot.handle(incoming, sink.clone()).await;
     }
-    bot.wait_idle().await;
+    let running = bot.active_runs();
+    if !running.is_empty() {
+        if interrupted || interactive {
+            eprintln!(
+                "Waiting for {} running run(s) to finish; press Ctrl-C to cancel them.",
+                running.len()
+            );
+        }
+        tokio::select! {
+            _ = bot.wait_idle() => {}
+            _ = tokio::signal::ctrl_c() => {
+                let ids = bot.cancel_all_runs();
+                eprintln!("Cancelling run(s) {ids:?}.");
+                bot.wait_idle().await;
+            }
+        }
+    }
     drop(sink);
     drop(tx);
     let _ = writer.await;

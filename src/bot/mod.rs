@@ -40,6 +40,7 @@ pub struct Bot {
     sessions: SessionStore,
     store: Store,
     executor: Executor,
+    seen_events: moka::future::Cache<(String, String), ()>,
 }
 
 static FAULTS: AtomicU64 = AtomicU64::new(0);
@@ -82,6 +83,10 @@ impl Bot {
             config.session.max_history,
         );
         let executor = Executor::new(config.clone(), store.clone());
+        let seen_events = moka::future::Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(Duration::from_secs(3600))
+            .build();
         Ok(Bot {
             config,
             nlu,
@@ -89,6 +94,7 @@ impl Bot {
             sessions,
             store,
             executor,
+            seen_events,
         })
     }
 
@@ -107,10 +113,28 @@ impl Bot {
         self.executor.wait_idle().await;
     }
 
+    /// Ids of the runs in progress in this process.
+    pub fn active_runs(&self) -> Vec<i64> {
+        self.executor.active_runs()
+    }
+
+    /// Cancels every run in progress (shutdown); they end as `cancelled`.
+    pub fn cancel_all_runs(&self) -> Vec<i64> {
+        self.executor.cancel_all()
+    }
+
     /// Handles one message; everything the bot says goes to `sink`. Returns the intent the
     /// NLU understood (adapters log it; conversation tests check it).
     pub async fn handle(&self, msg: Incoming, sink: Arc<dyn EventSink>) -> Intent {
         let span = tracing::info_span!("message", platform = %msg.thread.platform, session = %msg.thread, user = %msg.user);
+        if let Some(id) = &msg.event_id {
+            // Platforms redeliver events; act on each one once.
+            let key = (msg.thread.platform.clone(), id.clone());
+            if !self.seen_events.entry(key).or_insert(()).await.is_fresh() {
+                span.in_scope(|| tracing::info!(event_id = %id, "duplicate delivery ignored"));
+                return Intent::None;
+            }
+        }
         let parsed = self.nlu.parse(&msg.text);
         let intent = parsed.intent;
         self.handle_parsed(msg, parsed, sink).instrument(span).await;

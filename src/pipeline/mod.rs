@@ -217,6 +217,17 @@ impl Executor {
         ids
     }
 
+    /// Cancels every run in progress in this process; returns their ids.
+    pub fn cancel_all(&self) -> Vec<i64> {
+        let active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        for run in active.values() {
+            let _ = run.cancel.send(true);
+        }
+        let mut ids: Vec<i64> = active.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// Ids of runs in progress in this process.
     pub fn active_runs(&self) -> Vec<i64> {
         let mut ids: Vec<i64> = self

@@ -172,12 +172,12 @@ pub async fn run_stage(
             }
             _ = tokio::time::sleep_until(deadline), if stopped.is_none() && exit.is_none() => {
                 stopped = Some(StageEnd::TimedOut);
-                stop_group(pgid).await;
+                stop_group(pgid, &mut child).await;
             }
             changed = cancel.changed(), if stopped.is_none() && exit.is_none() => {
                 if changed.is_err() || *cancel.borrow() {
                     stopped = Some(StageEnd::Cancelled);
-                    stop_group(pgid).await;
+                    stop_group(pgid, &mut child).await;
                 }
             }
         }
@@ -195,16 +195,11 @@ pub async fn run_stage(
     }
 }
 
-async fn stop_group(pgid: u32) {
+/// SIGTERM to the group, up to [`KILL_GRACE`] for the stage's main process to exit, then
+/// SIGKILL to whatever is left of the group.
+async fn stop_group(pgid: u32, child: &mut tokio::process::Child) {
     signal_group(pgid, libc::SIGTERM);
-    let group_alive = || {
-        // SAFETY: signal 0 only checks whether the group still exists.
-        i32::try_from(pgid).is_ok_and(|p| p > 0 && unsafe { libc::kill(-p, 0) } == 0)
-    };
-    let until = Instant::now() + KILL_GRACE;
-    while group_alive() && Instant::now() < until {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let _ = tokio::time::timeout(KILL_GRACE, child.wait()).await;
     signal_group(pgid, libc::SIGKILL);
 }
 
@@ -296,6 +291,35 @@ mod tests {
         let out = task.await.unwrap();
         assert_eq!(out.end, StageEnd::Cancelled);
         assert_eq!(out.tail, vec!["started"]);
+    }
+
+    #[tokio::test]
+    async fn cancel_asks_politely_first() {
+        let (tx, mut rx) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            let mut lines = Vec::new();
+            let out = run_stage(
+                StageCommand {
+                    command: "trap 'echo cleaning up; exit 143' TERM; echo ready; while :; do sleep 0.05; done",
+                    cwd: Path::new("."),
+                    env: &[],
+                    timeout: Duration::from_secs(60),
+                },
+                &mut rx,
+                |l| lines.push(l.to_string()),
+            )
+            .await;
+            (out, lines)
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        tx.send(true).unwrap();
+        let (out, lines) = task.await.unwrap();
+        assert_eq!(out.end, StageEnd::Cancelled);
+        assert_eq!(lines.first().map(String::as_str), Some("ready"));
+        assert!(
+            lines.iter().any(|l| l == "cleaning up"),
+            "the stage's TERM handler ran: {lines:?}"
+        );
     }
 
     #[tokio::test]
