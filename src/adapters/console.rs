@@ -2,7 +2,7 @@
 //! progress line per run; `--json` mode speaks JSON Lines on stdin/stdout for scripts and tests.
 
 use crate::bot::Bot;
-use crate::chat::{BotEvent, ChannelSink, EventSink, Incoming, StageState, ThreadKey};
+use crate::chat::{BotEvent, EventSink, Incoming, StageState, ThreadKey};
 use serde::Deserialize;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -29,13 +29,28 @@ struct JsonInput {
     thread: Option<String>,
 }
 
+/// What the output task prints: the bot's events, and the user's own lines (so the live
+/// progress block can be redrawn below what was typed over it).
+enum Output {
+    Event(BotEvent),
+    Typed(String),
+}
+
+struct ConsoleSink(mpsc::UnboundedSender<Output>);
+
+impl EventSink for ConsoleSink {
+    fn emit(&self, event: BotEvent) {
+        let _ = self.0.send(Output::Event(event));
+    }
+}
+
 const CHANNEL: &str = "console";
 const DEFAULT_THREAD: &str = "main";
 
 /// Runs the console until end of input, then waits for running pipelines and returns.
 pub async fn run(bot: Arc<Bot>, options: ConsoleOptions) -> std::io::Result<()> {
     let (tx, rx) = mpsc::unbounded_channel();
-    let sink: Arc<dyn EventSink> = Arc::new(ChannelSink(tx.clone()));
+    let sink: Arc<dyn EventSink> = Arc::new(ConsoleSink(tx.clone()));
     let interactive =
         !options.json && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let writer = tokio::spawn(write_events(rx, options.json, interactive));
@@ -55,6 +70,9 @@ pub async fn run(bot: Arc<Bot>, options: ConsoleOptions) -> std::io::Result<()> 
             }
         };
         let Some(line) = line else { break };
+        if interactive {
+            let _ = tx.send(Output::Typed(line.clone()));
+        }
         line_no += 1;
         let line = line.trim().to_string();
         if line.is_empty() {
@@ -146,10 +164,59 @@ pub fn event_json(event: &BotEvent) -> serde_json::Value {
     v
 }
 
-async fn write_events(mut rx: mpsc::UnboundedReceiver<BotEvent>, json: bool, interactive: bool) {
-    let mut progress_drawn = false;
-    while let Some(event) = rx.recv().await {
+/// The block of live progress lines at the bottom of the terminal, one per running run.
+#[derive(Default)]
+struct LiveBlock {
+    lines: std::collections::BTreeMap<i64, String>,
+    drawn: usize,
+}
+
+/// Longest live line drawn; longer lines would wrap and break the redraw.
+const LIVE_WIDTH: usize = 110;
+
+impl LiveBlock {
+    /// Erases the drawn block, leaving the cursor at the start of its first line.
+    fn clear(&mut self, out: &mut impl Write) {
+        for i in 0..self.drawn {
+            let _ = write!(out, "\r\x1b[2K");
+            if i + 1 < self.drawn {
+                let _ = write!(out, "\x1b[1A");
+            }
+        }
+        self.drawn = 0;
+    }
+
+    fn draw(&mut self, out: &mut impl Write) {
+        let n = self.lines.len();
+        for (i, line) in self.lines.values().enumerate() {
+            let _ = write!(out, "{}", line.chars().take(LIVE_WIDTH).collect::<String>());
+            if i + 1 < n {
+                let _ = writeln!(out);
+            }
+        }
+        self.drawn = n;
+    }
+}
+
+async fn write_events(mut rx: mpsc::UnboundedReceiver<Output>, json: bool, interactive: bool) {
+    let mut live = LiveBlock::default();
+    while let Some(output) = rx.recv().await {
         let mut out = std::io::stdout().lock();
+        let event = match output {
+            Output::Event(event) => event,
+            Output::Typed(text) => {
+                if live.drawn > 0 {
+                    // The text was typed over the live block and Enter moved the cursor below it:
+                    // step back up, erase the block, keep the input as a normal transcript line.
+                    let _ = write!(out, "\x1b[1A");
+                    live.clear(&mut out);
+                    let _ = writeln!(out, "you> {text}");
+                    live.draw(&mut out);
+                    let _ = out.flush();
+                }
+                continue;
+            }
+        };
         if json {
             let _ = writeln!(out, "{}", event_json(&event));
             let _ = out.flush();
@@ -161,21 +228,16 @@ async fn write_events(mut rx: mpsc::UnboundedReceiver<BotEvent>, json: bool, int
         } else {
             format!("[{thread}] ")
         };
-        if progress_drawn {
-            // Clear the live line before printing anything permanent.
+        if interactive {
+            // Erase the prompt or the live block before printing anything permanent.
             let _ = write!(out, "\r\x1b[2K");
-            progress_drawn = false;
+            live.clear(&mut out);
         }
         match &event {
             BotEvent::Reply { text, .. }
             | BotEvent::Prompt { text, .. }
             | BotEvent::Confirm { text, .. } => {
-                let _ = writeln!(
-                    out,
-                    "{}deckhand> {tag}{}",
-                    if interactive { "\r" } else { "" },
-                    text.replace('\n', "\n          ")
-                );
+                let _ = writeln!(out, "deckhand> {tag}{}", text.replace('\n', "\n          "));
             }
             BotEvent::RunStarted {
                 run_id,
@@ -204,20 +266,29 @@ async fn write_events(mut rx: mpsc::UnboundedReceiver<BotEvent>, json: bool, int
                 if interactive {
                     let detail = line
                         .as_deref()
-                        .map(|l| format!("  │ {}", l.chars().take(60).collect::<String>()))
+                        .map(|l| format!("  │ {l}"))
                         .unwrap_or_default();
-                    let _ = write!(out, "\r\x1b[2K  run {run_id}: {summary}{detail}");
-                    progress_drawn = true;
+                    live.lines
+                        .insert(*run_id, format!("  run {run_id}: {summary}{detail}"));
                 } else if *state != StageState::Running {
                     let _ = writeln!(out, "  {tag}run {run_id}: {stage} {}", state.as_str());
                 }
             }
-            BotEvent::RunFinished { summary, text, .. } => {
+            BotEvent::RunFinished {
+                run_id,
+                summary,
+                text,
+                ..
+            } => {
+                live.lines.remove(run_id);
                 let _ = writeln!(out, "deckhand> {tag}{summary}   {text}");
             }
         }
-        if interactive && !progress_drawn {
-            let _ = write!(out, "you> ");
+        if interactive {
+            live.draw(&mut out);
+            if live.drawn == 0 {
+                let _ = write!(out, "you> ");
+            }
         }
         let _ = out.flush();
     }
