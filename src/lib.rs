@@ -12,10 +12,13 @@
 //! - [`adapters`]: the console adapter (`deckhand chat`).
 
 pub mod adapters;
+pub mod audit;
 pub mod bot;
 pub mod chat;
+pub mod clock;
 pub mod config;
 pub mod dialogue;
+pub mod memory;
 pub mod nlu;
 pub mod pipeline;
 pub mod store;

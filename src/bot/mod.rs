@@ -4,7 +4,7 @@
 mod answers;
 mod timefmt;
 
-pub use timefmt::{ago, utc};
+pub use timefmt::{ago, span as timefmt_span, utc};
 
 use crate::chat::{BotEvent, EventSink, Incoming, ThreadKey};
 use crate::config::Config;

@@ -3,8 +3,8 @@
 mod schema;
 
 pub use schema::{
-    Config, DialogueConfig, Environment, NluConfig, Pipeline, Service, SessionConfig, Stage,
-    StoreConfig, Strategy,
+    Config, DialogueConfig, Environment, GovernanceConfig, MemoryConfig, MemoryRule, NluConfig,
+    Person, Pipeline, Policy, Service, SessionConfig, Stage, StoreConfig, Strategy,
 };
 
 use std::collections::HashMap;
@@ -155,6 +155,60 @@ impl Config {
                 claim(a, owner.clone(), &mut out);
             }
         }
+        let mut identities: HashMap<&str, &str> = HashMap::new();
+        for (name, person) in &self.people {
+            if person.identities.is_empty() {
+                out.push(format!(
+                    "person `{name}` has no identities (e.g. `console:{name}`)"
+                ));
+            }
+            for id in &person.identities {
+                match id.split_once(':') {
+                    Some((platform, rest)) if !platform.is_empty() && !rest.is_empty() => {}
+                    _ => out.push(format!(
+                        "identity `{id}` of person `{name}` must look like `platform:id`"
+                    )),
+                }
+                if let Some(other) = identities.insert(id, name) {
+                    out.push(format!(
+                        "identity `{id}` belongs to both `{other}` and `{name}`"
+                    ));
+                }
+            }
+        }
+        for s in &self.services {
+            for env in s.policies.keys() {
+                if self.environment(env).is_none() {
+                    out.push(format!(
+                        "service `{}` has a policy for unknown environment `{env}`",
+                        s.name
+                    ));
+                }
+            }
+        }
+        if self.governance.approval_timeout_secs == 0 {
+            out.push("governance.approval_timeout_secs must be greater than 0".into());
+        }
+        if self.governance.rate_limit_actions == 0 || self.governance.rate_limit_window_secs == 0 {
+            out.push(
+                "governance.rate_limit_actions and rate_limit_window_secs must be greater than 0"
+                    .into(),
+            );
+        }
+        if self.memory.window == 0 {
+            out.push("memory.window must be greater than 0".into());
+        }
+        for r in &self.memory.rules {
+            if r.min_failures == 0 || r.min_failures > self.memory.window {
+                out.push(format!(
+                    "memory rule min_failures {} must be between 1 and memory.window ({})",
+                    r.min_failures, self.memory.window
+                ));
+            }
+            if r.percent.is_some_and(|p| p == 0 || p > 100) {
+                out.push("memory rule percent must be between 1 and 100".into());
+            }
+        }
         for (name, p) in &self.pipelines {
             if p.stages.is_empty() {
                 out.push(format!("pipeline `{name}` has no stages"));
@@ -209,6 +263,29 @@ impl Config {
     /// The environment with this canonical name.
     pub fn environment(&self, name: &str) -> Option<&Environment> {
         self.environments.iter().find(|e| e.name == name)
+    }
+
+    /// The effective policy for a service in an environment (service override over environment).
+    pub fn policy(&self, service: Option<&str>, environment: &str) -> Policy {
+        let base = self
+            .environment(environment)
+            .map(|e| e.policy.clone())
+            .unwrap_or_default();
+        match service
+            .and_then(|s| self.service(s))
+            .and_then(|s| s.policies.get(environment))
+        {
+            Some(over) => base.overlay(over),
+            None => base,
+        }
+    }
+
+    /// The person a platform identity belongs to, with their roles.
+    pub fn person(&self, identity: &str) -> Option<(&str, &Person)> {
+        self.people
+            .iter()
+            .find(|(_, p)| p.identities.iter().any(|i| i == identity))
+            .map(|(n, p)| (n.as_str(), p))
     }
 
     /// Environment names in promotion order.

@@ -28,6 +28,15 @@ pub struct Config {
     pub environments: Vec<Environment>,
     /// Named pipelines referenced by services.
     pub pipelines: BTreeMap<String, Pipeline>,
+    /// People by name: their platform identities and roles.
+    #[serde(default)]
+    pub people: BTreeMap<String, Person>,
+    /// Approval and rate-limit settings.
+    #[serde(default)]
+    pub governance: GovernanceConfig,
+    /// Deploy-memory rules that turn history into a recommended strategy.
+    #[serde(default)]
+    pub memory: MemoryConfig,
     /// Folder of the config file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -127,6 +136,9 @@ pub struct Service {
     pub aliases: Vec<String>,
     /// Name of the pipeline that deploys it.
     pub pipeline: String,
+    /// Per-environment policy overrides for this service (fields given replace the environment's).
+    #[serde(default)]
+    pub policies: BTreeMap<String, Policy>,
 }
 
 /// A target environment.
@@ -146,6 +158,9 @@ pub struct Environment {
     /// Run the pipeline's rollback pipeline when a deploy fails.
     #[serde(default)]
     pub auto_rollback: bool,
+    /// Who may do what here; absent fields allow every known person.
+    #[serde(default)]
+    pub policy: Policy,
 }
 
 /// How a new version reaches traffic.
@@ -218,4 +233,136 @@ pub struct Stage {
 
 fn default_stage_timeout() -> u64 {
     600
+}
+
+/// A person: the platform identities that are them, and their roles.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Person {
+    /// `platform:id`, e.g. `slack:U024BE7LH`, `discord:80351110224678912`, `console:alice`.
+    pub identities: Vec<String>,
+    /// Role names, e.g. `deployer`, `approver`, `sre`.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// Which roles may act in an environment (or for one service in it).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Roles that may deploy (absent: any known person).
+    #[serde(default)]
+    pub deploy: Option<Vec<String>>,
+    /// Roles that may roll back.
+    #[serde(default)]
+    pub rollback: Option<Vec<String>>,
+    /// Roles that may lock and unlock.
+    #[serde(default)]
+    pub lock: Option<Vec<String>>,
+    /// Roles that may approve or reject requests.
+    #[serde(default)]
+    pub approve: Option<Vec<String>>,
+    /// Approvals a deploy or rollback needs before it runs (absent: 0).
+    #[serde(default)]
+    pub approvals: Option<u32>,
+}
+
+impl Policy {
+    /// This policy with every field `over` sets replaced.
+    pub fn overlay(&self, over: &Policy) -> Policy {
+        Policy {
+            deploy: over.deploy.clone().or_else(|| self.deploy.clone()),
+            rollback: over.rollback.clone().or_else(|| self.rollback.clone()),
+            lock: over.lock.clone().or_else(|| self.lock.clone()),
+            approve: over.approve.clone().or_else(|| self.approve.clone()),
+            approvals: over.approvals.or(self.approvals),
+        }
+    }
+}
+
+/// Approval and rate-limit settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GovernanceConfig {
+    /// Seconds an approval request stays open.
+    #[serde(default = "default_approval_timeout")]
+    pub approval_timeout_secs: u64,
+    /// Action intents one person may send per window.
+    #[serde(default = "default_rate_actions")]
+    pub rate_limit_actions: u32,
+    /// The rate-limit window in seconds.
+    #[serde(default = "default_rate_window")]
+    pub rate_limit_window_secs: u64,
+}
+
+impl Default for GovernanceConfig {
+    fn default() -> Self {
+        GovernanceConfig {
+            approval_timeout_secs: default_approval_timeout(),
+            rate_limit_actions: default_rate_actions(),
+            rate_limit_window_secs: default_rate_window(),
+        }
+    }
+}
+
+fn default_approval_timeout() -> u64 {
+    1800
+}
+fn default_rate_actions() -> u32 {
+    10
+}
+fn default_rate_window() -> u64 {
+    60
+}
+
+/// Deploy-memory settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryConfig {
+    /// How many recent deploys of a service in an environment are considered.
+    #[serde(default = "default_memory_window")]
+    pub window: usize,
+    /// Two deploys within this many seconds count as deployed together (co-deploy pattern).
+    #[serde(default = "default_co_deploy_window")]
+    pub co_deploy_window_secs: u64,
+    /// Rules, most failures first wins.
+    #[serde(default = "default_memory_rules")]
+    pub rules: Vec<MemoryRule>,
+}
+
+impl Default for MemoryConfig {
+    fn default() -> Self {
+        MemoryConfig {
+            window: default_memory_window(),
+            co_deploy_window_secs: default_co_deploy_window(),
+            rules: default_memory_rules(),
+        }
+    }
+}
+
+fn default_memory_window() -> usize {
+    5
+}
+fn default_co_deploy_window() -> u64 {
+    1800
+}
+fn default_memory_rules() -> Vec<MemoryRule> {
+    vec![MemoryRule {
+        min_failures: 2,
+        recommend: Strategy::Canary,
+        percent: Some(10),
+    }]
+}
+
+/// "When at least `min_failures` of the last `window` deploys failed, recommend this."
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryRule {
+    /// Failures among the recent deploys that trigger the rule.
+    pub min_failures: usize,
+    /// Strategy to recommend.
+    pub recommend: Strategy,
+    /// Canary percent to recommend.
+    #[serde(default)]
+    pub percent: Option<u8>,
 }

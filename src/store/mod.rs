@@ -4,17 +4,21 @@
 //! (`$n` parameters, integers for times and flags). Schemas live in `migrations/<backend>/`
 //! and are applied at start-up.
 
+mod audit;
+mod governance;
 mod migrate;
 mod records;
 #[doc(hidden)]
 pub mod testing;
 
+pub use audit::AuditRow;
+pub use governance::{ApprovalRecord, DecisionRecord, DeployOutcome, LockRecord, NewApproval};
 pub use records::{Action, Deployment, NewRun, RunRecord, StageRecord};
 
 use crate::chat::RunStatus;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,13 +54,7 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
 }
 
-/// Milliseconds since the Unix epoch, the store's time unit.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use crate::clock::now_ms;
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]

@@ -1,0 +1,375 @@
+//! Store queries for governance: approval requests and decisions, locks, deploy outcomes.
+
+use super::records::Action;
+use super::{get, Store, StoreError};
+use crate::chat::ThreadKey;
+use serde::Serialize;
+use sqlx::any::AnyRow;
+
+/// An approval request about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewApproval {
+    /// Deploy or rollback.
+    pub action: Action,
+    /// Service.
+    pub service: String,
+    /// Environment.
+    pub environment: String,
+    /// Version (None = latest build).
+    pub version: Option<String>,
+    /// Strategy.
+    pub strategy: String,
+    /// Canary percent.
+    pub percent: Option<u8>,
+    /// Person who asked.
+    pub requested_by: String,
+    /// Thread where the request was made and is answered.
+    pub thread: ThreadKey,
+    /// Approvals needed.
+    pub required: u32,
+    /// Recommendation or warning shown with the request.
+    pub note: String,
+    /// Creation time, unix ms.
+    pub created_at: i64,
+    /// Expiry time, unix ms.
+    pub expires_at: i64,
+}
+
+/// A stored approval request.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApprovalRecord {
+    /// Id.
+    pub id: i64,
+    /// Deploy or rollback.
+    pub action: Action,
+    /// Service.
+    pub service: String,
+    /// Environment.
+    pub environment: String,
+    /// Version.
+    pub version: Option<String>,
+    /// Strategy.
+    pub strategy: String,
+    /// Canary percent.
+    pub percent: Option<i64>,
+    /// Person who asked.
+    pub requested_by: String,
+    /// Thread.
+    pub thread: ThreadKey,
+    /// Approvals needed.
+    pub required: i64,
+    /// `pending`, `approved`, `rejected`, `expired` or `cancelled`.
+    pub status: String,
+    /// Recommendation shown with it.
+    pub note: String,
+    /// Created, unix ms.
+    pub created_at: i64,
+    /// Expires, unix ms.
+    pub expires_at: i64,
+    /// When it left `pending`.
+    pub decided_at: Option<i64>,
+    /// Run started from it.
+    pub run_id: Option<i64>,
+}
+
+impl ApprovalRecord {
+    fn from_row(r: &AnyRow) -> Result<ApprovalRecord, sqlx::Error> {
+        Ok(ApprovalRecord {
+            id: get(r, "id")?,
+            action: if get::<String>(r, "action")? == "rollback" {
+                Action::Rollback
+            } else {
+                Action::Deploy
+            },
+            service: get(r, "service")?,
+            environment: get(r, "environment")?,
+            version: get(r, "version")?,
+            strategy: get(r, "strategy")?,
+            percent: get(r, "percent")?,
+            requested_by: get(r, "requested_by")?,
+            thread: ThreadKey {
+                platform: get(r, "platform")?,
+                channel: get(r, "channel")?,
+                thread: get(r, "thread")?,
+            },
+            required: get(r, "required")?,
+            status: get(r, "status")?,
+            note: get(r, "note")?,
+            created_at: get(r, "created_at")?,
+            expires_at: get(r, "expires_at")?,
+            decided_at: get(r, "decided_at")?,
+            run_id: get(r, "run_id")?,
+        })
+    }
+}
+
+/// One person's decision on a request.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionRecord {
+    /// Person.
+    pub person: String,
+    /// Platform identity used.
+    pub identity: String,
+    /// `approve` or `reject`.
+    pub decision: String,
+    /// When, unix ms.
+    pub decided_at: i64,
+}
+
+/// A lock on an environment, or on one service in it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LockRecord {
+    /// Id.
+    pub id: i64,
+    /// Environment.
+    pub environment: String,
+    /// Service, or None for the whole environment.
+    pub service: Option<String>,
+    /// Person holding it.
+    pub holder: String,
+    /// Why.
+    pub reason: String,
+    /// Since, unix ms.
+    pub created_at: i64,
+    /// Until, unix ms (None: until unlocked).
+    pub expires_at: Option<i64>,
+}
+
+impl LockRecord {
+    fn from_row(r: &AnyRow) -> Result<LockRecord, sqlx::Error> {
+        Ok(LockRecord {
+            id: get(r, "id")?,
+            environment: get(r, "environment")?,
+            service: get(r, "service")?,
+            holder: get(r, "holder")?,
+            reason: get(r, "reason")?,
+            created_at: get(r, "created_at")?,
+            expires_at: get(r, "expires_at")?,
+        })
+    }
+}
+
+/// The outcome of one deploy, for deploy memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeployOutcome {
+    /// Run id.
+    pub run_id: i64,
+    /// Service.
+    pub service: String,
+    /// Environment.
+    pub environment: String,
+    /// True when the run succeeded.
+    pub succeeded: bool,
+    /// First failed stage of the main phase.
+    pub failed_stage: Option<String>,
+    /// Start time, unix ms.
+    pub at: i64,
+}
+
+const APPROVAL_COLUMNS: &str = "SELECT id, action, service, environment, version, strategy, percent, requested_by, platform, channel, thread, required, status, note, created_at, expires_at, decided_at, run_id FROM approvals";
+const LOCK_COLUMNS: &str =
+    "SELECT id, environment, service, holder, reason, created_at, expires_at FROM locks";
+
+impl Store {
+    /// Stores a pending approval request; returns its id.
+    pub async fn create_approval(&self, a: &NewApproval) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO approvals (action, service, environment, version, strategy, percent, requested_by, platform, channel, thread, required, status, note, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13, $14) RETURNING id",
+        )
+        .bind(a.action.as_str())
+        .bind(&a.service)
+        .bind(&a.environment)
+        .bind(a.version.clone())
+        .bind(&a.strategy)
+        .bind(a.percent.map(i64::from))
+        .bind(&a.requested_by)
+        .bind(&a.thread.platform)
+        .bind(&a.thread.channel)
+        .bind(&a.thread.thread)
+        .bind(i64::from(a.required))
+        .bind(&a.note)
+        .bind(a.created_at)
+        .bind(a.expires_at)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(get(&row, "id")?)
+    }
+
+    /// One approval request.
+    pub async fn approval(&self, id: i64) -> Result<Option<ApprovalRecord>, StoreError> {
+        let row = sqlx::query(&format!("{APPROVAL_COLUMNS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| ApprovalRecord::from_row(&r)).transpose()?)
+    }
+
+    /// The newest approval request made in a thread.
+    pub async fn latest_approval_in_thread(
+        &self,
+        thread: &ThreadKey,
+    ) -> Result<Option<ApprovalRecord>, StoreError> {
+        let row = sqlx::query(&format!("{APPROVAL_COLUMNS} WHERE platform = $1 AND channel = $2 AND thread = $3 ORDER BY id DESC LIMIT 1"))
+            .bind(&thread.platform)
+            .bind(&thread.channel)
+            .bind(&thread.thread)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| ApprovalRecord::from_row(&r)).transpose()?)
+    }
+
+    /// Pending requests whose time is up.
+    pub async fn expired_pending_approvals(
+        &self,
+        now: i64,
+    ) -> Result<Vec<ApprovalRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{APPROVAL_COLUMNS} WHERE status = 'pending' AND expires_at <= $1 ORDER BY id"
+        ))
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(ApprovalRecord::from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Records a person's decision; false when that person already decided on this request.
+    pub async fn record_decision(
+        &self,
+        approval_id: i64,
+        d: &DecisionRecord,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query("INSERT INTO approval_decisions (approval_id, person, identity, decision, decided_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(approval_id)
+            .bind(&d.person)
+            .bind(&d.identity)
+            .bind(&d.decision)
+            .bind(d.decided_at)
+            .execute(&self.pool)
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every decision on a request, in order.
+    pub async fn decisions(&self, approval_id: i64) -> Result<Vec<DecisionRecord>, StoreError> {
+        let rows = sqlx::query("SELECT person, identity, decision, decided_at FROM approval_decisions WHERE approval_id = $1 ORDER BY id")
+            .bind(approval_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DecisionRecord {
+                    person: get(r, "person")?,
+                    identity: get(r, "identity")?,
+                    decision: get(r, "decision")?,
+                    decided_at: get(r, "decided_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// Moves a request out of `pending`; false when it was no longer pending (single use).
+    pub async fn close_approval(&self, id: i64, status: &str, at: i64) -> Result<bool, StoreError> {
+        let r = sqlx::query("UPDATE approvals SET status = $1, decided_at = $2 WHERE id = $3 AND status = 'pending'")
+            .bind(status)
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Links a request to the run it started.
+    pub async fn set_approval_run(&self, id: i64, run_id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE approvals SET run_id = $1 WHERE id = $2")
+            .bind(run_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Locks in force now, optionally only in one environment.
+    pub async fn active_locks(
+        &self,
+        environment: Option<&str>,
+        now: i64,
+    ) -> Result<Vec<LockRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{LOCK_COLUMNS} WHERE released_at IS NULL AND (expires_at IS NULL OR expires_at > $1) AND ($2 IS NULL OR environment = $2) ORDER BY id"
+        ))
+        .bind(now)
+        .bind(environment.map(str::to_string))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(LockRecord::from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Stores a lock; returns its id.
+    pub async fn create_lock(&self, l: &LockRecord) -> Result<i64, StoreError> {
+        let row = sqlx::query("INSERT INTO locks (environment, service, holder, reason, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+            .bind(&l.environment)
+            .bind(l.service.clone())
+            .bind(&l.holder)
+            .bind(&l.reason)
+            .bind(l.created_at)
+            .bind(l.expires_at)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(get(&row, "id")?)
+    }
+
+    /// Releases one lock; false when it was already released.
+    pub async fn release_lock(&self, id: i64, by: &str, at: i64) -> Result<bool, StoreError> {
+        let r = sqlx::query("UPDATE locks SET released_at = $1, released_by = $2 WHERE id = $3 AND released_at IS NULL")
+            .bind(at)
+            .bind(by)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// The latest finished deploys in an environment (all services), newest first.
+    pub async fn deploy_outcomes(
+        &self,
+        environment: &str,
+        limit: i64,
+    ) -> Result<Vec<DeployOutcome>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.service, r.environment, r.status, r.started_at,
+                    (SELECT s.name FROM stage_results s WHERE s.run_id = r.id AND s.phase = 'main' AND s.status <> 'succeeded' ORDER BY s.id LIMIT 1) AS failed_stage
+             FROM runs r
+             WHERE r.environment = $1 AND r.action = 'deploy' AND r.status IN ('succeeded', 'failed')
+             ORDER BY r.id DESC LIMIT $2",
+        )
+        .bind(environment)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeployOutcome {
+                    run_id: get(r, "id")?,
+                    service: get(r, "service")?,
+                    environment: get(r, "environment")?,
+                    succeeded: get::<String>(r, "status")? == "succeeded",
+                    failed_stage: get(r, "failed_stage")?,
+                    at: get(r, "started_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+}
