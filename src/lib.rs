@@ -18,6 +18,7 @@ pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod dialogue;
+pub mod governance;
 pub mod memory;
 pub mod nlu;
 pub mod pipeline;

@@ -205,7 +205,7 @@ fn config_check_reports_problems_and_exit_codes() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("unknown field `colour`") && err.contains("line 43"),
+        err.contains("unknown field `colour`") && err.contains("line 47"),
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();

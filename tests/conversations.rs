@@ -355,6 +355,7 @@ conversations!(
     stage_timeout,
     help_and_small_talk,
     duplicate_delivery,
+    thread_etiquette,
 );
 
 #[tokio::test]

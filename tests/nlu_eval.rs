@@ -76,3 +76,13 @@ fn hubot_style_commands_from_the_shared_fixtures_are_deploys() {
         path.display()
     );
 }
+
+#[test]
+fn adversarial_set_stays_within_its_bar() {
+    // Held-out near-misses written to trip the classifier (negations, idioms, past tense).
+    // Anything that slips through still meets a confirmation, an approval check or a
+    // "nothing to cancel" reply before it acts; this bar keeps regressions visible.
+    let r = report("examples/deckhand.yaml", "tests/data/nlu_adversarial.jsonl");
+    assert!(r.intent_accuracy >= 0.92, "{}", r.render(true));
+    assert!(r.false_action_rate <= 0.05, "{}", r.render(true));
+}

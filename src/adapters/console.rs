@@ -54,7 +54,8 @@ pub async fn run(bot: Arc<Bot>, options: ConsoleOptions) -> std::io::Result<()> 
     let interactive =
         !options.json && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let writer = tokio::spawn(write_events(rx, options.json, interactive));
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    // Bytes, not str: a stray non-UTF-8 byte must not end the session with runs in flight.
+    let mut lines = BufReader::new(tokio::io::stdin()).split(b'\n');
     let mut thread = DEFAULT_THREAD.to_string();
     let mut line_no = 0usize;
     if interactive {
@@ -63,7 +64,13 @@ pub async fn run(bot: Arc<Bot>, options: ConsoleOptions) -> std::io::Result<()> 
     let mut interrupted = false;
     loop {
         let line = tokio::select! {
-            line = lines.next_line() => line?,
+            line = lines.next_segment() => match line {
+                Ok(bytes) => bytes.map(|b| String::from_utf8_lossy(&b).into_owned()),
+                Err(e) => {
+                    eprintln!("error: cannot read standard input ({e}); finishing running pipelines");
+                    None
+                }
+            },
             _ = tokio::signal::ctrl_c() => {
                 interrupted = true;
                 None
@@ -171,8 +178,22 @@ struct LiveBlock {
     drawn: usize,
 }
 
-/// Longest live line drawn; longer lines would wrap and break the redraw.
-const LIVE_WIDTH: usize = 110;
+/// Longest live line drawn (the terminal's width): longer lines would wrap and break the redraw.
+fn live_width() -> usize {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ fills the winsize struct we pass; on failure we use a default.
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
+    if ok && ws.ws_col > 10 {
+        usize::from(ws.ws_col) - 1
+    } else {
+        79
+    }
+}
 
 impl LiveBlock {
     /// Erases the drawn block, leaving the cursor at the start of its first line.
@@ -189,7 +210,11 @@ impl LiveBlock {
     fn draw(&mut self, out: &mut impl Write) {
         let n = self.lines.len();
         for (i, line) in self.lines.values().enumerate() {
-            let _ = write!(out, "{}", line.chars().take(LIVE_WIDTH).collect::<String>());
+            let _ = write!(
+                out,
+                "{}",
+                line.chars().take(live_width()).collect::<String>()
+            );
             if i + 1 < n {
                 let _ = writeln!(out);
             }

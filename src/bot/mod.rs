@@ -64,6 +64,7 @@ impl Bot {
         let store = Store::open(&config.store_url()).await?;
         for run in store.mark_interrupted().await? {
             tracing::warn!(run_id = run.id, service = %run.service, environment = %run.environment, "run was interrupted by a restart");
+            crate::pipeline::stop_orphaned_stage(&run);
         }
         let nlu = Nlu::new(&config)?;
         tracing::info!(
@@ -157,22 +158,27 @@ impl Bot {
             intent: parsed.intent,
         };
         if let Some(old) = expired {
-            // An answer to a forgotten question must not revive it.
-            if matches!(
+            let text = format!(
+                "Your earlier request ({}) expired after {} without an answer, so I did nothing with it.",
+                crate::dialogue::describe(old.intent, &old.slots),
+                timefmt::span(Duration::from_secs(self.config.session.ttl_secs)),
+            );
+            // An answer to a forgotten question must not revive it; a new command still works.
+            let answer_only = matches!(
                 parsed.intent,
                 Intent::None | Intent::Affirm | Intent::Negate | Intent::Cancel
-            ) {
-                let text = format!(
-                    "Your earlier request ({} {}) expired after {} without an answer, so I did nothing. Please start again, e.g. \"deploy {} to staging\".",
-                    old.intent.as_str(),
-                    old.slots.service.as_deref().unwrap_or_default(),
-                    timefmt::span(Duration::from_secs(self.config.session.ttl_secs)),
-                    old.slots.service.as_deref().unwrap_or("billionmail"),
-                )
-                .replace(" )", ")");
-                out.reply(&mut session, text);
+            ) || self.dialogue.flows().get(parsed.intent).is_none();
+            if answer_only {
+                out.reply(
+                    &mut session,
+                    format!(
+                        "{text} Please start again, e.g. \"{}\".",
+                        crate::dialogue::describe(old.intent, &old.slots)
+                    ),
+                );
                 return;
             }
+            out.reply(&mut session, text);
         }
         let step = self
             .dialogue
@@ -231,17 +237,54 @@ impl Bot {
                 out.reply(session, text);
             }
             Step::CancelRuns => {
-                let ids = self.executor.cancel_in_thread(&msg.thread);
-                let text = match ids.as_slice() {
-                    [] => "There's nothing to cancel in this thread.".to_string(),
+                let ids = self.executor.runs_in_thread(&msg.thread);
+                if ids.is_empty() {
+                    out.reply(session, "There's nothing to cancel in this thread.".into());
+                    return;
+                }
+                let mut described = Vec::new();
+                for id in &ids {
+                    match self.store.run(*id).await {
+                        Ok(Some(r)) => described.push(format!(
+                            "run {} ({} {}{} {} {}, started by {} {})",
+                            r.id,
+                            r.action.as_str(),
+                            r.service,
+                            r.version
+                                .as_deref()
+                                .map(|v| format!(" {v}"))
+                                .unwrap_or_default(),
+                            if r.action == Action::Deploy {
+                                "to"
+                            } else {
+                                "in"
+                            },
+                            r.environment,
+                            r.requested_by,
+                            ago(r.started_at)
+                        )),
+                        _ => described.push(format!("run {id}")),
+                    }
+                }
+                session.pending_stop = Some(ids);
+                let text = format!("Stop {}? [yes/no]", described.join(" and "));
+                session.record("deckhand", &text);
+                out.sink.emit(BotEvent::Confirm {
+                    thread: out.thread.clone(),
+                    text,
+                    intent: Intent::Cancel.as_str().into(),
+                });
+            }
+            Step::StopRuns(ids) => {
+                let stopped: Vec<String> = ids
+                    .iter()
+                    .filter(|id| self.executor.cancel_run(**id))
+                    .map(|id| id.to_string())
+                    .collect();
+                let text = match stopped.as_slice() {
+                    [] => "That run has already finished; nothing to stop.".to_string(),
                     [one] => format!("Cancelling run {one}: stopping its current stage."),
-                    many => format!(
-                        "Cancelling runs {}.",
-                        many.iter()
-                            .map(|i| i.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
+                    many => format!("Cancelling runs {}.", many.join(", ")),
                 };
                 out.reply(session, text);
             }

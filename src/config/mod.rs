@@ -107,6 +107,41 @@ impl Config {
                 self.nlu.threshold
             ));
         }
+        if !(self.store.url.starts_with("sqlite:")
+            || self.store.url.starts_with("postgres://")
+            || self.store.url.starts_with("postgresql://"))
+        {
+            out.push(format!(
+                "store.url `{}` is not supported: use sqlite://PATH or postgres://USER@HOST/DB",
+                self.store.url
+            ));
+        }
+        let mut seen_names: HashMap<&str, &str> = HashMap::new();
+        for (name, what) in self
+            .services
+            .iter()
+            .map(|s| (s.name.as_str(), "service"))
+            .chain(
+                self.environments
+                    .iter()
+                    .map(|e| (e.name.as_str(), "environment")),
+            )
+        {
+            if let Some(prev) = seen_names.insert(name, what) {
+                out.push(format!(
+                    "`{name}` is defined twice (as {prev} and as {what})"
+                ));
+            }
+        }
+        let mut orders: HashMap<u32, &str> = HashMap::new();
+        for e in &self.environments {
+            if let Some(prev) = orders.insert(e.order, &e.name) {
+                out.push(format!(
+                    "environments `{prev}` and `{}` have the same order {}",
+                    e.name, e.order
+                ));
+            }
+        }
         // Every name and alias must point at exactly one thing, or "deploy stage" is ambiguous.
         let mut seen: HashMap<String, String> = HashMap::new();
         let mut claim = |term: &str, owner: String, out: &mut Vec<String>| {
@@ -213,7 +248,15 @@ impl Config {
             if p.stages.is_empty() {
                 out.push(format!("pipeline `{name}` has no stages"));
             }
+            let mut stage_names: Vec<&str> = Vec::new();
             for st in &p.stages {
+                if stage_names.contains(&st.name.as_str()) {
+                    out.push(format!(
+                        "pipeline `{name}` has two stages named `{}`",
+                        st.name
+                    ));
+                }
+                stage_names.push(&st.name);
                 if st.name.trim().is_empty() {
                     out.push(format!("pipeline `{name}` has a stage without a name"));
                 }
@@ -238,6 +281,11 @@ impl Config {
                     out.push(format!(
                         "pipeline `{name}` env key `{key}` must be letters, digits or `_` and not start with DECKHAND_"
                     ));
+                }
+            }
+            if let Some(from) = &p.rollback_from {
+                if !p.stages.iter().any(|st| &st.name == from) {
+                    out.push(format!("pipeline `{name}` has rollback_from `{from}`, which is not one of its stages"));
                 }
             }
             if let Some(rb) = &p.rollback {

@@ -216,6 +216,10 @@ pub struct Pipeline {
     /// Pipeline run to undo a failed deploy and for `rollback` commands.
     #[serde(default)]
     pub rollback: Option<String>,
+    /// The first stage that changes the target (e.g. `deploy`): when an earlier stage fails
+    /// (build, test) nothing has changed, so no automatic rollback runs. Absent: any failure.
+    #[serde(default)]
+    pub rollback_from: Option<String>,
 }
 
 /// One step of a pipeline, run as a child process.

@@ -88,3 +88,23 @@ fn example_config_is_valid() {
     assert_eq!(c.service_names().len(), 5);
     assert_eq!(c.environment_names(), vec!["dev", "staging", "production"]);
 }
+
+#[test]
+fn duplicates_and_bad_urls_are_reported() {
+    let bad = GOOD.replace(
+        "services:\n  - name: billionmail\n",
+        "store:\n  url: mysql://x\nservices:\n  - name: api\n    pipeline: p\n  - name: api\n    pipeline: p\n  - name: billionmail\n",
+    )
+    .replace("        command: \"true\"\n", "        command: \"true\"\n      - name: build\n        command: \"true\"\n    rollback_from: deploy\n");
+    let err = parse(&bad).unwrap_err().to_string();
+    assert!(
+        err.contains("store.url `mysql://x` is not supported"),
+        "{err}"
+    );
+    assert!(err.contains("`api` is defined twice"), "{err}");
+    assert!(err.contains("two stages named `build`"), "{err}");
+    assert!(
+        err.contains("rollback_from `deploy`, which is not one of its stages"),
+        "{err}"
+    );
+}

@@ -71,8 +71,10 @@ pub enum Step {
     Query(Request),
     /// Say something; nothing else happens.
     Reply(String),
-    /// "cancel" with nothing pending: stop the runs of this thread.
+    /// "cancel" with nothing pending: ask whether to stop the runs of this thread.
     CancelRuns,
+    /// The user confirmed stopping these runs.
+    StopRuns(Vec<i64>),
     /// Show help.
     Help,
 }
@@ -83,7 +85,8 @@ pub struct Dialogue {
     config: Arc<Config>,
 }
 
-fn describe(intent: Intent, s: &Slots) -> String {
+/// "deploy billionmail 2.4.0 to staging": a request in words.
+pub fn describe(intent: Intent, s: &Slots) -> String {
     let mut out = intent.as_str().to_string();
     if let Some(v) = &s.service {
         out.push(' ');
@@ -124,6 +127,10 @@ fn merge(into: &mut Slots, from: &Slots, flow: &Flow) -> bool {
     }
     if flow.uses(SlotKind::Percent) && from.percent.is_some() {
         into.percent = from.percent;
+        if from.strategy.is_none() && flow.uses(SlotKind::Strategy) {
+            // "no, 10%" after blue-green means a 10% canary.
+            into.strategy = Some(Strategy::Canary);
+        }
     }
     *into != before
 }
@@ -161,6 +168,19 @@ impl Dialogue {
 
     /// Decides what a message means for this thread, updating the session.
     pub fn step(&self, session: &mut Session, parsed: &Parsed, user: &str, nlu: &Nlu) -> Step {
+        // "Stop run 3?" takes its yes/no first; anything else drops the question.
+        if let Some(ids) = session.pending_stop.take() {
+            match parsed.intent {
+                Intent::Affirm => return Step::StopRuns(ids),
+                Intent::Negate => return Step::Reply("OK, the run keeps going.".into()),
+                _ => {}
+            }
+        }
+        if let Some(owner) = session.pending.as_ref().map(|p| p.requested_by.clone()) {
+            if owner != user {
+                return self.someone_else(session, parsed, nlu, &owner);
+            }
+        }
         if parsed.intent == Intent::Cancel {
             return match session.pending.take() {
                 Some(p) => Step::Reply(format!(
@@ -170,8 +190,19 @@ impl Dialogue {
                 None => Step::CancelRuns,
             };
         }
+        if !parsed.invalid.is_empty()
+            && (session.pending.is_some() || self.flows.get(parsed.intent).is_some())
+        {
+            return Step::Reply(format!("{} Nothing was changed.", parsed.invalid.join(" ")));
+        }
         if let Some(pending) = session.pending.take() {
-            let replaces = self.flows.get(parsed.intent).is_some()
+            let flow = self.flows.get(parsed.intent);
+            // A question is answered without dropping the request being filled in.
+            if flow.is_some_and(|f| !f.action) && parsed.intent != pending.intent {
+                session.pending = Some(pending);
+                return self.aside(parsed, user, nlu);
+            }
+            let replaces = flow.is_some()
                 && (parsed.intent != pending.intent
                     || (parsed.slots.service.is_some()
                         && parsed.slots.service != pending.slots.service));
@@ -180,6 +211,32 @@ impl Dialogue {
             }
         }
         self.start(session, parsed, user, nlu)
+    }
+
+    /// Answers a question without touching the session's pending request.
+    fn aside(&self, parsed: &Parsed, user: &str, nlu: &Nlu) -> Step {
+        let mut scratch = Session::new(1);
+        match self.start(&mut scratch, parsed, user, nlu) {
+            Step::Ask { text, .. } => Step::Reply(format!(
+                "{text} (Ask again with it included; your earlier request is still open.)"
+            )),
+            other => other,
+        }
+    }
+
+    /// Someone other than the requester speaks while a request is open in the thread.
+    fn someone_else(&self, session: &mut Session, parsed: &Parsed, nlu: &Nlu, owner: &str) -> Step {
+        if self.flows.get(parsed.intent).is_some_and(|f| !f.action) {
+            return self.aside(parsed, owner, nlu);
+        }
+        let p = session
+            .pending
+            .as_ref()
+            .map(|p| describe(p.intent, &p.slots))
+            .unwrap_or_default();
+        Step::Reply(format!(
+            "This thread is waiting for {owner} to answer ({p}); only {owner} can confirm, change or cancel it. Start your own request in another thread."
+        ))
     }
 
     fn start(&self, session: &mut Session, parsed: &Parsed, user: &str, nlu: &Nlu) -> Step {
@@ -202,6 +259,13 @@ impl Dialogue {
                 _ => Step::Reply("I didn't catch a command there. Say \"help\" to see what I can do.".into()),
             };
         };
+        if flow.action && parsed.services.len() > 1 {
+            return Step::Reply(format!(
+                "I can {} one service at a time: which one, {}? Send them as separate requests.",
+                parsed.intent.as_str(),
+                join_choices(&parsed.services)
+            ));
+        }
         let mut pending = Pending {
             intent: parsed.intent,
             slots: Slots::default(),
@@ -243,7 +307,12 @@ impl Dialogue {
         let Some(flow) = self.flows.get(pending.intent) else {
             return Step::Reply("I lost track of that request; please ask again.".into());
         };
-        if merge(&mut pending.slots, &parsed.slots, flow) {
+        // Slot values only count from something that reads like an answer: "no, production",
+        // "staging please"; not "the staging env is broken again".
+        let answer_like = matches!(parsed.intent, Intent::Negate | Intent::Affirm)
+            || parsed.intent == pending.intent
+            || parsed.other_words <= 1;
+        if answer_like && merge(&mut pending.slots, &parsed.slots, flow) {
             pending.suggestion = None;
             return self.advance(session, pending);
         }

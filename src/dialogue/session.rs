@@ -52,6 +52,8 @@ pub struct Session {
     pub pending: Option<Pending>,
     /// Recent turns, oldest first, at most `max_history`.
     pub history: VecDeque<Turn>,
+    /// Runs the user asked to stop, waiting for "yes".
+    pub pending_stop: Option<Vec<i64>>,
     /// Last message time.
     pub last_active: Instant,
     max_history: usize,
@@ -61,6 +63,7 @@ impl Session {
     pub(crate) fn new(max_history: usize) -> Session {
         Session {
             pending: None,
+            pending_stop: None,
             history: VecDeque::new(),
             last_active: Instant::now(),
             max_history,
@@ -105,8 +108,9 @@ impl SessionStore {
     pub fn new(ttl: Duration, max_history: usize) -> SessionStore {
         let cache = Cache::builder()
             .max_capacity(100_000)
-            // Keep idle sessions a while past their TTL so "that request expired" can be said.
-            .time_to_idle(ttl.saturating_mul(2).max(Duration::from_secs(60)))
+            // Keep idle sessions a day past their TTL so "that request expired" can be said;
+            // max_capacity bounds the memory this takes.
+            .time_to_idle(ttl.saturating_add(Duration::from_secs(86_400)))
             .build();
         SessionStore {
             cache,

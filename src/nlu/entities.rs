@@ -88,7 +88,33 @@ struct Term {
     compact: String,
     kind: SlotKind,
     canonical: String,
+    /// An alias that is also an English word ("stage", "live"): a name only where a name is expected.
+    ambiguous: bool,
 }
+
+/// What [`EntityExtractor::extract`] found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Extraction {
+    /// Recognized entities, in text order.
+    pub entities: Vec<Entity>,
+    /// Name-like words the config does not know.
+    pub unknown: Vec<UnknownTerm>,
+    /// Values that look like a slot but are not valid ("150%"), as sentences for the user.
+    pub invalid: Vec<String>,
+}
+
+/// English words (4-14 letters): never read as typos of names. See `data/README.md`.
+fn english() -> &'static HashSet<&'static str> {
+    static WORDS: std::sync::OnceLock<HashSet<&'static str>> = std::sync::OnceLock::new();
+    WORDS.get_or_init(|| include_str!("data/english-words.txt").lines().collect())
+}
+
+/// Words after which an ambiguous alias is read as a name ("deploy to stage", "is prod down").
+const NAME_CONTEXT: [&str; 29] = [
+    "to", "in", "on", "into", "onto", "from", "for", "of", "at", "with", "is", "was", "are",
+    "deploy", "ship", "release", "push", "promote", "rollback", "back", "revert", "status",
+    "explain", "history", "lock", "unlock", "freeze", "unfreeze", "redeploy",
+];
 
 /// Recognizes entities using the config's vocabulary.
 pub struct EntityExtractor {
@@ -111,11 +137,15 @@ impl EntityExtractor {
             if norm.is_empty() {
                 return;
             }
+            let words: Vec<String> = norm.split(' ').map(str::to_string).collect();
+            let ambiguous =
+                norm != canonical && words.len() == 1 && english().contains(norm.as_str());
             terms.push(Term {
                 compact: norm.replace(' ', ""),
-                words: norm.split(' ').map(str::to_string).collect(),
+                words,
                 kind,
                 canonical: canonical.to_string(),
+                ambiguous,
             });
         };
         for s in &config.services {
@@ -147,10 +177,43 @@ impl EntityExtractor {
         EntityExtractor { terms, known_words }
     }
 
-    /// Finds all entities and unknown name-like words in the tokens.
-    pub fn extract(&self, tokens: &[Token]) -> (Vec<Entity>, Vec<UnknownTerm>) {
+    /// True for a word that is a configured name (or alias), or a version.
+    fn is_plain_name(&self, w: &str) -> bool {
+        parse_version(w).is_some()
+            || self
+                .terms
+                .iter()
+                .any(|t| t.words.len() == 1 && t.compact == w.replace(['-', '_'], ""))
+    }
+
+    /// Whether an ambiguous alias at token `i` stands where a name is expected.
+    fn name_expected(&self, words: &[&str], i: usize) -> bool {
+        words.len() <= 2
+            || (i > 0 && (NAME_CONTEXT.contains(&words[i - 1]) || self.is_plain_name(words[i - 1])))
+            || (i + 1 < words.len()
+                && (matches!(
+                    words[i + 1],
+                    "env"
+                        | "environment"
+                        | "cluster"
+                        | "deploy"
+                        | "deploys"
+                        | "deployment"
+                        | "build"
+                        | "canary"
+                        | "service"
+                        | "rollout"
+                        | "release"
+                        | "rollback"
+                ) || self.is_plain_name(words[i + 1])))
+    }
+
+    /// Finds all entities, unknown name-like words and invalid values in the tokens.
+    pub fn extract(&self, tokens: &[Token]) -> Extraction {
         let mut taken = vec![false; tokens.len()];
         let mut found = Vec::new();
+        let mut invalid = Vec::new();
+        let mut unknown = Vec::new();
         let words: Vec<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
 
         // service@version first: it is one token holding two entities.
@@ -170,6 +233,32 @@ impl EntityExtractor {
                         start: i,
                         end: i + 1,
                         fuzzy: false,
+                    });
+                    taken[i] = true;
+                } else if let Some(term) =
+                    (ver == "latest").then(|| self.lookup_single(svc)).flatten()
+                {
+                    found.push(Entity {
+                        kind: term.0,
+                        value: term.1,
+                        start: i,
+                        end: i + 1,
+                        fuzzy: term.2,
+                    });
+                    taken[i] = true;
+                } else if let (None, Some(v)) = (self.lookup_single(svc), parse_version(ver)) {
+                    // "foo@1.2.3": the version is fine, the service is unknown.
+                    found.push(Entity {
+                        kind: SlotKind::Version,
+                        value: v,
+                        start: i,
+                        end: i + 1,
+                        fuzzy: false,
+                    });
+                    unknown.push(UnknownTerm {
+                        text: svc.to_string(),
+                        after_preposition: false,
+                        index: i,
                     });
                     taken[i] = true;
                 }
@@ -205,6 +294,20 @@ impl EntityExtractor {
                 }
             }
         }
+        for i in 0..words.len() {
+            let digits = words[i].strip_suffix('%').or_else(|| {
+                (i + 1 < words.len() && matches!(words[i + 1], "percent" | "pct"))
+                    .then_some(words[i])
+            });
+            if let Some(d) = digits
+                .filter(|d| !taken[i] && !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()))
+            {
+                invalid.push(format!(
+                    "{d}% is not a valid canary percentage; use 1 to 100."
+                ));
+                taken[i] = true;
+            }
+        }
         // Strategies (two-word "blue green" included).
         for i in 0..words.len() {
             if taken[i] {
@@ -222,7 +325,9 @@ impl EntityExtractor {
                 });
                 taken[i] = true;
                 taken[i + 1] = true;
-            } else if let Some(s) = parse_strategy(words[i]) {
+            } else if let Some(s) = parse_strategy(words[i])
+                .filter(|s| *s != Strategy::Direct || direct_means_strategy(&words, i))
+            {
                 found.push(Entity {
                     kind: SlotKind::Strategy,
                     value: s.as_str().into(),
@@ -260,6 +365,7 @@ impl EntityExtractor {
                 if ends_token
                     && (j..j + n).all(|k| !taken[sub[k].0])
                     && t.words.iter().enumerate().all(|(k, w)| sub[j + k].1 == w)
+                    && (!t.ambiguous || self.name_expected(&words, sub[j].0))
                 {
                     matched = Some((t, n, end_tok));
                     break;
@@ -298,7 +404,6 @@ impl EntityExtractor {
             }
         }
         // Typos of names, then whatever still looks like an unknown name.
-        let mut unknown = Vec::new();
         for i in 0..words.len() {
             if taken[i] {
                 continue;
@@ -323,7 +428,11 @@ impl EntityExtractor {
             }
         }
         found.sort_by_key(|e| (e.start, e.kind.as_str()));
-        (found, unknown)
+        Extraction {
+            entities: found,
+            unknown,
+            invalid,
+        }
     }
 
     fn lookup_single(&self, w: &str) -> Option<(SlotKind, String, bool)> {
@@ -342,6 +451,7 @@ impl EntityExtractor {
         let compact: String = w.chars().filter(|c| *c != '-' && *c != '_').collect();
         if compact.chars().count() < 5
             || self.known_words.contains(w)
+            || english().contains(w)
             || !compact.chars().all(|c| c.is_alphanumeric())
         {
             return None;
@@ -426,6 +536,30 @@ pub fn parse_version(w: &str) -> Option<String> {
 fn parse_percent(w: &str) -> Option<String> {
     let n: u32 = w.parse().ok()?;
     (1..=100).contains(&n).then(|| n.to_string())
+}
+
+/// "direct" is also an everyday word ("direct message me"): a strategy only next to deploy words.
+fn direct_means_strategy(words: &[&str], i: usize) -> bool {
+    const NEAR: [&str; 12] = [
+        "deploy",
+        "deploys",
+        "deployment",
+        "rollout",
+        "release",
+        "strategy",
+        "ship",
+        "push",
+        "use",
+        "with",
+        "go",
+        "no",
+    ];
+    words.len() <= 2
+        || (i > 0 && NEAR.contains(&words[i - 1]))
+        || (i + 1 < words.len() && NEAR.contains(&words[i + 1]))
+        || words
+            .iter()
+            .any(|w| *w == "deploy" || *w == "rollout" || *w == "strategy")
 }
 
 fn parse_strategy(w: &str) -> Option<Strategy> {

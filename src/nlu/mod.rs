@@ -9,7 +9,7 @@ pub mod eval;
 mod tokens;
 mod training;
 
-pub use entities::{damerau_levenshtein, parse_version, Entity, SlotKind, UnknownTerm};
+pub use entities::{damerau_levenshtein, parse_version, Entity, Extraction, SlotKind, UnknownTerm};
 pub use training::TrainingError;
 
 use crate::config::{Config, Strategy};
@@ -170,6 +170,19 @@ pub struct Parsed {
     /// Name-like words the config does not know.
     #[serde(skip)]
     pub unknown: Vec<UnknownTerm>,
+    /// Values that look like slots but are invalid, as sentences for the user.
+    #[serde(skip)]
+    pub invalid: Vec<String>,
+    /// Every distinct service named, in order (more than one is refused for actions).
+    #[serde(skip)]
+    pub services: Vec<String>,
+    /// True when the message negates an action ("don't deploy", "never cancel").
+    #[serde(skip)]
+    pub negated: bool,
+    /// Words that are neither slot values nor filler ("please", "the", "use", ...): a reply
+    /// with many of them is conversation, not an answer to "which environment?".
+    #[serde(skip)]
+    pub other_words: usize,
 }
 
 /// Why the NLU could not start.
@@ -254,7 +267,11 @@ impl Nlu {
     /// Reads one message.
     pub fn parse(&self, text: &str) -> Parsed {
         let toks = tokens::tokenize(text);
-        let (entities, unknown) = self.extractor.extract(&toks);
+        let Extraction {
+            entities,
+            unknown,
+            invalid,
+        } = self.extractor.extract(&toks);
         let mut masked = Vec::with_capacity(toks.len());
         let mut i = 0;
         while i < toks.len() {
@@ -281,18 +298,36 @@ impl Nlu {
                 }
             }
         }
+        let covered = |i: usize| entities.iter().any(|e| e.start <= i && i < e.end);
+        let other_words = toks
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| !covered(*i) && !FILLER.contains(&t.text.as_str()))
+            .count();
         let ranked = self.classifier.rank(&masked);
         let (top, confidence) = ranked[0];
-        let intent = if confidence >= self.threshold {
-            top
-        } else {
+        let negated = negates_action(&toks);
+        // "don't deploy X", "never cancel": whatever the classifier says, not a request to act.
+        let intent = if confidence < self.threshold || (negated && top.is_action()) {
             Intent::None
+        } else {
+            top
         };
+        let mut services: Vec<String> = Vec::new();
+        for e in entities.iter().filter(|e| e.kind == SlotKind::Service) {
+            if !services.contains(&e.value) {
+                services.push(e.value.clone());
+            }
+        }
         Parsed {
             intent,
             confidence,
             slots: slots_from(&entities, &toks),
             unknown,
+            invalid,
+            services,
+            negated,
+            other_words,
         }
     }
 
@@ -300,6 +335,106 @@ impl Nlu {
     pub fn suggest(&self, word: &str, kind: SlotKind) -> Option<String> {
         self.extractor.suggest(word, kind)
     }
+}
+
+const FILLER: [&str; 44] = [
+    "please",
+    "pls",
+    "plz",
+    "the",
+    "a",
+    "to",
+    "in",
+    "on",
+    "into",
+    "onto",
+    "for",
+    "with",
+    "use",
+    "using",
+    "it",
+    "that",
+    "this",
+    "env",
+    "environment",
+    "go",
+    "let's",
+    "lets",
+    "do",
+    "make",
+    "i",
+    "mean",
+    "meant",
+    "no",
+    "nope",
+    "nah",
+    "actually",
+    "instead",
+    "rather",
+    "yes",
+    "yeah",
+    "yep",
+    "ok",
+    "okay",
+    "sure",
+    "then",
+    "and",
+    "version",
+    "at",
+    "of",
+];
+
+const NEGATIONS: [&str; 11] = [
+    "don't",
+    "dont",
+    "never",
+    "not",
+    "won't",
+    "shouldn't",
+    "mustn't",
+    "can't",
+    "cannot",
+    "nobody",
+    "noone",
+];
+const ACTION_WORDS: [&str; 24] = [
+    "deploy",
+    "deploying",
+    "ship",
+    "shipping",
+    "release",
+    "push",
+    "roll",
+    "rollback",
+    "revert",
+    "cancel",
+    "cancelling",
+    "stop",
+    "abort",
+    "lock",
+    "unlock",
+    "freeze",
+    "unfreeze",
+    "approve",
+    "reject",
+    "promote",
+    "kill",
+    "undo",
+    "redeploy",
+    "rolling",
+];
+
+/// A negation shortly before an action verb: "don't deploy", "do not cancel", "let's not roll back".
+fn negates_action(toks: &[tokens::Token]) -> bool {
+    toks.iter().enumerate().any(|(i, t)| {
+        // "never mind" is a way to say cancel, not a negation.
+        NEGATIONS.contains(&t.text.as_str())
+            && !(t.text == "never" && toks.get(i + 1).is_some_and(|n| n.text == "mind"))
+            && toks[i + 1..]
+                .iter()
+                .take(3)
+                .any(|n| ACTION_WORDS.contains(&n.text.as_str()))
+    })
 }
 
 fn slots_from(entities: &[Entity], toks: &[tokens::Token]) -> Slots {

@@ -182,6 +182,8 @@ impl Executor {
             rollback_stages,
             pipeline_env,
             auto_rollback: env.auto_rollback,
+            rollback_from: pipeline.rollback_from.clone(),
+            stage_names: pipeline.stages.iter().map(|s| s.name.clone()).collect(),
             previous,
             cancel: cancel_rx,
         };
@@ -215,6 +217,27 @@ impl Executor {
         }
         ids.sort_unstable();
         ids
+    }
+
+    /// Ids of the runs started from this thread that are still in progress.
+    pub fn runs_in_thread(&self, thread: &ThreadKey) -> Vec<i64> {
+        let active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        let mut ids: Vec<i64> = active
+            .iter()
+            .filter(|(_, r)| &r.thread == thread)
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Cancels one run; false when it is no longer in progress here.
+    pub fn cancel_run(&self, id: i64) -> bool {
+        let active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        active
+            .get(&id)
+            .map(|r| r.cancel.send(true).is_ok())
+            .unwrap_or(false)
     }
 
     /// Cancels every run in progress in this process; returns their ids.
@@ -266,6 +289,9 @@ struct RunJob {
     rollback_stages: Option<(Vec<Stage>, std::collections::BTreeMap<String, String>)>,
     pipeline_env: std::collections::BTreeMap<String, String>,
     auto_rollback: bool,
+    /// The first stage that changes the target; failures before it need no rollback.
+    rollback_from: Option<String>,
+    stage_names: Vec<String>,
     previous: Option<String>,
     cancel: watch::Receiver<bool>,
 }
@@ -346,6 +372,14 @@ impl RunJob {
         line: &mut StageLine,
     ) -> PhaseEnd {
         for (i, stage) in stages.iter().enumerate() {
+            if *self.cancel.borrow() {
+                // Cancelled between stages: the next one never starts.
+                line.set(phase, i, StageState::Cancelled, Some(Duration::ZERO));
+                return PhaseEnd::Stopped {
+                    stage: stage.name.clone(),
+                    end: StageEnd::Cancelled,
+                };
+            }
             line.set(phase, i, StageState::Running, None);
             self.emit_progress(&stage.name, phase, StageState::Running, None, line.render());
             let mut env = self.base_env(action, version.as_deref(), extra_env);
@@ -362,6 +396,16 @@ impl RunJob {
                         cwd: &self.config.base_dir,
                         env: &env,
                         timeout: Duration::from_secs(stage.timeout_secs),
+                        on_spawn: Some(Box::new({
+                            let store = self.store.clone();
+                            move |pgid| {
+                                tokio::spawn(async move {
+                                    if let Err(e) = store.set_run_pgid(run_id, Some(i64::from(pgid))).await {
+                                        tracing::warn!(error = %e, "could not record the stage's process group");
+                                    }
+                                });
+                            }
+                        })),
                     },
                     &mut cancel,
                     |l| {
@@ -428,6 +472,27 @@ impl RunJob {
     }
 
     async fn execute(mut self) {
+        let r = self.record.clone();
+        // Prove to other processes that this run's owner is alive (see Store::mark_interrupted).
+        let heartbeat = tokio::spawn({
+            let store = self.store.clone();
+            async move {
+                let mut every = tokio::time::interval(Duration::from_millis(
+                    crate::store::RUN_LEASE_MS as u64 / 3,
+                ));
+                loop {
+                    every.tick().await;
+                    if let Err(e) = store.heartbeat(r.id).await {
+                        tracing::warn!(error = %e, "heartbeat failed");
+                    }
+                }
+            }
+        });
+        self.execute_stages().await;
+        heartbeat.abort();
+    }
+
+    async fn execute_stages(&mut self) {
         let r = self.record.clone();
         let labels: Vec<String> = self.stages.iter().map(|s| self.label(s)).collect();
         let mut line = StageLine::new(&labels);
@@ -498,7 +563,7 @@ impl RunJob {
                     StageEnd::Failed(Some(code)) => format!("{stage} failed (exit {code})"),
                     _ => format!("{stage} failed"),
                 };
-                let (rolled_back, after) = self.auto_rollback(&r, &mut line).await;
+                let (rolled_back, after) = self.auto_rollback(&r, &stage, &mut line).await;
                 let text = format!(
                     "{what} failed: {why}{after} Say \"explain {}\" for the log.",
                     r.service
@@ -530,9 +595,20 @@ impl RunJob {
 
     /// Runs the rollback pipeline after a failed deploy when the environment asks for it.
     /// Returns whether it restored the previous version and a sentence tail for the user.
-    async fn auto_rollback(&mut self, r: &RunRecord, line: &mut StageLine) -> (bool, String) {
+    async fn auto_rollback(
+        &mut self,
+        r: &RunRecord,
+        failed_stage: &str,
+        line: &mut StageLine,
+    ) -> (bool, String) {
         if r.action != Action::Deploy || !self.auto_rollback {
             return (false, ".".into());
+        }
+        if let Some(first_change) = &self.rollback_from {
+            let pos = |name: &str| self.stage_names.iter().position(|s| s == name);
+            if pos(failed_stage) < pos(first_change) {
+                return (false, format!("; {} had not changed yet (the failure came before {first_change}), so no rollback was needed.", r.environment));
+            }
         }
         let Some((stages, env)) = self.rollback_stages.take() else {
             return (false, "; no rollback pipeline is configured.".into());
@@ -548,7 +624,22 @@ impl RunJob {
         };
         line.begin_rollback(&stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>());
         let mut version = Some(target.clone());
-        match self.run_phase(Phase::Rollback, Action::Rollback, &stages, &env, &mut version, line).await {
+        // Once started, the rollback runs to the end: stopping it half-way would leave the
+        // environment worse off than either version. A "cancel" now only affects the deploy.
+        let (_never, uncancellable) = watch::channel(false);
+        let cancel = std::mem::replace(&mut self.cancel, uncancellable);
+        let end = self
+            .run_phase(
+                Phase::Rollback,
+                Action::Rollback,
+                &stages,
+                &env,
+                &mut version,
+                line,
+            )
+            .await;
+        self.cancel = cancel;
+        match end {
             PhaseEnd::Completed => {
                 let restored = version.unwrap_or(target);
                 if let Err(e) = self.store.record_auto_rollback(r, Some(&restored)).await {
@@ -559,6 +650,35 @@ impl RunJob {
             PhaseEnd::Stopped { stage, .. } => {
                 (false, format!("; the automatic rollback to {target} also failed at {stage}, so check {} by hand.", r.environment))
             }
+        }
+    }
+}
+
+/// Kills the stage processes an interrupted run left behind, when they ran on this host: they
+/// would otherwise keep deploying while a new run takes over the target.
+pub fn stop_orphaned_stage(run: &RunRecord) {
+    let host = crate::store::instance_id();
+    let same_host = match (
+        run.owner.as_deref().and_then(|o| o.rsplit_once(':')),
+        host.rsplit_once(':'),
+    ) {
+        (Some((h, _)), Some((mine, _))) => h == mine,
+        _ => false,
+    };
+    if let (true, Some(pgid)) = (
+        same_host,
+        run.pgid
+            .and_then(|p| i32::try_from(p).ok())
+            .filter(|p| *p > 0),
+    ) {
+        // SAFETY: kill(2) on a process group id we recorded for this run's stage.
+        let killed = unsafe { libc::kill(-pgid, libc::SIGKILL) } == 0;
+        if killed {
+            tracing::warn!(
+                run_id = run.id,
+                pgid,
+                "stopped the stage processes left by the interrupted run"
+            );
         }
     }
 }

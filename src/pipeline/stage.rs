@@ -55,6 +55,8 @@ pub struct StageCommand<'a> {
     pub env: &'a [(String, String)],
     /// Time limit.
     pub timeout: Duration,
+    /// Called with the process group id once the stage has started (recorded for recovery).
+    pub on_spawn: Option<Box<dyn FnOnce(u32) + Send + 'a>>,
 }
 
 fn signal_group(pgid: u32, signal: i32) {
@@ -69,22 +71,47 @@ fn signal_group(pgid: u32, signal: i32) {
     }
 }
 
-async fn pump<R: AsyncRead + Unpin>(reader: R, tx: mpsc::Sender<String>) {
-    let mut lines = BufReader::new(reader).split(b'\n');
-    while let Ok(Some(bytes)) = lines.next_segment().await {
-        let mut line = String::from_utf8_lossy(&bytes)
-            .trim_end_matches('\r')
-            .to_string();
-        if line.len() > MAX_LINE {
-            let mut cut = MAX_LINE;
-            while !line.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            line.truncate(cut);
-            line.push('…');
+/// Longest piece of output read before it is passed on as a line, so a stage that prints
+/// without newlines cannot grow memory without bound.
+const MAX_CHUNK: usize = 8192;
+
+fn send_line(bytes: &[u8]) -> String {
+    let mut line = String::from_utf8_lossy(bytes)
+        .trim_end_matches('\r')
+        .to_string();
+    if line.len() > MAX_LINE {
+        let mut cut = MAX_LINE;
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
         }
-        if tx.send(line).await.is_err() {
+        line.truncate(cut);
+        line.push('…');
+    }
+    line
+}
+
+async fn pump<R: AsyncRead + Unpin>(reader: R, tx: mpsc::Sender<String>) {
+    let mut reader = BufReader::new(reader);
+    let mut buf: Vec<u8> = Vec::new();
+    while let Ok(chunk) = reader.fill_buf().await {
+        if chunk.is_empty() {
+            if !buf.is_empty() {
+                let _ = tx.send(send_line(&buf)).await;
+            }
             break;
+        }
+        let (used, line_end) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => (i + 1, Some(i)),
+            None => (chunk.len(), None),
+        };
+        buf.extend_from_slice(&chunk[..line_end.unwrap_or(used)]);
+        reader.consume(used);
+        if line_end.is_some() || buf.len() >= MAX_CHUNK {
+            let line = send_line(&buf);
+            buf.clear();
+            if tx.send(line).await.is_err() {
+                break;
+            }
         }
     }
 }
@@ -133,6 +160,9 @@ pub async fn run_stage(
         }
     };
     let pgid = child.id().unwrap_or(0);
+    if let Some(f) = cmd.on_spawn {
+        f(pgid);
+    }
     let (tx, mut rx) = mpsc::channel::<String>(256);
     if let Some(out) = child.stdout.take() {
         tokio::spawn(pump(out, tx.clone()));
@@ -217,6 +247,7 @@ mod tests {
                 cwd: Path::new("."),
                 env: &env,
                 timeout: Duration::from_millis(timeout_ms),
+                on_spawn: None,
             },
             &mut rx,
             |l| lines.push(l.to_string()),
@@ -280,6 +311,7 @@ mod tests {
                     cwd: Path::new("."),
                     env: &[],
                     timeout: Duration::from_secs(60),
+                    on_spawn: None,
                 },
                 &mut rx,
                 |_| {},
@@ -304,6 +336,7 @@ mod tests {
                     cwd: Path::new("."),
                     env: &[],
                     timeout: Duration::from_secs(60),
+                    on_spawn: None,
                 },
                 &mut rx,
                 |l| lines.push(l.to_string()),
@@ -331,6 +364,7 @@ mod tests {
                 cwd: Path::new("/nonexistent/dir"),
                 env: &[],
                 timeout: Duration::from_secs(5),
+                on_spawn: None,
             },
             &mut rx,
             |_| {},

@@ -4,7 +4,9 @@ use super::Backend;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use std::borrow::Cow;
 
-const SQLITE: &[(i64, &str, &str)] = &[
+type Migrations = &'static [(i64, &'static str, &'static str)];
+
+const SQLITE: Migrations = &[
     (
         1,
         "core",
@@ -15,8 +17,13 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "governance",
         include_str!("../../migrations/sqlite/0002_governance.sql"),
     ),
+    (
+        3,
+        "run owner",
+        include_str!("../../migrations/sqlite/0003_run_owner.sql"),
+    ),
 ];
-const POSTGRES: &[(i64, &str, &str)] = &[
+const POSTGRES: Migrations = &[
     (
         1,
         "core",
@@ -26,6 +33,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         2,
         "governance",
         include_str!("../../migrations/postgres/0002_governance.sql"),
+    ),
+    (
+        3,
+        "run owner",
+        include_str!("../../migrations/postgres/0003_run_owner.sql"),
     ),
 ];
 
@@ -52,5 +64,14 @@ pub fn migrator(backend: Backend) -> Migrator {
         ignore_missing: false,
         locking: true,
         no_tx: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let names = |l: super::Migrations| l.iter().map(|(v, d, _)| (*v, *d)).collect::<Vec<_>>();
+        assert_eq!(names(super::SQLITE), names(super::POSTGRES));
     }
 }

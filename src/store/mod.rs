@@ -56,6 +56,30 @@ pub enum StoreError {
 
 pub use crate::clock::now_ms;
 
+/// A run whose heartbeat is older than this is considered abandoned by its owner.
+pub const RUN_LEASE_MS: i64 = 90_000;
+
+/// This process as a run owner: `host:pid`.
+pub fn instance_id() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into our buffer.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let host = if ok {
+        let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        "unknown-host".to_string()
+    };
+    format!("{host}:{}", std::process::id())
+}
+
+fn process_alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    pid > 0
+        && (unsafe { libc::kill(pid, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+}
+
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -134,36 +158,81 @@ impl Store {
         self.backend
     }
 
-    /// Marks runs left `running` by a crashed process as `interrupted`; returns them.
+    /// Marks runs left `running` by a process that is gone as `interrupted`; returns them.
+    /// A run is abandoned when its owner ran on this host and that process no longer exists,
+    /// or when its heartbeat is older than [`RUN_LEASE_MS`] (an owner on another host died).
+    /// Runs owned by live processes are left alone.
     pub async fn mark_interrupted(&self) -> Result<Vec<RunRecord>, StoreError> {
-        let stale = self.running_runs().await?;
         let now = now_ms();
-        for run in &stale {
+        let me = instance_id();
+        let host = me
+            .rsplit_once(':')
+            .map(|(h, _)| h.to_string())
+            .unwrap_or_default();
+        let mut stale = Vec::new();
+        for run in self.running_runs().await? {
+            let owner_gone = match run.owner.as_deref().and_then(|o| o.rsplit_once(':')) {
+                Some((h, pid)) if h == host => {
+                    pid.parse::<i32>().map_or(true, |p| !process_alive(p))
+                        || run.owner.as_deref() == Some(&me)
+                }
+                Some(_) => run.heartbeat_at.is_none_or(|hb| now - hb > RUN_LEASE_MS),
+                None => true,
+            };
+            if !owner_gone {
+                continue;
+            }
             let mut tx = self.pool.begin().await?;
-            sqlx::query("UPDATE runs SET status = 'interrupted', finished_at = $1, error = $2 WHERE id = $3 AND status = 'running'")
+            let changed = sqlx::query("UPDATE runs SET status = 'interrupted', finished_at = $1, error = $2 WHERE id = $3 AND status = 'running'")
                 .bind(now)
                 .bind("Deckhand stopped while this run was in progress")
                 .bind(run.id)
                 .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if changed == 1 {
+                insert_deployment(
+                    &mut tx,
+                    &run,
+                    RunStatus::Interrupted,
+                    run.version.as_deref(),
+                    now,
+                )
                 .await?;
-            insert_deployment(
-                &mut tx,
-                run,
-                RunStatus::Interrupted,
-                run.version.as_deref(),
-                now,
-            )
-            .await?;
+            }
             tx.commit().await?;
+            if changed == 1 {
+                stale.push(run);
+            }
         }
         Ok(stale)
+    }
+
+    /// Proves the owner of a run is alive.
+    pub async fn heartbeat(&self, run_id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE runs SET heartbeat_at = $1 WHERE id = $2 AND status = 'running'")
+            .bind(now_ms())
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records the process group of the stage a run is executing.
+    pub async fn set_run_pgid(&self, run_id: i64, pgid: Option<i64>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE runs SET pgid = $1 WHERE id = $2")
+            .bind(pgid)
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Records a new run as `running`, or reports the run already in progress for the target.
     pub async fn start_run(&self, run: &NewRun) -> Result<i64, StoreError> {
         let result = sqlx::query(
-            "INSERT INTO runs (action, service, environment, version, strategy, percent, requested_by, platform, channel, thread, status, rolled_back, started_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running', 0, $11) RETURNING id",
+            "INSERT INTO runs (action, service, environment, version, strategy, percent, requested_by, platform, channel, thread, status, rolled_back, started_at, owner, heartbeat_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running', 0, $11, $12, $11) RETURNING id",
         )
         .bind(run.action.as_str())
         .bind(&run.service)
@@ -176,6 +245,7 @@ impl Store {
         .bind(&run.thread.channel)
         .bind(&run.thread.thread)
         .bind(now_ms())
+        .bind(instance_id())
         .fetch_one(&self.pool)
         .await;
         match result {
@@ -220,28 +290,34 @@ impl Store {
         Ok(())
     }
 
-    /// Closes a run and records the deployment outcome, atomically.
+    /// Closes a run and records the deployment outcome, atomically. Returns false (and changes
+    /// nothing) when the run is no longer `running`, e.g. another process marked it interrupted.
     pub async fn finish_run(
         &self,
         run: &RunRecord,
         status: RunStatus,
         rolled_back: bool,
         error: Option<&str>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE runs SET status = $1, rolled_back = $2, error = $3, finished_at = $4, version = $5 WHERE id = $6")
-            .bind(status.as_str())
-            .bind(i64::from(rolled_back))
-            .bind(error.map(str::to_string))
-            .bind(now)
-            .bind(run.version.clone())
-            .bind(run.id)
-            .execute(&mut *tx)
-            .await?;
-        insert_deployment(&mut tx, run, status, run.version.as_deref(), now).await?;
+        let changed = sqlx::query(
+            "UPDATE runs SET status = $1, rolled_back = $2, error = $3, finished_at = $4, version = $5, pgid = NULL WHERE id = $6 AND status = 'running'",
+        )
+        .bind(status.as_str())
+        .bind(i64::from(rolled_back))
+        .bind(error.map(str::to_string))
+        .bind(now)
+        .bind(run.version.clone())
+        .bind(run.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 1 {
+            insert_deployment(&mut tx, run, status, run.version.as_deref(), now).await?;
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(changed == 1)
     }
 
     /// Records that an automatic rollback restored `version` after run `run` failed.
@@ -360,28 +436,30 @@ impl Store {
             .map_err(Into::into)
     }
 
-    /// The version to roll back to: the newest successful version other than the live one.
+    /// The version to roll back to: the version that was live before the current one was
+    /// deployed (after a rollback to X, the next rollback goes to what preceded X's deploy).
     pub async fn rollback_target(
         &self,
         service: &str,
         environment: &str,
     ) -> Result<Option<String>, StoreError> {
-        let live = self.live_versions(Some(service), Some(environment)).await?;
-        let current = live
-            .first()
-            .and_then(|d| d.version.clone())
-            .unwrap_or_default();
-        let row = sqlx::query(
-            "SELECT version FROM deployments
-             WHERE service = $1 AND environment = $2 AND status = 'succeeded' AND version IS NOT NULL AND version <> $3
-             ORDER BY id DESC LIMIT 1",
-        )
-        .bind(service)
-        .bind(environment)
-        .bind(current)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| r.try_get::<String, _>(0)).transpose()?)
+        let rows = self.history(Some(service), Some(environment), 1000).await?;
+        let ok: Vec<&Deployment> = rows
+            .iter()
+            .filter(|d| d.status == "succeeded" && d.version.is_some())
+            .collect();
+        let Some(current) = ok.first().and_then(|d| d.version.clone()) else {
+            return Ok(None);
+        };
+        let introduced = ok.iter().position(|d| {
+            d.action == Action::Deploy && d.version.as_deref() == Some(current.as_str())
+        });
+        let before = introduced.map_or(1, |i| i + 1);
+        Ok(ok
+            .iter()
+            .skip(before)
+            .find(|d| d.version.as_deref() != Some(current.as_str()))
+            .and_then(|d| d.version.clone()))
     }
 
     /// The most recent failed run of a service (optionally in one environment), with its stages.
@@ -414,7 +492,7 @@ impl Store {
     }
 }
 
-const RUN_COLUMNS: &str = "SELECT id, action, service, environment, version, strategy, percent, requested_by, platform, channel, thread, status, rolled_back, error, started_at, finished_at FROM runs";
+const RUN_COLUMNS: &str = "SELECT id, action, service, environment, version, strategy, percent, requested_by, platform, channel, thread, status, rolled_back, error, started_at, finished_at, owner, heartbeat_at, pgid FROM runs";
 const DEPLOYMENT_COLUMNS: &str =
     "SELECT d.run_id, d.action, d.service, d.environment, d.version, d.status, d.requested_by, d.created_at FROM deployments";
 

@@ -86,6 +86,12 @@ pub struct RunRecord {
     pub started_at: i64,
     /// End, unix ms.
     pub finished_at: Option<i64>,
+    /// Owning process, `host:pid`.
+    pub owner: Option<String>,
+    /// Last heartbeat of the owner, unix ms.
+    pub heartbeat_at: Option<i64>,
+    /// Process group of the stage running now.
+    pub pgid: Option<i64>,
 }
 
 impl RunRecord {
@@ -110,6 +116,9 @@ impl RunRecord {
             error: get(r, "error")?,
             started_at: get(r, "started_at")?,
             finished_at: get(r, "finished_at")?,
+            owner: get(r, "owner")?,
+            heartbeat_at: get(r, "heartbeat_at")?,
+            pgid: get(r, "pgid")?,
         })
     }
 }

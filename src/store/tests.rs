@@ -156,3 +156,70 @@ fn passwords_are_redacted() {
     assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
     assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
 }
+
+#[tokio::test]
+async fn runs_of_live_owners_are_not_interrupted() {
+    for t in testing::all().await {
+        let s = &t.store;
+        let host = instance_id().rsplit_once(':').unwrap().0.to_string();
+        let live_here = s.start_run(&new_run("redis", "dev")).await.unwrap();
+        // pid 1 always exists: a live process on this host owns this run.
+        s.execute_raw(&format!(
+            "UPDATE runs SET owner = '{host}:1' WHERE id = {live_here}"
+        ))
+        .await
+        .unwrap();
+        let elsewhere_fresh = s.start_run(&new_run("redis", "staging")).await.unwrap();
+        s.execute_raw(&format!("UPDATE runs SET owner = 'other-host:42', heartbeat_at = {} WHERE id = {elsewhere_fresh}", now_ms())).await.unwrap();
+        let elsewhere_stale = s.start_run(&new_run("redis", "production")).await.unwrap();
+        s.execute_raw(&format!("UPDATE runs SET owner = 'other-host:43', heartbeat_at = {} WHERE id = {elsewhere_stale}", now_ms() - RUN_LEASE_MS - 1)).await.unwrap();
+        let stale: Vec<i64> = s
+            .mark_interrupted()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(stale, vec![elsewhere_stale], "{}", t.backend);
+        // A result arriving after another process interrupted the run does not overwrite it.
+        let run = s.run(elsewhere_stale).await.unwrap().unwrap();
+        assert!(!s
+            .finish_run(&run, RunStatus::Succeeded, false, None)
+            .await
+            .unwrap());
+        assert_eq!(
+            s.run(elsewhere_stale).await.unwrap().unwrap().status,
+            RunStatus::Interrupted
+        );
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn rollback_target_follows_the_deploy_history() {
+    for t in testing::all().await {
+        let s = &t.store;
+        deploy(s, "billionmail", "staging", "2.3.1", RunStatus::Succeeded).await;
+        deploy(s, "billionmail", "staging", "2.4.0", RunStatus::Succeeded).await;
+        // Roll back to 2.3.1: the next rollback has nothing older than 2.3.1's deploy.
+        let id = s
+            .start_run(&NewRun {
+                action: Action::Rollback,
+                ..new_run("billionmail", "staging")
+            })
+            .await
+            .unwrap();
+        let mut run = s.run(id).await.unwrap().unwrap();
+        run.version = Some("2.3.1".into());
+        s.finish_run(&run, RunStatus::Succeeded, false, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.rollback_target("billionmail", "staging").await.unwrap(),
+            None,
+            "{}",
+            t.backend
+        );
+        t.cleanup().await;
+    }
+}

@@ -9,8 +9,10 @@ fn extractor() -> EntityExtractor {
 }
 
 fn slots(text: &str) -> Vec<(&'static str, String)> {
-    let (ents, _) = extractor().extract(&tokenize(text));
-    ents.into_iter()
+    extractor()
+        .extract(&tokenize(text))
+        .entities
+        .into_iter()
         .map(|e| (e.kind.as_str(), e.value))
         .collect()
 }
@@ -106,7 +108,11 @@ fn versions_strategies_and_percents() {
 
 #[test]
 fn unknown_names_are_reported_with_their_position() {
-    let (ents, unknown) = extractor().extract(&tokenize("deploy foo to qa"));
+    let Extraction {
+        entities: ents,
+        unknown,
+        ..
+    } = extractor().extract(&tokenize("deploy foo to qa"));
     assert!(ents.is_empty());
     assert_eq!(unknown[0].text, "foo");
     assert!(!unknown[0].after_preposition);
@@ -128,4 +134,75 @@ fn suggestions_pick_the_closest_name() {
 fn edit_distance_counts_swaps_as_one() {
     assert_eq!(damerau_levenshtein("prodcution", "production"), 1);
     assert_eq!(damerau_levenshtein("", "abc"), 3);
+}
+
+#[test]
+fn english_words_are_never_typos_of_names() {
+    for text in [
+        "ugh, I'm staying late",
+        "stating the obvious",
+        "stop staring",
+        "a stale PR",
+        "what's at stake",
+        "stags",
+        "a productive day",
+        "productions",
+        "redid it",
+    ] {
+        assert!(slots(text).is_empty(), "{text:?} -> {:?}", slots(text));
+    }
+}
+
+#[test]
+fn aliases_that_are_english_words_need_a_name_position() {
+    assert!(slots("what stage failed for billionmail")
+        .iter()
+        .all(|(k, _)| *k != "environment"));
+    assert!(slots("live music tonight anyone").is_empty());
+    assert_eq!(
+        slots("deploy billionmail to stage"),
+        vec![
+            ("service", "billionmail".into()),
+            ("environment", "staging".into())
+        ]
+    );
+    assert_eq!(
+        slots("is prod down"),
+        vec![("environment", "production".into())]
+    );
+    assert_eq!(
+        slots("billionmail live"),
+        vec![
+            ("service", "billionmail".into()),
+            ("environment", "production".into())
+        ]
+    );
+    assert_eq!(slots("stage"), vec![("environment", "staging".into())]);
+}
+
+#[test]
+fn unknown_services_with_versions_and_invalid_percents_are_reported() {
+    let x = extractor().extract(&tokenize("deploy foo@1.2.3 to staging"));
+    assert_eq!(x.unknown[0].text, "foo");
+    assert!(x
+        .entities
+        .iter()
+        .any(|e| e.kind == SlotKind::Version && e.value == "1.2.3"));
+    assert_eq!(
+        slots("deploy billionmail@latest"),
+        vec![("service", "billionmail".into())]
+    );
+    let x = extractor().extract(&tokenize("canary at 150%"));
+    assert_eq!(
+        x.invalid,
+        vec!["150% is not a valid canary percentage; use 1 to 100."]
+    );
+    assert!(!x.entities.iter().any(|e| e.kind == SlotKind::Percent));
+    assert_eq!(
+        extractor()
+            .extract(&tokenize("0 percent canary"))
+            .invalid
+            .len(),
+        1
+    );
 }

@@ -1,0 +1,165 @@
+use super::*;
+use crate::config::Config;
+use std::path::Path;
+
+const CONFIG: &str = r#"
+services:
+  - name: billionmail
+    pipeline: p
+  - name: payments-api
+    pipeline: p
+    policies:
+      production: {deploy: [payments], approvals: 2}
+environments:
+  - name: dev
+    order: 1
+  - name: production
+    order: 3
+    policy: {deploy: [deployer], rollback: [deployer, oncall], lock: [sre], approve: [approver], approvals: 1}
+pipelines:
+  p:
+    stages: [{name: build, command: "true"}]
+people:
+  alice: {identities: ["console:alice", "slack:U024BE7LH"], roles: [deployer, approver]}
+  bob: {identities: ["console:bob"], roles: [approver, sre]}
+  carol: {identities: ["discord:80351110224678912"], roles: [payments]}
+  dave: {identities: ["console:dave"]}
+"#;
+
+fn gov() -> Governance {
+    Governance::new(Arc::new(
+        Config::from_yaml(CONFIG, Path::new("t.yaml"), Path::new("/")).unwrap(),
+    ))
+}
+
+#[test]
+fn identities_map_to_people_and_roles() {
+    let g = gov();
+    let a = g.actor("slack", "U024BE7LH");
+    assert_eq!(a.person.as_deref(), Some("alice"));
+    assert_eq!(a.identity, "slack:U024BE7LH");
+    assert_eq!(g.actor("discord", "80351110224678912").name(), "carol");
+    let stranger = g.actor("console", "mallory");
+    assert_eq!(
+        (stranger.person.clone(), stranger.name()),
+        (None, "console:mallory")
+    );
+}
+
+#[test]
+fn role_by_environment_by_action_matrix() {
+    let g = gov();
+    let people = ["alice", "bob", "carol", "dave", "mallory"];
+    let verbs = [Verb::Deploy, Verb::Rollback, Verb::Lock, Verb::Approve];
+    // Expected permissions: (person, env, service) -> [deploy, rollback, lock, approve]
+    let expect = |person: &str, env: &str, service: &str| -> [bool; 4] {
+        match (person, env, service) {
+            ("mallory", _, _) => [false; 4],
+            (_, "dev", _) => [true; 4],
+            ("alice", "production", "payments-api") => [false, true, false, true],
+            ("alice", "production", _) => [true, true, false, true],
+            ("bob", "production", _) => [false, false, true, true],
+            ("carol", "production", "payments-api") => [true, false, false, false],
+            ("carol", "production", _) => [false; 4],
+            ("dave", "production", _) => [false; 4],
+            _ => unreachable!(),
+        }
+    };
+    let platform_user = |p: &str| match p {
+        "carol" => ("discord", "80351110224678912".to_string()),
+        other => ("console", other.to_string()),
+    };
+    for person in people {
+        let (platform, user) = platform_user(person);
+        let actor = g.actor(platform, &user);
+        for env in ["dev", "production"] {
+            for service in ["billionmail", "payments-api"] {
+                let want = expect(person, env, service);
+                for (i, verb) in verbs.iter().enumerate() {
+                    let got = g.authorize(&actor, *verb, Some(service), env);
+                    assert_eq!(
+                        got.is_ok(),
+                        want[i],
+                        "{person} {verb:?} {service} in {env}: {got:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn refusals_name_the_missing_role() {
+    let g = gov();
+    let err = g
+        .authorize(
+            &g.actor("console", "dave"),
+            Verb::Deploy,
+            Some("billionmail"),
+            "production",
+        )
+        .unwrap_err();
+    assert_eq!(err, "dave may not deploy to production: that needs the role `deployer` (dave has no roles). Nothing was run.");
+    let err = g
+        .authorize(
+            &g.actor("console", "bob"),
+            Verb::Rollback,
+            Some("billionmail"),
+            "production",
+        )
+        .unwrap_err();
+    assert!(
+        err.contains("one of the roles `deployer`, `oncall` (bob has: approver, sre)"),
+        "{err}"
+    );
+    let err = g
+        .authorize(
+            &g.actor("console", "alice"),
+            Verb::Deploy,
+            Some("payments-api"),
+            "production",
+        )
+        .unwrap_err();
+    assert!(
+        err.starts_with(
+            "alice may not deploy to payments-api in production: that needs the role `payments`"
+        ),
+        "{err}"
+    );
+    let err = g
+        .authorize(&g.actor("console", "mallory"), Verb::Deploy, None, "dev")
+        .unwrap_err();
+    assert!(
+        err.contains("add `console:mallory` to a person under `people`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn approvals_follow_service_overrides() {
+    let g = gov();
+    assert_eq!(g.approvals_required("billionmail", "production"), 1);
+    assert_eq!(g.approvals_required("payments-api", "production"), 2);
+    assert_eq!(g.approvals_required("billionmail", "dev"), 0);
+}
+
+#[test]
+fn locks_block_their_scope_only() {
+    let lock = |env: &str, svc: Option<&str>| LockRecord {
+        id: 1,
+        environment: env.into(),
+        service: svc.map(str::to_string),
+        holder: "bob".into(),
+        reason: "incident".into(),
+        created_at: 0,
+        expires_at: None,
+    };
+    let env_wide = [lock("staging", None)];
+    assert!(blocking_lock(&env_wide, "billionmail", "staging").is_some());
+    assert!(blocking_lock(&env_wide, "billionmail", "production").is_none());
+    let one = [lock("production", Some("payments-api"))];
+    assert!(blocking_lock(&one, "payments-api", "production").is_some());
+    assert!(blocking_lock(&one, "billionmail", "production").is_none());
+    assert!(describe_lock(&one[0])
+        .starts_with("payments-api in production is locked by bob since 1970-01-01 00:00 UTC"));
+}
