@@ -22,6 +22,8 @@ struct Conversation {
     config: String,
     #[serde(default)]
     ttl_secs: Option<u64>,
+    #[serde(default)]
+    rate_limit_actions: Option<u32>,
     steps: Vec<Turn>,
 }
 
@@ -50,6 +52,9 @@ struct Turn {
     /// Stop the bot (after its runs finish) and start a new one on the same store.
     #[serde(default)]
     restart: bool,
+    /// Run the approval-expiry sweep, as the background task does.
+    #[serde(default)]
+    sweep: bool,
     #[serde(default)]
     expect: Expect,
 }
@@ -61,6 +66,8 @@ struct Expect {
     prompt: Option<String>,
     confirm: Option<String>,
     reply: Option<String>,
+    #[serde(default)]
+    confirm_notes: Vec<String>,
     #[serde(default)]
     reply_contains: Vec<String>,
     #[serde(default)]
@@ -75,6 +82,9 @@ struct Expect {
     /// The bot must say and do nothing.
     #[serde(default)]
     silent: bool,
+    /// Kinds of entries the audit log must hold by now.
+    #[serde(default)]
+    audit_kinds: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -139,17 +149,24 @@ fn check(
         },
         "prompt",
     )?;
+    // A confirmation's first line is the question; notes (warnings, approvals) follow.
     exact(
         &expect.confirm,
         |e| {
             if let BotEvent::Confirm { text, .. } = e {
-                Some(text)
+                text.lines().next()
             } else {
                 None
             }
         },
         "confirmation",
     )?;
+    for note in &expect.confirm_notes {
+        let found = events.iter().any(|e| matches!(e, BotEvent::Confirm { text, .. } if text.lines().skip(1).any(|l| l.contains(note.as_str()))));
+        if !found {
+            return Err(ctx(format!("no confirmation note contains {note:?}")));
+        }
+    }
     exact(
         &expect.reply,
         |e| {
@@ -247,6 +264,9 @@ async fn run_conversation(name: &str, postgres: bool) {
     if let Some(ttl) = conv.ttl_secs {
         config.session.ttl_secs = ttl;
     }
+    if let Some(n) = conv.rate_limit_actions {
+        config.governance.rate_limit_actions = n;
+    }
     let pg = if postgres {
         match testing::postgres().await {
             Some(pg) => {
@@ -295,12 +315,25 @@ async fn run_conversation(name: &str, postgres: bool) {
             };
             understood = Some(bot.handle(msg, sink.clone()).await);
         }
+        if turn.sweep {
+            bot.expire_approvals().await;
+        }
         if turn.wait_runs {
             tokio::time::timeout(Duration::from_secs(60), bot.wait_idle())
                 .await
                 .expect("runs finish within 60 s");
         }
         let events = recorder.drain();
+        if !turn.expect.audit_kinds.is_empty() {
+            let entries = bot.store().audit_page(0, 100_000).await.unwrap();
+            for kind in &turn.expect.audit_kinds {
+                assert!(
+                    entries.iter().any(|e| &e.kind == kind),
+                    "{name}: step {}: no audit entry of kind {kind}",
+                    i + 1
+                );
+            }
+        }
         if let Err(e) = check(
             i + 1,
             turn.say.as_deref().unwrap_or_default(),
@@ -313,6 +346,11 @@ async fn run_conversation(name: &str, postgres: bool) {
         }
     }
     bot.wait_idle().await;
+    // Whatever happened, the audit chain must be intact.
+    bot.audit()
+        .verify()
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
     bot.store().close().await;
     if let Some(pg) = pg {
         pg.cleanup().await;
@@ -356,11 +394,28 @@ conversations!(
     help_and_small_talk,
     duplicate_delivery,
     thread_etiquette,
+    permissions,
+    approvals,
+    approval_expiry,
+    approval_after_restart,
+    locks,
+    deploy_memory,
+    rate_limit,
 );
 
 #[tokio::test]
 async fn transcript_on_postgres() {
     run_conversation("transcript", true).await;
+}
+
+#[tokio::test]
+async fn approvals_on_postgres() {
+    run_conversation("approvals", true).await;
+}
+
+#[tokio::test]
+async fn locks_on_postgres() {
+    run_conversation("locks", true).await;
 }
 
 #[tokio::test]

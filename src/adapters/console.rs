@@ -34,6 +34,8 @@ struct JsonInput {
 enum Output {
     Event(BotEvent),
     Typed(String),
+    /// Everything has been printed; the bot may still hold the sink, so the channel stays open.
+    Done,
 }
 
 struct ConsoleSink(mpsc::UnboundedSender<Output>);
@@ -54,6 +56,7 @@ pub async fn run(bot: Arc<Bot>, options: ConsoleOptions) -> std::io::Result<()> 
     let interactive =
         !options.json && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let writer = tokio::spawn(write_events(rx, options.json, interactive));
+    let background = bot.spawn_background();
     // Bytes, not str: a stray non-UTF-8 byte must not end the session with runs in flight.
     let mut lines = BufReader::new(tokio::io::stdin()).split(b'\n');
     let mut thread = DEFAULT_THREAD.to_string();
@@ -142,6 +145,8 @@ pub async fn run(bot: Arc<Bot>, options: ConsoleOptions) -> std::io::Result<()> 
             }
         }
     }
+    background.abort();
+    let _ = tx.send(Output::Done);
     drop(sink);
     drop(tx);
     let _ = writer.await;
@@ -229,6 +234,7 @@ async fn write_events(mut rx: mpsc::UnboundedReceiver<Output>, json: bool, inter
         let mut out = std::io::stdout().lock();
         let event = match output {
             Output::Event(event) => event,
+            Output::Done => break,
             Output::Typed(text) => {
                 if live.drawn > 0 {
                     // The text was typed over the live block and Enter moved the cursor below it:
@@ -260,6 +266,7 @@ async fn write_events(mut rx: mpsc::UnboundedReceiver<Output>, json: bool, inter
         }
         match &event {
             BotEvent::Reply { text, .. }
+            | BotEvent::ApprovalRequest { text, .. }
             | BotEvent::Prompt { text, .. }
             | BotEvent::Confirm { text, .. } => {
                 let _ = writeln!(out, "deckhand> {tag}{}", text.replace('\n', "\n          "));

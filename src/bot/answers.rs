@@ -55,7 +55,12 @@ impl Bot {
             }
         };
         let mut lines = Vec::new();
-        if services.is_empty() {
+        let any_lock = !self
+            .store
+            .active_locks(None, crate::clock::now_ms())
+            .await?
+            .is_empty();
+        if services.is_empty() && !any_lock {
             lines.push("Nothing has been deployed through Deckhand yet. Try \"deploy billionmail to staging\".".to_string());
         }
         for service in &services {
@@ -109,7 +114,25 @@ impl Bot {
                     ));
                 }
                 lines.push(line);
+                if let Some(summary) = self
+                    .memory(service, env)
+                    .await?
+                    .0
+                    .summary(crate::clock::now_ms())
+                {
+                    lines.push(format!("    ⚠ {summary}"));
+                }
             }
+        }
+        let locks = self
+            .store
+            .active_locks(req.environment.as_deref(), crate::clock::now_ms())
+            .await?;
+        for l in locks
+            .iter()
+            .filter(|l| req.service.is_none() || l.service.is_none() || l.service == req.service)
+        {
+            lines.push(format!("🔒 {}", crate::governance::describe_lock(l)));
         }
         Ok(lines.join("\n"))
     }
@@ -203,6 +226,14 @@ impl Bot {
         };
         if run.rolled_back {
             text.push_str(" It was rolled back automatically.");
+        }
+        if let Some(summary) = self
+            .memory(&run.service, &run.environment)
+            .await?
+            .0
+            .summary(crate::clock::now_ms())
+        {
+            text.push_str(&format!("\nDeploy memory: {summary}."));
         }
         if let Some(s) = failed {
             if !s.log_tail.is_empty() {

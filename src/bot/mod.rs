@@ -2,17 +2,21 @@
 //! steps the thread's dialogue, and performs the step (prompt, confirm, start a run, answer).
 
 mod answers;
+mod governed;
 mod timefmt;
 
 pub use timefmt::{ago, span as timefmt_span, utc};
 
+use crate::audit::Audit;
 use crate::chat::{BotEvent, EventSink, Incoming, ThreadKey};
 use crate::config::Config;
 use crate::dialogue::{render, Dialogue, FlowError, Flows, Request, Session, SessionStore, Step};
+use crate::governance::{Actor, Governance};
 use crate::nlu::{Intent, Nlu, NluError, Parsed};
 use crate::pipeline::{Executor, RunRequest, StartError};
 use crate::store::{Action, Store, StoreError};
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,7 +44,11 @@ pub struct Bot {
     sessions: SessionStore,
     store: Store,
     executor: Executor,
+    governance: Governance,
+    audit: Audit,
     seen_events: moka::future::Cache<(String, String), ()>,
+    /// The latest sink of each platform, for messages not caused by a message (expiry notices).
+    sinks: std::sync::Mutex<HashMap<String, Arc<dyn EventSink>>>,
 }
 
 static FAULTS: AtomicU64 = AtomicU64::new(0);
@@ -83,7 +91,9 @@ impl Bot {
             Duration::from_secs(config.session.ttl_secs),
             config.session.max_history,
         );
-        let executor = Executor::new(config.clone(), store.clone());
+        let audit = Audit::new(store.clone());
+        let executor = Executor::new(config.clone(), store.clone(), audit.clone());
+        let governance = Governance::new(config.clone());
         let seen_events = moka::future::Cache::builder()
             .max_capacity(100_000)
             .time_to_live(Duration::from_secs(3600))
@@ -95,13 +105,29 @@ impl Bot {
             sessions,
             store,
             executor,
+            governance,
+            audit,
             seen_events,
+            sinks: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
     /// The config in use.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> &Audit {
+        &self.audit
+    }
+
+    fn sink_for(&self, platform: &str) -> Option<Arc<dyn EventSink>> {
+        self.sinks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(platform)
+            .cloned()
     }
 
     /// The store in use.
@@ -148,6 +174,11 @@ impl Bot {
             confidence = parsed.confidence,
             "parsed"
         );
+        self.sinks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(msg.thread.platform.clone(), sink.clone());
+        let actor = self.governance.actor(&msg.thread.platform, &msg.user);
         let session = self.sessions.get(&msg.thread).await;
         let mut session = session.lock().await;
         let expired = session.touch(self.sessions.ttl());
@@ -180,13 +211,48 @@ impl Bot {
             }
             out.reply(&mut session, text);
         }
+        if parsed.intent.is_action() {
+            if let Err(refusal) = self.governance.check_rate(&actor) {
+                return self
+                    .refuse(
+                        &actor,
+                        parsed.intent,
+                        "rate limit",
+                        refusal,
+                        &mut session,
+                        &out,
+                    )
+                    .await;
+            }
+        }
+        let approving = matches!(parsed.intent, Intent::Approve | Intent::Reject);
+        if approving
+            && self
+                .decide_in_thread(
+                    &msg.thread,
+                    &actor,
+                    parsed.intent == Intent::Approve,
+                    &mut session,
+                    &out,
+                )
+                .await
+        {
+            return;
+        }
         let step = self
             .dialogue
             .step(&mut session, &parsed, &msg.user, &self.nlu);
-        self.perform(step, &msg, &mut session, &out).await;
+        self.perform(step, &msg, &actor, &mut session, &out).await;
     }
 
-    async fn perform(&self, step: Step, msg: &Incoming, session: &mut Session, out: &Out) {
+    async fn perform(
+        &self,
+        step: Step,
+        msg: &Incoming,
+        actor: &Actor,
+        session: &mut Session,
+        out: &Out,
+    ) {
         match step {
             Step::Ask {
                 intent,
@@ -203,7 +269,7 @@ impl Bot {
                     choices,
                 });
             }
-            Step::Confirm(req) => match self.confirmation(&req, session).await {
+            Step::Confirm(req) => match self.confirmation(&req, actor, session).await {
                 Ok(Ok(text)) => {
                     session.record("deckhand", &text);
                     out.sink.emit(BotEvent::Confirm {
@@ -221,12 +287,11 @@ impl Bot {
                     out.reply(session, fault("preparing the confirmation", &e));
                 }
             },
-            Step::Run(req) => {
-                let text = self.start_run(req, msg, out.sink.clone()).await;
-                if let Some(text) = text {
-                    out.reply(session, text);
-                }
-            }
+            Step::Run(req) => match req.intent {
+                Intent::Lock => self.lock(&req, &msg.text, actor, session, out).await,
+                Intent::Unlock => self.unlock(&req, actor, session, out).await,
+                _ => self.request_run(req, msg, actor, session, out).await,
+            },
             Step::Query(req) => {
                 let text = match req.intent {
                     Intent::Status => self.status(&req).await,
@@ -237,6 +302,11 @@ impl Bot {
                 out.reply(session, text);
             }
             Step::CancelRuns => {
+                match self.withdraw_pending_approval(&msg.thread, actor).await {
+                    Ok(Some(text)) => return out.reply(session, text),
+                    Ok(None) => {}
+                    Err(e) => return out.reply(session, fault("reading approval requests", &e)),
+                }
                 let ids = self.executor.runs_in_thread(&msg.thread);
                 if ids.is_empty() {
                     out.reply(session, "There's nothing to cancel in this thread.".into());
@@ -300,8 +370,48 @@ impl Bot {
     async fn confirmation(
         &self,
         req: &Request,
+        actor: &Actor,
         session: &mut Session,
     ) -> Result<Result<String, String>, StoreError> {
+        // Refuse before asking "yes/no" for something that could not run anyway.
+        if let Err(refusal) = self.precheck(actor, req).await? {
+            let subject = format!(
+                "{}/{}",
+                req.service.as_deref().unwrap_or_default(),
+                req.environment.as_deref().unwrap_or_default()
+            );
+            self.audit.note(actor.name(), "refusal", &subject, serde_json::json!({"intent": req.intent.as_str(), "identity": actor.identity, "reason": refusal})).await;
+            return Ok(Err(refusal));
+        }
+        let mut notes: Vec<String> = Vec::new();
+        let mut req = req.clone();
+        if let (Intent::Deploy, Some(service), Some(environment)) =
+            (req.intent, req.service.clone(), req.environment.clone())
+        {
+            if let (_, Some(rec)) = self.memory(&service, &environment).await? {
+                // The user's explicit strategy wins; the warning stays.
+                if req.strategy.is_none() {
+                    req.strategy = Some(rec.strategy);
+                    req.percent = rec.percent;
+                    if let Some(p) = session.pending.as_mut() {
+                        p.slots.strategy = Some(rec.strategy);
+                        p.slots.percent = rec.percent;
+                    }
+                }
+                notes.push(format!("⚠ {}", rec.reason));
+            }
+        }
+        if let (Some(service), Some(environment)) = (&req.service, &req.environment) {
+            let n = self.governance.approvals_required(service, environment);
+            if n > 0 {
+                notes.push(format!(
+                    "After you confirm, {n} approval{} from someone else{} is needed before it runs.",
+                    if n == 1 { "" } else { "s" },
+                    self.governance.approver_roles(service, environment).map(|r| format!(" with the role {}", r.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(" or "))).unwrap_or_default()
+                ));
+            }
+        }
+        let req = &req;
         let (service, environment) = (
             req.service.clone().unwrap_or_default(),
             req.environment.clone().unwrap_or_default(),
@@ -368,17 +478,20 @@ impl Bot {
                 p.slots.version = Some(target);
             }
         }
-        Ok(Ok(render(
-            flow.confirm.as_deref().unwrap_or_default(),
-            &vars,
-        )))
+        let mut text = render(flow.confirm.as_deref().unwrap_or_default(), &vars);
+        for n in notes {
+            text.push('\n');
+            text.push_str(&n);
+        }
+        Ok(Ok(text))
     }
 
     /// Starts a confirmed run; returns a reply when it did not start.
     async fn start_run(
         &self,
         req: Request,
-        msg: &Incoming,
+        requested_by: &str,
+        thread: &ThreadKey,
         sink: Arc<dyn EventSink>,
     ) -> Option<String> {
         let (Some(service), Some(environment)) = (req.service.clone(), req.environment.clone())
@@ -404,8 +517,8 @@ impl Bot {
             version: req.version.clone(),
             strategy,
             percent: req.percent,
-            requested_by: msg.user.clone(),
-            thread: msg.thread.clone(),
+            requested_by: requested_by.to_string(),
+            thread: thread.clone(),
         };
         match self.executor.start(run, sink).await {
             Ok(_) => None,

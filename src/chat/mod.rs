@@ -152,6 +152,19 @@ pub enum BotEvent {
         /// Intent to confirm.
         intent: String,
     },
+    /// A request waits for approval; platforms with buttons show Approve/Reject.
+    ApprovalRequest {
+        /// Conversation.
+        thread: ThreadKey,
+        /// Store id of the request (what a button click names).
+        approval_id: i64,
+        /// Text to show.
+        text: String,
+        /// Person who asked.
+        requested_by: String,
+        /// Approvals needed.
+        required: i64,
+    },
     /// A run began.
     RunStarted {
         /// Conversation.
@@ -210,6 +223,7 @@ impl BotEvent {
             BotEvent::Reply { thread, .. }
             | BotEvent::Prompt { thread, .. }
             | BotEvent::Confirm { thread, .. }
+            | BotEvent::ApprovalRequest { thread, .. }
             | BotEvent::RunStarted { thread, .. }
             | BotEvent::Progress { thread, .. }
             | BotEvent::RunFinished { thread, .. } => thread,

@@ -52,7 +52,7 @@ pub struct Flow {
     /// `ask_<slot>`, `invalid_<slot>` and `invalid_<slot>_unknown` templates.
     #[serde(default)]
     pub prompts: BTreeMap<String, String>,
-    /// Confirmation template (action flows).
+    /// Confirmation template (action flows; without one the action runs at once).
     #[serde(default)]
     pub confirm: Option<String>,
 }
@@ -96,21 +96,23 @@ impl Flow {
                 return Err(err(format!("required slot `{s}` has no `ask_{s}` prompt")));
             }
         }
-        if self.action != self.confirm.is_some() {
+        if !self.action && self.confirm.is_some() {
             return Err(err(
-                "an action flow needs `confirm`, and only action flows may have one".into(),
+                "only action flows may have `confirm` (an action without it runs at once)".into(),
             ));
         }
         Ok(intent)
     }
 }
 
-const BUILTIN: [(&str, &str); 5] = [
+const BUILTIN: [(&str, &str); 7] = [
     ("deploy", include_str!("../../dialogues/deploy.yaml")),
     ("rollback", include_str!("../../dialogues/rollback.yaml")),
     ("status", include_str!("../../dialogues/status.yaml")),
     ("history", include_str!("../../dialogues/history.yaml")),
     ("explain", include_str!("../../dialogues/explain.yaml")),
+    ("lock", include_str!("../../dialogues/lock.yaml")),
+    ("unlock", include_str!("../../dialogues/unlock.yaml")),
 ];
 
 /// All flows, by intent.

@@ -247,9 +247,6 @@ impl Dialogue {
                     Step::Reply("There's nothing waiting for a yes or no in this thread. Say \"help\" to see what I can do.".into())
                 }
                 Intent::Approve | Intent::Reject => Step::Reply("There is no approval request waiting in this thread.".into()),
-                Intent::Lock | Intent::Unlock => Step::Reply(
-                    "Locks and freezes are not available in this version of Deckhand yet; nothing was changed.".into(),
-                ),
                 _ if !parsed.slots.is_empty() => Step::Reply(format!(
                     "I'm not sure what you'd like to do{}. Try \"deploy {} to {}\", \"status\" or \"help\".",
                     parsed.slots.service.as_deref().or(parsed.slots.environment.as_deref()).map(|v| format!(" with {v}")).unwrap_or_default(),
@@ -431,12 +428,14 @@ impl Dialogue {
             };
         }
         let request = Request::from_slots(pending.intent, &pending.slots);
-        if flow.action {
-            pending.awaiting = Awaiting::Confirmation;
-            session.pending = Some(pending);
-            Step::Confirm(request)
-        } else {
-            Step::Query(request)
+        match (flow.action, flow.confirm.is_some()) {
+            (true, true) => {
+                pending.awaiting = Awaiting::Confirmation;
+                session.pending = Some(pending);
+                Step::Confirm(request)
+            }
+            (true, false) => Step::Run(request),
+            (false, _) => Step::Query(request),
         }
     }
 }

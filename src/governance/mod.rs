@@ -32,7 +32,7 @@ impl Verb {
         match self {
             Verb::Deploy => ("deploy", "to"),
             Verb::Rollback => ("roll back", "in"),
-            Verb::Lock => ("lock or unlock", "in"),
+            Verb::Lock => ("lock or unlock", ""),
             Verb::Approve => ("approve requests", "for"),
         }
     }
@@ -93,6 +93,23 @@ impl Governance {
         }
     }
 
+    /// The actor for a person by name (their first identity), e.g. a requester whose
+    /// permissions are re-checked when their approved request finally runs.
+    pub fn actor_for_person(&self, person: &str) -> Actor {
+        match self.config.people.get(person) {
+            Some(p) => Actor {
+                identity: p.identities.first().cloned().unwrap_or_default(),
+                person: Some(person.to_string()),
+                roles: p.roles.clone(),
+            },
+            None => Actor {
+                identity: person.to_string(),
+                person: None,
+                roles: Vec::new(),
+            },
+        }
+    }
+
     /// May `actor` do `verb` for `service` in `environment`? Err is the refusal to show.
     pub fn authorize(
         &self,
@@ -146,8 +163,13 @@ impl Governance {
         } else {
             format!("{person} has: {}", actor.roles.join(", "))
         };
+        let target = if prep.is_empty() {
+            scope
+        } else {
+            format!("{prep} {scope}")
+        };
         Err(format!(
-            "{person} may not {what} {prep} {scope}: that needs {needed} ({has}). Nothing was run."
+            "{person} may not {what} {target}: that needs {needed} ({has}). Nothing was run."
         ))
     }
 
@@ -179,7 +201,10 @@ impl Governance {
                     timefmt_span(Duration::from_secs(
                         self.config.governance.rate_limit_window_secs
                     )),
-                    timefmt_span(retry.max(Duration::from_secs(1)))
+                    // Rounded up: "try again in 60 s" must not be a second too early.
+                    timefmt_span(Duration::from_secs(
+                        (retry.as_millis() as u64).div_ceil(1000).max(1)
+                    ))
                 )
             })
     }

@@ -8,6 +8,7 @@ mod stage;
 pub use progress::{format_duration, Phase, StageLine};
 pub use stage::{run_stage, StageCommand, StageEnd, StageOutcome, LOG_TAIL_LINES};
 
+use crate::audit::Audit;
 use crate::chat::{BotEvent, EventSink, RunStatus, StageState, ThreadKey};
 use crate::config::{Config, Stage, Strategy};
 use crate::store::{Action, NewRun, RunRecord, StageRecord, Store, StoreError};
@@ -66,6 +67,7 @@ struct ActiveRun {
 pub struct Executor {
     config: Arc<Config>,
     store: Store,
+    audit: Audit,
     active: Arc<Mutex<HashMap<i64, ActiveRun>>>,
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
@@ -81,10 +83,11 @@ fn safe_version(v: &str) -> bool {
 
 impl Executor {
     /// An executor for this config and store.
-    pub fn new(config: Arc<Config>, store: Store) -> Executor {
+    pub fn new(config: Arc<Config>, store: Store, audit: Audit) -> Executor {
         Executor {
             config,
             store,
+            audit,
             active: Arc::default(),
             tasks: Arc::default(),
         }
@@ -164,6 +167,18 @@ impl Executor {
                     cancel: cancel_tx,
                 },
             );
+        self.audit
+            .note(
+                &req.requested_by,
+                "run.started",
+                &format!("run {run_id}"),
+                serde_json::json!({
+                    "action": req.action.as_str(), "service": req.service, "environment": req.environment,
+                    "version": req.version, "strategy": req.strategy.as_str(), "percent": req.percent,
+                    "thread": req.thread.to_string(),
+                }),
+            )
+            .await;
         sink.emit(BotEvent::RunStarted {
             thread: req.thread.clone(),
             run_id,
@@ -176,6 +191,7 @@ impl Executor {
         let job = RunJob {
             config: self.config.clone(),
             store: self.store.clone(),
+            audit: self.audit.clone(),
             sink,
             record,
             stages,
@@ -283,6 +299,7 @@ impl Executor {
 struct RunJob {
     config: Arc<Config>,
     store: Store,
+    audit: Audit,
     sink: Arc<dyn EventSink>,
     record: RunRecord,
     stages: Vec<Stage>,
@@ -457,6 +474,17 @@ impl RunJob {
                 log_tail: outcome.tail.join("\n"),
                 finished_at: crate::store::now_ms(),
             };
+            self.audit
+                .note(
+                    "deckhand",
+                    "stage.finished",
+                    &format!("run {}", self.record.id),
+                    serde_json::json!({
+                        "stage": record.name, "phase": record.phase, "status": record.status,
+                        "exit_code": record.exit_code, "duration_ms": record.duration_ms,
+                    }),
+                )
+                .await;
             if let Err(e) = self.store.record_stage(&record).await {
                 tracing::error!(error = %e, stage = %stage.name, "could not store the stage result");
             }
@@ -579,6 +607,14 @@ impl RunJob {
             tracing::error!(error = %e, "could not store the run result");
         }
         tracing::info!(status = status.as_str(), "run finished");
+        self.audit
+            .note(
+                "deckhand",
+                "run.finished",
+                &format!("run {}", r.id),
+                serde_json::json!({"status": status.as_str(), "version": version, "rolled_back": rolled_back, "error": error}),
+            )
+            .await;
         self.sink.emit(BotEvent::RunFinished {
             thread: r.thread.clone(),
             run_id: r.id,

@@ -65,6 +65,7 @@ pub fn config_in(relative: &str, dir: &Path) -> Config {
 pub fn text_of(e: &BotEvent) -> Option<&str> {
     match e {
         BotEvent::Reply { text, .. }
+        | BotEvent::ApprovalRequest { text, .. }
         | BotEvent::Prompt { text, .. }
         | BotEvent::Confirm { text, .. } => Some(text),
         BotEvent::RunFinished { text, .. } => Some(text),
