@@ -3,9 +3,11 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use deckhand::adapters::console::{self, ConsoleOptions};
+use deckhand::audit::{parse_since, Audit, VerifyError};
 use deckhand::bot::Bot;
 use deckhand::config::Config;
 use deckhand::nlu::{eval, Nlu};
+use deckhand::store::Store;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -41,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Check or export the hash-chained audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Measure the NLU on a JSON Lines data set.
     Eval {
         /// Config whose services and environments the data uses.
@@ -55,6 +62,36 @@ enum Command {
         /// Also list every row the NLU got wrong.
         #[arg(long)]
         misses: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the chain; exit 0 with the entry count, or 1 naming the first bad entry.
+    Verify {
+        /// Config file (for the store URL).
+        #[arg(
+            long,
+            default_value = "examples/deckhand.yaml",
+            env = "DECKHAND_CONFIG"
+        )]
+        config: PathBuf,
+    },
+    /// Write entries as JSON Lines.
+    Export {
+        /// Config file (for the store URL).
+        #[arg(
+            long,
+            default_value = "examples/deckhand.yaml",
+            env = "DECKHAND_CONFIG"
+        )]
+        config: PathBuf,
+        /// Only entries at or after this time: 2026-11-01, 2026-11-01T10:00:00Z, 24h, 7d or unix ms.
+        #[arg(long)]
+        since: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
 }
 
@@ -132,6 +169,52 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         },
+        Command::Audit { command } => {
+            init_tracing("warn");
+            let config_path = match &command {
+                AuditCommand::Verify { config } | AuditCommand::Export { config, .. } => {
+                    config.clone()
+                }
+            };
+            let config = load(&config_path)?;
+            let store = Store::open(&config.store_url()).await?;
+            let audit = Audit::new(store.clone());
+            let code = match command {
+                AuditCommand::Verify { .. } => match audit.verify().await {
+                    Ok(n) => {
+                        println!("audit log intact: {n} entries");
+                        ExitCode::SUCCESS
+                    }
+                    Err(VerifyError::Broken(b)) => {
+                        eprintln!("{b}");
+                        ExitCode::FAILURE
+                    }
+                    Err(VerifyError::Store(e)) => return Err(e.into()),
+                },
+                AuditCommand::Export { since, output, .. } => {
+                    let since = match since {
+                        Some(s) => parse_since(&s, deckhand::clock::now_ms())
+                            .map_err(anyhow::Error::msg)?,
+                        None => 0,
+                    };
+                    let n = match output {
+                        Some(path) => {
+                            let file = std::fs::File::create(&path)
+                                .with_context(|| format!("cannot write {}", path.display()))?;
+                            let mut w = std::io::BufWriter::new(file);
+                            let n = audit.export(since, &mut w).await?;
+                            std::io::Write::flush(&mut w)?;
+                            n
+                        }
+                        None => audit.export(since, &mut std::io::stdout().lock()).await?,
+                    };
+                    eprintln!("exported {n} audit entries");
+                    ExitCode::SUCCESS
+                }
+            };
+            store.close().await;
+            Ok(code)
+        }
         Command::Eval {
             config,
             data,

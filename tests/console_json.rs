@@ -235,3 +235,103 @@ fn eval_reports_json_with_the_required_keys() {
     }
     assert!(v["per_intent"]["deploy"]["precision"].is_number());
 }
+
+#[tokio::test]
+async fn audit_verify_and_export_from_the_command_line() {
+    let dir = temp_dir("audit");
+    let config = hermetic_config("examples/deckhand.yaml", &dir);
+    let events = run_all(&config, "{\"user\": \"alice\", \"text\": \"deploy redis to dev\"}\n{\"user\": \"alice\", \"text\": \"yes\"}\n");
+    assert_eq!(of_type(&events, "run_finished")[0]["status"], "succeeded");
+    let deckhand = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_deckhand"))
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap()
+    };
+    let ok = deckhand(&["audit", "verify"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let said = String::from_utf8_lossy(&ok.stdout).to_string();
+    assert!(
+        said.starts_with("audit log intact: ") && !said.contains("intact: 0 "),
+        "{said}"
+    );
+    let export = deckhand(&["audit", "export", "--since", "1h"]);
+    let lines: Vec<Value> = String::from_utf8_lossy(&export.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = lines.iter().map(|l| l["kind"].as_str().unwrap()).collect();
+    for k in ["command", "run.started", "stage.finished", "run.finished"] {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+    assert_eq!(lines[1]["prev_hash"], lines[0]["hash"]);
+    // Tamper with the database directly, as an attacker with file access would.
+    let store = deckhand::store::Store::open(&format!("sqlite://{}/deckhand.db", dir.display()))
+        .await
+        .unwrap();
+    store
+        .execute_raw("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
+        .await
+        .unwrap();
+    store.close().await;
+    let bad = deckhand(&["audit", "verify"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("audit log broken at entry 2: its content does not match its hash"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn two_processes_on_postgres_share_one_unbroken_audit_chain() {
+    let Some(pg) = deckhand::store::testing::postgres().await else {
+        eprintln!(
+            "note: {} is not set; skipped",
+            deckhand::store::testing::POSTGRES_ENV
+        );
+        return;
+    };
+    let dir = temp_dir("two-procs");
+    let config = hermetic_config("examples/deckhand.yaml", &dir);
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(&format!("sqlite://{}/deckhand.db", dir.display()), &pg.url);
+    std::fs::write(&config, text).unwrap();
+    let script = |services: &[&str]| {
+        services
+            .iter()
+            .flat_map(|s| [format!("{{\"user\": \"alice\", \"text\": \"deploy {s} to dev\", \"thread\": \"{s}\"}}"), format!("{{\"user\": \"alice\", \"text\": \"yes\", \"thread\": \"{s}\"}}")])
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    };
+    let (a, b) = (
+        script(&["redis", "billionmail"]),
+        script(&["wix-backend", "auth-service", "payments-api"]),
+    );
+    let (ca, cb) = (config.clone(), config.clone());
+    let ta = std::thread::spawn(move || run_all(&ca, &a));
+    let tb = std::thread::spawn(move || run_all(&cb, &b));
+    let (ea, eb) = (ta.join().unwrap(), tb.join().unwrap());
+    assert!(!of_type(&ea, "run_finished").is_empty() && !of_type(&eb, "run_finished").is_empty());
+    let out = Command::new(env!("CARGO_BIN_EXE_deckhand"))
+        .args(["audit", "verify", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    pg.cleanup().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -159,3 +159,26 @@ fn the_hash_covers_every_field() {
         assert_ne!(base, other);
     }
 }
+
+#[tokio::test]
+async fn an_entry_forged_with_a_valid_hash_is_caught_by_the_head() {
+    for t in testing::all().await {
+        let audit = filled(&t.store, 3).await;
+        let (_, head_hash) = t.store.audit_head().await.unwrap();
+        let hash = entry_hash(4, 1, "mallory", "command", "deploy", "{}", &head_hash);
+        t.store
+            .execute_raw(&format!(
+                "INSERT INTO audit_log (seq, at, actor, kind, subject, details, prev_hash, hash) VALUES (4, 1, 'mallory', 'command', 'deploy', '{{}}', '{head_hash}', '{hash}')"
+            ))
+            .await
+            .unwrap();
+        let b = broken_at(&audit).await;
+        assert_eq!(b.seq, 4, "{}: {b}", t.backend);
+        assert!(
+            b.reason.contains("added or changed at the end"),
+            "{}: {b}",
+            t.backend
+        );
+        t.cleanup().await;
+    }
+}
