@@ -2,7 +2,9 @@
 //! steps the thread's dialogue, and performs the step (prompt, confirm, start a run, answer).
 
 mod answers;
+mod approvals;
 mod governed;
+mod locks;
 mod timefmt;
 
 pub use timefmt::{ago, span as timefmt_span, utc};

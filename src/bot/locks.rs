@@ -1,0 +1,141 @@
+//! Locks and freezes: "lock staging", "unlock payments-api in production".
+
+use super::{ago, fault, timefmt_span, utc, Bot, Out};
+use crate::dialogue::{Request, Session};
+use crate::governance::{describe_lock, parse_lock_details, Actor, Verb};
+use crate::nlu::Intent;
+use crate::store::LockRecord;
+
+impl Bot {
+    /// "lock staging", "freeze payments-api in production for 2 hours while ...".
+    pub(super) async fn lock(
+        &self,
+        req: &Request,
+        text: &str,
+        actor: &Actor,
+        session: &mut Session,
+        out: &Out,
+    ) {
+        let environment = req.environment.clone().unwrap_or_default();
+        let service = req.service.clone();
+        let scope = match &service {
+            Some(s) => format!("{s} in {environment}"),
+            None => environment.clone(),
+        };
+        if let Err(refusal) =
+            self.governance
+                .authorize(actor, Verb::Lock, service.as_deref(), &environment)
+        {
+            return self
+                .refuse(actor, Intent::Lock, &scope, refusal, session, out)
+                .await;
+        }
+        let now = crate::clock::now_ms();
+        let existing = match self.store.active_locks(Some(&environment), now).await {
+            Ok(l) => l,
+            Err(e) => return out.reply(session, fault("reading locks", &e)),
+        };
+        if let Some(l) = existing.iter().find(|l| l.service == service) {
+            return out.reply(session, format!("Already locked: {}.", describe_lock(l)));
+        }
+        let details = parse_lock_details(text);
+        let lock = LockRecord {
+            id: 0,
+            environment: environment.clone(),
+            service: service.clone(),
+            holder: actor.name().into(),
+            reason: details
+                .reason
+                .clone()
+                .unwrap_or_else(|| "no reason given".into()),
+            created_at: now,
+            expires_at: details.duration.map(|d| now + d.as_millis() as i64),
+        };
+        let id = match self.store.create_lock(&lock).await {
+            Ok(id) => id,
+            Err(e) => return out.reply(session, fault("creating the lock", &e)),
+        };
+        self.audit
+            .note(actor.name(), "lock.created", &scope, serde_json::json!({"lock": id, "reason": lock.reason, "expires_at": lock.expires_at}))
+            .await;
+        let until = match details.duration {
+            Some(d) => format!(
+                "for {} (until {})",
+                timefmt_span(d),
+                utc(now + d.as_millis() as i64)
+            ),
+            None => "until someone unlocks it".into(),
+        };
+        out.reply(
+            session,
+            format!("🔒 Locked {scope} {until}: {}. Deploys and rollbacks there are refused; \"unlock {}\" lifts it.", lock.reason, scope.replace(" in ", " ")),
+        );
+    }
+
+    /// "unlock staging", "unlock payments-api in production".
+    pub(super) async fn unlock(
+        &self,
+        req: &Request,
+        actor: &Actor,
+        session: &mut Session,
+        out: &Out,
+    ) {
+        let environment = req.environment.clone().unwrap_or_default();
+        let service = req.service.clone();
+        let scope = match &service {
+            Some(s) => format!("{s} in {environment}"),
+            None => environment.clone(),
+        };
+        if let Err(refusal) =
+            self.governance
+                .authorize(actor, Verb::Lock, service.as_deref(), &environment)
+        {
+            return self
+                .refuse(actor, Intent::Unlock, &scope, refusal, session, out)
+                .await;
+        }
+        let now = crate::clock::now_ms();
+        let locks = match self.store.active_locks(Some(&environment), now).await {
+            Ok(l) => l,
+            Err(e) => return out.reply(session, fault("reading locks", &e)),
+        };
+        let (mine, others): (Vec<&LockRecord>, Vec<&LockRecord>) =
+            locks.iter().partition(|l| l.service == service);
+        if mine.is_empty() {
+            let text = if others.is_empty() {
+                format!("{scope} is not locked.")
+            } else {
+                format!(
+                    "{scope} has no lock of its own. Active locks: {}.",
+                    others
+                        .iter()
+                        .map(|l| describe_lock(l))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            };
+            return out.reply(session, text);
+        }
+        let mut lifted = Vec::new();
+        for l in mine {
+            match self.store.release_lock(l.id, actor.name(), now).await {
+                Ok(true) => {
+                    self.audit.note(actor.name(), "lock.released", &scope, serde_json::json!({"lock": l.id, "holder": l.holder, "reason": l.reason})).await;
+                    lifted.push(format!(
+                        "locked by {} since {} ({}): {}",
+                        l.holder,
+                        utc(l.created_at),
+                        ago(l.created_at),
+                        l.reason
+                    ));
+                }
+                Ok(false) => {}
+                Err(e) => return out.reply(session, fault("releasing the lock", &e)),
+            }
+        }
+        out.reply(
+            session,
+            format!("🔓 Unlocked {scope} ({}).", lifted.join("; ")),
+        );
+    }
+}

@@ -1,0 +1,416 @@
+//! One background run: executes the stages of a phase, records results, reports progress,
+//! and runs the automatic rollback when a deploy fails.
+
+use super::{run_stage, Phase, StageCommand, StageEnd, StageLine};
+use crate::audit::Audit;
+use crate::chat::{BotEvent, EventSink, RunStatus, StageState};
+use crate::config::{Config, Stage};
+use crate::store::{Action, RunRecord, StageRecord, Store};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// A version reported by a stage must be as safe as one typed in chat.
+fn safe_version(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 100
+        && v.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
+}
+
+/// Everything one background run needs.
+pub(super) struct RunJob {
+    pub(super) config: Arc<Config>,
+    pub(super) store: Store,
+    pub(super) audit: Audit,
+    pub(super) sink: Arc<dyn EventSink>,
+    pub(super) record: RunRecord,
+    pub(super) stages: Vec<Stage>,
+    pub(super) rollback_stages: Option<(Vec<Stage>, BTreeMap<String, String>)>,
+    pub(super) pipeline_env: BTreeMap<String, String>,
+    pub(super) auto_rollback: bool,
+    /// The first stage that changes the target; failures before it need no rollback.
+    pub(super) rollback_from: Option<String>,
+    pub(super) stage_names: Vec<String>,
+    pub(super) previous: Option<String>,
+    pub(super) cancel: watch::Receiver<bool>,
+}
+
+/// How the stages of one phase went.
+enum PhaseEnd {
+    Completed,
+    Stopped { stage: String, end: StageEnd },
+}
+
+impl RunJob {
+    fn base_env(
+        &self,
+        action: Action,
+        version: Option<&str>,
+        extra: &BTreeMap<String, String>,
+    ) -> Vec<(String, String)> {
+        let r = &self.record;
+        let mut env: Vec<(String, String)> = extra
+            .iter()
+            .map(|(k, v)| (k.clone(), self.config.resolve_env_value(v)))
+            .collect();
+        env.push(("DECKHAND_SERVICE".into(), r.service.clone()));
+        env.push(("DECKHAND_ENVIRONMENT".into(), r.environment.clone()));
+        env.push((
+            "DECKHAND_VERSION".into(),
+            version.unwrap_or_default().to_string(),
+        ));
+        env.push(("DECKHAND_STRATEGY".into(), r.strategy.clone()));
+        env.push((
+            "DECKHAND_CANARY_PERCENT".into(),
+            r.percent.map(|p| p.to_string()).unwrap_or_default(),
+        ));
+        env.push(("DECKHAND_RUN_ID".into(), r.id.to_string()));
+        env.push(("DECKHAND_ACTION".into(), action.as_str().into()));
+        env
+    }
+
+    fn label(&self, stage: &Stage) -> String {
+        let r = &self.record;
+        match (stage.name.as_str(), r.strategy.as_str()) {
+            ("deploy", "canary") => match r.percent {
+                Some(p) => format!("deploy[canary {p}%]"),
+                None => "deploy[canary]".into(),
+            },
+            ("deploy", "blue-green") => "deploy[blue-green]".into(),
+            _ => stage.name.clone(),
+        }
+    }
+
+    fn emit_progress(
+        &self,
+        stage: &str,
+        phase: Phase,
+        state: StageState,
+        line: Option<String>,
+        summary: String,
+    ) {
+        self.sink.emit(BotEvent::Progress {
+            thread: self.record.thread.clone(),
+            run_id: self.record.id,
+            stage: stage.to_string(),
+            phase: phase.as_str().into(),
+            state,
+            line,
+            summary,
+        });
+    }
+
+    /// Runs one phase's stages in order; `version` is updated from `::version` facts.
+    async fn run_phase(
+        &mut self,
+        phase: Phase,
+        action: Action,
+        stages: &[Stage],
+        extra_env: &BTreeMap<String, String>,
+        version: &mut Option<String>,
+        line: &mut StageLine,
+    ) -> PhaseEnd {
+        for (i, stage) in stages.iter().enumerate() {
+            if *self.cancel.borrow() {
+                // Cancelled between stages: the next one never starts.
+                line.set(phase, i, StageState::Cancelled, Some(Duration::ZERO));
+                return PhaseEnd::Stopped {
+                    stage: stage.name.clone(),
+                    end: StageEnd::Cancelled,
+                };
+            }
+            line.set(phase, i, StageState::Running, None);
+            self.emit_progress(&stage.name, phase, StageState::Running, None, line.render());
+            let mut env = self.base_env(action, version.as_deref(), extra_env);
+            env.push(("DECKHAND_STAGE".into(), stage.name.clone()));
+            let mut cancel = self.cancel.clone();
+            let outcome = {
+                let sink = self.sink.clone();
+                let thread = self.record.thread.clone();
+                let run_id = self.record.id;
+                let summary = line.render();
+                run_stage(
+                    StageCommand {
+                        command: &stage.command,
+                        cwd: &self.config.base_dir,
+                        env: &env,
+                        timeout: Duration::from_secs(stage.timeout_secs),
+                        on_spawn: Some(Box::new({
+                            let store = self.store.clone();
+                            move |pgid| {
+                                tokio::spawn(async move {
+                                    if let Err(e) = store.set_run_pgid(run_id, Some(i64::from(pgid))).await {
+                                        tracing::warn!(error = %e, "could not record the stage's process group");
+                                    }
+                                });
+                            }
+                        })),
+                    },
+                    &mut cancel,
+                    |l| {
+                        sink.emit(BotEvent::Progress {
+                            thread: thread.clone(),
+                            run_id,
+                            stage: stage.name.clone(),
+                            phase: phase.as_str().into(),
+                            state: StageState::Running,
+                            line: Some(l.to_string()),
+                            summary: summary.clone(),
+                        });
+                    },
+                )
+                .await
+            };
+            for (key, value) in &outcome.facts {
+                if key == "version" {
+                    if safe_version(value) {
+                        *version = Some(value.clone());
+                        if let Err(e) = self.store.set_run_version(self.record.id, value).await {
+                            tracing::error!(error = %e, "could not store the reported version");
+                        }
+                    } else {
+                        tracing::warn!(stage = %stage.name, value = %value, "ignored unsafe ::version fact");
+                    }
+                }
+            }
+            let state = match outcome.end {
+                StageEnd::Succeeded => StageState::Succeeded,
+                StageEnd::Failed(_) => StageState::Failed,
+                StageEnd::TimedOut => StageState::TimedOut,
+                StageEnd::Cancelled => StageState::Cancelled,
+            };
+            line.set(phase, i, state, Some(outcome.duration));
+            self.emit_progress(&stage.name, phase, state, None, line.render());
+            let record = StageRecord {
+                run_id: self.record.id,
+                phase: phase.as_str().into(),
+                position: i as i64,
+                name: stage.name.clone(),
+                status: state.as_str().into(),
+                exit_code: match outcome.end {
+                    StageEnd::Succeeded => Some(0),
+                    StageEnd::Failed(code) => code.map(i64::from),
+                    _ => None,
+                },
+                duration_ms: outcome.duration.as_millis() as i64,
+                log_tail: outcome.tail.join("\n"),
+                finished_at: crate::store::now_ms(),
+            };
+            self.audit
+                .note(
+                    "deckhand",
+                    "stage.finished",
+                    &format!("run {}", self.record.id),
+                    serde_json::json!({
+                        "stage": record.name, "phase": record.phase, "status": record.status,
+                        "exit_code": record.exit_code, "duration_ms": record.duration_ms,
+                    }),
+                )
+                .await;
+            if let Err(e) = self.store.record_stage(&record).await {
+                tracing::error!(error = %e, stage = %stage.name, "could not store the stage result");
+            }
+            tracing::info!(stage = %stage.name, phase = phase.as_str(), state = state.as_str(), ms = record.duration_ms, "stage finished");
+            if outcome.end != StageEnd::Succeeded {
+                return PhaseEnd::Stopped {
+                    stage: stage.name.clone(),
+                    end: outcome.end,
+                };
+            }
+        }
+        PhaseEnd::Completed
+    }
+
+    pub(super) async fn execute(mut self) {
+        let r = self.record.clone();
+        // Prove to other processes that this run's owner is alive (see Store::mark_interrupted).
+        let heartbeat = tokio::spawn({
+            let store = self.store.clone();
+            async move {
+                let mut every = tokio::time::interval(Duration::from_millis(
+                    crate::store::RUN_LEASE_MS as u64 / 3,
+                ));
+                loop {
+                    every.tick().await;
+                    if let Err(e) = store.heartbeat(r.id).await {
+                        tracing::warn!(error = %e, "heartbeat failed");
+                    }
+                }
+            }
+        });
+        self.execute_stages().await;
+        heartbeat.abort();
+    }
+
+    async fn execute_stages(&mut self) {
+        let r = self.record.clone();
+        let labels: Vec<String> = self.stages.iter().map(|s| self.label(s)).collect();
+        let mut line = StageLine::new(&labels);
+        let mut version = r.version.clone();
+        let stages = std::mem::take(&mut self.stages);
+        let env = self.pipeline_env.clone();
+        let end = self
+            .run_phase(
+                Phase::Main,
+                r.action,
+                &stages,
+                &env,
+                &mut version,
+                &mut line,
+            )
+            .await;
+        let mut record = r.clone();
+        record.version = version.clone();
+        let what = match r.action {
+            Action::Deploy => format!(
+                "Deploy of {} {}to {}",
+                r.service,
+                version
+                    .as_deref()
+                    .map(|v| format!("{v} "))
+                    .unwrap_or_default(),
+                r.environment
+            ),
+            Action::Rollback => format!("Rollback of {} in {}", r.service, r.environment),
+        };
+        let (status, rolled_back, error, text) = match end {
+            PhaseEnd::Completed => {
+                let text = match r.action {
+                    Action::Deploy => format!(
+                        "{} {} is live on {}",
+                        r.service,
+                        version.as_deref().unwrap_or("(unknown version)"),
+                        r.environment
+                    ),
+                    Action::Rollback => format!(
+                        "{} is back on {} in {}",
+                        r.service,
+                        version.as_deref().unwrap_or("the previous release"),
+                        r.environment
+                    ),
+                };
+                (RunStatus::Succeeded, false, None, text)
+            }
+            PhaseEnd::Stopped {
+                stage,
+                end: StageEnd::Cancelled,
+            } => (
+                RunStatus::Cancelled,
+                false,
+                Some(format!("cancelled during {stage}")),
+                format!("{what} was cancelled during {stage}."),
+            ),
+            PhaseEnd::Stopped { stage, end } => {
+                let why = match end {
+                    StageEnd::TimedOut => {
+                        let secs = stages
+                            .iter()
+                            .find(|s| s.name == stage)
+                            .map(|s| s.timeout_secs)
+                            .unwrap_or(0);
+                        format!("{stage} timed out after {secs}s")
+                    }
+                    StageEnd::Failed(Some(code)) => format!("{stage} failed (exit {code})"),
+                    _ => format!("{stage} failed"),
+                };
+                let (rolled_back, after) = self.auto_rollback(&r, &stage, &mut line).await;
+                let text = format!(
+                    "{what} failed: {why}{after} Say \"explain {}\" for the log.",
+                    r.service
+                );
+                (RunStatus::Failed, rolled_back, Some(why), text)
+            }
+        };
+        if let Err(e) = self
+            .store
+            .finish_run(&record, status, rolled_back, error.as_deref())
+            .await
+        {
+            tracing::error!(error = %e, "could not store the run result");
+        }
+        tracing::info!(status = status.as_str(), "run finished");
+        self.audit
+            .note(
+                "deckhand",
+                "run.finished",
+                &format!("run {}", r.id),
+                serde_json::json!({"status": status.as_str(), "version": version, "rolled_back": rolled_back, "error": error}),
+            )
+            .await;
+        self.sink.emit(BotEvent::RunFinished {
+            thread: r.thread.clone(),
+            run_id: r.id,
+            status,
+            version: if status == RunStatus::Succeeded {
+                version
+            } else {
+                None
+            },
+            summary: line.render(),
+            text,
+        });
+    }
+
+    /// Runs the rollback pipeline after a failed deploy when the environment asks for it.
+    /// Returns whether it restored the previous version and a sentence tail for the user.
+    async fn auto_rollback(
+        &mut self,
+        r: &RunRecord,
+        failed_stage: &str,
+        line: &mut StageLine,
+    ) -> (bool, String) {
+        if r.action != Action::Deploy || !self.auto_rollback {
+            return (false, ".".into());
+        }
+        if let Some(first_change) = &self.rollback_from {
+            let pos = |name: &str| self.stage_names.iter().position(|s| s == name);
+            if pos(failed_stage) < pos(first_change) {
+                return (false, format!("; {} had not changed yet (the failure came before {first_change}), so no rollback was needed.", r.environment));
+            }
+        }
+        let Some((stages, env)) = self.rollback_stages.take() else {
+            return (false, "; no rollback pipeline is configured.".into());
+        };
+        let Some(target) = self.previous.clone() else {
+            return (
+                false,
+                format!(
+                    "; there is no earlier successful deploy of {} in {} to roll back to.",
+                    r.service, r.environment
+                ),
+            );
+        };
+        line.begin_rollback(&stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>());
+        let mut version = Some(target.clone());
+        // Once started, the rollback runs to the end: stopping it half-way would leave the
+        // environment worse off than either version. A "cancel" now only affects the deploy.
+        let (_never, uncancellable) = watch::channel(false);
+        let cancel = std::mem::replace(&mut self.cancel, uncancellable);
+        let end = self
+            .run_phase(
+                Phase::Rollback,
+                Action::Rollback,
+                &stages,
+                &env,
+                &mut version,
+                line,
+            )
+            .await;
+        self.cancel = cancel;
+        match end {
+            PhaseEnd::Completed => {
+                let restored = version.unwrap_or(target);
+                if let Err(e) = self.store.record_auto_rollback(r, Some(&restored)).await {
+                    tracing::error!(error = %e, "could not store the automatic rollback");
+                }
+                (true, format!("; rolled back to {restored}."))
+            }
+            PhaseEnd::Stopped { stage, .. } => {
+                (false, format!("; the automatic rollback to {target} also failed at {stage}, so check {} by hand.", r.environment))
+            }
+        }
+    }
+}
