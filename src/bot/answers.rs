@@ -183,20 +183,9 @@ impl Bot {
             return Ok(format!("No failed runs of {service}{scope} on record."));
         };
         let what = format!(
-            "Run {} ({} {}{} {} {}, asked by {} {})",
+            "Run {} ({}, asked by {} {})",
             run.id,
-            run.action.as_str(),
-            run.service,
-            run.version
-                .as_deref()
-                .map(|v| format!(" {v}"))
-                .unwrap_or_default(),
-            if run.action == crate::store::Action::Deploy {
-                "to"
-            } else {
-                "in"
-            },
-            run.environment,
+            run.describe(),
             run.requested_by,
             ago(run.started_at)
         );

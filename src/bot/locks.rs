@@ -7,6 +7,35 @@ use crate::nlu::Intent;
 use crate::store::LockRecord;
 
 impl Bot {
+    /// The (environment, service, "scope in words") of a lock request, when `actor` may lock
+    /// there; otherwise the refusal has been sent and recorded.
+    async fn lock_scope_allowed(
+        &self,
+        req: &Request,
+        intent: Intent,
+        actor: &Actor,
+        session: &mut Session,
+        out: &Out,
+    ) -> Option<(String, Option<String>, String)> {
+        let environment = req.environment.clone().unwrap_or_default();
+        let service = req.service.clone();
+        let scope = match &service {
+            Some(s) => format!("{s} in {environment}"),
+            None => environment.clone(),
+        };
+        match self
+            .governance
+            .authorize(actor, Verb::Lock, service.as_deref(), &environment)
+        {
+            Ok(()) => Some((environment, service, scope)),
+            Err(refusal) => {
+                self.refuse(actor, intent, &scope, refusal, session, out)
+                    .await;
+                None
+            }
+        }
+    }
+
     /// "lock staging", "freeze payments-api in production for 2 hours while ...".
     pub(super) async fn lock(
         &self,
@@ -16,20 +45,12 @@ impl Bot {
         session: &mut Session,
         out: &Out,
     ) {
-        let environment = req.environment.clone().unwrap_or_default();
-        let service = req.service.clone();
-        let scope = match &service {
-            Some(s) => format!("{s} in {environment}"),
-            None => environment.clone(),
+        let Some((environment, service, scope)) = self
+            .lock_scope_allowed(req, Intent::Lock, actor, session, out)
+            .await
+        else {
+            return;
         };
-        if let Err(refusal) =
-            self.governance
-                .authorize(actor, Verb::Lock, service.as_deref(), &environment)
-        {
-            return self
-                .refuse(actor, Intent::Lock, &scope, refusal, session, out)
-                .await;
-        }
         let now = crate::clock::now_ms();
         let existing = match self.store.active_locks(Some(&environment), now).await {
             Ok(l) => l,
@@ -80,20 +101,12 @@ impl Bot {
         session: &mut Session,
         out: &Out,
     ) {
-        let environment = req.environment.clone().unwrap_or_default();
-        let service = req.service.clone();
-        let scope = match &service {
-            Some(s) => format!("{s} in {environment}"),
-            None => environment.clone(),
+        let Some((environment, service, scope)) = self
+            .lock_scope_allowed(req, Intent::Unlock, actor, session, out)
+            .await
+        else {
+            return;
         };
-        if let Err(refusal) =
-            self.governance
-                .authorize(actor, Verb::Lock, service.as_deref(), &environment)
-        {
-            return self
-                .refuse(actor, Intent::Unlock, &scope, refusal, session, out)
-                .await;
-        }
         let now = crate::clock::now_ms();
         let locks = match self.store.active_locks(Some(&environment), now).await {
             Ok(l) => l,

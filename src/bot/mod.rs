@@ -318,20 +318,9 @@ impl Bot {
                 for id in &ids {
                     match self.store.run(*id).await {
                         Ok(Some(r)) => described.push(format!(
-                            "run {} ({} {}{} {} {}, started by {} {})",
+                            "run {} ({}, started by {} {})",
                             r.id,
-                            r.action.as_str(),
-                            r.service,
-                            r.version
-                                .as_deref()
-                                .map(|v| format!(" {v}"))
-                                .unwrap_or_default(),
-                            if r.action == Action::Deploy {
-                                "to"
-                            } else {
-                                "in"
-                            },
-                            r.environment,
+                            r.describe(),
                             r.requested_by,
                             ago(r.started_at)
                         )),

@@ -95,6 +95,25 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
+    /// "deploy billionmail 2.4.0 to staging" / "rollback billionmail 2.3.1 in staging".
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {}{} {} {}",
+            self.action.as_str(),
+            self.service,
+            self.version
+                .as_deref()
+                .map(|v| format!(" {v}"))
+                .unwrap_or_default(),
+            if self.action == Action::Deploy {
+                "to"
+            } else {
+                "in"
+            },
+            self.environment
+        )
+    }
+
     pub(crate) fn from_row(r: &AnyRow) -> Result<RunRecord, sqlx::Error> {
         let status: String = get(r, "status")?;
         Ok(RunRecord {
