@@ -99,3 +99,67 @@ async fn nothing_unauthorized_ever_starts_a_run() {
     bot.store().close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_button_click_decides_like_a_typed_reply() {
+    let dir = temp_dir("button");
+    let bot = Bot::new(config_in("examples/deckhand.yaml", &dir))
+        .await
+        .unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let sink: Arc<dyn EventSink> = recorder.clone();
+    let thread = ThreadKey::new("console", "console", "b1");
+    let say = |user: &str, text: &str| Incoming {
+        thread: thread.clone(),
+        user: user.into(),
+        text: text.into(),
+        event_id: None,
+    };
+    bot.handle(say("alice", "deploy redis to production"), sink.clone())
+        .await;
+    bot.handle(say("alice", "yes"), sink.clone()).await;
+    let id = recorder
+        .drain()
+        .iter()
+        .find_map(|e| match e {
+            BotEvent::ApprovalRequest { approval_id, .. } => Some(*approval_id),
+            _ => None,
+        })
+        .expect("an approval request");
+    // The requester's click is refused by the same four-eyes rule.
+    bot.decide(id, "console", "alice", true, sink.clone()).await;
+    let events = recorder.drain();
+    assert!(
+        events
+            .iter()
+            .filter_map(text_of)
+            .any(|t| t.contains("four-eyes")),
+        "{events:?}"
+    );
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, BotEvent::RunStarted { .. })));
+    // Bob clicks Approve: the run starts, once, in the request's thread.
+    bot.decide(id, "console", "bob", true, sink.clone()).await;
+    bot.decide(id, "console", "bob", true, sink.clone()).await;
+    bot.wait_idle().await;
+    let events = recorder.drain();
+    let started: Vec<&BotEvent> = events
+        .iter()
+        .filter(|e| matches!(e, BotEvent::RunStarted { .. }))
+        .collect();
+    assert_eq!(started.len(), 1, "{events:?}");
+    assert_eq!(started[0].thread(), &thread);
+    assert!(
+        events
+            .iter()
+            .filter_map(text_of)
+            .any(|t| t.contains("already approved by bob")),
+        "{events:?}"
+    );
+    let approval = bot.store().approval(id).await.unwrap().unwrap();
+    assert_eq!(approval.status, "approved");
+    assert!(approval.run_id.is_some());
+    bot.store().close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

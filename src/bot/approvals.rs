@@ -53,7 +53,7 @@ impl Bot {
             .await;
         let required = self.governance.approvals_required(&service, &environment);
         if required == 0 {
-            if let Some(text) = self
+            if let Err(text) = self
                 .start_run(req, actor.name(), &msg.thread, out.sink.clone())
                 .await
             {
@@ -332,13 +332,13 @@ impl Bot {
             Err(e) => return fault("checking permissions", &e),
         }
         match self.start_run(req, &a.requested_by, &a.thread, sink).await {
-            None => {
-                if let Some(run_id) = self.executor.runs_in_thread(&a.thread).last() {
-                    let _ = self.store.set_approval_run(a.id, *run_id).await;
+            Ok(run_id) => {
+                if let Err(e) = self.store.set_approval_run(a.id, run_id).await {
+                    tracing::error!(error = %e, approval_id = a.id, run_id, "could not link the approval to its run");
                 }
                 format!("✅ Approved by {}. Starting: {what}.", actor.name())
             }
-            Some(problem) => format!(
+            Err(problem) => format!(
                 "Approved by {}, but the run did not start: {problem}",
                 actor.name()
             ),

@@ -478,16 +478,17 @@ impl Bot {
     }
 
     /// Starts a confirmed run; returns a reply when it did not start.
+    /// Starts a run; Ok(run id), or Err(the reply saying why it did not start).
     async fn start_run(
         &self,
         req: Request,
         requested_by: &str,
         thread: &ThreadKey,
         sink: Arc<dyn EventSink>,
-    ) -> Option<String> {
+    ) -> Result<i64, String> {
         let (Some(service), Some(environment)) = (req.service.clone(), req.environment.clone())
         else {
-            return Some(
+            return Err(
                 "That request is missing a service or environment; please ask again.".into(),
             );
         };
@@ -512,8 +513,8 @@ impl Bot {
             thread: thread.clone(),
         };
         match self.executor.start(run, sink).await {
-            Ok(_) => None,
-            Err(StartError::Busy(r)) => Some(format!(
+            Ok(id) => Ok(id),
+            Err(StartError::Busy(r)) => Err(format!(
                 "{} in {} is busy: run {} ({} {} by {}, started {}) is in progress. Wait for it to finish, or say \"cancel\" in its thread.",
                 r.service,
                 r.environment,
@@ -523,8 +524,8 @@ impl Bot {
                 r.requested_by,
                 ago(r.started_at),
             )),
-            Err(e @ (StartError::NoRollback(_) | StartError::Unknown(_))) => Some(format!("I can't start that: {e}.")),
-            Err(StartError::Store(e)) => Some(fault("starting the run", &e)),
+            Err(e @ (StartError::NoRollback(_) | StartError::Unknown(_))) => Err(format!("I can't start that: {e}.")),
+            Err(StartError::Store(e)) => Err(fault("starting the run", &e)),
         }
     }
 }
