@@ -2,3 +2,4 @@
 //! [`crate::chat::BotEvent`]s. Platform types never leave their adapter.
 
 pub mod console;
+pub mod slack;
