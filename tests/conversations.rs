@@ -401,6 +401,8 @@ conversations!(
     locks,
     deploy_memory,
     rate_limit,
+    review_guards,
+    cancel_permissions,
 );
 
 #[tokio::test]

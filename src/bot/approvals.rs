@@ -61,6 +61,21 @@ impl Bot {
             }
             return;
         }
+        match self.store.latest_approval_in_thread(&msg.thread).await {
+            Ok(Some(open))
+                if open.status == "pending" && crate::clock::now_ms() < open.expires_at =>
+            {
+                let text = format!(
+                    "Request #{} is still waiting for approval in this thread; one request per thread keeps \"approve\" unambiguous. {} can say \"cancel\" to withdraw it, or ask in another thread.",
+                    open.id, open.requested_by
+                );
+                return self
+                    .refuse(actor, req.intent, &subject, text, session, out)
+                    .await;
+            }
+            Ok(_) => {}
+            Err(e) => return out.reply(session, fault("reading approval requests", &e)),
+        }
         let note = match (req.intent, self.memory(&service, &environment).await) {
             (Intent::Deploy, Ok((_, Some(rec)))) => format!("⚠ {}", rec.reason),
             _ => String::new(),
@@ -192,7 +207,8 @@ impl Bot {
         }
         if now >= a.expires_at {
             return match self.expire(&a).await {
-                Ok(()) => format!(
+                Ok(false) => self.closed_request_text(&a).await,
+                Ok(true) => format!(
                     "Request #{} expired at {}, so nothing ran; {} can ask again.",
                     a.id,
                     utc(a.expires_at),
@@ -395,12 +411,14 @@ impl Bot {
         }
     }
 
-    async fn expire(&self, a: &ApprovalRecord) -> Result<(), StoreError> {
-        if self
+    /// Closes a request as expired; true only when this call closed it (another process or a
+    /// racing approval may have got there first).
+    async fn expire(&self, a: &ApprovalRecord) -> Result<bool, StoreError> {
+        let closed = self
             .store
             .close_approval(a.id, "expired", crate::clock::now_ms())
-            .await?
-        {
+            .await?;
+        if closed {
             self.audit
                 .note(
                     "deckhand",
@@ -410,7 +428,7 @@ impl Bot {
                 )
                 .await;
         }
-        Ok(())
+        Ok(closed)
     }
 
     /// Expires pending approval requests whose time is up and says so in their threads;
@@ -429,9 +447,13 @@ impl Bot {
         };
         let mut n = 0;
         for a in due {
-            if let Err(e) = self.expire(&a).await {
-                tracing::error!(error = %e, approval_id = a.id, "could not expire the approval request");
-                continue;
+            match self.expire(&a).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, approval_id = a.id, "could not expire the approval request");
+                    continue;
+                }
             }
             n += 1;
             let text = format!(
@@ -481,10 +503,14 @@ impl Bot {
         if a.status != "pending" || actor.person.as_deref() != Some(a.requested_by.as_str()) {
             return Ok(None);
         }
-        if self
+        if !self
             .store
             .close_approval(a.id, "cancelled", crate::clock::now_ms())
             .await?
+        {
+            // An approval or expiry won the race; say what actually happened.
+            return Ok(Some(self.closed_request_text(&a).await));
+        }
         {
             self.audit
                 .note(

@@ -1,7 +1,7 @@
 //! The governed side of the bot: permission and lock checks before anything runs, deploy
 //! memory, refusals. Approvals live in `approvals.rs`, locks in `locks.rs`.
 
-use super::{Bot, Out};
+use super::{fault, Bot, Out};
 use crate::dialogue::{join_choices, Request, Session};
 use crate::governance::{blocking_lock, describe_lock, lock_scope, Actor, Verb};
 use crate::memory::{facts, recommend, Facts, Recommendation};
@@ -84,6 +84,26 @@ impl Bot {
             )));
         }
         Ok(Ok(()))
+    }
+
+    /// Whether `actor` may stop run `id`: they asked for it, or may deploy/roll back there.
+    pub(super) async fn may_stop(&self, actor: &Actor, id: i64) -> Result<(), String> {
+        let run = match self.store.run(id).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return Err(format!("run {id} is not on record")),
+            Err(e) => return Err(fault("reading the run", &e)),
+        };
+        if actor.person.as_deref() == Some(run.requested_by.as_str()) {
+            return Ok(());
+        }
+        let verb = if run.action == Action::Rollback {
+            Verb::Rollback
+        } else {
+            Verb::Deploy
+        };
+        self.governance
+            .authorize(actor, verb, Some(&run.service), &run.environment)
+            .map_err(|why| format!("You can't stop run {id} ({}): {why}", run.describe()))
     }
 
     /// Deploy memory for a service in an environment.

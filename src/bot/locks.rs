@@ -5,6 +5,11 @@ use crate::dialogue::{Request, Session};
 use crate::governance::{describe_lock, parse_lock_details, Actor, Verb};
 use crate::nlu::Intent;
 use crate::store::LockRecord;
+use std::time::Duration;
+
+/// Shortest and longest lock a duration may ask for; longer freezes are unlocked by hand.
+const MIN_LOCK: Duration = Duration::from_secs(60);
+const MAX_LOCK: Duration = Duration::from_secs(90 * 86_400);
 
 impl Bot {
     /// The (environment, service, "scope in words") of a lock request, when `actor` may lock
@@ -60,6 +65,17 @@ impl Bot {
             return out.reply(session, format!("Already locked: {}.", describe_lock(l)));
         }
         let details = parse_lock_details(text);
+        if let Some(d) = details.duration.filter(|d| *d < MIN_LOCK || *d > MAX_LOCK) {
+            return out.reply(
+                session,
+                format!(
+                    "A lock can last from {} to {} ({} asked); nothing was locked. Leave the duration out to lock until someone unlocks.",
+                    timefmt_span(MIN_LOCK),
+                    timefmt_span(MAX_LOCK),
+                    timefmt_span(d)
+                ),
+            );
+        }
         let lock = LockRecord {
             id: 0,
             environment: environment.clone(),

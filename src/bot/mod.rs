@@ -228,6 +228,13 @@ impl Bot {
             }
         }
         let approving = matches!(parsed.intent, Intent::Approve | Intent::Reject);
+        if approving && (msg.text.contains('?') || parsed.other_words > 3) {
+            // "should I approve?" or a long sentence is talk about a decision, not a decision.
+            return out.reply(
+                &mut session,
+                "If you mean to decide on an approval request here, reply with just \"approve\" (or \"lgtm\", \"+1\") or \"reject\"; I don't take a question or a longer sentence as a decision.".into(),
+            );
+        }
         if approving
             && self
                 .decide_in_thread(
@@ -309,10 +316,26 @@ impl Bot {
                     Ok(None) => {}
                     Err(e) => return out.reply(session, fault("reading approval requests", &e)),
                 }
-                let ids = self.executor.runs_in_thread(&msg.thread);
+                let mut ids = Vec::new();
+                let mut refusal = None;
+                for id in self.executor.runs_in_thread(&msg.thread) {
+                    match self.may_stop(actor, id).await {
+                        Ok(()) => ids.push(id),
+                        Err(why) => refusal = Some(why),
+                    }
+                }
                 if ids.is_empty() {
-                    out.reply(session, "There's nothing to cancel in this thread.".into());
-                    return;
+                    match refusal {
+                        Some(why) => {
+                            return self
+                                .refuse(actor, Intent::Cancel, "cancel", why, session, out)
+                                .await
+                        }
+                        None => {
+                            return out
+                                .reply(session, "There's nothing to cancel in this thread.".into())
+                        }
+                    }
                 }
                 let mut described = Vec::new();
                 for id in &ids {
@@ -337,11 +360,21 @@ impl Bot {
                 });
             }
             Step::StopRuns(ids) => {
-                let stopped: Vec<String> = ids
-                    .iter()
-                    .filter(|id| self.executor.cancel_run(**id))
-                    .map(|id| id.to_string())
-                    .collect();
+                let mut stopped: Vec<String> = Vec::new();
+                for id in ids {
+                    // Permission is checked again: the question may have been answered by someone else.
+                    if self.may_stop(actor, id).await.is_ok() && self.executor.cancel_run(id) {
+                        self.audit
+                            .note(
+                                actor.name(),
+                                "run.cancelled",
+                                &format!("run {id}"),
+                                serde_json::json!({"identity": actor.identity}),
+                            )
+                            .await;
+                        stopped.push(id.to_string());
+                    }
+                }
                 let text = match stopped.as_slice() {
                     [] => "That run has already finished; nothing to stop.".to_string(),
                     [one] => format!("Cancelling run {one}: stopping its current stage."),

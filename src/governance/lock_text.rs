@@ -57,7 +57,7 @@ pub fn parse_lock_details(text: &str) -> LockDetails {
             words.get(i + 2).and_then(|u| unit_secs(u))
         };
         if let Some(secs) = unit {
-            duration = Some(Duration::from_secs(n * secs));
+            duration = Some(Duration::from_secs(n.saturating_mul(secs)));
             break;
         }
     }

@@ -74,11 +74,8 @@ impl Governance {
 
     /// Resolves a platform user to an actor.
     pub fn actor(&self, platform: &str, user: &str) -> Actor {
-        let identity = if user.contains(':') {
-            user.to_string()
-        } else {
-            format!("{platform}:{user}")
-        };
+        // Always the thread's platform: a user id containing ':' must not name another platform.
+        let identity = format!("{platform}:{user}");
         match self.config.person(&identity) {
             Some((name, p)) => Actor {
                 identity,
