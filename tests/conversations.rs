@@ -116,6 +116,7 @@ fn check(
     understood: Option<Intent>,
     expect: &Expect,
     events: &[BotEvent],
+    previous: &[BotEvent],
     deploy_root: &std::path::Path,
 ) -> Result<(), String> {
     let ctx = |m: String| format!("step {step} ({say:?}): {m}\n  events: {events:#?}");
@@ -202,8 +203,10 @@ fn check(
         }
     }
     if let Some(want) = &expect.run_finished {
-        let finished: Vec<Value> = events
+        // A fast run (e.g. a cancelled one) can end before the step that waits for it.
+        let finished: Vec<Value> = previous
             .iter()
+            .chain(events)
             .filter(|e| matches!(e, BotEvent::RunFinished { .. }))
             .map(|e| serde_json::to_value(e).unwrap())
             .collect();
@@ -289,6 +292,7 @@ async fn run_conversation(name: &str, postgres: bool) {
     let sink: Arc<dyn EventSink> = recorder.clone();
     let mut bot = Bot::new(config.clone()).await.unwrap();
     eprintln!("conversation {name}: {}", conv.description);
+    let mut previous: Vec<BotEvent> = Vec::new();
     for (i, turn) in conv.steps.iter().enumerate() {
         let mut understood = None;
         if let Some(secs) = turn.advance_secs {
@@ -340,10 +344,12 @@ async fn run_conversation(name: &str, postgres: bool) {
             understood,
             &turn.expect,
             &events,
+            &previous,
             &deploy_root,
         ) {
             panic!("{name}: {e}");
         }
+        previous = events;
     }
     bot.wait_idle().await;
     // Whatever happened, the audit chain must be intact.

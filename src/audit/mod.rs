@@ -127,7 +127,11 @@ impl Audit {
                 format!("entry {last} does not match the recorded head (seq {head_seq}): entries were added or changed at the end")
             };
             return Err(ChainBreak {
-                seq: last.max(1),
+                seq: if head_seq > last {
+                    last + 1
+                } else {
+                    last.max(1)
+                },
                 reason,
             }
             .into());

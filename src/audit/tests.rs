@@ -42,7 +42,7 @@ async fn every_kind_of_tampering_is_detected() {
         ("edit", &["UPDATE audit_log SET subject = 'deploy redis' WHERE seq = 3"], 3, "edited"),
         ("edit details", &["UPDATE audit_log SET details = '{\"n\":9}' WHERE seq = 2"], 2, "edited"),
         ("delete", &["DELETE FROM audit_log WHERE seq = 3"], 4, "deleted"),
-        ("delete last", &["DELETE FROM audit_log WHERE seq = 5"], 4, "deleted from the end"),
+        ("delete last", &["DELETE FROM audit_log WHERE seq = 5"], 5, "deleted from the end"),
         (
             "insert",
             &["INSERT INTO audit_log (seq, at, actor, kind, subject, details, prev_hash, hash) SELECT 6, at, 'mallory', kind, subject, details, hash, hash FROM audit_log WHERE seq = 5"],

@@ -340,10 +340,18 @@ impl Bot {
         match self.precheck(&requester, &req).await {
             Ok(Ok(())) => {}
             Ok(Err(refusal)) => {
+                self.audit
+                    .note(
+                        actor.name(),
+                        "approval.not_started",
+                        &subject,
+                        serde_json::json!({"reason": refusal}),
+                    )
+                    .await;
                 return format!(
                     "Approved by {}, but it can't run now: {refusal}",
                     actor.name()
-                )
+                );
             }
             Err(e) => return fault("checking permissions", &e),
         }
@@ -354,10 +362,20 @@ impl Bot {
                 }
                 format!("✅ Approved by {}. Starting: {what}.", actor.name())
             }
-            Err(problem) => format!(
-                "Approved by {}, but the run did not start: {problem}",
-                actor.name()
-            ),
+            Err(problem) => {
+                self.audit
+                    .note(
+                        actor.name(),
+                        "approval.not_started",
+                        &subject,
+                        serde_json::json!({"reason": problem}),
+                    )
+                    .await;
+                format!(
+                    "Approved by {}, but the run did not start: {problem}",
+                    actor.name()
+                )
+            }
         }
     }
 

@@ -221,6 +221,40 @@ impl Config {
                 }
             }
         }
+        let mut scopes: Vec<(String, Policy)> = self
+            .environments
+            .iter()
+            .map(|e| (e.name.clone(), e.policy.clone()))
+            .collect();
+        for s in &self.services {
+            for env in s.policies.keys() {
+                scopes.push((
+                    format!("{} in {env}", s.name),
+                    self.policy(Some(&s.name), env),
+                ));
+            }
+        }
+        for (scope, policy) in scopes {
+            let needed = policy.approvals.unwrap_or(0) as usize;
+            if needed == 0 {
+                continue;
+            }
+            match &policy.approve {
+                None => out.push(format!(
+                    "{scope} needs {needed} approval(s) but its policy names no `approve` roles: anyone known could approve; list the roles"
+                )),
+                Some(roles) => {
+                    let eligible = self.people.values().filter(|p| p.roles.iter().any(|r| roles.contains(r))).count();
+                    // The requester never approves their own request, so one more is needed when they are eligible.
+                    if eligible < needed {
+                        out.push(format!(
+                            "{scope} needs {needed} approval(s) from {} but only {eligible} person(s) have those roles",
+                            roles.join("/")
+                        ));
+                    }
+                }
+            }
+        }
         if self.governance.approval_timeout_secs == 0 {
             out.push("governance.approval_timeout_secs must be greater than 0".into());
         }

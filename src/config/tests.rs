@@ -108,3 +108,25 @@ fn duplicates_and_bad_urls_are_reported() {
         "{err}"
     );
 }
+
+#[test]
+fn approval_policies_nobody_can_satisfy_are_reported() {
+    let base = GOOD.replace(
+        "    order: 2\n",
+        "    order: 2\n    policy: {approvals: 1}\n",
+    );
+    let err = parse(&base).unwrap_err().to_string();
+    assert!(
+        err.contains("staging needs 1 approval(s) but its policy names no `approve` roles"),
+        "{err}"
+    );
+    let two = GOOD.replace(
+        "    order: 2\n",
+        "    order: 2\n    policy: {approvals: 2, approve: [approver]}\n",
+    ) + "people:\n  alice: {identities: [\"console:alice\"], roles: [approver]}\n";
+    let err = parse(&two).unwrap_err().to_string();
+    assert!(
+        err.contains("needs 2 approval(s) from approver but only 1 person(s) have those roles"),
+        "{err}"
+    );
+}

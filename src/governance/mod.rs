@@ -160,10 +160,13 @@ impl Governance {
         } else {
             format!("{person} has: {}", actor.roles.join(", "))
         };
-        let target = if prep.is_empty() {
-            scope
-        } else {
-            format!("{prep} {scope}")
+        let service_scoped = scope.contains(" in ");
+        let target = match (verb, service_scoped) {
+            // "deploy payments-api to production" reads better than "deploy to payments-api in production".
+            (Verb::Deploy, true) => scope.replacen(" in ", " to ", 1),
+            (Verb::Rollback, true) | (Verb::Lock, _) => scope,
+            _ if prep.is_empty() => scope,
+            _ => format!("{prep} {scope}"),
         };
         Err(format!(
             "{person} may not {what} {target}: that needs {needed} ({has}). Nothing was run."

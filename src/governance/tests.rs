@@ -122,7 +122,7 @@ fn refusals_name_the_missing_role() {
         .unwrap_err();
     assert!(
         err.starts_with(
-            "alice may not deploy to payments-api in production: that needs the role `payments`"
+            "alice may not deploy payments-api to production: that needs the role `payments`"
         ),
         "{err}"
     );
