@@ -101,7 +101,8 @@ pub async fn run(bot: Arc<Bot>, options: ConsoleOptions) -> std::io::Result<()> 
                     ),
                     user: input.user.unwrap_or_else(|| options.user.clone()),
                     text: input.text,
-                    event_id: Some(format!("console-{line_no}")),
+                    // Console input is never redelivered, so it carries no event id.
+                    event_id: None,
                 },
                 Err(e) => {
                     let err = serde_json::json!({"type": "error", "line": line_no, "error": format!("expected {{\"user\": \"...\", \"text\": \"...\", \"thread\": \"...\"}}: {e}")});

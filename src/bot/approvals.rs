@@ -505,6 +505,10 @@ impl Bot {
             loop {
                 every.tick().await;
                 bot.expire_approvals().await;
+                let day_ago = crate::clock::now_ms() - 86_400_000;
+                if let Err(e) = bot.store.prune_deliveries(day_ago).await {
+                    tracing::warn!(error = %e, "could not prune delivered events");
+                }
             }
         })
     }

@@ -48,7 +48,6 @@ pub struct Bot {
     executor: Executor,
     governance: Governance,
     audit: Audit,
-    seen_events: moka::future::Cache<(String, String), ()>,
     /// The latest sink of each platform, for messages not caused by a message (expiry notices).
     sinks: std::sync::Mutex<HashMap<String, Arc<dyn EventSink>>>,
 }
@@ -96,10 +95,6 @@ impl Bot {
         let audit = Audit::new(store.clone());
         let executor = Executor::new(config.clone(), store.clone(), audit.clone());
         let governance = Governance::new(config.clone());
-        let seen_events = moka::future::Cache::builder()
-            .max_capacity(100_000)
-            .time_to_live(Duration::from_secs(3600))
-            .build();
         Ok(Bot {
             config,
             nlu,
@@ -109,7 +104,6 @@ impl Bot {
             executor,
             governance,
             audit,
-            seen_events,
             sinks: std::sync::Mutex::new(HashMap::new()),
         })
     }
@@ -158,10 +152,28 @@ impl Bot {
         let span = tracing::info_span!("message", platform = %msg.thread.platform, session = %msg.thread, user = %msg.user);
         if let Some(id) = &msg.event_id {
             // Platforms redeliver events; act on each one once.
-            let key = (msg.thread.platform.clone(), id.clone());
-            if !self.seen_events.entry(key).or_insert(()).await.is_fresh() {
-                span.in_scope(|| tracing::info!(event_id = %id, "duplicate delivery ignored"));
-                return Intent::None;
+            // Recorded in the store, so a retry is caught after a restart or by another replica.
+            match self
+                .store
+                .first_delivery(&msg.thread.platform, id, crate::clock::now_ms())
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    span.in_scope(|| tracing::info!(event_id = %id, "duplicate delivery ignored"));
+                    return Intent::None;
+                }
+                Err(e) => {
+                    // Without the record we cannot tell a retry from a first delivery; acting
+                    // twice is worse than asking the user to repeat.
+                    let text = fault("checking for a repeated delivery", &e);
+                    sink.emit(BotEvent::Reply {
+                        thread: msg.thread.clone(),
+                        text,
+                        intent: None,
+                    });
+                    return Intent::None;
+                }
             }
         }
         let parsed = self.nlu.parse(&msg.text);

@@ -171,6 +171,39 @@ const LOCK_COLUMNS: &str =
     "SELECT id, environment, service, holder, reason, created_at, expires_at FROM locks";
 
 impl Store {
+    /// Records a platform event as handled; false when it was handled before (a redelivery).
+    pub async fn first_delivery(
+        &self,
+        platform: &str,
+        event_id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "INSERT INTO delivered_events (platform, event_id, seen_at) VALUES ($1, $2, $3)",
+        )
+        .bind(platform)
+        .bind(event_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await;
+        match r {
+            Ok(_) => Ok(true),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Forgets handled events older than `before` (platforms stop retrying within minutes).
+    pub async fn prune_deliveries(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM delivered_events WHERE seen_at < $1")
+                .bind(before)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
     /// Stores a pending approval request; returns its id.
     pub async fn create_approval(&self, a: &NewApproval) -> Result<i64, StoreError> {
         let row = sqlx::query(

@@ -22,6 +22,11 @@ const SQLITE: Migrations = &[
         "run owner",
         include_str!("../../migrations/sqlite/0003_run_owner.sql"),
     ),
+    (
+        4,
+        "delivered events",
+        include_str!("../../migrations/sqlite/0004_delivered_events.sql"),
+    ),
 ];
 const POSTGRES: Migrations = &[
     (
@@ -38,6 +43,11 @@ const POSTGRES: Migrations = &[
         3,
         "run owner",
         include_str!("../../migrations/postgres/0003_run_owner.sql"),
+    ),
+    (
+        4,
+        "delivered events",
+        include_str!("../../migrations/postgres/0004_delivered_events.sql"),
     ),
 ];
 

@@ -223,3 +223,23 @@ async fn rollback_target_follows_the_deploy_history() {
         t.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn deliveries_are_recorded_once_and_pruned() {
+    for t in testing::all().await {
+        let s = &t.store;
+        assert!(s.first_delivery("slack", "Ev1", 1_000).await.unwrap());
+        assert!(
+            !s.first_delivery("slack", "Ev1", 2_000).await.unwrap(),
+            "{}",
+            t.backend
+        );
+        assert!(
+            s.first_delivery("discord", "Ev1", 2_000).await.unwrap(),
+            "ids are per platform"
+        );
+        assert_eq!(s.prune_deliveries(1_500).await.unwrap(), 1);
+        assert!(s.first_delivery("slack", "Ev1", 3_000).await.unwrap());
+        t.cleanup().await;
+    }
+}
