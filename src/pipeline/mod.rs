@@ -212,19 +212,6 @@ impl Executor {
         Ok(run_id)
     }
 
-    /// Cancels the runs started from this thread; returns their ids.
-    pub fn cancel_in_thread(&self, thread: &ThreadKey) -> Vec<i64> {
-        let active = self.active.lock().unwrap_or_else(|e| e.into_inner());
-        let mut ids = Vec::new();
-        for (id, run) in active.iter() {
-            if &run.thread == thread {
-                let _ = run.cancel.send(true);
-                ids.push(*id);
-            }
-        }
-        ids.sort_unstable();
-        ids
-    }
 
     /// Ids of the runs started from this thread that are still in progress.
     pub fn runs_in_thread(&self, thread: &ThreadKey) -> Vec<i64> {
