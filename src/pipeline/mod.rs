@@ -212,7 +212,6 @@ impl Executor {
         Ok(run_id)
     }
 
-
     /// Ids of the runs started from this thread that are still in progress.
     pub fn runs_in_thread(&self, thread: &ThreadKey) -> Vec<i64> {
         let active = self.active.lock().unwrap_or_else(|e| e.into_inner());
