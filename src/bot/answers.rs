@@ -63,6 +63,18 @@ impl Bot {
         if services.is_empty() && !any_lock {
             lines.push("Nothing has been deployed through Deckhand yet. Try \"deploy billionmail to staging\".".to_string());
         }
+        // Deploy history is read once per environment, not once per service and environment.
+        let mut outcomes = std::collections::HashMap::new();
+        if !services.is_empty() {
+            for env in &envs {
+                outcomes.insert(
+                    env.clone(),
+                    self.store
+                        .deploy_outcomes(env, super::governed::MEMORY_HISTORY)
+                        .await?,
+                );
+            }
+        }
         for service in &services {
             lines.push(format!("{service}:"));
             for env in &envs {
@@ -114,11 +126,10 @@ impl Bot {
                     ));
                 }
                 lines.push(line);
-                if let Some(summary) = self
-                    .memory(service, env)
-                    .await?
-                    .0
-                    .summary(crate::clock::now_ms())
+                let history = outcomes.get(env).map(Vec::as_slice).unwrap_or_default();
+                if let Some(summary) =
+                    crate::memory::facts(history, service, env, &self.config.memory)
+                        .summary(crate::clock::now_ms())
                 {
                     lines.push(format!("    ⚠ {summary}"));
                 }

@@ -9,7 +9,7 @@ use crate::nlu::Intent;
 use crate::store::{Action, StoreError};
 
 /// How many recent deploys of an environment deploy memory reads.
-const MEMORY_HISTORY: i64 = 500;
+pub(super) const MEMORY_HISTORY: i64 = 500;
 
 pub(super) fn verb_of(intent: Intent) -> Verb {
     if intent == Intent::Rollback {

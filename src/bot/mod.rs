@@ -15,8 +15,8 @@ use crate::config::Config;
 use crate::dialogue::{render, Dialogue, FlowError, Flows, Request, Session, SessionStore, Step};
 use crate::governance::{Actor, Governance};
 use crate::nlu::{Intent, Nlu, NluError, Parsed};
-use crate::pipeline::{Executor, RunRequest, StartError};
-use crate::store::{Action, Store, StoreError};
+use crate::pipeline::{Executor, StartError};
+use crate::store::{Action, NewRun, Store, StoreError};
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -543,7 +543,7 @@ impl Bot {
                 .map(|e| e.default_strategy)
                 .unwrap_or_default()
         });
-        let run = RunRequest {
+        let run = NewRun {
             action: if req.intent == Intent::Rollback {
                 Action::Rollback
             } else {

@@ -72,6 +72,19 @@ pub struct Entity {
     pub fuzzy: bool,
 }
 
+impl Entity {
+    /// An entity covering exactly token `i`.
+    fn at(kind: SlotKind, value: String, i: usize, fuzzy: bool) -> Entity {
+        Entity {
+            kind,
+            value,
+            start: i,
+            end: i + 1,
+            fuzzy,
+        }
+    }
+}
+
 /// A word that looks like a name the config does not know (`deploy foo` -> `foo`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnknownTerm {
@@ -220,41 +233,17 @@ impl EntityExtractor {
         for (i, w) in words.iter().enumerate() {
             if let Some((svc, ver)) = w.split_once('@') {
                 if let (Some(term), Some(v)) = (self.lookup_single(svc), parse_version(ver)) {
-                    found.push(Entity {
-                        kind: term.0,
-                        value: term.1,
-                        start: i,
-                        end: i + 1,
-                        fuzzy: term.2,
-                    });
-                    found.push(Entity {
-                        kind: SlotKind::Version,
-                        value: v,
-                        start: i,
-                        end: i + 1,
-                        fuzzy: false,
-                    });
+                    found.push(Entity::at(term.0, term.1, i, term.2));
+                    found.push(Entity::at(SlotKind::Version, v, i, false));
                     taken[i] = true;
                 } else if let Some(term) =
                     (ver == "latest").then(|| self.lookup_single(svc)).flatten()
                 {
-                    found.push(Entity {
-                        kind: term.0,
-                        value: term.1,
-                        start: i,
-                        end: i + 1,
-                        fuzzy: term.2,
-                    });
+                    found.push(Entity::at(term.0, term.1, i, term.2));
                     taken[i] = true;
                 } else if let (None, Some(v)) = (self.lookup_single(svc), parse_version(ver)) {
                     // "foo@1.2.3": the version is fine, the service is unknown.
-                    found.push(Entity {
-                        kind: SlotKind::Version,
-                        value: v,
-                        start: i,
-                        end: i + 1,
-                        fuzzy: false,
-                    });
+                    found.push(Entity::at(SlotKind::Version, v, i, false));
                     unknown.push(UnknownTerm {
                         text: svc.to_string(),
                         after_preposition: false,
@@ -270,13 +259,7 @@ impl EntityExtractor {
                 continue;
             }
             if let Some(n) = words[i].strip_suffix('%').and_then(parse_percent) {
-                found.push(Entity {
-                    kind: SlotKind::Percent,
-                    value: n,
-                    start: i,
-                    end: i + 1,
-                    fuzzy: false,
-                });
+                found.push(Entity::at(SlotKind::Percent, n, i, false));
                 taken[i] = true;
             } else if let Some(n) = parse_percent(words[i]) {
                 if i + 1 < words.len()
@@ -328,13 +311,7 @@ impl EntityExtractor {
             } else if let Some(s) = parse_strategy(words[i])
                 .filter(|s| *s != Strategy::Direct || direct_means_strategy(&words, i))
             {
-                found.push(Entity {
-                    kind: SlotKind::Strategy,
-                    value: s.as_str().into(),
-                    start: i,
-                    end: i + 1,
-                    fuzzy: false,
-                });
+                found.push(Entity::at(SlotKind::Strategy, s.as_str().into(), i, false));
                 taken[i] = true;
             }
         }
@@ -392,13 +369,7 @@ impl EntityExtractor {
         for i in 0..words.len() {
             if !taken[i] {
                 if let Some(v) = parse_version(words[i]) {
-                    found.push(Entity {
-                        kind: SlotKind::Version,
-                        value: v,
-                        start: i,
-                        end: i + 1,
-                        fuzzy: false,
-                    });
+                    found.push(Entity::at(SlotKind::Version, v, i, false));
                     taken[i] = true;
                 }
             }

@@ -11,34 +11,13 @@ pub use stage::{run_stage, StageCommand, StageEnd, StageOutcome, LOG_TAIL_LINES}
 
 use crate::audit::Audit;
 use crate::chat::{BotEvent, EventSink, ThreadKey};
-use crate::config::{Config, Strategy};
+use crate::config::Config;
 use crate::store::{Action, NewRun, RunRecord, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
-
-/// A confirmed, fully resolved request to run a pipeline.
-#[derive(Debug, Clone)]
-pub struct RunRequest {
-    /// Deploy or rollback.
-    pub action: Action,
-    /// Configured service name.
-    pub service: String,
-    /// Configured environment name.
-    pub environment: String,
-    /// Validated version, or None for "latest build" / "previous release".
-    pub version: Option<String>,
-    /// Strategy.
-    pub strategy: Strategy,
-    /// Canary percent.
-    pub percent: Option<u8>,
-    /// Who asked.
-    pub requested_by: String,
-    /// Where progress goes.
-    pub thread: ThreadKey,
-}
 
 /// Why a run did not start.
 #[derive(Debug, thiserror::Error)]
@@ -85,11 +64,7 @@ impl Executor {
     }
 
     /// Records the run and starts it in the background; returns its id.
-    pub async fn start(
-        &self,
-        req: RunRequest,
-        sink: Arc<dyn EventSink>,
-    ) -> Result<i64, StartError> {
+    pub async fn start(&self, req: NewRun, sink: Arc<dyn EventSink>) -> Result<i64, StartError> {
         let service = self
             .config
             .service(&req.service)
@@ -126,17 +101,7 @@ impl Executor {
             .into_iter()
             .next()
             .and_then(|d| d.version);
-        let new = NewRun {
-            action: req.action,
-            service: req.service.clone(),
-            environment: req.environment.clone(),
-            version: req.version.clone(),
-            strategy: req.strategy,
-            percent: req.percent,
-            requested_by: req.requested_by.clone(),
-            thread: req.thread.clone(),
-        };
-        let run_id = match self.store.start_run(&new).await {
+        let run_id = match self.store.start_run(&req).await {
             Ok(id) => id,
             Err(StoreError::Busy(run)) => return Err(StartError::Busy(run)),
             Err(e) => return Err(StartError::Store(e)),

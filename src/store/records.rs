@@ -34,7 +34,7 @@ impl Action {
     }
 }
 
-/// A run about to start.
+/// A confirmed, fully resolved request to run a pipeline: what the executor starts and the store records.
 #[derive(Debug, Clone)]
 pub struct NewRun {
     /// Deploy or rollback.
