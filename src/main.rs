@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use deckhand::adapters::console::{self, ConsoleOptions};
+use deckhand::adapters::serve::{self, Server};
 use deckhand::audit::{parse_since, Audit, VerifyError};
 use deckhand::bot::Bot;
 use deckhand::config::Config;
@@ -37,6 +38,19 @@ enum Command {
         /// Read {"user","text","thread"} objects per line; write one JSON event per line.
         #[arg(long)]
         json: bool,
+    },
+    /// Serve the platform adapters configured in the config (Slack) until SIGINT/SIGTERM.
+    Serve {
+        /// Config file.
+        #[arg(
+            long,
+            default_value = "examples/deckhand.yaml",
+            env = "DECKHAND_CONFIG"
+        )]
+        config: PathBuf,
+        /// Listen address (overrides serve.listen), e.g. 0.0.0.0:3000.
+        #[arg(long)]
+        listen: Option<String>,
     },
     /// Configuration tools.
     Config {
@@ -148,6 +162,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load(&config)?;
             let bot = Arc::new(Bot::new(config).await?);
             console::run(bot.clone(), ConsoleOptions { user, json }).await?;
+            bot.store().close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { config, listen } => {
+            init_tracing("info");
+            let config = load(&config)?;
+            let listen = listen.unwrap_or_else(|| config.serve.listen.clone());
+            let bot = Arc::new(Bot::new(config).await?);
+            let server = Server::start(bot.clone(), &listen, None).await?;
+            eprintln!(
+                "deckhand: serving on http://{} (Ctrl-C to stop)",
+                server.addr
+            );
+            serve::wait_for_signal().await;
+            eprintln!("deckhand: stopping; running pipelines finish first");
+            server.shutdown().await;
             bot.store().close().await;
             Ok(ExitCode::SUCCESS)
         }

@@ -2,4 +2,5 @@
 //! [`crate::chat::BotEvent`]s. Platform types never leave their adapter.
 
 pub mod console;
+pub mod serve;
 pub mod slack;

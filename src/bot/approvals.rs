@@ -509,6 +509,10 @@ impl Bot {
                 if let Err(e) = bot.store.prune_deliveries(day_ago).await {
                     tracing::warn!(error = %e, "could not prune delivered events");
                 }
+                let quarter_ago = crate::clock::now_ms() - 90 * 86_400_000;
+                if let Err(e) = bot.store.prune_threads(quarter_ago).await {
+                    tracing::warn!(error = %e, "could not prune bot threads");
+                }
             }
         })
     }

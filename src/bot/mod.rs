@@ -131,6 +131,18 @@ impl Bot {
         &self.store
     }
 
+    /// Is the thread waiting for a yes/no (a confirmation or a stop request)? Adapters use it
+    /// to retire Confirm/Cancel buttons once the question is answered or gone.
+    pub async fn awaiting_confirmation(&self, thread: &ThreadKey) -> bool {
+        let session = self.sessions.get(thread).await;
+        let s = session.lock().await;
+        let expired =
+            tokio::time::Instant::now().duration_since(s.last_active) > self.sessions.ttl();
+        !expired
+            && (s.pending_stop.is_some()
+                || matches!(&s.pending, Some(p) if p.awaiting == crate::dialogue::Awaiting::Confirmation))
+    }
+
     /// Waits for every run in progress to finish.
     pub async fn wait_idle(&self) {
         self.executor.wait_idle().await;

@@ -4,7 +4,8 @@ mod schema;
 
 pub use schema::{
     Config, DialogueConfig, Environment, GovernanceConfig, MemoryConfig, MemoryRule, NluConfig,
-    Person, Pipeline, Policy, Service, SessionConfig, Stage, StoreConfig, Strategy,
+    Person, Pipeline, Policy, ServeConfig, Service, SessionConfig, SlackConfig, SlackTransport,
+    Stage, StoreConfig, Strategy,
 };
 
 use std::collections::HashMap;
@@ -115,6 +116,25 @@ impl Config {
                 "store.url `{}` is not supported: use sqlite://PATH or postgres://USER@HOST/DB",
                 self.store.url
             ));
+        }
+        if self.serve.listen.parse::<std::net::SocketAddr>().is_err() {
+            out.push(format!(
+                "serve.listen `{}` is not an address: use HOST:PORT, e.g. 127.0.0.1:3000",
+                self.serve.listen
+            ));
+        }
+        if let Some(slack) = &self.slack {
+            if !(slack.api_base_url.starts_with("https://")
+                || slack.api_base_url.starts_with("http://"))
+            {
+                out.push(format!(
+                    "slack.api_base_url `{}` must start with https:// (or http:// for a local fake)",
+                    slack.api_base_url
+                ));
+            }
+            if slack.edit_interval_ms > 60_000 {
+                out.push("slack.edit_interval_ms must be at most 60000".into());
+            }
         }
         let mut seen_names: HashMap<&str, &str> = HashMap::new();
         for (name, what) in self

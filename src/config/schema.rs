@@ -37,9 +37,69 @@ pub struct Config {
     /// Deploy-memory rules that turn history into a recommended strategy.
     #[serde(default)]
     pub memory: MemoryConfig,
+    /// `deckhand serve`: the HTTP listener for platform webhooks.
+    #[serde(default)]
+    pub serve: ServeConfig,
+    /// The Slack app, when Deckhand is served to Slack. Tokens come from the environment.
+    #[serde(default)]
+    pub slack: Option<SlackConfig>,
     /// Folder of the config file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+/// Settings of the HTTP listener started by `deckhand serve`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Address to listen on, e.g. `0.0.0.0:3000`.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: default_listen(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:3000".into()
+}
+
+/// How Slack delivers events to Deckhand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlackTransport {
+    /// Slack POSTs signed requests to `deckhand serve` (needs a public URL).
+    EventsApi,
+    /// Deckhand opens a WebSocket to Slack (no public URL needed).
+    SocketMode,
+}
+
+/// The Slack app's settings; the bot token, app token and signing secret are read from
+/// `SLACK_BOT_TOKEN`, `SLACK_APP_TOKEN` and `SLACK_SIGNING_SECRET`, never from this file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackConfig {
+    /// `events_api` or `socket_mode`.
+    pub transport: SlackTransport,
+    /// Web API base URL; tests point it at a local fake Slack.
+    #[serde(default = "default_slack_api")]
+    pub api_base_url: String,
+    /// Shortest gap between two edits of one message, in milliseconds.
+    #[serde(default = "default_edit_interval")]
+    pub edit_interval_ms: u64,
+}
+
+fn default_slack_api() -> String {
+    "https://slack.com/api".into()
+}
+
+fn default_edit_interval() -> u64 {
+    1000
 }
 
 /// Store settings.

@@ -204,6 +204,43 @@ impl Store {
         )
     }
 
+    /// Records that the bot takes part in `thread` (idempotent).
+    pub async fn join_thread(&self, thread: &ThreadKey, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO bot_threads (platform, channel, thread, joined_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (platform, channel, thread) DO NOTHING",
+        )
+        .bind(&thread.platform)
+        .bind(&thread.channel)
+        .bind(&thread.thread)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Does the bot take part in `thread`?
+    pub async fn in_thread(&self, thread: &ThreadKey) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT 1 FROM bot_threads WHERE platform = $1 AND channel = $2 AND thread = $3",
+        )
+        .bind(&thread.platform)
+        .bind(&thread.channel)
+        .bind(&thread.thread)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Forgets threads joined before `before`; a reply there then needs a mention again.
+    pub async fn prune_threads(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM bot_threads WHERE joined_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
     /// Stores a pending approval request; returns its id.
     pub async fn create_approval(&self, a: &NewApproval) -> Result<i64, StoreError> {
         let row = sqlx::query(

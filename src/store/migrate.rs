@@ -27,6 +27,11 @@ const SQLITE: Migrations = &[
         "delivered events",
         include_str!("../../migrations/sqlite/0004_delivered_events.sql"),
     ),
+    (
+        5,
+        "bot threads",
+        include_str!("../../migrations/sqlite/0005_bot_threads.sql"),
+    ),
 ];
 const POSTGRES: Migrations = &[
     (
@@ -48,6 +53,11 @@ const POSTGRES: Migrations = &[
         4,
         "delivered events",
         include_str!("../../migrations/postgres/0004_delivered_events.sql"),
+    ),
+    (
+        5,
+        "bot threads",
+        include_str!("../../migrations/postgres/0005_bot_threads.sql"),
     ),
 ];
 

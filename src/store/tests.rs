@@ -243,3 +243,25 @@ async fn deliveries_are_recorded_once_and_pruned() {
         t.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn joined_threads_are_remembered_and_pruned() {
+    for t in testing::all().await {
+        let s = &t.store;
+        let a = ThreadKey::new("slack", "T1/C1", "100.1");
+        let b = ThreadKey::new("slack", "T1/C1", "200.2");
+        assert!(!s.in_thread(&a).await.unwrap(), "{}", t.backend);
+        s.join_thread(&a, 1_000).await.unwrap();
+        s.join_thread(&a, 5_000).await.unwrap(); // idempotent, keeps the first time
+        s.join_thread(&b, 3_000).await.unwrap();
+        assert!(s.in_thread(&a).await.unwrap());
+        assert!(!s
+            .in_thread(&ThreadKey::new("discord", "T1/C1", "100.1"))
+            .await
+            .unwrap());
+        assert_eq!(s.prune_threads(2_000).await.unwrap(), 1, "{}", t.backend);
+        assert!(!s.in_thread(&a).await.unwrap());
+        assert!(s.in_thread(&b).await.unwrap());
+        t.cleanup().await;
+    }
+}

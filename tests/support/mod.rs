@@ -1,6 +1,8 @@
 //! Shared helpers for integration tests: a collecting sink and configs pointed at temp dirs.
 #![allow(dead_code)]
 
+pub mod fake_slack;
+
 use deckhand::chat::{BotEvent, EventSink};
 use deckhand::config::Config;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,172 @@
-//! Slack adapter (in progress): request signature verification for the Events API,
-//! interactivity and slash commands. Slack types stay inside this module.
+//! Slack adapter: Events API (signed HTTP requests to `deckhand serve`) or Socket Mode
+//! (WebSocket), mentions, direct messages, thread replies, slash commands, Block Kit buttons
+//! and live progress. Slack types stay inside this module; the bot sees [`crate::chat`] types.
 
+pub mod app;
+pub mod http;
+pub mod outbox;
+pub mod render;
 pub mod signature;
+pub mod socket;
+pub mod status;
+pub mod threads;
+pub mod web_api;
+
+use crate::bot::Bot;
+use crate::config::{SlackConfig, SlackTransport};
+use app::SlackApp;
+use outbox::Outbox;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use web_api::{Retry, WebApi};
+
+/// Environment variable holding the bot token (`xoxb-…`).
+pub const BOT_TOKEN_ENV: &str = "SLACK_BOT_TOKEN";
+/// Environment variable holding the signing secret (Events API).
+pub const SIGNING_SECRET_ENV: &str = "SLACK_SIGNING_SECRET";
+/// Environment variable holding the app-level token (`xapp-…`, Socket Mode).
+pub const APP_TOKEN_ENV: &str = "SLACK_APP_TOKEN";
+
+/// Why the Slack adapter could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SlackError {
+    /// A required environment variable is not set.
+    #[error("{var} is not set: {why}")]
+    MissingSecret {
+        /// Variable name.
+        var: &'static str,
+        /// What it is for.
+        why: &'static str,
+    },
+    /// `auth.test` failed: wrong token or Slack unreachable.
+    #[error("cannot sign in to Slack with {BOT_TOKEN_ENV} ({0}); check the token and slack.api_base_url")]
+    Auth(web_api::ApiError),
+}
+
+/// The secrets, read from the environment (never from the config file).
+#[derive(Clone)]
+pub struct SlackSecrets {
+    /// Bot token.
+    pub bot_token: String,
+    /// Signing secret (Events API).
+    pub signing_secret: Option<String>,
+    /// App-level token (Socket Mode).
+    pub app_token: Option<String>,
+}
+
+impl std::fmt::Debug for SlackSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SlackSecrets(redacted)")
+    }
+}
+
+fn env(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl SlackSecrets {
+    /// Reads the variables `transport` needs; names the missing one.
+    pub fn from_env(transport: SlackTransport) -> Result<SlackSecrets, SlackError> {
+        let bot_token = env(BOT_TOKEN_ENV).ok_or(SlackError::MissingSecret {
+            var: BOT_TOKEN_ENV,
+            why: "set it to the app's Bot User OAuth Token (xoxb-…)",
+        })?;
+        let mut s = SlackSecrets {
+            bot_token,
+            signing_secret: env(SIGNING_SECRET_ENV),
+            app_token: env(APP_TOKEN_ENV),
+        };
+        s.require(transport)?;
+        // Keep only what the transport uses.
+        match transport {
+            SlackTransport::EventsApi => s.app_token = None,
+            SlackTransport::SocketMode => s.signing_secret = None,
+        }
+        Ok(s)
+    }
+
+    fn require(&self, transport: SlackTransport) -> Result<(), SlackError> {
+        match transport {
+            SlackTransport::EventsApi if self.signing_secret.is_none() => {
+                Err(SlackError::MissingSecret {
+                    var: SIGNING_SECRET_ENV,
+                    why: "the Events API transport verifies every request with the app's Signing Secret",
+                })
+            }
+            SlackTransport::SocketMode if self.app_token.is_none() => {
+                Err(SlackError::MissingSecret {
+                    var: APP_TOKEN_ENV,
+                    why: "Socket Mode needs an app-level token (xapp-…) with connections:write",
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A running Slack adapter.
+pub struct Slack {
+    app: Arc<SlackApp>,
+    /// HTTP routes to serve (Events API transport only).
+    pub routes: Option<axum::Router>,
+    socket: Option<(watch::Sender<bool>, JoinHandle<()>)>,
+}
+
+impl Slack {
+    /// Signs in (`auth.test`), starts the outbox and the chosen transport.
+    pub async fn start(
+        bot: Arc<Bot>,
+        config: &SlackConfig,
+        secrets: SlackSecrets,
+    ) -> Result<Slack, SlackError> {
+        secrets.require(config.transport)?;
+        let api = WebApi::new(&config.api_base_url, &secrets.bot_token);
+        let me: web_api::AuthInfo = api
+            .call_with_retry("auth.test", &serde_json::json!({}), Retry::NORMAL)
+            .await
+            .map_err(SlackError::Auth)?;
+        tracing::info!(bot_user = %me.user_id, team = %me.team_id, transport = ?config.transport, "signed in to Slack");
+        let outbox = Outbox::start(
+            api.clone(),
+            bot.store().clone(),
+            Duration::from_millis(config.edit_interval_ms),
+        );
+        let app = Arc::new(SlackApp::new(bot, outbox, api.clone(), me.user_id));
+        let mut slack = Slack {
+            app: app.clone(),
+            routes: None,
+            socket: None,
+        };
+        match config.transport {
+            SlackTransport::EventsApi => {
+                let secret = secrets.signing_secret.unwrap_or_default();
+                slack.routes = Some(http::routes(app, signature::SlackVerifier::new(&secret)));
+            }
+            SlackTransport::SocketMode => {
+                let app_api = api.with_token(&secrets.app_token.unwrap_or_default());
+                let (stop, stopped) = watch::channel(false);
+                let task = tokio::spawn(socket::run(app, app_api, stopped));
+                slack.socket = Some((stop, task));
+            }
+        }
+        Ok(slack)
+    }
+
+    /// Stops Socket Mode and delivers what is still queued (at most `limit`).
+    pub async fn shutdown(self, limit: Duration) {
+        if let Some((stop, task)) = self.socket {
+            let _ = stop.send(true);
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+        if !self.app.outbox().flush(limit).await {
+            tracing::warn!("some Slack messages were not delivered before shutdown");
+        }
+    }
+
+    /// Waits until everything queued so far is delivered (tests, shutdown).
+    pub async fn flush(&self, limit: Duration) -> bool {
+        self.app.outbox().flush(limit).await
+    }
+}

@@ -1,0 +1,139 @@
+//! `deckhand serve`: the long-running mode. Starts the configured platform adapters and an
+//! HTTP listener for their webhooks (plus `/healthz`), and shuts down cleanly on a signal:
+//! stop taking requests, let running pipelines finish, deliver queued messages.
+
+use super::slack::{Slack, SlackError, SlackSecrets};
+use crate::bot::Bot;
+use axum::routing::get;
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Why `serve` could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// No adapter is configured.
+    #[error("nothing to serve: add a `slack:` section to the config (see README, \"Slack\")")]
+    NothingToServe,
+    /// Slack could not start.
+    #[error(transparent)]
+    Slack(#[from] SlackError),
+    /// The listen address is taken or invalid.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// Address.
+        addr: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// A started server.
+pub struct Server {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    slack: Option<Slack>,
+    stop: watch::Sender<bool>,
+    http: tokio::task::JoinHandle<()>,
+    bot: Arc<Bot>,
+    background: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Starts the adapters configured in the bot's config and listens on `listen`.
+    pub async fn start(
+        bot: Arc<Bot>,
+        listen: &str,
+        slack_secrets: Option<SlackSecrets>,
+    ) -> Result<Server, ServeError> {
+        let slack = match (&bot.config().slack, slack_secrets) {
+            (Some(cfg), Some(secrets)) => Some(Slack::start(bot.clone(), cfg, secrets).await?),
+            (Some(cfg), None) => {
+                let secrets = SlackSecrets::from_env(cfg.transport)?;
+                Some(Slack::start(bot.clone(), cfg, secrets).await?)
+            }
+            (None, _) => None,
+        };
+        if slack.is_none() {
+            return Err(ServeError::NothingToServe);
+        }
+        let mut router = Router::new().route("/healthz", get(|| async { "ok\n" }));
+        if let Some(routes) = slack.as_ref().and_then(|s| s.routes.clone()) {
+            router = router.merge(routes);
+        }
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| ServeError::Listen {
+                addr: listen.to_string(),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| ServeError::Listen {
+            addr: listen.to_string(),
+            source,
+        })?;
+        let (stop, mut stopped) = watch::channel(false);
+        let http = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!(error = %e, "HTTP server stopped");
+            }
+        });
+        let background = bot.spawn_background();
+        tracing::info!(%addr, "deckhand serving");
+        Ok(Server {
+            addr,
+            slack,
+            stop,
+            http,
+            bot,
+            background,
+        })
+    }
+
+    /// Waits until everything queued for the platforms is delivered (tests).
+    pub async fn flush(&self, limit: Duration) -> bool {
+        match &self.slack {
+            Some(s) => s.flush(limit).await,
+            None => true,
+        }
+    }
+
+    /// Stops taking requests, waits for running pipelines, then delivers queued messages.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.http).await;
+        let running = self.bot.active_runs();
+        if !running.is_empty() {
+            tracing::info!(runs = ?running, "waiting for running pipelines to finish");
+        }
+        self.bot.wait_idle().await;
+        if let Some(slack) = self.slack {
+            slack.shutdown(Duration::from_secs(30)).await;
+        }
+        self.background.abort();
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,152 @@
+//! The Events API transport: Slack POSTs signed requests to `deckhand serve`. Every request's
+//! signature is checked against the raw body before anything is parsed; the answer goes back
+//! at once and the work runs in the background, so Slack's 3-second limit is always met.
+
+use super::app::{EventMeta, SlackApp};
+use super::signature::SlackVerifier;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use slack_morphism::prelude::*;
+use std::sync::Arc;
+
+/// Paths served (also written in the app manifest).
+pub const EVENTS_PATH: &str = "/slack/events";
+/// Slash commands.
+pub const COMMANDS_PATH: &str = "/slack/commands";
+/// Button clicks.
+pub const INTERACTIVITY_PATH: &str = "/slack/interactivity";
+
+struct Endpoint {
+    app: Arc<SlackApp>,
+    verifier: SlackVerifier,
+}
+
+/// The Slack routes, verifying with `verifier`.
+pub fn routes(app: Arc<SlackApp>, verifier: SlackVerifier) -> Router {
+    let state = Arc::new(Endpoint { app, verifier });
+    Router::new()
+        .route(EVENTS_PATH, post(events))
+        .route(COMMANDS_PATH, post(commands))
+        .route(INTERACTIVITY_PATH, post(interactivity))
+        .with_state(state)
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The 401 for a request whose signature does not verify; `None` when it verifies.
+fn refusal(endpoint: &Endpoint, headers: &HeaderMap, body: &[u8]) -> Option<Response> {
+    let result = endpoint.verifier.verify(
+        header(headers, "x-slack-request-timestamp"),
+        header(headers, "x-slack-signature"),
+        body,
+        now_secs(),
+    );
+    let e = result.err()?;
+    tracing::warn!(error = %e, "Slack request refused");
+    Some(
+        (
+            StatusCode::UNAUTHORIZED,
+            format!("invalid Slack request signature: {e}\n"),
+        )
+            .into_response(),
+    )
+}
+
+fn bad_request(what: &str, e: impl std::fmt::Display) -> Response {
+    tracing::warn!(error = %e, "{what}");
+    (StatusCode::BAD_REQUEST, format!("{what}: {e}\n")).into_response()
+}
+
+async fn events(State(ep): State<Arc<Endpoint>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(refused) = refusal(&ep, &headers, &body) {
+        return refused;
+    }
+    let value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return bad_request("body is not JSON", e),
+    };
+    let event: SlackPushEvent = match serde_json::from_value(value.clone()) {
+        Ok(e) => e,
+        Err(e) => return bad_request("not an Events API payload", e),
+    };
+    match event {
+        SlackPushEvent::UrlVerification(v) => {
+            let body = serde_json::json!({ "challenge": v.challenge }).to_string();
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response()
+        }
+        SlackPushEvent::EventCallback(callback) => {
+            if let Some(n) = header(&headers, "x-slack-retry-num") {
+                // Handled once anyway: the store remembers event ids.
+                tracing::info!(event_id = %callback.event_id.0, retry = n, reason = header(&headers, "x-slack-retry-reason").unwrap_or(""), "Slack redelivered an event");
+            }
+            let meta = EventMeta::of_callback(&value);
+            let app = ep.app.clone();
+            tokio::spawn(async move { app.on_event(callback, meta).await });
+            StatusCode::OK.into_response()
+        }
+        SlackPushEvent::AppRateLimited(r) => {
+            tracing::warn!(team = %r.team_id, "Slack is rate-limiting event deliveries to this app");
+            StatusCode::OK.into_response()
+        }
+    }
+}
+
+async fn commands(State(ep): State<Arc<Endpoint>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(refused) = refusal(&ep, &headers, &body) {
+        return refused;
+    }
+    let command: SlackCommandEvent = match serde_urlencoded::from_bytes(&body) {
+        Ok(c) => c,
+        Err(e) => return bad_request("not a slash command", e),
+    };
+    let app = ep.app.clone();
+    tokio::spawn(async move { app.on_command(command).await });
+    // An empty 200 shows nothing; the bot answers in the thread it opens.
+    StatusCode::OK.into_response()
+}
+
+/// Decodes `payload=<json>` from an interactivity request body.
+pub fn interaction_payload(body: &[u8]) -> Result<SlackInteractionEvent, String> {
+    let form: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(body).map_err(|e| format!("not a form: {e}"))?;
+    let payload = form
+        .into_iter()
+        .find(|(k, _)| k == "payload")
+        .map(|(_, v)| v)
+        .ok_or("no `payload` field")?;
+    serde_json::from_str(&payload).map_err(|e| format!("payload is not an interaction: {e}"))
+}
+
+async fn interactivity(
+    State(ep): State<Arc<Endpoint>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = refusal(&ep, &headers, &body) {
+        return refused;
+    }
+    let event = match interaction_payload(&body) {
+        Ok(e) => e,
+        Err(e) => return bad_request("not an interaction", e),
+    };
+    let app = ep.app.clone();
+    tokio::spawn(async move { app.on_interaction(event).await });
+    StatusCode::OK.into_response()
+}

@@ -1,0 +1,284 @@
+//! How bot events look in Slack: mrkdwn text, Block Kit buttons, the per-run status message
+//! and failure notes, all kept within Slack's size limits.
+
+use crate::chat::RunStatus;
+use slack_morphism::prelude::*;
+
+/// `action_id` of the Confirm button.
+pub const CONFIRM: &str = "deckhand_confirm";
+/// `action_id` of the Cancel button.
+pub const CANCEL: &str = "deckhand_cancel";
+/// `action_id` of the Approve button (value: the approval id).
+pub const APPROVE: &str = "deckhand_approve";
+/// `action_id` of the Reject button (value: the approval id).
+pub const REJECT: &str = "deckhand_reject";
+
+/// Longest `text` Slack keeps in a message (it truncates beyond 40,000 characters).
+pub const MAX_TEXT: usize = 39_000;
+/// Longest text of a section block.
+pub const MAX_SECTION: usize = 3_000;
+/// Output lines kept per stage for a failure note.
+pub const TAIL_LINES: usize = 30;
+
+/// Escapes the three characters Slack's mrkdwn treats as control characters.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The first `max` characters of `text`, with an ellipsis when cut.
+pub fn head(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// The last `max` characters of `text`, with an ellipsis when cut.
+pub fn tail(text: &str, max: usize) -> String {
+    let n = text.chars().count();
+    if n <= max {
+        return text.to_string();
+    }
+    let mut out = String::from('…');
+    out.extend(text.chars().skip(n - max.saturating_sub(1)));
+    out
+}
+
+/// A plain text message.
+pub fn plain(text: &str) -> SlackMessageContent {
+    SlackMessageContent::new().with_text(head(&escape(text), MAX_TEXT))
+}
+
+fn section(text: &str) -> SlackBlock {
+    SlackSectionBlock::new()
+        .with_text(md!(head(&escape(text), MAX_SECTION)))
+        .into()
+}
+
+fn button(
+    label: &str,
+    action: &str,
+    value: &str,
+    style: Option<SlackBlockButtonStyle>,
+) -> SlackActionBlockElement {
+    let b = SlackBlockButtonElement::new(pt!(label))
+        .with_action_id(action.into())
+        .with_value(value.to_string());
+    SlackActionBlockElement::Button(match style {
+        Some(s) => b.with_style(s),
+        None => b,
+    })
+}
+
+/// A yes/no question with Confirm and Cancel buttons.
+pub fn confirm(text: &str) -> SlackMessageContent {
+    let actions = SlackActionsBlock::new(vec![
+        button(
+            "Confirm",
+            CONFIRM,
+            "yes",
+            Some(SlackBlockButtonStyle::Primary),
+        ),
+        button("Cancel", CANCEL, "no", None),
+    ]);
+    SlackMessageContent::new()
+        .with_text(head(&escape(text), MAX_TEXT))
+        .with_blocks(vec![section(text), actions.into()])
+}
+
+/// An approval request with Approve and Reject buttons naming the request.
+pub fn approval(text: &str, approval_id: i64) -> SlackMessageContent {
+    let id = approval_id.to_string();
+    let actions = SlackActionsBlock::new(vec![
+        button(
+            "Approve",
+            APPROVE,
+            &id,
+            Some(SlackBlockButtonStyle::Primary),
+        ),
+        button("Reject", REJECT, &id, Some(SlackBlockButtonStyle::Danger)),
+    ]);
+    SlackMessageContent::new()
+        .with_text(head(&escape(text), MAX_TEXT))
+        .with_blocks(vec![section(text), actions.into()])
+}
+
+/// A question or request that was answered: the original text, the outcome, no buttons.
+/// `outcome` is mrkdwn written by the adapter (it may mention users).
+pub fn answered(text: &str, outcome: &str) -> SlackMessageContent {
+    answered_mrkdwn(&escape(text), outcome)
+}
+
+/// [`answered`] for text that is already mrkdwn (e.g. read back from Slack).
+pub fn answered_mrkdwn(mrkdwn: &str, outcome: &str) -> SlackMessageContent {
+    let mrkdwn = head(mrkdwn, MAX_SECTION);
+    let context = SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
+        SlackBlockMarkDownText::new(outcome.to_string()),
+    )]);
+    let section = SlackSectionBlock::new().with_text(md!(mrkdwn.clone()));
+    SlackMessageContent::new()
+        .with_text(format!("{mrkdwn}\n{outcome}"))
+        .with_blocks(vec![section.into(), context.into()])
+}
+
+/// What the status message of one run shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunView {
+    /// Store id.
+    pub run_id: i64,
+    /// `deploy` or `rollback`.
+    pub action: String,
+    /// Service.
+    pub service: String,
+    /// Environment.
+    pub environment: String,
+    /// Version asked for.
+    pub version: Option<String>,
+    /// Strategy.
+    pub strategy: String,
+    /// Compact stage line.
+    pub summary: String,
+    /// Latest output line, while running.
+    pub last_line: Option<String>,
+    /// Final status once finished.
+    pub finished: Option<RunStatus>,
+}
+
+impl RunView {
+    /// The status message text.
+    pub fn text(&self) -> String {
+        let icon = match self.finished {
+            None => ":hourglass_flowing_sand:",
+            Some(RunStatus::Succeeded) => ":white_check_mark:",
+            Some(RunStatus::Failed) => ":x:",
+            Some(RunStatus::Cancelled) => ":no_entry_sign:",
+            Some(RunStatus::Interrupted) => ":warning:",
+            Some(RunStatus::Running) => ":hourglass_flowing_sand:",
+        };
+        let version = self
+            .version
+            .as_deref()
+            .map(|v| format!(" {v}"))
+            .unwrap_or_default();
+        let state = match self.finished {
+            None | Some(RunStatus::Running) => "running".to_string(),
+            Some(s) => s.as_str().to_string(),
+        };
+        let mut out = format!(
+            "{icon} *Run #{}* · {} {}{} → {} ({}) · {state}",
+            self.run_id,
+            escape(&self.action),
+            escape(&self.service),
+            escape(&version),
+            escape(&self.environment),
+            escape(&self.strategy),
+        );
+        if !self.summary.is_empty() {
+            out.push_str(&format!(
+                "\n`{}`",
+                head(&self.summary.replace('`', "'"), 1_000)
+            ));
+        }
+        if self.finished.is_none() {
+            if let Some(line) = &self.last_line {
+                out.push_str(&format!("\n> {}", head(&escape(line), 200)));
+            }
+        }
+        out
+    }
+
+    /// The status message content.
+    pub fn content(&self) -> SlackMessageContent {
+        SlackMessageContent::new().with_text(self.text())
+    }
+}
+
+/// The thread note for a failed stage: what failed and the end of its output in a code block,
+/// cut from the front so the last lines (usually the error) survive.
+pub fn failure_note(stage: &str, phase: &str, state: &str, lines: &[String]) -> String {
+    let what = if phase == "rollback" {
+        format!(
+            "Rollback stage `{}` {}",
+            escape(stage),
+            state.replace('_', " ")
+        )
+    } else {
+        format!("Stage `{}` {}", escape(stage), state.replace('_', " "))
+    };
+    if lines.is_empty() {
+        return format!(":x: {what}; it printed nothing.");
+    }
+    // Triple backticks inside the log would end the code block early.
+    let log = escape(&lines.join("\n")).replace("```", "'''");
+    let budget = MAX_SECTION - what.chars().count() - 40;
+    format!(":x: {what}. Last output:\n```\n{}\n```", tail(&log, budget))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_control_characters() {
+        assert_eq!(escape("a <b> & c"), "a &lt;b&gt; &amp; c");
+    }
+
+    #[test]
+    fn head_and_tail_cut_by_characters() {
+        assert_eq!(head("héllo", 10), "héllo");
+        assert_eq!(head("héllo world", 4), "hél…");
+        assert_eq!(tail("héllo world", 4), "…rld");
+    }
+
+    #[test]
+    fn failure_note_keeps_the_last_lines_within_the_limit() {
+        let lines: Vec<String> = (0..2_000).map(|i| format!("line {i} <x>")).collect();
+        let note = failure_note("deploy", "main", "failed", &lines);
+        assert!(note.chars().count() <= MAX_SECTION, "{}", note.len());
+        assert!(note.contains("line 1999 &lt;x&gt;"));
+        assert!(!note.contains("line 0 "));
+        assert!(note.starts_with(":x: Stage `deploy` failed. Last output:\n```\n…"));
+        assert!(note.ends_with("\n```"));
+    }
+
+    #[test]
+    fn buttons_carry_their_action_and_value() {
+        let json = serde_json::to_value(approval("Approve it?", 42)).unwrap();
+        let elements = &json["blocks"][1]["elements"];
+        assert_eq!(elements[0]["action_id"], APPROVE);
+        assert_eq!(elements[0]["value"], "42");
+        assert_eq!(elements[1]["action_id"], REJECT);
+        assert_eq!(elements[1]["style"], "danger");
+        let json = serde_json::to_value(answered("Approve it?", "Approved by <@U1>")).unwrap();
+        assert_eq!(json["blocks"].as_array().unwrap().len(), 2);
+        assert_eq!(json["blocks"][1]["type"], "context");
+    }
+
+    #[test]
+    fn status_text_shows_progress_then_outcome() {
+        let mut v = RunView {
+            run_id: 7,
+            action: "deploy".into(),
+            service: "billionmail".into(),
+            environment: "staging".into(),
+            version: Some("1.4.0".into()),
+            strategy: "canary".into(),
+            summary: "build ✓ 1s → deploy ⏳".into(),
+            last_line: Some("rolling 5%".into()),
+            finished: None,
+        };
+        let t = v.text();
+        assert!(t.contains("*Run #7* · deploy billionmail 1.4.0 → staging (canary) · running"));
+        assert!(t.contains("`build ✓ 1s → deploy ⏳`"));
+        assert!(t.contains("> rolling 5%"));
+        v.finished = Some(RunStatus::Succeeded);
+        let t = v.text();
+        assert!(t.starts_with(":white_check_mark:"));
+        assert!(t.contains("· succeeded"));
+        assert!(!t.contains("rolling"));
+    }
+}

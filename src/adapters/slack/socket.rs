@@ -1,0 +1,192 @@
+//! The Socket Mode transport: Deckhand asks `apps.connections.open` (app-level token) for a
+//! WebSocket URL and receives envelopes over it. Each envelope is acknowledged as soon as it
+//! is read, before any work; `disconnect` frames and dropped connections lead to a fresh
+//! connection, with back-off when Slack cannot be reached.
+
+use super::app::{EventMeta, SlackApp};
+use super::web_api::{ApiError, Retry, SocketUrl, WebApi};
+use futures_util::{SinkExt, StreamExt};
+use slack_morphism::prelude::*;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+
+/// What one frame asks of the connection.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FrameOutcome {
+    /// Keep reading.
+    Continue,
+    /// Slack asked us to reconnect (reason given).
+    Reconnect(String),
+}
+
+/// What a frame is, once read: the acknowledgement to send (if any) and the work to do.
+pub struct Frame {
+    /// `{"envelope_id": ...}` to send back at once.
+    pub ack: Option<String>,
+    /// Whether to keep the connection.
+    pub outcome: FrameOutcome,
+    work: Option<Work>,
+}
+
+enum Work {
+    Event(Box<SlackPushEventCallback>, EventMeta),
+    Command(Box<SlackCommandEvent>),
+    Interaction(Box<SlackInteractionEvent>),
+}
+
+/// Reads one text frame. Unknown or unparsable envelopes are still acknowledged, so Slack does
+/// not redeliver something we will never handle.
+pub fn read_frame(text: &str) -> Frame {
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(error = %e, "Socket Mode frame is not JSON; ignored");
+            return Frame {
+                ack: None,
+                outcome: FrameOutcome::Continue,
+                work: None,
+            };
+        }
+    };
+    let ack = value
+        .get("envelope_id")
+        .and_then(|v| v.as_str())
+        .map(|id| serde_json::json!({ "envelope_id": id }).to_string());
+    let mut frame = Frame {
+        ack,
+        outcome: FrameOutcome::Continue,
+        work: None,
+    };
+    match value.get("type").and_then(|t| t.as_str()).unwrap_or("") {
+        "hello" => {
+            let n = value
+                .get("num_connections")
+                .and_then(|n| n.as_u64())
+                .unwrap_or(0);
+            tracing::info!(connections = n, "Socket Mode connected");
+        }
+        "disconnect" => {
+            let reason = value
+                .get("reason")
+                .and_then(|r| r.as_str())
+                .unwrap_or("unknown");
+            frame.outcome = FrameOutcome::Reconnect(reason.to_string());
+        }
+        kind @ ("events_api" | "slash_commands" | "interactive") => {
+            // Envelope fields are read by hand (slack-morphism keeps its envelope types
+            // private); payloads use its public event models.
+            let payload = value.get("payload").cloned().unwrap_or_default();
+            let work = match kind {
+                "events_api" => serde_json::from_value::<SlackPushEventCallback>(payload.clone())
+                    .map(|cb| Work::Event(Box::new(cb), EventMeta::of_callback(&payload))),
+                "slash_commands" => serde_json::from_value::<SlackCommandEvent>(payload)
+                    .map(|c| Work::Command(Box::new(c))),
+                _ => serde_json::from_value::<SlackInteractionEvent>(payload)
+                    .map(|i| Work::Interaction(Box::new(i))),
+            };
+            match work {
+                Ok(w) => frame.work = Some(w),
+                Err(e) => {
+                    tracing::warn!(error = %e, kind, "Socket Mode envelope not understood; acknowledged and ignored")
+                }
+            }
+        }
+        other => tracing::debug!(kind = other, "Socket Mode frame of another type ignored"),
+    }
+    frame
+}
+
+impl Frame {
+    /// Is there something for the bot in this frame?
+    pub fn has_work(&self) -> bool {
+        self.work.is_some()
+    }
+
+    /// Starts the work in the background.
+    pub fn spawn(self, app: &Arc<SlackApp>) {
+        let Some(work) = self.work else { return };
+        let app = app.clone();
+        tokio::spawn(async move {
+            match work {
+                Work::Event(callback, meta) => app.on_event(*callback, meta).await,
+                Work::Command(cmd) => app.on_command(*cmd).await,
+                Work::Interaction(i) => app.on_interaction(*i).await,
+            }
+        });
+    }
+}
+
+/// Runs Socket Mode until `stop` turns true. `app_api` carries the app-level token.
+pub async fn run(app: Arc<SlackApp>, app_api: WebApi, mut stop: watch::Receiver<bool>) {
+    let mut backoff = Duration::from_millis(500);
+    while !*stop.borrow() {
+        match connect_once(&app, &app_api, &mut stop).await {
+            Ok(reason) => {
+                tracing::info!(reason = %reason, "Socket Mode reconnecting");
+                backoff = Duration::from_millis(500);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, wait_ms = backoff.as_millis() as u64, "Socket Mode connection failed; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = stop.changed() => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+/// One connection: returns why it ended normally, or an error.
+async fn connect_once(
+    app: &Arc<SlackApp>,
+    app_api: &WebApi,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<String, String> {
+    let opened: SocketUrl = app_api
+        .call_with_retry(
+            "apps.connections.open",
+            &serde_json::json!({}),
+            Retry::NORMAL,
+        )
+        .await
+        .map_err(|e: ApiError| format!("apps.connections.open: {e}"))?;
+    let url = opened.url;
+    let (mut ws, _) = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio_tungstenite::connect_async(&url),
+    )
+    .await
+    .map_err(|_| "WebSocket handshake timed out".to_string())?
+    .map_err(|e| format!("WebSocket connect: {e}"))?;
+    loop {
+        let msg = tokio::select! {
+            m = ws.next() => m,
+            _ = stop.changed() => {
+                let _ = ws.close(None).await;
+                return Ok("shutting down".into());
+            }
+        };
+        let text = match msg {
+            None => return Err("connection closed".into()),
+            Some(Err(e)) => return Err(format!("WebSocket: {e}")),
+            Some(Ok(Message::Text(t))) => t.to_string(),
+            Some(Ok(Message::Close(_))) => return Ok("closed by Slack".into()),
+            // Pings are answered by tungstenite itself.
+            Some(Ok(_)) => continue,
+        };
+        let frame = read_frame(&text);
+        if let Some(ack) = &frame.ack {
+            ws.send(Message::text(ack.clone()))
+                .await
+                .map_err(|e| format!("cannot acknowledge: {e}"))?;
+        }
+        if let FrameOutcome::Reconnect(reason) = &frame.outcome {
+            let _ = ws.close(None).await;
+            return Ok(format!("disconnect: {reason}"));
+        }
+        frame.spawn(app);
+    }
+}
