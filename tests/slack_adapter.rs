@@ -130,11 +130,21 @@ impl Rig {
     }
 
     async fn command(&self, user: &str, command: &str, text: &str) -> (u16, String) {
+        self.command_in("C1", user, command, text).await
+    }
+
+    async fn command_in(
+        &self,
+        channel: &str,
+        user: &str,
+        command: &str,
+        text: &str,
+    ) -> (u16, String) {
         let form = serde_urlencoded::to_string([
             ("token", "unused"),
             ("team_id", "T1"),
             ("team_domain", "acme"),
-            ("channel_id", "C1"),
+            ("channel_id", channel),
             ("channel_name", "deploys"),
             ("user_id", user),
             ("user_name", user),
@@ -540,6 +550,16 @@ async fn slash_commands_open_a_thread_and_bots_are_ignored() {
             !f.posts_in(Some(&status_thread)).is_empty()
         })
         .await;
+
+    // In a channel the bot was not invited to, the command is answered privately.
+    r.command_in("CNOTIN", "UALICE", "/deploy", "billionmail staging")
+        .await;
+    r.fake
+        .wait_for("a private answer", WAIT, |f| !f.responses().is_empty())
+        .await;
+    let private = &r.fake.responses()[0];
+    assert_eq!(private["response_type"], "ephemeral");
+    assert!(text(private).contains("/invite @Deckhand"), "{private}");
 
     // Messages from the bot itself or another bot, and plain channel chatter, are ignored.
     let before = r.fake.bodies("chat.postMessage").len();

@@ -112,6 +112,13 @@ async fn api(
             "ok": true, "url": "https://acme.slack.com/", "team": "Acme", "user": "deckhand",
             "team_id": "T1", "user_id": "UBOT", "bot_id": "BBOT"
         }),
+        "chat.postMessage"
+            if body["channel"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("CNOT")) =>
+        {
+            json!({"ok": false, "error": "not_in_channel"})
+        }
         "chat.postMessage" => {
             let n = shared.next_ts.fetch_add(1, Ordering::SeqCst) + 1;
             let ts = format!("1800000000.{n:06}");

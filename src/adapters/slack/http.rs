@@ -150,3 +150,62 @@ async fn interactivity(
     tokio::spawn(async move { app.on_interaction(event).await });
     StatusCode::OK.into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shipped app manifest must point Slack at the paths served here and ask for the
+    /// scopes and events the adapter relies on.
+    #[test]
+    fn the_app_manifest_matches_what_is_served() {
+        let m: serde_yaml::Value =
+            serde_yaml::from_str(include_str!("../../../examples/slack-app-manifest.yaml"))
+                .unwrap();
+        let settings = &m["settings"];
+        let events_url = settings["event_subscriptions"]["request_url"]
+            .as_str()
+            .unwrap();
+        assert!(events_url.ends_with(EVENTS_PATH));
+        let interactivity = settings["interactivity"]["request_url"].as_str().unwrap();
+        assert!(interactivity.ends_with(INTERACTIVITY_PATH));
+        let commands = m["features"]["slash_commands"].as_sequence().unwrap();
+        let names: Vec<&str> = commands
+            .iter()
+            .map(|c| c["command"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["/deploy", "/rollback", "/deckhand"]);
+        for c in commands {
+            assert!(c["url"].as_str().unwrap().ends_with(COMMANDS_PATH));
+        }
+        let events: Vec<&str> = settings["event_subscriptions"]["bot_events"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap())
+            .collect();
+        for e in [
+            "app_mention",
+            "message.channels",
+            "message.groups",
+            "message.im",
+        ] {
+            assert!(events.contains(&e), "{e}");
+        }
+        let scopes: Vec<&str> = m["oauth_config"]["scopes"]["bot"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap())
+            .collect();
+        for s in [
+            "app_mentions:read",
+            "channels:history",
+            "im:history",
+            "chat:write",
+            "commands",
+        ] {
+            assert!(scopes.contains(&s), "{s}");
+        }
+    }
+}
