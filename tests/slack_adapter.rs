@@ -178,16 +178,19 @@ impl Rig {
 
     /// The ts the fake gave the first post containing `needle`.
     fn ts_of(&self, needle: &str) -> (String, Value) {
-        let mut n = 0;
-        for c in self.fake.calls() {
-            if c.method == "chat.postMessage" && c.ok {
-                n += 1;
-                if text(&c.body).contains(needle) {
-                    return (self.fake.ts_of_post(n), c.body);
-                }
-            }
-        }
-        panic!("no post contains {needle:?}");
+        self.fake
+            .calls()
+            .into_iter()
+            .find(|c| c.method == "chat.postMessage" && c.ok && text(&c.body).contains(needle))
+            .map(|c| (c.ts.unwrap(), c.body))
+            .unwrap_or_else(|| panic!("no post contains {needle:?}"))
+    }
+
+    async fn flush(&self) {
+        assert!(
+            self.server.as_ref().unwrap().flush(WAIT).await,
+            "flush timed out"
+        );
     }
 
     /// Successful updates of message `ts`, in order.
@@ -283,6 +286,20 @@ async fn a_deploy_conversation_stays_in_its_thread() {
         assert_eq!(p["channel"], "C1");
     }
     assert!(started.elapsed() < WAIT);
+
+    // A mention inside the thread arrives twice (app_mention and message); one answer.
+    r.flush().await;
+    let before = r.fake.posts_in(Some(thread)).len();
+    r.event(&callback(json!({
+        "type": "message", "user": "UBOB", "text": "<@UBOT> status", "ts": "1700000000.000400",
+        "thread_ts": thread, "channel": "C1", "channel_type": "channel"
+    })))
+    .await;
+    let mut m = mention("UBOB", "status", "1700000000.000400");
+    m["event"]["thread_ts"] = thread.into();
+    r.event(&m).await;
+    r.flush().await;
+    assert_eq!(r.fake.posts_in(Some(thread)).len(), before + 1);
     r.stop().await;
 }
 
@@ -330,6 +347,7 @@ async fn approvals_by_a_second_user_via_reply_and_via_button() {
     r.interact(&click("UDAVE", "deckhand_approve", &id, &approval_b, b))
         .await;
     r.post_containing(b, "may not approve").await;
+    r.flush().await;
     assert!(
         r.updates_of(&approval_b).is_empty(),
         "a refused click changes nothing"
@@ -387,8 +405,7 @@ async fn a_retried_event_is_acted_on_once_and_acked_at_once() {
     let (status, _) = http_post(&format!("{}/slack/events", r.url), &headers, bytes).await;
     assert_eq!(status, 200);
     r.post_containing(thread, "Deploy billionmail").await;
-    let server = r.server.as_ref().unwrap();
-    assert!(server.flush(WAIT).await);
+    r.flush().await;
     let confirms = r
         .fake
         .posts_in(Some(thread))
@@ -486,7 +503,7 @@ async fn a_burst_of_progress_lines_costs_a_few_edits_and_ends_in_the_final_state
     assert_eq!(posted_ts, status_ts);
     let last = r.update_containing(&status_ts, "· succeeded").await;
     r.post_containing(thread, "is live on staging").await;
-    assert!(r.server.as_ref().unwrap().flush(WAIT).await);
+    r.flush().await;
     let edits: Vec<_> = r
         .fake
         .calls()
@@ -504,12 +521,14 @@ async fn a_burst_of_progress_lines_costs_a_few_edits_and_ends_in_the_final_state
     assert_eq!(final_edit.body, last, "the last edit is the final state");
     assert!(text(&last).contains("deploy ✓"), "{last}");
     assert!(!text(&last).contains("progress line"), "{last}");
-    // Successful edits are at least about a second apart.
-    let ok: Vec<_> = edits.iter().filter(|c| c.ok).collect();
-    for pair in ok.windows(2) {
+    // Every attempt, failed or not, is at least about a second after the previous one, and
+    // the attempt after the 429 waited for Retry-After (1 s).
+    assert!(edits.len() >= 3, "{edits:#?}");
+    for pair in edits.windows(2) {
         let gap = pair[1].at.duration_since(pair[0].at);
-        assert!(gap >= Duration::from_millis(900), "edits {gap:?} apart");
+        assert!(gap >= Duration::from_millis(900), "attempts {gap:?} apart");
     }
+    assert!(edits[1].at.duration_since(edits[0].at) >= Duration::from_millis(990));
     r.stop().await;
 }
 
@@ -575,7 +594,7 @@ async fn slash_commands_open_a_thread_and_bots_are_ignored() {
         "ts": "1700000006.000500", "channel": "C1", "channel_type": "channel"
     })))
     .await;
-    assert!(r.server.as_ref().unwrap().flush(WAIT).await);
+    r.flush().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(r.fake.bodies("chat.postMessage").len(), before);
 
@@ -662,7 +681,7 @@ async fn socket_mode_acks_envelopes_and_reconnects_on_disconnect() {
                 .any(|p| text(p).contains("/deckhand status"))
         })
         .await;
-    assert!(r.server.as_ref().unwrap().flush(WAIT).await);
+    r.flush().await;
     let confirms = r
         .fake
         .posts_in(Some(thread))
@@ -670,5 +689,74 @@ async fn socket_mode_acks_envelopes_and_reconnects_on_disconnect() {
         .filter(|p| text(p).contains("Deploy billionmail"))
         .count();
     assert_eq!(confirms, 1, "the redelivered event was not acted on again");
+
+    // The connection drops without a disconnect frame: Deckhand connects again.
+    r.fake.drop_socket();
+    r.fake
+        .wait_for("a third connection", WAIT, |f| f.socket_count() == 3)
+        .await;
+    r.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_on_an_old_question_never_answers_a_newer_one() {
+    let r = rig(SlackTransport::EventsApi).await;
+    let thread = "1700000008.000100";
+    r.event(&mention("UALICE", "deploy billionmail to staging", thread))
+        .await;
+    let (old_ts, _) = r.post_containing(thread, "Deploy billionmail").await;
+    // The next post in the thread is slow (rate limited), so the newer question's message is
+    // not on screen yet when the old button is clicked.
+    r.fake
+        .fail_next("chat.postMessage", &[Failure::RateLimited(2)]);
+    r.event(&reply("UALICE", "status", "1700000008.000200", thread))
+        .await;
+    r.event(&reply(
+        "UALICE",
+        "deploy flaky-api to staging",
+        "1700000008.000300",
+        thread,
+    ))
+    .await;
+    r.fake
+        .wait_for("the rate-limited post", WAIT, |f| {
+            f.calls()
+                .iter()
+                .any(|c| c.method == "chat.postMessage" && !c.ok)
+        })
+        .await;
+    r.interact(&click("UALICE", "deckhand_confirm", "yes", &old_ts, thread))
+        .await;
+    r.post_containing(thread, "Deploy flaky-api").await;
+    r.flush().await;
+    assert_eq!(
+        r.bot.store().run(1).await.unwrap().map(|x| x.id),
+        None,
+        "nothing ran"
+    );
+    let updates = r.updates_of(&old_ts);
+    assert!(!updates.is_empty() && updates.iter().all(|u| action_ids(u).is_empty()));
+    r.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_final_state_arrives_even_when_the_status_message_cannot_be_edited() {
+    let r = rig(SlackTransport::EventsApi).await;
+    let thread = "1700000009.000100";
+    r.event(&mention("UALICE", "deploy billionmail to staging", thread))
+        .await;
+    r.post_containing(thread, "Deploy billionmail").await;
+    // Every edit of the status message (post #2) is refused.
+    let status_ts = r.fake.ts_of_post(2);
+    r.fake
+        .fail_next_for("chat.update", &status_ts, &[Failure::Refused; 20]);
+    r.event(&reply("UALICE", "yes", "1700000009.000200", thread))
+        .await;
+    let (posted, _) = r.post_containing(thread, "*Run #1*").await;
+    assert_eq!(posted, status_ts);
+    // The final state is posted as a new message in the thread instead.
+    let (_, last) = r.post_containing(thread, "· succeeded").await;
+    assert!(text(&last).contains("deploy ✓"), "{last}");
+    r.post_containing(thread, "is live on staging").await;
     r.stop().await;
 }

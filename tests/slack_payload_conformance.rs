@@ -35,7 +35,12 @@ async fn app(tmp: &tempfile::TempDir, bot_user: &str) -> (Arc<Bot>, SlackApp) {
     let bot = Arc::new(Bot::new(config).await.unwrap());
     // Nothing here calls Slack; the address is never used.
     let api = WebApi::new("http://127.0.0.1:9", "xoxb-test");
-    let outbox = Outbox::start(api.clone(), bot.store().clone(), Duration::from_millis(10));
+    let outbox = Outbox::start(
+        api.clone(),
+        bot.store().clone(),
+        Duration::from_millis(10),
+        Duration::from_secs(3600),
+    );
     let app = SlackApp::new(bot.clone(), outbox, api, bot_user.to_string());
     (bot, app)
 }

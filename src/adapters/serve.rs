@@ -106,17 +106,21 @@ impl Server {
         }
     }
 
-    /// Stops taking requests, waits for running pipelines, then delivers queued messages.
-    pub async fn shutdown(self) {
+    /// Stops taking requests and events, lets the handlers already started finish, waits
+    /// for running pipelines, then delivers queued messages (final run states included).
+    pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(10), self.http).await;
+        if let Some(slack) = self.slack.as_mut() {
+            slack.stop_intake(Duration::from_secs(30)).await;
+        }
         let running = self.bot.active_runs();
         if !running.is_empty() {
             tracing::info!(runs = ?running, "waiting for running pipelines to finish");
         }
         self.bot.wait_idle().await;
-        if let Some(slack) = self.slack {
-            slack.shutdown(Duration::from_secs(30)).await;
+        if let Some(slack) = &self.slack {
+            slack.drain(Duration::from_secs(60)).await;
         }
         self.background.abort();
     }

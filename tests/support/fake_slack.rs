@@ -33,6 +33,8 @@ pub struct Call {
     pub at: Instant,
     /// Whether the fake answered it successfully.
     pub ok: bool,
+    /// The ts a successful `chat.postMessage` got.
+    pub ts: Option<String>,
 }
 
 /// A scripted failure for the next call of a method.
@@ -42,6 +44,8 @@ pub enum Failure {
     RateLimited(u64),
     /// HTTP 500.
     ServerError,
+    /// HTTP 200 with `{"ok": false, "error": "cant_update_message"}` (not retryable).
+    Refused,
 }
 
 #[derive(Default)]
@@ -84,12 +88,27 @@ async fn api(
             .and_then(|q| q.pop_front());
         for_message.or_else(|| script.get_mut(&method).and_then(|q| q.pop_front()))
     };
-    shared.calls.lock().unwrap().push(Call {
-        method: method.clone(),
-        body: body.clone(),
-        at: Instant::now(),
-        ok: failure.is_none() && authorized,
-    });
+    let not_in_channel = method == "chat.postMessage"
+        && body["channel"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("CNOT"));
+    let ok = failure.is_none() && authorized && !not_in_channel;
+    let ts = {
+        // Numbered under the same lock as the record, so call order and ts order agree.
+        let mut calls = shared.calls.lock().unwrap();
+        let ts = (ok && method == "chat.postMessage").then(|| {
+            let n = shared.next_ts.fetch_add(1, Ordering::SeqCst) + 1;
+            format!("1800000000.{n:06}")
+        });
+        calls.push(Call {
+            method: method.clone(),
+            body: body.clone(),
+            at: Instant::now(),
+            ok,
+            ts: ts.clone(),
+        });
+        ts
+    };
     match failure {
         Some(Failure::RateLimited(secs)) => {
             return (
@@ -102,6 +121,9 @@ async fn api(
         Some(Failure::ServerError) => {
             return (StatusCode::INTERNAL_SERVER_ERROR, "upstream error").into_response();
         }
+        Some(Failure::Refused) => {
+            return axum_json(json!({"ok": false, "error": "cant_update_message"}));
+        }
         None => {}
     }
     if !authorized {
@@ -112,16 +134,9 @@ async fn api(
             "ok": true, "url": "https://acme.slack.com/", "team": "Acme", "user": "deckhand",
             "team_id": "T1", "user_id": "UBOT", "bot_id": "BBOT"
         }),
-        "chat.postMessage"
-            if body["channel"]
-                .as_str()
-                .is_some_and(|c| c.starts_with("CNOT")) =>
-        {
-            json!({"ok": false, "error": "not_in_channel"})
-        }
+        "chat.postMessage" if not_in_channel => json!({"ok": false, "error": "not_in_channel"}),
         "chat.postMessage" => {
-            let n = shared.next_ts.fetch_add(1, Ordering::SeqCst) + 1;
-            let ts = format!("1800000000.{n:06}");
+            let ts = ts.unwrap_or_default();
             let mut message =
                 json!({"type": "message", "ts": ts, "user": "UBOT", "bot_id": "BBOT"});
             for k in ["text", "blocks", "thread_ts"] {
@@ -246,9 +261,14 @@ impl FakeSlack {
             .collect()
     }
 
-    /// The ts the fake gave the `n`-th successful post (1-based, in arrival order).
+    /// The ts the fake will give the `n`-th successful post (1-based, in arrival order).
     pub fn ts_of_post(&self, n: u64) -> String {
         format!("1800000000.{n:06}")
+    }
+
+    /// Closes the latest Socket Mode connection from the server side.
+    pub fn drop_socket(&self) {
+        self.send_frame(Message::Close(None));
     }
 
     /// Waits until `check` holds (polling), or panics with `what` after `limit`.

@@ -34,6 +34,9 @@ impl EventMeta {
     }
 }
 
+/// Lock stripes serializing the handling of messages and clicks per thread.
+const STRIPES: usize = 64;
+
 /// The Slack side of Deckhand, shared by the Events API and Socket Mode transports.
 pub struct SlackApp {
     bot: Arc<Bot>,
@@ -41,6 +44,11 @@ pub struct SlackApp {
     api: WebApi,
     /// The bot's own user id (`U…`), from `auth.test`.
     bot_user: String,
+    /// One thread's messages and clicks are handled one at a time, so a click is checked
+    /// against the question that is open when it is answered.
+    stripes: Vec<tokio::sync::Mutex<()>>,
+    /// Handlers started and not finished, for shutdown and tests.
+    handlers: std::sync::atomic::AtomicUsize,
 }
 
 /// A message for the bot, extracted from an event.
@@ -94,7 +102,51 @@ impl SlackApp {
             outbox,
             api,
             bot_user,
+            stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+            handlers: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    fn stripe(&self, key: &crate::chat::ThreadKey) -> &tokio::sync::Mutex<()> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        &self.stripes[(h.finish() as usize) % STRIPES]
+    }
+
+    /// Runs `work` in the background, counted until it ends (see [`SlackApp::idle`]).
+    pub fn spawn<F>(self: &Arc<Self>, work: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        use std::sync::atomic::Ordering;
+        self.handlers.fetch_add(1, Ordering::SeqCst);
+        let app = self.clone();
+        tokio::spawn(async move {
+            // Counted down even if the work panics (the task is then dropped here).
+            struct Done(Arc<SlackApp>);
+            impl Drop for Done {
+                fn drop(&mut self) {
+                    self.0
+                        .handlers
+                        .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+            let _done = Done(app);
+            work.await;
+        });
+    }
+
+    /// Waits until no handler runs (or `limit` passes); false on timeout.
+    pub async fn idle(&self, limit: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.handlers.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        true
     }
 
     /// The outbox (for shutdown flushing).
@@ -132,7 +184,8 @@ impl SlackApp {
                 })
             }
             SlackEventCallbackBody::Message(m) => {
-                if m.sender.bot_id.is_some() || m.subtype.is_some() {
+                // Subtypes were checked on the raw event above (thread_broadcast is a reply).
+                if m.sender.bot_id.is_some() {
                     return None;
                 }
                 let user = m.sender.user.as_ref()?.0.clone();
@@ -197,6 +250,12 @@ impl SlackApp {
     /// Passes a message to the bot, then lets the outbox retire answered buttons.
     pub async fn deliver(&self, said: Said, event_id: Option<String>) {
         let key = said.thread.key();
+        let _turn = self.stripe(&key).lock().await;
+        self.deliver_locked(said, event_id).await
+    }
+
+    async fn deliver_locked(&self, said: Said, event_id: Option<String>) {
+        let key = said.thread.key();
         let span = tracing::info_span!("slack", platform = PLATFORM, session = %key);
         async {
             if let Err(e) = self
@@ -234,6 +293,21 @@ impl SlackApp {
 
     /// A slash command: posts the command in the channel and continues in that message's thread.
     pub async fn on_command(&self, cmd: SlackCommandEvent) {
+        // Socket Mode may redeliver a command; it must not open a second thread.
+        let delivery = format!("command-post:{}", cmd.trigger_id.0);
+        match self
+            .bot
+            .store()
+            .first_delivery(PLATFORM, &delivery, crate::clock::now_ms())
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(trigger_id = %cmd.trigger_id.0, "duplicate slash command ignored");
+                return;
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot check for a duplicate slash command"),
+        }
         let text = command_text(&cmd.command.0, cmd.text.as_deref().unwrap_or(""));
         let typed = format!(
             "{} {}",
@@ -304,6 +378,7 @@ impl SlackApp {
             .unwrap_or_else(|| message_ts.clone());
         let thread = SlackThread::new(&team, &channel, &thread_ts);
         let key = thread.key();
+        let _turn = self.stripe(&key).lock().await;
         for action in ba.actions.iter().flatten() {
             let id = action.action_id.0.as_str();
             match id {
@@ -332,7 +407,7 @@ impl SlackApp {
                         user: user.clone(),
                         text: answer.into(),
                     };
-                    self.deliver(said, Some(event_id)).await;
+                    self.deliver_locked(said, Some(event_id)).await;
                 }
                 render::APPROVE | render::REJECT => {
                     let Some(approval_id) = action.value.as_deref().and_then(|v| v.parse().ok())
@@ -340,6 +415,13 @@ impl SlackApp {
                         tracing::warn!(value = ?action.value, "approval button without an approval id");
                         continue;
                     };
+                    let shown = ba
+                        .message
+                        .as_ref()
+                        .and_then(|m| m.content.text.clone())
+                        .unwrap_or_default();
+                    self.outbox
+                        .track_approval(&key, approval_id, &message_ts, &shown);
                     let sink: Arc<dyn EventSink> = Arc::new(self.outbox.clone());
                     let span = tracing::info_span!("slack", platform = PLATFORM, session = %key);
                     self.bot

@@ -80,7 +80,12 @@ async fn events(State(ep): State<Arc<Endpoint>>, headers: HeaderMap, body: Bytes
     };
     let event: SlackPushEvent = match serde_json::from_value(value.clone()) {
         Ok(e) => e,
-        Err(e) => return bad_request("not an Events API payload", e),
+        Err(e) => {
+            // Signed by Slack but not understood: answering an error would only make Slack
+            // redeliver it, so acknowledge and log.
+            tracing::warn!(error = %e, "Events API payload not understood; acknowledged and ignored");
+            return StatusCode::OK.into_response();
+        }
     };
     match event {
         SlackPushEvent::UrlVerification(v) => {
@@ -98,7 +103,8 @@ async fn events(State(ep): State<Arc<Endpoint>>, headers: HeaderMap, body: Bytes
             }
             let meta = EventMeta::of_callback(&value);
             let app = ep.app.clone();
-            tokio::spawn(async move { app.on_event(callback, meta).await });
+            ep.app
+                .spawn(async move { app.on_event(callback, meta).await });
             StatusCode::OK.into_response()
         }
         SlackPushEvent::AppRateLimited(r) => {
@@ -117,7 +123,7 @@ async fn commands(State(ep): State<Arc<Endpoint>>, headers: HeaderMap, body: Byt
         Err(e) => return bad_request("not a slash command", e),
     };
     let app = ep.app.clone();
-    tokio::spawn(async move { app.on_command(command).await });
+    ep.app.spawn(async move { app.on_command(command).await });
     // An empty 200 shows nothing; the bot answers in the thread it opens.
     StatusCode::OK.into_response()
 }
@@ -147,7 +153,7 @@ async fn interactivity(
         Err(e) => return bad_request("not an interaction", e),
     };
     let app = ep.app.clone();
-    tokio::spawn(async move { app.on_interaction(event).await });
+    ep.app.spawn(async move { app.on_interaction(event).await });
     StatusCode::OK.into_response()
 }
 

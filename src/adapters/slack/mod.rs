@@ -132,6 +132,7 @@ impl Slack {
             api.clone(),
             bot.store().clone(),
             Duration::from_millis(config.edit_interval_ms),
+            Duration::from_secs(bot.config().session.ttl_secs),
         );
         let app = Arc::new(SlackApp::new(bot, outbox, api.clone(), me.user_id));
         let mut slack = Slack {
@@ -154,19 +155,28 @@ impl Slack {
         Ok(slack)
     }
 
-    /// Stops Socket Mode and delivers what is still queued (at most `limit`).
-    pub async fn shutdown(self, limit: Duration) {
-        if let Some((stop, task)) = self.socket {
+    /// Stops taking events (closes Socket Mode) and waits for the handlers already started,
+    /// so no new run can begin afterwards. The HTTP routes are stopped by their server.
+    pub async fn stop_intake(&mut self, limit: Duration) {
+        if let Some((stop, task)) = self.socket.take() {
             let _ = stop.send(true);
             let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
         }
+        if !self.app.idle(limit).await {
+            tracing::warn!("some Slack events were still being handled at shutdown");
+        }
+    }
+
+    /// Delivers what is still queued (at most `limit`).
+    pub async fn drain(&self, limit: Duration) {
         if !self.app.outbox().flush(limit).await {
             tracing::warn!("some Slack messages were not delivered before shutdown");
         }
     }
 
-    /// Waits until everything queued so far is delivered (tests, shutdown).
+    /// Waits until the handlers started so far have finished and everything they queued is
+    /// delivered (tests).
     pub async fn flush(&self, limit: Duration) -> bool {
-        self.app.outbox().flush(limit).await
+        self.app.idle(limit).await && self.app.outbox().flush(limit).await
     }
 }

@@ -5,7 +5,7 @@
 //! their question is answered, whoever answered it and however (click, typed reply, expiry).
 
 use super::render::{self, RunView};
-use super::status::StatusEditor;
+use super::status::{StatusEditor, StatusMessage};
 use super::threads::SlackThread;
 use super::web_api::{MessageRef, Retry, WebApi};
 use crate::chat::{BotEvent, EventSink, StageState, ThreadKey};
@@ -19,13 +19,15 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// A worker with nothing to do for this long ends (a new one starts on the next event).
+/// A worker with nothing to do for this long ends (a new one starts on the next event),
+/// unless it still watches runs, approval requests or an open question.
 const IDLE: Duration = Duration::from_secs(600);
 
 /// What the outbox is asked to do.
 #[derive(Debug)]
 enum Op {
-    Event(BotEvent),
+    /// `generation` numbers confirmations per thread (0 for other events).
+    Event(BotEvent, u64),
     /// A message (or click) was handled in `thread`; retire answered buttons.
     TurnDone {
         thread: ThreadKey,
@@ -39,23 +41,42 @@ enum Op {
         ts: String,
         text: String,
     },
+    /// An approval request's message seen in a click (also after a restart): watch it.
+    TrackApproval {
+        thread: ThreadKey,
+        approval_id: i64,
+        ts: String,
+        mrkdwn: String,
+    },
 }
 
 impl Op {
     fn thread(&self) -> &ThreadKey {
         match self {
-            Op::Event(e) => e.thread(),
-            Op::TurnDone { thread, .. } | Op::Stale { thread, .. } => thread,
+            Op::Event(e, _) => e.thread(),
+            Op::TurnDone { thread, .. }
+            | Op::Stale { thread, .. }
+            | Op::TrackApproval { thread, .. } => thread,
         }
     }
+}
+
+/// The confirmation question of a thread: the newest generation asked, and the message that
+/// shows it once posted. A click counts only on the message of the newest generation.
+#[derive(Default)]
+struct Question {
+    generation: u64,
+    shown: Option<(u64, String)>,
 }
 
 struct Ctx {
     api: WebApi,
     store: Store,
     edit_interval: Duration,
-    /// The open confirmation message of each thread (its `ts`), for validating clicks.
-    confirms: Mutex<HashMap<ThreadKey, String>>,
+    /// How long an unanswered question stays answerable (the session TTL).
+    question_ttl: Duration,
+    /// Confirmation questions per thread, for validating clicks.
+    confirms: Mutex<HashMap<ThreadKey, Question>>,
     /// Operations accepted but not finished, for [`Outbox::flush`].
     in_flight: AtomicUsize,
     /// Final status edits still being delivered.
@@ -71,17 +92,33 @@ pub struct Outbox {
 
 impl EventSink for Outbox {
     fn emit(&self, event: BotEvent) {
-        self.send(Op::Event(event));
+        let mut generation = 0;
+        if let BotEvent::Confirm { thread, .. } = &event {
+            // Synchronously, before the bot releases the thread: from now on the previous
+            // question's buttons no longer count, even if its message is still on screen.
+            let mut confirms = self.ctx.confirms.lock().unwrap_or_else(|e| e.into_inner());
+            let q = confirms.entry(thread.clone()).or_default();
+            q.generation += 1;
+            generation = q.generation;
+        }
+        self.send(Op::Event(event, generation));
     }
 }
 
 impl Outbox {
-    /// Starts the dispatcher; `edit_interval` is the shortest gap between edits of a message.
-    pub fn start(api: WebApi, store: Store, edit_interval: Duration) -> Outbox {
+    /// Starts the dispatcher; `edit_interval` is the shortest gap between edits of a message,
+    /// `question_ttl` how long a confirmation question stays open (the session TTL).
+    pub fn start(
+        api: WebApi,
+        store: Store,
+        edit_interval: Duration,
+        question_ttl: Duration,
+    ) -> Outbox {
         let ctx = Arc::new(Ctx {
             api,
             store,
             edit_interval,
+            question_ttl,
             confirms: Mutex::new(HashMap::new()),
             in_flight: AtomicUsize::new(0),
             finals: Mutex::new(Vec::new()),
@@ -117,14 +154,28 @@ impl Outbox {
         });
     }
 
-    /// Is `ts` the open confirmation question of `thread`?
+    /// Watches an approval request's message found in a click, so its buttons are retired
+    /// once the request is settled (this process may not have posted it: restarts).
+    pub fn track_approval(&self, thread: &ThreadKey, approval_id: i64, ts: &str, mrkdwn: &str) {
+        self.send(Op::TrackApproval {
+            thread: thread.clone(),
+            approval_id,
+            ts: ts.to_string(),
+            mrkdwn: mrkdwn.to_string(),
+        });
+    }
+
+    /// Is `ts` the message of the newest confirmation question of `thread`? The adapter holds
+    /// the thread's lock while it checks and answers, so no newer question can slip in between.
     pub fn is_open_confirmation(&self, thread: &ThreadKey, ts: &str) -> bool {
         self.ctx
             .confirms
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(thread)
-            .is_some_and(|open| open == ts)
+            .is_some_and(
+                |q| matches!(&q.shown, Some((g, open)) if *g == q.generation && open == ts),
+            )
     }
 
     /// Waits until everything queued so far is delivered (or `limit` passes).
@@ -194,9 +245,9 @@ struct Worker {
     key: ThreadKey,
     slack: SlackThread,
     runs: HashMap<i64, RunState>,
-    /// Open confirmation: (ts, text).
+    /// Open confirmation: (ts, mrkdwn text).
     confirm: Option<(String, String)>,
-    /// Approval requests with buttons: id -> (ts, text).
+    /// Approval requests with buttons: id -> (ts, mrkdwn text).
     approvals: BTreeMap<i64, (String, String)>,
     joined: bool,
 }
@@ -204,8 +255,17 @@ struct Worker {
 impl Worker {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Op>) {
         loop {
-            let op = if self.runs.is_empty() {
-                match tokio::time::timeout(IDLE, rx.recv()).await {
+            // Runs and approval requests end on their own (the expiry sweeper closes old
+            // requests), so the worker waits for them; an open question only until it expires.
+            let op = if !self.runs.is_empty() || !self.approvals.is_empty() {
+                rx.recv().await
+            } else {
+                let idle = if self.confirm.is_some() {
+                    IDLE.max(self.ctx.question_ttl + Duration::from_secs(60))
+                } else {
+                    IDLE
+                };
+                match tokio::time::timeout(idle, rx.recv()).await {
                     Ok(op) => op,
                     Err(_) => {
                         rx.close();
@@ -214,11 +274,12 @@ impl Worker {
                             self.handle(op).await;
                             self.ctx.in_flight.fetch_sub(1, Ordering::SeqCst);
                         }
+                        if self.confirm.take().is_some() {
+                            self.forget_confirm();
+                        }
                         return;
                     }
                 }
-            } else {
-                rx.recv().await
             };
             let Some(op) = op else { return };
             self.handle(op).await;
@@ -228,7 +289,15 @@ impl Worker {
 
     async fn handle(&mut self, op: Op) {
         match op {
-            Op::Event(event) => self.event(event).await,
+            Op::Event(event, generation) => self.event(event, generation).await,
+            Op::TrackApproval {
+                approval_id,
+                ts,
+                mrkdwn,
+                ..
+            } => {
+                self.approvals.entry(approval_id).or_insert((ts, mrkdwn));
+            }
             Op::TurnDone {
                 user,
                 intent,
@@ -245,7 +314,8 @@ impl Worker {
                             }
                             _ => "This question is no longer open.".to_string(),
                         };
-                        self.update(&ts, render::answered(&text, &outcome)).await;
+                        self.update(&ts, render::answered_mrkdwn(&text, &outcome))
+                            .await;
                     }
                 }
                 self.check_approvals().await;
@@ -261,7 +331,7 @@ impl Worker {
         }
     }
 
-    async fn event(&mut self, event: BotEvent) {
+    async fn event(&mut self, event: BotEvent, generation: u64) {
         match event {
             BotEvent::Reply { text, .. } => {
                 self.post(render::plain(&text), Retry::NORMAL).await;
@@ -272,17 +342,17 @@ impl Worker {
             }
             BotEvent::Confirm { text, .. } => {
                 if let Some((ts, old)) = self.confirm.take() {
-                    self.forget_confirm();
                     let note = "Replaced by the question below.";
-                    self.update(&ts, render::answered(&old, note)).await;
+                    self.update(&ts, render::answered_mrkdwn(&old, note)).await;
                 }
                 if let Some(ts) = self.post(render::confirm(&text), Retry::NORMAL).await {
-                    self.ctx
-                        .confirms
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(self.key.clone(), ts.clone());
-                    self.confirm = Some((ts, text));
+                    let mut confirms = self.ctx.confirms.lock().unwrap_or_else(|e| e.into_inner());
+                    let q = confirms.entry(self.key.clone()).or_default();
+                    if q.generation == generation {
+                        q.shown = Some((generation, ts.clone()));
+                    }
+                    drop(confirms);
+                    self.confirm = Some((ts, render::escape(&text)));
                 }
             }
             BotEvent::ApprovalRequest {
@@ -290,7 +360,8 @@ impl Worker {
             } => {
                 let content = render::approval(&text, approval_id);
                 if let Some(ts) = self.post(content, Retry::NORMAL).await {
-                    self.approvals.insert(approval_id, (ts, text));
+                    self.approvals
+                        .insert(approval_id, (ts, render::escape(&text)));
                 }
             }
             BotEvent::RunStarted {
@@ -315,10 +386,14 @@ impl Worker {
                 };
                 let content = view.content();
                 let editor = self.post(content.clone(), Retry::NORMAL).await.map(|ts| {
+                    let message = StatusMessage {
+                        channel: self.slack.channel.clone(),
+                        ts,
+                        thread_ts: self.slack.thread_ts.clone(),
+                    };
                     StatusEditor::start(
                         self.ctx.api.clone(),
-                        self.slack.channel.clone(),
-                        ts,
+                        message,
                         content,
                         self.ctx.edit_interval,
                     )
@@ -409,12 +484,12 @@ impl Worker {
         }
     }
 
+    /// The thread's question is answered or gone: no message of it takes clicks any more.
     fn forget_confirm(&self) {
-        self.ctx
-            .confirms
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.key);
+        let mut confirms = self.ctx.confirms.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(q) = confirms.get_mut(&self.key) {
+            q.shown = None;
+        }
     }
 
     /// Retires the buttons of approval requests that are no longer pending.
@@ -459,7 +534,8 @@ impl Worker {
                 other => format!("Closed ({other})."),
             };
             if let Some((ts, text)) = self.approvals.remove(&id) {
-                self.update(&ts, render::answered(&text, &outcome)).await;
+                self.update(&ts, render::answered_mrkdwn(&text, &outcome))
+                    .await;
             }
         }
     }
@@ -505,7 +581,7 @@ impl Worker {
         let result: Result<MessageRef, _> = self
             .ctx
             .api
-            .call_with_retry("chat.update", &request, Retry::NORMAL)
+            .call_with_retry("chat.update", &request, Retry::IDEMPOTENT)
             .await;
         if let Err(e) = result {
             tracing::error!(thread = %self.key, ts, error = %e, "message could not be updated");

@@ -180,7 +180,7 @@ impl RunView {
         if !self.summary.is_empty() {
             out.push_str(&format!(
                 "\n`{}`",
-                head(&self.summary.replace('`', "'"), 1_000)
+                head(&escape(&self.summary).replace('`', "'"), 1_000)
             ));
         }
         if self.finished.is_none() {
@@ -214,7 +214,9 @@ pub fn failure_note(stage: &str, phase: &str, state: &str, lines: &[String]) -> 
     }
     // Triple backticks inside the log would end the code block early.
     let log = escape(&lines.join("\n")).replace("```", "'''");
-    let budget = MAX_SECTION - what.chars().count() - 40;
+    let budget = MAX_SECTION
+        .saturating_sub(what.chars().count() + 40)
+        .max(200);
     format!(":x: {what}. Last output:\n```\n{}\n```", tail(&log, budget))
 }
 
@@ -243,6 +245,14 @@ mod tests {
         assert!(!note.contains("line 0 "));
         assert!(note.starts_with(":x: Stage `deploy` failed. Last output:\n```\n…"));
         assert!(note.ends_with("\n```"));
+    }
+
+    #[test]
+    fn failure_note_survives_a_huge_stage_name() {
+        let name = "s".repeat(5_000);
+        let note = failure_note(&name, "rollback", "timed_out", &["x".to_string()]);
+        assert!(note.starts_with(":x: Rollback stage `sss"));
+        assert!(note.contains("timed out"));
     }
 
     #[test]

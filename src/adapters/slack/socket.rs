@@ -107,8 +107,9 @@ impl Frame {
     /// Starts the work in the background.
     pub fn spawn(self, app: &Arc<SlackApp>) {
         let Some(work) = self.work else { return };
-        let app = app.clone();
-        tokio::spawn(async move {
+        let handler = app.clone();
+        app.spawn(async move {
+            let app = handler;
             match work {
                 Work::Event(callback, meta) => app.on_event(*callback, meta).await,
                 Work::Command(cmd) => app.on_command(*cmd).await,
@@ -118,24 +119,50 @@ impl Frame {
     }
 }
 
-/// Runs Socket Mode until `stop` turns true. `app_api` carries the app-level token.
+/// With no frame for this long, Deckhand pings; with none for twice as long, it reconnects.
+const QUIET: Duration = Duration::from_secs(60);
+/// A connection that ends sooner than this counts as a failure for back-off purposes
+/// (e.g. `too_many_websockets` right after connecting).
+const SHORT_LIVED: Duration = Duration::from_secs(10);
+
+/// Resolves when `stop` turns true or its sender is gone.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+fn should_stop(stop: &watch::Receiver<bool>) -> bool {
+    *stop.borrow() || stop.has_changed().is_err()
+}
+
+/// Runs Socket Mode until `stop` turns true (or its sender is dropped). `app_api` carries the
+/// app-level token.
 pub async fn run(app: Arc<SlackApp>, app_api: WebApi, mut stop: watch::Receiver<bool>) {
     let mut backoff = Duration::from_millis(500);
-    while !*stop.borrow() {
-        match connect_once(&app, &app_api, &mut stop).await {
-            Ok(reason) => {
+    while !should_stop(&stop) {
+        let began = tokio::time::Instant::now();
+        let wait = match connect_once(&app, &app_api, &mut stop).await {
+            Ok(reason) if began.elapsed() >= SHORT_LIVED => {
                 tracing::info!(reason = %reason, "Socket Mode reconnecting");
                 backoff = Duration::from_millis(500);
+                continue;
+            }
+            Ok(reason) => {
+                tracing::warn!(reason = %reason, wait_ms = backoff.as_millis() as u64, "Socket Mode connection ended quickly; reconnecting after a pause");
+                backoff
             }
             Err(e) => {
                 tracing::warn!(error = %e, wait_ms = backoff.as_millis() as u64, "Socket Mode connection failed; retrying");
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = stop.changed() => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
+                backoff
             }
+        };
+        if should_stop(&stop) {
+            break;
         }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopped(&mut stop) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
     }
 }
 
@@ -153,28 +180,42 @@ async fn connect_once(
         )
         .await
         .map_err(|e: ApiError| format!("apps.connections.open: {e}"))?;
-    let url = opened.url;
     let (mut ws, _) = tokio::time::timeout(
         Duration::from_secs(30),
-        tokio_tungstenite::connect_async(&url),
+        tokio_tungstenite::connect_async(opened.url.as_str()),
     )
     .await
     .map_err(|_| "WebSocket handshake timed out".to_string())?
     .map_err(|e| format!("WebSocket connect: {e}"))?;
+    let mut pinged = false;
     loop {
         let msg = tokio::select! {
-            m = ws.next() => m,
-            _ = stop.changed() => {
+            m = tokio::time::timeout(QUIET, ws.next()) => m,
+            _ = stopped(stop) => {
                 let _ = ws.close(None).await;
                 return Ok("shutting down".into());
             }
+        };
+        let msg = match msg {
+            Ok(m) => {
+                pinged = false;
+                m
+            }
+            Err(_) if !pinged => {
+                pinged = true;
+                ws.send(Message::Ping(Default::default()))
+                    .await
+                    .map_err(|e| format!("cannot ping: {e}"))?;
+                continue;
+            }
+            Err(_) => return Err(format!("no frames for {} s", 2 * QUIET.as_secs())),
         };
         let text = match msg {
             None => return Err("connection closed".into()),
             Some(Err(e)) => return Err(format!("WebSocket: {e}")),
             Some(Ok(Message::Text(t))) => t.to_string(),
             Some(Ok(Message::Close(_))) => return Ok("closed by Slack".into()),
-            // Pings are answered by tungstenite itself.
+            // Pings are answered by tungstenite itself; pongs just prove liveness.
             Some(Ok(_)) => continue,
         };
         let frame = read_frame(&text);

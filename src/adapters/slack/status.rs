@@ -22,12 +22,23 @@ pub struct StatusEditor {
     task: JoinHandle<()>,
 }
 
+/// Where the status message lives.
+#[derive(Debug, Clone)]
+pub struct StatusMessage {
+    /// Channel id.
+    pub channel: String,
+    /// The message's ts.
+    pub ts: String,
+    /// Its thread (a final state that cannot be edited in is posted there instead).
+    pub thread_ts: String,
+}
+
 impl StatusEditor {
-    /// Starts editing message `ts` in `channel`, which currently shows `shown`.
+    /// Starts editing `message`, which currently shows `shown`. Attempts are at least
+    /// `interval` apart.
     pub fn start(
         api: WebApi,
-        channel: String,
-        ts: String,
+        message: StatusMessage,
         shown: SlackMessageContent,
         interval: Duration,
     ) -> StatusEditor {
@@ -35,7 +46,7 @@ impl StatusEditor {
             content: shown.clone(),
             last: false,
         });
-        let task = tokio::spawn(edit_loop(api, channel, ts, shown, rx, interval));
+        let task = tokio::spawn(edit_loop(api, message, shown, rx, interval));
         StatusEditor { tx, task }
     }
 
@@ -59,14 +70,14 @@ impl StatusEditor {
 
 async fn edit_loop(
     api: WebApi,
-    channel: String,
-    ts: String,
+    message: StatusMessage,
     mut delivered: SlackMessageContent,
     mut rx: watch::Receiver<Wanted>,
     interval: Duration,
 ) {
-    let mut last_edit: Option<Instant> = None;
-    let mut failures = 0u32;
+    // Earliest time of the next attempt (pacing, Retry-After, back-off).
+    let mut not_before: Option<Instant> = None;
+    let mut final_failures = 0u32;
     let mut backoff = Retry::PERSISTENT.first_backoff;
     let mut retry_now = false;
     loop {
@@ -75,8 +86,8 @@ async fn edit_loop(
             return;
         }
         retry_now = false;
-        if let Some(at) = last_edit {
-            tokio::time::sleep_until(at + interval).await;
+        if let Some(at) = not_before {
+            tokio::time::sleep_until(at).await;
         }
         let wanted = rx.borrow_and_update().clone();
         if wanted.content == delivered {
@@ -86,41 +97,62 @@ async fn edit_loop(
             continue;
         }
         let request = SlackApiChatUpdateRequest::new(
-            channel.clone().into(),
+            message.channel.clone().into(),
             wanted.content.clone(),
-            ts.clone().into(),
+            message.ts.clone().into(),
         );
         let result: Result<MessageRef, ApiError> = api.call("chat.update", &request).await;
-        last_edit = Some(Instant::now());
-        match result {
+        let attempted = Instant::now();
+        not_before = Some(attempted + interval);
+        let e = match result {
             Ok(_) => {
                 delivered = wanted.content;
-                failures = 0;
                 backoff = Retry::PERSISTENT.first_backoff;
                 if wanted.last {
                     return;
                 }
+                continue;
             }
-            Err(e) if e.is_transient() && failures + 1 < Retry::PERSISTENT.attempts => {
-                failures += 1;
-                let wait = match e {
-                    ApiError::RateLimited(after) => after,
-                    _ => {
-                        let b = backoff;
-                        backoff = (backoff * 2).min(Retry::PERSISTENT.max_backoff);
-                        b
-                    }
-                };
-                tracing::warn!(error = %e, channel = %channel, ts = %ts, wait_ms = wait.as_millis() as u64, "status edit failed; will send the latest state again");
-                tokio::time::sleep(wait).await;
-                // Whatever is wanted by then (maybe newer) is sent next.
-                retry_now = true;
-                last_edit = None;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, channel = %channel, ts = %ts, final_state = wanted.last, "status message could not be edited; giving up on it");
-                return;
-            }
+            Err(e) => e,
+        };
+        if wanted.last {
+            final_failures += 1;
         }
+        let give_up_final =
+            wanted.last && (!e.is_transient() || final_failures >= Retry::PERSISTENT.attempts);
+        if give_up_final {
+            tracing::warn!(error = %e, ts = %message.ts, "final state could not be edited in; posting it instead");
+            post_instead(&api, &message, wanted.content).await;
+            return;
+        }
+        if !e.is_transient() {
+            // This edit cannot succeed (e.g. the message is not editable); the next state
+            // may, and the final one falls back to a new message.
+            tracing::warn!(error = %e, ts = %message.ts, "status edit refused; waiting for the next state");
+            continue;
+        }
+        let wait = match e {
+            ApiError::RateLimited(after) => after,
+            _ => {
+                let b = backoff;
+                backoff = (backoff * 2).min(Retry::PERSISTENT.max_backoff);
+                b
+            }
+        };
+        tracing::warn!(error = %e, ts = %message.ts, wait_ms = wait.as_millis() as u64, "status edit failed; will send the latest state again");
+        not_before = Some(attempted + wait.max(interval));
+        // Whatever is wanted by then (maybe newer) is sent next.
+        retry_now = true;
+    }
+}
+
+async fn post_instead(api: &WebApi, message: &StatusMessage, content: SlackMessageContent) {
+    let request = SlackApiChatPostMessageRequest::new(message.channel.clone().into(), content)
+        .with_thread_ts(message.thread_ts.clone().into());
+    let posted: Result<MessageRef, ApiError> = api
+        .call_with_retry("chat.postMessage", &request, Retry::PERSISTENT)
+        .await;
+    if let Err(e) = posted {
+        tracing::error!(error = %e, ts = %message.ts, "final run state could not be delivered to Slack");
     }
 }

@@ -26,8 +26,11 @@ pub enum ApiError {
     /// `{"ok": false, "error": "..."}`.
     #[error("Slack refused the call: {0}")]
     Slack(String),
-    /// Network failure or no answer.
+    /// The request never left (connection refused, DNS, TLS): safe to send again.
     #[error("cannot reach Slack: {0}")]
+    Unreachable(String),
+    /// The request may have been sent but no answer came: Slack may have acted on it.
+    #[error("no answer from Slack: {0}")]
     Transport(String),
     /// Slack answered `ok` but not in the expected shape (not retried: the call took effect).
     #[error("unexpected answer from Slack: {0}")]
@@ -61,7 +64,7 @@ impl ApiError {
     /// Worth trying again (the same request may succeed later).
     pub fn is_transient(&self) -> bool {
         match self {
-            ApiError::RateLimited(_) | ApiError::Transport(_) => true,
+            ApiError::RateLimited(_) | ApiError::Unreachable(_) | ApiError::Transport(_) => true,
             ApiError::Status(s) => *s >= 500,
             ApiError::Answer(_) => false,
             ApiError::Slack(code) => matches!(
@@ -81,6 +84,9 @@ pub struct Retry {
     pub first_backoff: Duration,
     /// Longest back-off.
     pub max_backoff: Duration,
+    /// Also retry when the call may already have taken effect (no answer). Right for edits;
+    /// for posts it risks a duplicate, which only a message that must arrive is worth.
+    pub ambiguous: bool,
 }
 
 impl Retry {
@@ -89,18 +95,26 @@ impl Retry {
         attempts: 6,
         first_backoff: Duration::from_millis(250),
         max_backoff: Duration::from_secs(8),
+        ambiguous: false,
+    };
+    /// Idempotent calls (edits): like [`Retry::NORMAL`], also when the answer was lost.
+    pub const IDEMPOTENT: Retry = Retry {
+        ambiguous: true,
+        ..Retry::NORMAL
     };
     /// Messages that must arrive (a run's final state): keep trying for several minutes.
     pub const PERSISTENT: Retry = Retry {
         attempts: 40,
         first_backoff: Duration::from_millis(250),
         max_backoff: Duration::from_secs(15),
+        ambiguous: true,
     };
     /// One attempt (intermediate progress edits: the next edit supersedes this one).
     pub const ONCE: Retry = Retry {
         attempts: 1,
         first_backoff: Duration::from_millis(0),
         max_backoff: Duration::from_millis(0),
+        ambiguous: false,
     };
 }
 
@@ -159,7 +173,7 @@ impl WebApi {
         request: &RQ,
     ) -> Result<RS, ApiError> {
         let url = format!("{}/{}", self.base_url, method);
-        let body = serde_json::to_vec(request).map_err(|e| ApiError::Transport(e.to_string()))?;
+        let body = serde_json::to_vec(request).map_err(|e| ApiError::Answer(e.to_string()))?;
         let value = self.post(&url, body, true).await?;
         serde_json::from_value(value).map_err(|e| ApiError::Answer(format!("{method}: {e}")))
     }
@@ -176,7 +190,11 @@ impl WebApi {
         loop {
             match self.call(method, request).await {
                 Ok(rs) => return Ok(rs),
-                Err(e) if attempt < retry.attempts && e.is_transient() => {
+                Err(e)
+                    if attempt < retry.attempts
+                        && e.is_transient()
+                        && (retry.ambiguous || !matches!(e, ApiError::Transport(_))) =>
+                {
                     let wait = match &e {
                         ApiError::RateLimited(after) => *after,
                         _ => {
@@ -200,7 +218,7 @@ impl WebApi {
         response_url: &str,
         body: &serde_json::Value,
     ) -> Result<(), ApiError> {
-        let bytes = serde_json::to_vec(body).map_err(|e| ApiError::Transport(e.to_string()))?;
+        let bytes = serde_json::to_vec(body).map_err(|e| ApiError::Answer(e.to_string()))?;
         // response_url answers `ok` as plain text, not a JSON envelope.
         self.post(response_url, bytes, false).await.map(|_| ())
     }
@@ -218,11 +236,17 @@ impl WebApi {
         }
         let req = req
             .body(Full::new(Bytes::from(body)))
-            .map_err(|e| ApiError::Transport(format!("bad request URL {url}: {e}")))?;
+            .map_err(|e| ApiError::Unreachable(format!("bad request URL {url}: {e}")))?;
         let resp = tokio::time::timeout(Duration::from_secs(30), self.http.request(req))
             .await
             .map_err(|_| ApiError::Transport("no answer within 30 s".into()))?
-            .map_err(|e| ApiError::Transport(e.to_string()))?;
+            .map_err(|e| {
+                if e.is_connect() {
+                    ApiError::Unreachable(e.to_string())
+                } else {
+                    ApiError::Transport(e.to_string())
+                }
+            })?;
         let status = resp.status().as_u16();
         if status == 429 {
             let after = resp
