@@ -2,10 +2,11 @@
 //! that folder is absent). Each file is parsed the way its README describes, and the messages
 //! among them are checked against Deckhand's rules for what is addressed to the bot.
 
+use deckhand::adapters::delivery::outbox::Outbox;
 use deckhand::adapters::slack::app::{EventMeta, SlackApp};
 use deckhand::adapters::slack::http::interaction_payload;
-use deckhand::adapters::slack::outbox::Outbox;
 use deckhand::adapters::slack::socket::{read_frame, FrameOutcome};
+use deckhand::adapters::slack::surface::SlackSurface;
 use deckhand::adapters::slack::threads::SlackThread;
 use deckhand::adapters::slack::web_api::WebApi;
 use deckhand::bot::Bot;
@@ -36,7 +37,7 @@ async fn app(tmp: &tempfile::TempDir, bot_user: &str) -> (Arc<Bot>, SlackApp) {
     // Nothing here calls Slack; the address is never used.
     let api = WebApi::new("http://127.0.0.1:9", "xoxb-test");
     let outbox = Outbox::start(
-        api.clone(),
+        Arc::new(SlackSurface::new(api.clone())),
         bot.store().clone(),
         Duration::from_millis(10),
         Duration::from_secs(3600),

@@ -2,5 +2,6 @@
 //! [`crate::chat::BotEvent`]s. Platform types never leave their adapter.
 
 pub mod console;
+pub mod delivery;
 pub mod serve;
 pub mod slack;

@@ -2,10 +2,11 @@
 //! messages and replies in its threads become [`Incoming`] messages for [`Bot::handle`]; slash
 //! commands open a thread; button clicks go through the same governance as typed replies.
 
-use super::outbox::Outbox;
 use super::render;
+use super::surface::SlackSurface;
 use super::threads::{SlackThread, PLATFORM};
 use super::web_api::{MessageRef, Retry, WebApi};
+use crate::adapters::delivery::outbox::Outbox;
 use crate::bot::Bot;
 use crate::chat::{EventSink, Incoming};
 use serde::Deserialize;
@@ -40,7 +41,7 @@ const STRIPES: usize = 64;
 /// The Slack side of Deckhand, shared by the Events API and Socket Mode transports.
 pub struct SlackApp {
     bot: Arc<Bot>,
-    outbox: Outbox,
+    outbox: Outbox<SlackSurface>,
     api: WebApi,
     /// The bot's own user id (`U…`), from `auth.test`.
     bot_user: String,
@@ -96,7 +97,12 @@ pub fn command_text(command: &str, text: &str) -> String {
 
 impl SlackApp {
     /// The app; `bot_user` is the bot's own user id.
-    pub fn new(bot: Arc<Bot>, outbox: Outbox, api: WebApi, bot_user: String) -> SlackApp {
+    pub fn new(
+        bot: Arc<Bot>,
+        outbox: Outbox<SlackSurface>,
+        api: WebApi,
+        bot_user: String,
+    ) -> SlackApp {
         SlackApp {
             bot,
             outbox,
@@ -150,7 +156,7 @@ impl SlackApp {
     }
 
     /// The outbox (for shutdown flushing).
-    pub fn outbox(&self) -> &Outbox {
+    pub fn outbox(&self) -> &Outbox<SlackSurface> {
         &self.outbox
     }
 

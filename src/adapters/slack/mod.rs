@@ -4,20 +4,20 @@
 
 pub mod app;
 pub mod http;
-pub mod outbox;
 pub mod render;
 pub mod signature;
 pub mod socket;
-pub mod status;
+pub mod surface;
 pub mod threads;
 pub mod web_api;
 
+use crate::adapters::delivery::outbox::Outbox;
 use crate::bot::Bot;
 use crate::config::{SlackConfig, SlackTransport};
 use app::SlackApp;
-use outbox::Outbox;
 use std::sync::Arc;
 use std::time::Duration;
+use surface::SlackSurface;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use web_api::{Retry, WebApi};
@@ -129,7 +129,7 @@ impl Slack {
             .map_err(SlackError::Auth)?;
         tracing::info!(bot_user = %me.user_id, team = %me.team_id, transport = ?config.transport, "signed in to Slack");
         let outbox = Outbox::start(
-            api.clone(),
+            Arc::new(SlackSurface::new(api.clone())),
             bot.store().clone(),
             Duration::from_millis(config.edit_interval_ms),
             Duration::from_secs(bot.config().session.ttl_secs),

@@ -1,6 +1,7 @@
 //! How bot events look in Slack: mrkdwn text, Block Kit buttons, the per-run status message
 //! and failure notes, all kept within Slack's size limits.
 
+use crate::adapters::delivery::RunView;
 use crate::chat::RunStatus;
 use slack_morphism::prelude::*;
 
@@ -17,8 +18,6 @@ pub const REJECT: &str = "deckhand_reject";
 pub const MAX_TEXT: usize = 39_000;
 /// Longest text of a section block.
 pub const MAX_SECTION: usize = 3_000;
-/// Output lines kept per stage for a failure note.
-pub const TAIL_LINES: usize = 30;
 
 /// Escapes the three characters Slack's mrkdwn treats as control characters.
 pub fn escape(text: &str) -> String {
@@ -125,76 +124,40 @@ pub fn answered_mrkdwn(mrkdwn: &str, outcome: &str) -> SlackMessageContent {
         .with_blocks(vec![section.into(), context.into()])
 }
 
-/// What the status message of one run shows.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunView {
-    /// Store id.
-    pub run_id: i64,
-    /// `deploy` or `rollback`.
-    pub action: String,
-    /// Service.
-    pub service: String,
-    /// Environment.
-    pub environment: String,
-    /// Version asked for.
-    pub version: Option<String>,
-    /// Strategy.
-    pub strategy: String,
-    /// Compact stage line.
-    pub summary: String,
-    /// Latest output line, while running.
-    pub last_line: Option<String>,
-    /// Final status once finished.
-    pub finished: Option<RunStatus>,
-}
-
-impl RunView {
-    /// The status message text.
-    pub fn text(&self) -> String {
-        let icon = match self.finished {
-            None => ":hourglass_flowing_sand:",
-            Some(RunStatus::Succeeded) => ":white_check_mark:",
-            Some(RunStatus::Failed) => ":x:",
-            Some(RunStatus::Cancelled) => ":no_entry_sign:",
-            Some(RunStatus::Interrupted) => ":warning:",
-            Some(RunStatus::Running) => ":hourglass_flowing_sand:",
-        };
-        let version = self
-            .version
-            .as_deref()
-            .map(|v| format!(" {v}"))
-            .unwrap_or_default();
-        let state = match self.finished {
-            None | Some(RunStatus::Running) => "running".to_string(),
-            Some(s) => s.as_str().to_string(),
-        };
-        let mut out = format!(
-            "{icon} *Run #{}* · {} {}{} → {} ({}) · {state}",
-            self.run_id,
-            escape(&self.action),
-            escape(&self.service),
-            escape(&version),
-            escape(&self.environment),
-            escape(&self.strategy),
-        );
-        if !self.summary.is_empty() {
-            out.push_str(&format!(
-                "\n`{}`",
-                head(&escape(&self.summary).replace('`', "'"), 1_000)
-            ));
-        }
-        if self.finished.is_none() {
-            if let Some(line) = &self.last_line {
-                out.push_str(&format!("\n> {}", head(&escape(line), 200)));
-            }
-        }
-        out
+/// The status message text of a run.
+pub fn status_text(view: &RunView) -> String {
+    let icon = match view.finished {
+        None | Some(RunStatus::Running) => ":hourglass_flowing_sand:",
+        Some(RunStatus::Succeeded) => ":white_check_mark:",
+        Some(RunStatus::Failed) => ":x:",
+        Some(RunStatus::Cancelled) => ":no_entry_sign:",
+        Some(RunStatus::Interrupted) => ":warning:",
+    };
+    let version = view
+        .version
+        .as_deref()
+        .map(|v| format!(" {v}"))
+        .unwrap_or_default();
+    let mut out = format!(
+        "{icon} *Run #{}* · {} {}{} → {} ({}) · {}",
+        view.run_id,
+        escape(&view.action),
+        escape(&view.service),
+        escape(&version),
+        escape(&view.environment),
+        escape(&view.strategy),
+        view.state(),
+    );
+    if !view.summary.is_empty() {
+        let summary = escape(&view.summary).replace('`', "'");
+        out.push_str(&format!("\n`{}`", head(&summary, 1_000)));
     }
-
-    /// The status message content.
-    pub fn content(&self) -> SlackMessageContent {
-        SlackMessageContent::new().with_text(self.text())
+    if view.finished.is_none() {
+        if let Some(line) = &view.last_line {
+            out.push_str(&format!("\n> {}", head(&escape(line), 200)));
+        }
     }
+    out
 }
 
 /// The thread note for a failed stage: what failed and the end of its output in a code block,
@@ -281,12 +244,12 @@ mod tests {
             last_line: Some("rolling 5%".into()),
             finished: None,
         };
-        let t = v.text();
+        let t = status_text(&v);
         assert!(t.contains("*Run #7* · deploy billionmail 1.4.0 → staging (canary) · running"));
         assert!(t.contains("`build ✓ 1s → deploy ⏳`"));
         assert!(t.contains("> rolling 5%"));
         v.finished = Some(RunStatus::Succeeded);
-        let t = v.text();
+        let t = status_text(&v);
         assert!(t.starts_with(":white_check_mark:"));
         assert!(t.contains("· succeeded"));
         assert!(!t.contains("rolling"));

@@ -1,17 +1,14 @@
-//! Delivers bot events to Slack. Each thread has its own worker so messages in a thread keep
+//! Delivers bot events to a platform ([`Surface`]). Each thread has its own worker so messages in a thread keep
 //! their order while threads do not wait for each other. The worker posts replies, questions
 //! with buttons and approval requests, keeps one status message per run (edited through a
 //! [`StatusEditor`]), posts a note with the log tail when a stage fails, and retires buttons once
 //! their question is answered, whoever answered it and however (click, typed reply, expiry).
 
-use super::render::{self, RunView};
-use super::status::{StatusEditor, StatusMessage};
-use super::threads::SlackThread;
-use super::web_api::{MessageRef, Retry, WebApi};
+use super::status::StatusEditor;
+use super::{Persistence, RunView, Surface};
 use crate::chat::{BotEvent, EventSink, StageState, ThreadKey};
 use crate::nlu::Intent;
 use crate::store::Store;
-use slack_morphism::prelude::*;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,6 +19,9 @@ use tokio::task::JoinHandle;
 /// A worker with nothing to do for this long ends (a new one starts on the next event),
 /// unless it still watches runs, approval requests or an open question.
 const IDLE: Duration = Duration::from_secs(600);
+
+/// Output lines kept per stage for a failure note.
+pub const TAIL_LINES: usize = 30;
 
 /// What the outbox is asked to do.
 #[derive(Debug)]
@@ -35,18 +35,19 @@ enum Op {
         intent: Intent,
         awaiting: bool,
     },
-    /// A click on buttons whose question is no longer open: remove them.
+    /// A click on buttons whose question is no longer open: remove them. `shown` is the
+    /// question as the platform showed it.
     Stale {
         thread: ThreadKey,
-        ts: String,
-        text: String,
+        id: String,
+        shown: String,
     },
     /// An approval request's message seen in a click (also after a restart): watch it.
     TrackApproval {
         thread: ThreadKey,
         approval_id: i64,
-        ts: String,
-        mrkdwn: String,
+        id: String,
+        shown: String,
     },
 }
 
@@ -69,8 +70,8 @@ struct Question {
     shown: Option<(u64, String)>,
 }
 
-struct Ctx {
-    api: WebApi,
+struct Ctx<S: Surface> {
+    surface: Arc<S>,
     store: Store,
     edit_interval: Duration,
     /// How long an unanswered question stays answerable (the session TTL).
@@ -83,14 +84,22 @@ struct Ctx {
     finals: Mutex<Vec<JoinHandle<()>>>,
 }
 
-/// The Slack [`EventSink`]: queues events and delivers them in order per thread.
-#[derive(Clone)]
-pub struct Outbox {
+/// A platform's [`EventSink`]: queues events and delivers them in order per thread.
+pub struct Outbox<S: Surface> {
     tx: mpsc::UnboundedSender<Op>,
-    ctx: Arc<Ctx>,
+    ctx: Arc<Ctx<S>>,
 }
 
-impl EventSink for Outbox {
+impl<S: Surface> Clone for Outbox<S> {
+    fn clone(&self) -> Self {
+        Outbox {
+            tx: self.tx.clone(),
+            ctx: self.ctx.clone(),
+        }
+    }
+}
+
+impl<S: Surface> EventSink for Outbox<S> {
     fn emit(&self, event: BotEvent) {
         let mut generation = 0;
         if let BotEvent::Confirm { thread, .. } = &event {
@@ -105,17 +114,17 @@ impl EventSink for Outbox {
     }
 }
 
-impl Outbox {
+impl<S: Surface> Outbox<S> {
     /// Starts the dispatcher; `edit_interval` is the shortest gap between edits of a message,
     /// `question_ttl` how long a confirmation question stays open (the session TTL).
     pub fn start(
-        api: WebApi,
+        surface: Arc<S>,
         store: Store,
         edit_interval: Duration,
         question_ttl: Duration,
-    ) -> Outbox {
+    ) -> Outbox<S> {
         let ctx = Arc::new(Ctx {
-            api,
+            surface,
             store,
             edit_interval,
             question_ttl,
@@ -145,23 +154,23 @@ impl Outbox {
         });
     }
 
-    /// Removes the buttons of a message whose question is no longer open.
-    pub fn retire_stale(&self, thread: &ThreadKey, ts: &str, text: &str) {
+    /// Removes the buttons of message `id`, whose question (as `shown`) is no longer open.
+    pub fn retire_stale(&self, thread: &ThreadKey, id: &str, shown: &str) {
         self.send(Op::Stale {
             thread: thread.clone(),
-            ts: ts.to_string(),
-            text: text.to_string(),
+            id: id.to_string(),
+            shown: shown.to_string(),
         });
     }
 
     /// Watches an approval request's message found in a click, so its buttons are retired
     /// once the request is settled (this process may not have posted it: restarts).
-    pub fn track_approval(&self, thread: &ThreadKey, approval_id: i64, ts: &str, mrkdwn: &str) {
+    pub fn track_approval(&self, thread: &ThreadKey, approval_id: i64, id: &str, shown: &str) {
         self.send(Op::TrackApproval {
             thread: thread.clone(),
             approval_id,
-            ts: ts.to_string(),
-            mrkdwn: mrkdwn.to_string(),
+            id: id.to_string(),
+            shown: shown.to_string(),
         });
     }
 
@@ -198,7 +207,7 @@ impl Outbox {
     }
 }
 
-async fn dispatch(mut rx: mpsc::UnboundedReceiver<Op>, ctx: Arc<Ctx>) {
+async fn dispatch<S: Surface>(mut rx: mpsc::UnboundedReceiver<Op>, ctx: Arc<Ctx<S>>) {
     let mut workers: HashMap<ThreadKey, mpsc::UnboundedSender<Op>> = HashMap::new();
     while let Some(op) = rx.recv().await {
         let key = op.thread().clone();
@@ -210,18 +219,12 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Op>, ctx: Arc<Ctx>) {
             },
             None => op,
         };
-        let Some(slack) = SlackThread::from_key(&key) else {
-            tracing::error!(thread = %key, "event for a thread that is not a Slack thread; dropped");
-            ctx.in_flight.fetch_sub(1, Ordering::SeqCst);
-            continue;
-        };
         let (wtx, wrx) = mpsc::unbounded_channel();
         let _ = wtx.send(op);
         tokio::spawn(
             Worker {
                 ctx: ctx.clone(),
                 key: key.clone(),
-                slack,
                 runs: HashMap::new(),
                 confirm: None,
                 approvals: BTreeMap::new(),
@@ -234,25 +237,24 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Op>, ctx: Arc<Ctx>) {
     }
 }
 
-struct RunState {
+struct RunState<S: Surface> {
     view: RunView,
-    editor: Option<StatusEditor>,
+    editor: Option<StatusEditor<S>>,
     tails: HashMap<String, VecDeque<String>>,
 }
 
-struct Worker {
-    ctx: Arc<Ctx>,
+struct Worker<S: Surface> {
+    ctx: Arc<Ctx<S>>,
     key: ThreadKey,
-    slack: SlackThread,
-    runs: HashMap<i64, RunState>,
-    /// Open confirmation: (ts, mrkdwn text).
+    runs: HashMap<i64, RunState<S>>,
+    /// Open confirmation: (message id, shown text).
     confirm: Option<(String, String)>,
-    /// Approval requests with buttons: id -> (ts, mrkdwn text).
+    /// Approval requests with buttons: approval id -> (message id, shown text).
     approvals: BTreeMap<i64, (String, String)>,
     joined: bool,
 }
 
-impl Worker {
+impl<S: Surface> Worker<S> {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Op>) {
         loop {
             // Runs and approval requests end on their own (the expiry sweeper closes old
@@ -288,15 +290,16 @@ impl Worker {
     }
 
     async fn handle(&mut self, op: Op) {
+        let surface = self.ctx.surface.clone();
         match op {
             Op::Event(event, generation) => self.event(event, generation).await,
             Op::TrackApproval {
                 approval_id,
-                ts,
-                mrkdwn,
+                id,
+                shown,
                 ..
             } => {
-                self.approvals.entry(approval_id).or_insert((ts, mrkdwn));
+                self.approvals.entry(approval_id).or_insert((id, shown));
             }
             Op::TurnDone {
                 user,
@@ -305,63 +308,64 @@ impl Worker {
                 ..
             } => {
                 if !awaiting {
-                    if let Some((ts, text)) = self.confirm.take() {
+                    if let Some((id, shown)) = self.confirm.take() {
                         self.forget_confirm();
+                        let [ok, _, cancelled, _] = surface.marks();
+                        let who = surface.mention(&user);
                         let outcome = match intent {
-                            Intent::Affirm => format!(":white_check_mark: Confirmed by <@{user}>"),
+                            Intent::Affirm => format!("{ok} Confirmed by {who}"),
                             Intent::Negate | Intent::Cancel => {
-                                format!(":heavy_multiplication_x: Cancelled by <@{user}>")
+                                format!("{cancelled} Cancelled by {who}")
                             }
                             _ => "This question is no longer open.".to_string(),
                         };
-                        self.update(&ts, render::answered_mrkdwn(&text, &outcome))
-                            .await;
+                        self.update(&id, surface.answered(&shown, &outcome)).await;
                     }
                 }
                 self.check_approvals().await;
             }
-            Op::Stale { ts, text, .. } => {
-                if self.confirm.as_ref().is_some_and(|(open, _)| *open == ts) {
+            Op::Stale { id, shown, .. } => {
+                if self.confirm.as_ref().is_some_and(|(open, _)| *open == id) {
                     return;
                 }
-                // `text` came from Slack already escaped, so it is used as mrkdwn as is.
                 let note = "This question is no longer open; ask again if needed.";
-                self.update(&ts, render::answered_mrkdwn(&text, note)).await;
+                self.update(&id, surface.answered(&shown, note)).await;
             }
         }
     }
 
     async fn event(&mut self, event: BotEvent, generation: u64) {
+        let surface = self.ctx.surface.clone();
         match event {
             BotEvent::Reply { text, .. } => {
-                self.post(render::plain(&text), Retry::NORMAL).await;
+                self.post(surface.plain(&text), Persistence::Normal).await;
                 self.check_approvals().await;
             }
             BotEvent::Prompt { text, .. } => {
-                self.post(render::plain(&text), Retry::NORMAL).await;
+                self.post(surface.plain(&text), Persistence::Normal).await;
             }
             BotEvent::Confirm { text, .. } => {
-                if let Some((ts, old)) = self.confirm.take() {
+                if let Some((id, old)) = self.confirm.take() {
                     let note = "Replaced by the question below.";
-                    self.update(&ts, render::answered_mrkdwn(&old, note)).await;
+                    self.update(&id, surface.answered(&old, note)).await;
                 }
-                if let Some(ts) = self.post(render::confirm(&text), Retry::NORMAL).await {
+                if let Some(id) = self.post(surface.confirm(&text), Persistence::Normal).await {
                     let mut confirms = self.ctx.confirms.lock().unwrap_or_else(|e| e.into_inner());
                     let q = confirms.entry(self.key.clone()).or_default();
                     if q.generation == generation {
-                        q.shown = Some((generation, ts.clone()));
+                        q.shown = Some((generation, id.clone()));
                     }
                     drop(confirms);
-                    self.confirm = Some((ts, render::escape(&text)));
+                    self.confirm = Some((id, surface.shown(&text)));
                 }
             }
             BotEvent::ApprovalRequest {
                 approval_id, text, ..
             } => {
-                let content = render::approval(&text, approval_id);
-                if let Some(ts) = self.post(content, Retry::NORMAL).await {
+                let content = surface.approval(&text, approval_id);
+                if let Some(id) = self.post(content, Persistence::Normal).await {
                     self.approvals
-                        .insert(approval_id, (ts, render::escape(&text)));
+                        .insert(approval_id, (id, surface.shown(&text)));
                 }
             }
             BotEvent::RunStarted {
@@ -384,20 +388,19 @@ impl Worker {
                     last_line: None,
                     finished: None,
                 };
-                let content = view.content();
-                let editor = self.post(content.clone(), Retry::NORMAL).await.map(|ts| {
-                    let message = StatusMessage {
-                        channel: self.slack.channel.clone(),
-                        ts,
-                        thread_ts: self.slack.thread_ts.clone(),
-                    };
-                    StatusEditor::start(
-                        self.ctx.api.clone(),
-                        message,
-                        content,
-                        self.ctx.edit_interval,
-                    )
-                });
+                let content = surface.status(&view);
+                let editor = self
+                    .post(content.clone(), Persistence::Normal)
+                    .await
+                    .map(|id| {
+                        StatusEditor::start(
+                            surface.clone(),
+                            self.key.clone(),
+                            id,
+                            content,
+                            self.ctx.edit_interval,
+                        )
+                    });
                 self.runs.insert(
                     run_id,
                     RunState {
@@ -422,10 +425,11 @@ impl Worker {
                 };
                 run.view.summary = summary;
                 let mut note = None;
+                let key = format!("{phase}/{stage}");
                 match line {
                     Some(line) => {
-                        let tail = run.tails.entry(format!("{phase}/{stage}")).or_default();
-                        if tail.len() == render::TAIL_LINES {
+                        let tail = run.tails.entry(key).or_default();
+                        if tail.len() == TAIL_LINES {
                             tail.pop_front();
                         }
                         tail.push_back(line.clone());
@@ -434,20 +438,18 @@ impl Worker {
                     None if matches!(state, StageState::Failed | StageState::TimedOut) => {
                         let lines: Vec<String> = run
                             .tails
-                            .get(&format!("{phase}/{stage}"))
+                            .get(&key)
                             .map(|t| t.iter().cloned().collect())
                             .unwrap_or_default();
-                        note = Some(render::failure_note(&stage, &phase, state.as_str(), &lines));
+                        note = Some(surface.failure_note(&stage, &phase, state.as_str(), &lines));
                     }
                     None => run.view.last_line = None,
                 }
                 if let Some(editor) = &run.editor {
-                    editor.show(run.view.content());
+                    editor.show(surface.status(&run.view));
                 }
                 if let Some(note) = note {
-                    // Already within the section limit; post as raw mrkdwn (the log is escaped).
-                    self.post(SlackMessageContent::new().with_text(note), Retry::NORMAL)
-                        .await;
+                    self.post(note, Persistence::Normal).await;
                 }
             }
             BotEvent::RunFinished {
@@ -464,7 +466,7 @@ impl Worker {
                     if run.view.version.is_none() {
                         run.view.version = version;
                     }
-                    let content = run.view.content();
+                    let content = surface.status(&run.view);
                     match run.editor.take() {
                         Some(editor) => {
                             let done = editor.finish(content);
@@ -475,11 +477,12 @@ impl Worker {
                         }
                         // The status message never got posted: post the final state instead.
                         None => {
-                            self.post(content, Retry::PERSISTENT).await;
+                            self.post(content, Persistence::MustArrive).await;
                         }
                     }
                 }
-                self.post(render::plain(&text), Retry::PERSISTENT).await;
+                self.post(surface.plain(&text), Persistence::MustArrive)
+                    .await;
             }
         }
     }
@@ -494,6 +497,7 @@ impl Worker {
 
     /// Retires the buttons of approval requests that are no longer pending.
     async fn check_approvals(&mut self) {
+        let surface = self.ctx.surface.clone();
         let ids: Vec<i64> = self.approvals.keys().copied().collect();
         for id in ids {
             let record = match self.ctx.store.approval(id).await {
@@ -507,14 +511,12 @@ impl Worker {
             if record.status == "pending" {
                 continue;
             }
-            let who = |decision: &str, decisions: &[crate::store::DecisionRecord]| {
+            let decisions = self.ctx.store.decisions(id).await.unwrap_or_default();
+            let who = |decision: &str| {
                 let names: Vec<String> = decisions
                     .iter()
                     .filter(|d| d.decision == decision)
-                    .map(|d| match d.identity.strip_prefix("slack:") {
-                        Some(u) => format!("<@{u}>"),
-                        None => d.person.clone(),
-                    })
+                    .map(|d| surface.name(&d.identity, &d.person))
                     .collect();
                 if names.is_empty() {
                     "someone".to_string()
@@ -522,36 +524,24 @@ impl Worker {
                     names.join(", ")
                 }
             };
-            let decisions = self.ctx.store.decisions(id).await.unwrap_or_default();
+            let [ok, no, cancelled, expired] = surface.marks();
             let outcome = match record.status.as_str() {
-                "approved" => format!(
-                    ":white_check_mark: Approved by {}",
-                    who("approve", &decisions)
-                ),
-                "rejected" => format!(":x: Rejected by {}", who("reject", &decisions)),
-                "expired" => ":hourglass: Expired; nothing ran.".to_string(),
-                "cancelled" => ":heavy_multiplication_x: Withdrawn by the requester.".to_string(),
+                "approved" => format!("{ok} Approved by {}", who("approve")),
+                "rejected" => format!("{no} Rejected by {}", who("reject")),
+                "expired" => format!("{expired} Expired; nothing ran."),
+                "cancelled" => format!("{cancelled} Withdrawn by the requester."),
                 other => format!("Closed ({other})."),
             };
-            if let Some((ts, text)) = self.approvals.remove(&id) {
-                self.update(&ts, render::answered_mrkdwn(&text, &outcome))
-                    .await;
+            if let Some((msg, shown)) = self.approvals.remove(&id) {
+                self.update(&msg, surface.answered(&shown, &outcome)).await;
             }
         }
     }
 
-    /// Posts into the thread; returns the new message's `ts`.
-    async fn post(&mut self, content: SlackMessageContent, retry: Retry) -> Option<String> {
-        let request =
-            SlackApiChatPostMessageRequest::new(self.slack.channel.clone().into(), content)
-                .with_thread_ts(self.slack.thread_ts.clone().into());
-        let result: Result<MessageRef, _> = self
-            .ctx
-            .api
-            .call_with_retry("chat.postMessage", &request, retry)
-            .await;
-        match result {
-            Ok(r) => {
+    /// Posts into the thread; returns the new message's id.
+    async fn post(&mut self, content: S::Content, persistence: Persistence) -> Option<String> {
+        match self.ctx.surface.post(&self.key, content, persistence).await {
+            Ok(id) => {
                 if !self.joined {
                     self.joined = true;
                     if let Err(e) = self
@@ -563,28 +553,18 @@ impl Worker {
                         tracing::warn!(thread = %self.key, error = %e, "cannot record the thread");
                     }
                 }
-                Some(r.ts)
+                Some(id)
             }
             Err(e) => {
-                tracing::error!(thread = %self.key, error = %e, "message could not be posted to Slack");
+                tracing::error!(thread = %self.key, error = %e, "message could not be posted");
                 None
             }
         }
     }
 
-    async fn update(&self, ts: &str, content: SlackMessageContent) {
-        let request = SlackApiChatUpdateRequest::new(
-            self.slack.channel.clone().into(),
-            content,
-            ts.to_string().into(),
-        );
-        let result: Result<MessageRef, _> = self
-            .ctx
-            .api
-            .call_with_retry("chat.update", &request, Retry::IDEMPOTENT)
-            .await;
-        if let Err(e) = result {
-            tracing::error!(thread = %self.key, ts, error = %e, "message could not be updated");
+    async fn update(&self, id: &str, content: S::Content) {
+        if let Err(e) = self.ctx.surface.edit(&self.key, id, content).await {
+            tracing::error!(thread = %self.key, id, error = %e, "message could not be updated");
         }
     }
 }

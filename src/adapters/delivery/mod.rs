@@ -1,0 +1,126 @@
+//! Delivery of bot events to a chat platform, shared by the Slack and Discord adapters: an
+//! ordered per-thread [`outbox::Outbox`], a coalescing [`status::StatusEditor`] for run status
+//! messages, and the [`Surface`] each platform implements to render and send messages.
+
+pub mod outbox;
+pub mod status;
+
+use crate::chat::{RunStatus, ThreadKey};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+/// A boxed future, for the object-safe-ish [`Surface`] methods.
+pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a post or edit failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The platform asks to wait this long.
+    #[error("rate limited: retry after {0:?}")]
+    RateLimited(Duration),
+    /// Worth trying again later.
+    #[error("{0}")]
+    Transient(String),
+    /// Will not succeed by retrying (e.g. the message cannot be edited).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// How many times to try a post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persistence {
+    /// Ordinary messages: a few attempts; a lost answer is not retried (no duplicates).
+    Normal,
+    /// A run's final messages: retried for minutes, even at the risk of a duplicate.
+    MustArrive,
+}
+
+/// What the status message of one run shows (platforms render it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunView {
+    /// Store id.
+    pub run_id: i64,
+    /// `deploy` or `rollback`.
+    pub action: String,
+    /// Service.
+    pub service: String,
+    /// Environment.
+    pub environment: String,
+    /// Version asked for (or reported).
+    pub version: Option<String>,
+    /// Strategy.
+    pub strategy: String,
+    /// Compact stage line.
+    pub summary: String,
+    /// Latest output line, while running.
+    pub last_line: Option<String>,
+    /// Final status once finished.
+    pub finished: Option<RunStatus>,
+}
+
+impl RunView {
+    /// `running`, or the final status.
+    pub fn state(&self) -> &'static str {
+        match self.finished {
+            None | Some(RunStatus::Running) => "running",
+            Some(s) => s.as_str(),
+        }
+    }
+}
+
+/// A chat platform as the outbox sees it: how to render each kind of message, and how to post
+/// and edit messages in a thread.
+pub trait Surface: Send + Sync + 'static {
+    /// A rendered message.
+    type Content: Clone + PartialEq + std::fmt::Debug + Send + Sync + 'static;
+
+    /// A plain answer.
+    fn plain(&self, text: &str) -> Self::Content;
+    /// A yes/no question with Confirm and Cancel buttons.
+    fn confirm(&self, text: &str) -> Self::Content;
+    /// An approval request with Approve and Reject buttons naming it.
+    fn approval(&self, text: &str, approval_id: i64) -> Self::Content;
+    /// A question's text as the platform shows it (what a click reads back).
+    fn shown(&self, text: &str) -> String;
+    /// A settled question: its `shown` text, the outcome, no buttons.
+    fn answered(&self, shown: &str, outcome: &str) -> Self::Content;
+    /// A run's status message.
+    fn status(&self, view: &RunView) -> Self::Content;
+    /// The note for a failed stage, with the end of its output.
+    fn failure_note(
+        &self,
+        stage: &str,
+        phase: &str,
+        state: &str,
+        lines: &[String],
+    ) -> Self::Content;
+    /// How a user id is mentioned.
+    fn mention(&self, user: &str) -> String;
+    /// How a decider is named in an outcome: a mention for this platform's identities.
+    fn name(&self, identity: &str, person: &str) -> String;
+    /// Emoji per outcome, in this platform's spelling: (ok, no, cancelled, expired).
+    fn marks(&self) -> [&'static str; 4];
+
+    /// Posts into `thread`; returns the new message's id.
+    fn post<'a>(
+        &'a self,
+        thread: &'a ThreadKey,
+        content: Self::Content,
+        persistence: Persistence,
+    ) -> BoxFut<'a, Result<String, SendError>>;
+    /// Edits message `id` once (no retries: the caller paces and retries).
+    fn edit_once<'a>(
+        &'a self,
+        thread: &'a ThreadKey,
+        id: &'a str,
+        content: Self::Content,
+    ) -> BoxFut<'a, Result<(), SendError>>;
+    /// Edits message `id`, retrying as the platform allows.
+    fn edit<'a>(
+        &'a self,
+        thread: &'a ThreadKey,
+        id: &'a str,
+        content: Self::Content,
+    ) -> BoxFut<'a, Result<(), SendError>>;
+}
