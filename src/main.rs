@@ -39,7 +39,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Serve the platform adapters configured in the config (Slack) until SIGINT/SIGTERM.
+    /// Serve the platform adapters configured in the config (Slack, Discord) until SIGINT/SIGTERM.
     Serve {
         /// Config file.
         #[arg(
@@ -170,7 +170,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load(&config)?;
             let listen = listen.unwrap_or_else(|| config.serve.listen.clone());
             let bot = Arc::new(Bot::new(config).await?);
-            let server = Server::start(bot.clone(), &listen, None).await?;
+            let server = Server::start(bot.clone(), &listen, Default::default()).await?;
             eprintln!(
                 "deckhand: serving on http://{} (Ctrl-C to stop)",
                 server.addr

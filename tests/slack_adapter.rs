@@ -3,7 +3,7 @@
 
 mod support;
 
-use deckhand::adapters::serve::Server;
+use deckhand::adapters::serve::{Secrets, Server};
 use deckhand::adapters::slack::signature::SlackVerifier;
 use deckhand::adapters::slack::SlackSecrets;
 use deckhand::bot::Bot;
@@ -39,7 +39,11 @@ async fn rig(transport: SlackTransport) -> Rig {
         signing_secret: Some(SECRET.into()),
         app_token: Some("xapp-test".into()),
     };
-    let server = Server::start(bot.clone(), "127.0.0.1:0", Some(secrets))
+    let secrets = Secrets {
+        slack: Some(secrets),
+        discord: None,
+    };
+    let server = Server::start(bot.clone(), "127.0.0.1:0", secrets)
         .await
         .unwrap();
     let url = format!("http://{}", server.addr);

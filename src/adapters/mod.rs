@@ -3,5 +3,6 @@
 
 pub mod console;
 pub mod delivery;
+pub mod discord;
 pub mod serve;
 pub mod slack;

@@ -2,6 +2,7 @@
 //! HTTP listener for their webhooks (plus `/healthz`), and shuts down cleanly on a signal:
 //! stop taking requests, let running pipelines finish, deliver queued messages.
 
+use super::discord::{Discord, DiscordError, DiscordSecrets};
 use super::slack::{Slack, SlackError, SlackSecrets};
 use crate::bot::Bot;
 use axum::routing::get;
@@ -16,11 +17,14 @@ use tokio::sync::watch;
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// No adapter is configured.
-    #[error("nothing to serve: add a `slack:` section to the config (see README, \"Slack\")")]
+    #[error("nothing to serve: add a `slack:` or `discord:` section to the config (see README, \"Slack\" and \"Discord\")")]
     NothingToServe,
     /// Slack could not start.
     #[error(transparent)]
     Slack(#[from] SlackError),
+    /// Discord could not start.
+    #[error(transparent)]
+    Discord(#[from] DiscordError),
     /// The listen address is taken or invalid.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -31,11 +35,21 @@ pub enum ServeError {
     },
 }
 
+/// Secrets handed in directly (tests); `None` reads them from the environment.
+#[derive(Debug, Default)]
+pub struct Secrets {
+    /// Slack's.
+    pub slack: Option<SlackSecrets>,
+    /// Discord's.
+    pub discord: Option<DiscordSecrets>,
+}
+
 /// A started server.
 pub struct Server {
     /// Where it listens.
     pub addr: SocketAddr,
     slack: Option<Slack>,
+    discord: Option<Discord>,
     stop: watch::Sender<bool>,
     http: tokio::task::JoinHandle<()>,
     bot: Arc<Bot>,
@@ -47,9 +61,9 @@ impl Server {
     pub async fn start(
         bot: Arc<Bot>,
         listen: &str,
-        slack_secrets: Option<SlackSecrets>,
+        secrets: Secrets,
     ) -> Result<Server, ServeError> {
-        let slack = match (&bot.config().slack, slack_secrets) {
+        let slack = match (&bot.config().slack, secrets.slack) {
             (Some(cfg), Some(secrets)) => Some(Slack::start(bot.clone(), cfg, secrets).await?),
             (Some(cfg), None) => {
                 let secrets = SlackSecrets::from_env(cfg.transport)?;
@@ -57,11 +71,22 @@ impl Server {
             }
             (None, _) => None,
         };
-        if slack.is_none() {
+        let discord = match (&bot.config().discord, secrets.discord) {
+            (Some(cfg), Some(secrets)) => Some(Discord::start(bot.clone(), cfg, secrets).await?),
+            (Some(cfg), None) => {
+                let secrets = DiscordSecrets::from_env(cfg)?;
+                Some(Discord::start(bot.clone(), cfg, secrets).await?)
+            }
+            (None, _) => None,
+        };
+        if slack.is_none() && discord.is_none() {
             return Err(ServeError::NothingToServe);
         }
         let mut router = Router::new().route("/healthz", get(|| async { "ok\n" }));
         if let Some(routes) = slack.as_ref().and_then(|s| s.routes.clone()) {
+            router = router.merge(routes);
+        }
+        if let Some(routes) = discord.as_ref().and_then(|d| d.routes.clone()) {
             router = router.merge(routes);
         }
         let listener = TcpListener::bind(listen)
@@ -91,6 +116,7 @@ impl Server {
         Ok(Server {
             addr,
             slack,
+            discord,
             stop,
             http,
             bot,
@@ -98,12 +124,22 @@ impl Server {
         })
     }
 
+    /// The Discord adapter, if configured (tests feed it gateway messages).
+    pub fn discord(&self) -> Option<&Discord> {
+        self.discord.as_ref()
+    }
+
     /// Waits until everything queued for the platforms is delivered (tests).
     pub async fn flush(&self, limit: Duration) -> bool {
-        match &self.slack {
+        let slack = match &self.slack {
             Some(s) => s.flush(limit).await,
             None => true,
-        }
+        };
+        let discord = match &self.discord {
+            Some(d) => d.flush(limit).await,
+            None => true,
+        };
+        slack && discord
     }
 
     /// Stops taking requests and events, lets the handlers already started finish, waits
@@ -114,6 +150,9 @@ impl Server {
         if let Some(slack) = self.slack.as_mut() {
             slack.stop_intake(Duration::from_secs(30)).await;
         }
+        if let Some(discord) = self.discord.as_mut() {
+            discord.stop_intake(Duration::from_secs(30)).await;
+        }
         let running = self.bot.active_runs();
         if !running.is_empty() {
             tracing::info!(runs = ?running, "waiting for running pipelines to finish");
@@ -121,6 +160,9 @@ impl Server {
         self.bot.wait_idle().await;
         if let Some(slack) = &self.slack {
             slack.drain(Duration::from_secs(60)).await;
+        }
+        if let Some(discord) = &self.discord {
+            discord.drain(Duration::from_secs(60)).await;
         }
         self.background.abort();
     }

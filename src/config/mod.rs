@@ -3,9 +3,9 @@
 mod schema;
 
 pub use schema::{
-    Config, DialogueConfig, Environment, GovernanceConfig, MemoryConfig, MemoryRule, NluConfig,
-    Person, Pipeline, Policy, ServeConfig, Service, SessionConfig, SlackConfig, SlackTransport,
-    Stage, StoreConfig, Strategy,
+    Config, DialogueConfig, DiscordConfig, Environment, GovernanceConfig, MemoryConfig, MemoryRule,
+    NluConfig, Person, Pipeline, Policy, ServeConfig, Service, SessionConfig, SlackConfig,
+    SlackTransport, Stage, StoreConfig, Strategy,
 };
 
 use std::collections::HashMap;
@@ -134,6 +134,33 @@ impl Config {
             }
             if slack.edit_interval_ms > 60_000 {
                 out.push("slack.edit_interval_ms must be at most 60000".into());
+            }
+        }
+        if let Some(discord) = &self.discord {
+            if !(discord.api_base_url.starts_with("https://")
+                || discord.api_base_url.starts_with("http://"))
+            {
+                out.push(format!(
+                    "discord.api_base_url `{}` must start with https:// (or http:// for a local fake)",
+                    discord.api_base_url
+                ));
+            }
+            if !discord.gateway && !discord.interactions_endpoint {
+                out.push("discord: enable `gateway`, `interactions_endpoint` or both".into());
+            }
+            if discord
+                .guild_id
+                .as_deref()
+                .is_some_and(|g| g.parse::<u64>().is_err())
+            {
+                out.push("discord.guild_id must be a numeric guild id".into());
+            }
+            if discord.edit_interval_ms > 60_000 {
+                out.push("discord.edit_interval_ms must be at most 60000".into());
+            }
+            // Discord allows 25 choices per option (services use autocomplete instead).
+            if self.environments.len() > 25 {
+                out.push("discord: at most 25 environments can be offered as choices".into());
             }
         }
         let mut seen_names: HashMap<&str, &str> = HashMap::new();

@@ -43,6 +43,9 @@ pub struct Config {
     /// The Slack app, when Deckhand is served to Slack. Tokens come from the environment.
     #[serde(default)]
     pub slack: Option<SlackConfig>,
+    /// The Discord bot, when Deckhand is served to Discord. Secrets come from the environment.
+    #[serde(default)]
+    pub discord: Option<DiscordConfig>,
     /// Folder of the config file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -92,6 +95,37 @@ pub struct SlackConfig {
     /// Shortest gap between two edits of one message, in milliseconds.
     #[serde(default = "default_edit_interval")]
     pub edit_interval_ms: u64,
+}
+
+/// The Discord bot's settings; the bot token and the application's public key are read from
+/// `DISCORD_BOT_TOKEN` and `DISCORD_PUBLIC_KEY`, never from this file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordConfig {
+    /// Connect to the gateway (messages that mention the bot or are in its threads, and
+    /// interactions unless an interactions endpoint URL is set in the application).
+    #[serde(default = "default_true")]
+    pub gateway: bool,
+    /// Serve the HTTP interactions endpoint at `/discord/interactions` (needs a public URL).
+    #[serde(default)]
+    pub interactions_endpoint: bool,
+    /// REST API base (`https://discord.com`); tests point it at a local fake Discord.
+    #[serde(default = "default_discord_api")]
+    pub api_base_url: String,
+    /// Register the slash commands in this guild only (they appear at once) instead of globally.
+    #[serde(default)]
+    pub guild_id: Option<String>,
+    /// Shortest gap between two edits of one message, in milliseconds.
+    #[serde(default = "default_edit_interval")]
+    pub edit_interval_ms: u64,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_discord_api() -> String {
+    "https://discord.com".into()
 }
 
 fn default_slack_api() -> String {

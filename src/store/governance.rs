@@ -232,6 +232,29 @@ impl Store {
         Ok(row.is_some())
     }
 
+    /// The key of a joined thread found by its thread id alone (platforms whose thread ids
+    /// are unique, like Discord's channel ids).
+    pub async fn find_thread(
+        &self,
+        platform: &str,
+        thread: &str,
+    ) -> Result<Option<ThreadKey>, StoreError> {
+        let row = sqlx::query(
+            "SELECT channel FROM bot_threads WHERE platform = $1 AND thread = $2 ORDER BY joined_at LIMIT 1",
+        )
+        .bind(platform)
+        .bind(thread)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(r) => {
+                let channel: String = get(&r, "channel")?;
+                Some(ThreadKey::new(platform, &channel, thread))
+            }
+            None => None,
+        })
+    }
+
     /// Forgets threads joined before `before`; a reply there then needs a mention again.
     pub async fn prune_threads(&self, before: i64) -> Result<u64, StoreError> {
         Ok(sqlx::query("DELETE FROM bot_threads WHERE joined_at < $1")

@@ -259,6 +259,11 @@ async fn joined_threads_are_remembered_and_pruned() {
             .in_thread(&ThreadKey::new("discord", "T1/C1", "100.1"))
             .await
             .unwrap());
+        assert_eq!(
+            s.find_thread("slack", "200.2").await.unwrap(),
+            Some(b.clone())
+        );
+        assert_eq!(s.find_thread("discord", "200.2").await.unwrap(), None);
         assert_eq!(s.prune_threads(2_000).await.unwrap(), 1, "{}", t.backend);
         assert!(!s.in_thread(&a).await.unwrap());
         assert!(s.in_thread(&b).await.unwrap());

@@ -1,6 +1,7 @@
 //! Shared helpers for integration tests: a collecting sink and configs pointed at temp dirs.
 #![allow(dead_code)]
 
+pub mod fake_discord;
 pub mod fake_slack;
 
 use deckhand::chat::{BotEvent, EventSink};

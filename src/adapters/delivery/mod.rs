@@ -4,6 +4,7 @@
 
 pub mod outbox;
 pub mod status;
+pub mod turns;
 
 use crate::chat::{RunStatus, ThreadKey};
 use std::future::Future;
@@ -19,9 +20,13 @@ pub enum SendError {
     /// The platform asks to wait this long.
     #[error("rate limited: retry after {0:?}")]
     RateLimited(Duration),
-    /// Worth trying again later.
+    /// Worth trying again later; the call did not take effect.
     #[error("{0}")]
     Transient(String),
+    /// No answer came: the call may or may not have taken effect. Edits can be repeated
+    /// safely; a post repeated may appear twice.
+    #[error("{0}")]
+    Unknown(String),
     /// Will not succeed by retrying (e.g. the message cannot be edited).
     #[error("{0}")]
     Permanent(String),
@@ -65,6 +70,51 @@ impl RunView {
         match self.finished {
             None | Some(RunStatus::Running) => "running",
             Some(s) => s.as_str(),
+        }
+    }
+}
+
+impl SendError {
+    /// May the same call be sent again? `repeatable`: repeating it cannot do harm (edits).
+    pub fn retryable(&self, repeatable: bool) -> bool {
+        match self {
+            SendError::RateLimited(_) | SendError::Transient(_) => true,
+            SendError::Unknown(_) => repeatable,
+            SendError::Permanent(_) => false,
+        }
+    }
+}
+
+/// Retries `attempt` while its error is retryable, with exponential back-off (or the
+/// platform's `retry after`), up to `attempts` tries in all.
+pub async fn with_retries<T, F, Fut>(
+    attempts: u32,
+    repeatable: bool,
+    mut attempt: F,
+) -> Result<T, SendError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SendError>>,
+{
+    let mut backoff = Duration::from_millis(250);
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Ok(v) => return Ok(v),
+            Err(e) if tries < attempts && e.retryable(repeatable) => {
+                let wait = match &e {
+                    SendError::RateLimited(d) => *d,
+                    _ => {
+                        let b = backoff;
+                        backoff = (backoff * 2).min(Duration::from_secs(15));
+                        b
+                    }
+                };
+                tracing::warn!(error = %e, attempt = tries, wait_ms = wait.as_millis() as u64, "platform call failed; retrying");
+                tokio::time::sleep(wait).await;
+                tries += 1;
+            }
+            Err(e) => return Err(e),
         }
     }
 }

@@ -7,6 +7,7 @@ use super::surface::SlackSurface;
 use super::threads::{SlackThread, PLATFORM};
 use super::web_api::{MessageRef, Retry, WebApi};
 use crate::adapters::delivery::outbox::Outbox;
+use crate::adapters::delivery::turns::{Handlers, TurnLocks};
 use crate::bot::Bot;
 use crate::chat::{EventSink, Incoming};
 use serde::Deserialize;
@@ -35,9 +36,6 @@ impl EventMeta {
     }
 }
 
-/// Lock stripes serializing the handling of messages and clicks per thread.
-const STRIPES: usize = 64;
-
 /// The Slack side of Deckhand, shared by the Events API and Socket Mode transports.
 pub struct SlackApp {
     bot: Arc<Bot>,
@@ -45,11 +43,10 @@ pub struct SlackApp {
     api: WebApi,
     /// The bot's own user id (`U…`), from `auth.test`.
     bot_user: String,
-    /// One thread's messages and clicks are handled one at a time, so a click is checked
-    /// against the question that is open when it is answered.
-    stripes: Vec<tokio::sync::Mutex<()>>,
+    /// One thread's messages and clicks are handled one at a time.
+    turns: TurnLocks,
     /// Handlers started and not finished, for shutdown and tests.
-    handlers: std::sync::atomic::AtomicUsize,
+    handlers: Handlers,
 }
 
 /// A message for the bot, extracted from an event.
@@ -108,56 +105,27 @@ impl SlackApp {
             outbox,
             api,
             bot_user,
-            stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
-            handlers: std::sync::atomic::AtomicUsize::new(0),
+            turns: TurnLocks::default(),
+            handlers: Handlers::default(),
         }
-    }
-
-    fn stripe(&self, key: &crate::chat::ThreadKey) -> &tokio::sync::Mutex<()> {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut h);
-        &self.stripes[(h.finish() as usize) % STRIPES]
-    }
-
-    /// Runs `work` in the background, counted until it ends (see [`SlackApp::idle`]).
-    pub fn spawn<F>(self: &Arc<Self>, work: F)
-    where
-        F: std::future::Future<Output = ()> + Send + 'static,
-    {
-        use std::sync::atomic::Ordering;
-        self.handlers.fetch_add(1, Ordering::SeqCst);
-        let app = self.clone();
-        tokio::spawn(async move {
-            // Counted down even if the work panics (the task is then dropped here).
-            struct Done(Arc<SlackApp>);
-            impl Drop for Done {
-                fn drop(&mut self) {
-                    self.0
-                        .handlers
-                        .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-                }
-            }
-            let _done = Done(app);
-            work.await;
-        });
-    }
-
-    /// Waits until no handler runs (or `limit` passes); false on timeout.
-    pub async fn idle(&self, limit: std::time::Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + limit;
-        while self.handlers.load(std::sync::atomic::Ordering::SeqCst) > 0 {
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        true
     }
 
     /// The outbox (for shutdown flushing).
     pub fn outbox(&self) -> &Outbox<SlackSurface> {
         &self.outbox
+    }
+
+    /// Runs `work` in the background, counted until it ends (see [`SlackApp::idle`]).
+    pub fn spawn<F>(&self, work: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.handlers.spawn(work);
+    }
+
+    /// Waits until no handler runs (or `limit` passes); false on timeout.
+    pub async fn idle(&self, limit: std::time::Duration) -> bool {
+        self.handlers.idle(limit).await
     }
 
     /// Decides whether an event is addressed to the bot. Mentions in channels arrive twice
@@ -256,7 +224,7 @@ impl SlackApp {
     /// Passes a message to the bot, then lets the outbox retire answered buttons.
     pub async fn deliver(&self, said: Said, event_id: Option<String>) {
         let key = said.thread.key();
-        let _turn = self.stripe(&key).lock().await;
+        let _turn = self.turns.lock(&key).await;
         self.deliver_locked(said, event_id).await
     }
 
@@ -384,7 +352,7 @@ impl SlackApp {
             .unwrap_or_else(|| message_ts.clone());
         let thread = SlackThread::new(&team, &channel, &thread_ts);
         let key = thread.key();
-        let _turn = self.stripe(&key).lock().await;
+        let _turn = self.turns.lock(&key).await;
         for action in ba.actions.iter().flatten() {
             let id = action.action_id.0.as_str();
             match id {

@@ -29,6 +29,7 @@ impl From<ApiError> for SendError {
     fn from(e: ApiError) -> SendError {
         match e {
             ApiError::RateLimited(d) => SendError::RateLimited(d),
+            ApiError::Transport(e) => SendError::Unknown(format!("no answer from Slack: {e}")),
             e if e.is_transient() => SendError::Transient(e.to_string()),
             e => SendError::Permanent(e.to_string()),
         }

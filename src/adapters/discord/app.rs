@@ -1,0 +1,486 @@
+//! What Deckhand does with Discord interactions and messages, whichever way they came in
+//! (gateway or HTTP interactions endpoint). Payloads are read as JSON with only the fields
+//! needed, so minimal and full payloads alike are understood.
+
+use super::commands;
+use super::render;
+use super::rest::DiscordRest;
+use super::surface::DiscordSurface;
+use super::threads::{DiscordThread, DIRECT, PLATFORM};
+use crate::adapters::delivery::outbox::Outbox;
+use crate::adapters::delivery::turns::{Handlers, TurnLocks};
+use crate::bot::Bot;
+use crate::chat::{EventSink, Incoming, ThreadKey};
+use crate::nlu::Intent;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// Interaction types.
+const PING: u64 = 1;
+const COMMAND: u64 = 2;
+const COMPONENT: u64 = 3;
+const AUTOCOMPLETE: u64 = 4;
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    cur.as_str()
+}
+
+/// Who sent an interaction (guild member or DM user).
+fn interaction_user(i: &Value) -> Option<&str> {
+    str_at(i, &["member", "user", "id"]).or_else(|| str_at(i, &["user", "id"]))
+}
+
+/// `/deploy service:billionmail environment:staging`, as typed.
+fn typed_command(data: &Value) -> String {
+    let mut out = format!(
+        "/{}",
+        data.get("name").and_then(|n| n.as_str()).unwrap_or("?")
+    );
+    for o in data
+        .get("options")
+        .and_then(|o| o.as_array())
+        .into_iter()
+        .flatten()
+    {
+        if let (Some(n), Some(v)) = (o.get("name").and_then(|n| n.as_str()), o.get("value")) {
+            let v = v
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string());
+            out.push_str(&format!(" {n}:{v}"));
+        }
+    }
+    out
+}
+
+/// The immediate answer to an interaction (Discord wants one within 3 seconds): PONG,
+/// "thinking…" for commands, a silent acknowledgement for clicks, or autocomplete choices.
+pub fn immediate_response(bot: &Bot, interaction: &Value) -> Option<Value> {
+    match interaction.get("type").and_then(|t| t.as_u64())? {
+        PING => Some(json!({ "type": 1 })),
+        COMMAND => Some(json!({ "type": 5 })),
+        COMPONENT => Some(json!({ "type": 6 })),
+        AUTOCOMPLETE => Some(commands::autocomplete(
+            bot.config(),
+            interaction.get("data").unwrap_or(&Value::Null),
+        )),
+        _ => None,
+    }
+}
+
+/// Does this interaction need work after the immediate answer?
+pub fn needs_work(interaction: &Value) -> bool {
+    matches!(
+        interaction.get("type").and_then(|t| t.as_u64()),
+        Some(COMMAND) | Some(COMPONENT)
+    )
+}
+
+/// The Discord side of Deckhand.
+pub struct DiscordApp {
+    bot: Arc<Bot>,
+    outbox: Outbox<DiscordSurface>,
+    rest: DiscordRest,
+    /// The application id (interaction webhooks).
+    application_id: String,
+    /// The bot's own user id.
+    bot_user: String,
+    turns: TurnLocks,
+    handlers: Handlers,
+}
+
+impl DiscordApp {
+    /// The app for one bot user and application.
+    pub fn new(
+        bot: Arc<Bot>,
+        outbox: Outbox<DiscordSurface>,
+        rest: DiscordRest,
+        application_id: String,
+        bot_user: String,
+    ) -> DiscordApp {
+        DiscordApp {
+            bot,
+            outbox,
+            rest,
+            application_id,
+            bot_user,
+            turns: TurnLocks::default(),
+            handlers: Handlers::default(),
+        }
+    }
+
+    /// The bot.
+    pub fn bot(&self) -> &Arc<Bot> {
+        &self.bot
+    }
+
+    /// The REST client.
+    pub fn rest(&self) -> &DiscordRest {
+        &self.rest
+    }
+
+    /// The outbox.
+    pub fn outbox(&self) -> &Outbox<DiscordSurface> {
+        &self.outbox
+    }
+
+    /// Runs `work` in the background, counted until it ends.
+    pub fn spawn<F>(&self, work: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.handlers.spawn(work);
+    }
+
+    /// Waits until no handler runs (or `limit` passes); false on timeout.
+    pub async fn idle(&self, limit: Duration) -> bool {
+        self.handlers.idle(limit).await
+    }
+
+    /// The key of the conversation in channel `channel` (of `guild`, if any): a thread keeps
+    /// its own key; `None` for an ordinary guild channel (a thread must be started there).
+    async fn existing_thread(
+        &self,
+        guild: Option<&str>,
+        channel: &str,
+        hint: Option<&Value>,
+    ) -> Option<ThreadKey> {
+        let Some(guild) = guild else {
+            return Some(DiscordThread::new(DIRECT, channel, channel).key());
+        };
+        if let Ok(Some(key)) = self.bot.store().find_thread(PLATFORM, channel).await {
+            return Some(key);
+        }
+        // The interaction's partial channel says what it is; otherwise ask Discord.
+        let (kind, parent) = match hint {
+            Some(c) if c.get("type").is_some() => (
+                c.get("type").and_then(|t| t.as_u64()).unwrap_or(0),
+                c.get("parent_id")
+                    .and_then(|p| p.as_str())
+                    .map(str::to_string),
+            ),
+            _ => match self.rest.channel(channel).await {
+                Ok(info) => (u64::from(info.kind), info.parent_id),
+                Err(e) => {
+                    tracing::warn!(channel, error = %e, "cannot read the channel");
+                    (0, None)
+                }
+            },
+        };
+        match (kind, parent) {
+            (10..=12, Some(parent)) => Some(DiscordThread::new(guild, &parent, channel).key()),
+            _ => None,
+        }
+    }
+
+    /// Work for a command or click, after the immediate answer went out.
+    pub async fn on_interaction(&self, interaction: Value) {
+        let Some(user) = interaction_user(&interaction).map(str::to_string) else {
+            tracing::warn!("interaction without a user ignored");
+            return;
+        };
+        let id = str_at(&interaction, &["id"]).unwrap_or("").to_string();
+        match interaction.get("type").and_then(|t| t.as_u64()) {
+            Some(COMMAND) => self.on_command(&interaction, &user, &id).await,
+            Some(COMPONENT) => self.on_click(&interaction, &user, &id).await,
+            _ => {}
+        }
+    }
+
+    async fn on_command(&self, interaction: &Value, user: &str, id: &str) {
+        let data = interaction.get("data").cloned().unwrap_or(Value::Null);
+        let token = str_at(interaction, &["token"]).unwrap_or("");
+        let guild = str_at(interaction, &["guild_id"]);
+        let Some(channel) = str_at(interaction, &["channel_id"])
+            .or_else(|| str_at(interaction, &["channel", "id"]))
+        else {
+            return;
+        };
+        let text = commands::sentence(&data);
+        let asked = format!(
+            "<@{user}> asked: `{}`",
+            typed_command(&data).replace('`', "'")
+        );
+        let key = match self
+            .existing_thread(guild, channel, interaction.get("channel"))
+            .await
+        {
+            Some(key) => {
+                self.edit_original(token, &asked).await;
+                key
+            }
+            None => {
+                // A channel: the answer becomes the first message of a new thread.
+                let first = format!("{asked} — continuing in the thread.");
+                let Some(message) = self.edit_original(token, &first).await else {
+                    return;
+                };
+                let name = render::head(&text, 90);
+                match self.rest.start_thread(channel, &message, &name).await {
+                    Ok(thread) => {
+                        DiscordThread::new(guild.unwrap_or(DIRECT), channel, &thread).key()
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot start a thread");
+                        let why = format!(
+                            "{asked}\nI could not open a thread here ({e}). Give me the *Create Public Threads* and *Send Messages in Threads* permissions, or use the command inside a thread."
+                        );
+                        self.edit_original(token, &why).await;
+                        return;
+                    }
+                }
+            }
+        };
+        self.deliver(key, user, text, Some(format!("interaction:{id}")))
+            .await;
+    }
+
+    /// Edits the deferred answer; returns the message id.
+    async fn edit_original(&self, token: &str, content: &str) -> Option<String> {
+        let body = render::message(content, json!([]));
+        match self
+            .rest
+            .edit_original(&self.application_id, token, &body)
+            .await
+        {
+            Ok(m) => Some(m.id),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot edit the interaction's answer");
+                None
+            }
+        }
+    }
+
+    async fn on_click(&self, interaction: &Value, user: &str, id: &str) {
+        let custom_id = str_at(interaction, &["data", "custom_id"]).unwrap_or("");
+        let Some(message) = interaction.get("message") else {
+            return;
+        };
+        let message_id = str_at(message, &["id"]).unwrap_or("").to_string();
+        let shown = str_at(message, &["content"]).unwrap_or("").to_string();
+        let Some(channel) =
+            str_at(message, &["channel_id"]).or_else(|| str_at(interaction, &["channel_id"]))
+        else {
+            return;
+        };
+        let guild = str_at(interaction, &["guild_id"]);
+        let Some(key) = self
+            .existing_thread(guild, channel, interaction.get("channel"))
+            .await
+        else {
+            tracing::debug!(channel, "click outside Deckhand's threads ignored");
+            return;
+        };
+        let _turn = self.turns.lock(&key).await;
+        if custom_id == render::CONFIRM || custom_id == render::CANCEL {
+            if !self.outbox.is_open_confirmation(&key, &message_id) {
+                self.outbox.retire_stale(&key, &message_id, &shown);
+                return;
+            }
+            let answer = if custom_id == render::CONFIRM {
+                "yes"
+            } else {
+                "no"
+            };
+            self.deliver_locked(key, user, answer.into(), Some(format!("interaction:{id}")))
+                .await;
+            return;
+        }
+        let (approve, rest) = if let Some(r) = custom_id.strip_prefix(render::APPROVE) {
+            (true, r)
+        } else if let Some(r) = custom_id.strip_prefix(render::REJECT) {
+            (false, r)
+        } else {
+            tracing::debug!(custom_id, "unknown button ignored");
+            return;
+        };
+        let Ok(approval_id) = rest.parse::<i64>() else {
+            return;
+        };
+        self.outbox
+            .track_approval(&key, approval_id, &message_id, &shown);
+        let sink: Arc<dyn EventSink> = Arc::new(self.outbox.clone());
+        let span = tracing::info_span!("discord", platform = PLATFORM, session = %key);
+        self.bot
+            .decide(approval_id, PLATFORM, user, approve, sink)
+            .instrument(span)
+            .await;
+        let awaiting = self.bot.awaiting_confirmation(&key).await;
+        let intent = if approve {
+            Intent::Approve
+        } else {
+            Intent::Reject
+        };
+        self.outbox.turn_done(&key, user, intent, awaiting);
+    }
+
+    /// A gateway message: handled when it is in one of Deckhand's threads, in a DM, or
+    /// mentions the bot; bots (including itself) are ignored.
+    pub async fn on_message(&self, message: Value) {
+        if message
+            .get("author")
+            .and_then(|a| a.get("bot"))
+            .and_then(|b| b.as_bool())
+            == Some(true)
+        {
+            return;
+        }
+        let Some(user) = str_at(&message, &["author", "id"]).map(str::to_string) else {
+            return;
+        };
+        if user == self.bot_user {
+            return;
+        }
+        let (Some(id), Some(channel)) =
+            (str_at(&message, &["id"]), str_at(&message, &["channel_id"]))
+        else {
+            return;
+        };
+        let content = str_at(&message, &["content"]).unwrap_or("");
+        let mentioned = content.contains(&format!("<@{}>", self.bot_user))
+            || content.contains(&format!("<@!{}>", self.bot_user));
+        let guild = str_at(&message, &["guild_id"]);
+        let text = clean_text(content, &self.bot_user);
+        let event_id = Some(format!("message:{id}"));
+        // A known thread, or a DM.
+        let known = match guild {
+            None => Some(DiscordThread::new(DIRECT, channel, channel).key()),
+            Some(_) => self
+                .bot
+                .store()
+                .find_thread(PLATFORM, channel)
+                .await
+                .ok()
+                .flatten(),
+        };
+        if let Some(key) = known {
+            self.deliver(key, &user, text, event_id).await;
+            return;
+        }
+        if !mentioned {
+            return;
+        }
+        let key = match self.existing_thread(guild, channel, None).await {
+            Some(key) => key,
+            None => {
+                // A mention in a channel: the bot's first reply starts the thread.
+                let first = render::message(
+                    &format!(
+                        "<@{user}> asked: {} — continuing in the thread.",
+                        render::head(&text, 300)
+                    ),
+                    json!([]),
+                );
+                let mut first = first;
+                first["message_reference"] =
+                    json!({ "message_id": id, "fail_if_not_exists": false });
+                let posted = match self.rest.post(channel, &first).await {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot answer in the channel");
+                        return;
+                    }
+                };
+                match self
+                    .rest
+                    .start_thread(channel, &posted.id, &render::head(&text, 90))
+                    .await
+                {
+                    Ok(thread) => {
+                        DiscordThread::new(guild.unwrap_or(DIRECT), channel, &thread).key()
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot start a thread");
+                        return;
+                    }
+                }
+            }
+        };
+        self.deliver(key, &user, text, event_id).await;
+    }
+
+    async fn deliver(&self, key: ThreadKey, user: &str, text: String, event_id: Option<String>) {
+        let _turn = self.turns.lock(&key).await;
+        self.deliver_locked(key, user, text, event_id).await;
+    }
+
+    async fn deliver_locked(
+        &self,
+        key: ThreadKey,
+        user: &str,
+        text: String,
+        event_id: Option<String>,
+    ) {
+        let span = tracing::info_span!("discord", platform = PLATFORM, session = %key);
+        async {
+            if let Err(e) = self
+                .bot
+                .store()
+                .join_thread(&key, crate::clock::now_ms())
+                .await
+            {
+                tracing::warn!(error = %e, "cannot record the thread");
+            }
+            let sink: Arc<dyn EventSink> = Arc::new(self.outbox.clone());
+            let text = if text.is_empty() {
+                "help".to_string()
+            } else {
+                text
+            };
+            let intent = self
+                .bot
+                .handle(
+                    Incoming {
+                        thread: key.clone(),
+                        user: user.to_string(),
+                        text,
+                        event_id,
+                    },
+                    sink,
+                )
+                .await;
+            let awaiting = self.bot.awaiting_confirmation(&key).await;
+            self.outbox.turn_done(&key, user, intent, awaiting);
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// Removes mentions of the bot (`<@id>`, `<@!id>`) and squeezes spaces.
+pub fn clean_text(text: &str, bot_user: &str) -> String {
+    text.replace(&format!("<@!{bot_user}>"), " ")
+        .replace(&format!("<@{bot_user}>"), " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_are_removed() {
+        assert_eq!(clean_text("<@42> deploy  x", "42"), "deploy x");
+        assert_eq!(clean_text("hey <@!42> status", "42"), "hey status");
+        assert_eq!(clean_text("<@7> hi", "42"), "<@7> hi");
+    }
+
+    #[test]
+    fn commands_are_echoed_as_typed() {
+        let data = json!({"name": "deploy", "options": [
+            {"type": 3, "name": "service", "value": "billionmail"},
+            {"type": 3, "name": "environment", "value": "staging"}]});
+        assert_eq!(
+            typed_command(&data),
+            "/deploy service:billionmail environment:staging"
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! Discord conversations as thread keys: (guild, channel, thread) <-> [`ThreadKey`].
+
+use crate::chat::ThreadKey;
+
+/// The platform name used in thread keys and identities.
+pub const PLATFORM: &str = "discord";
+/// The guild part of direct-message keys.
+pub const DIRECT: &str = "@me";
+
+/// One Discord conversation: a thread in a guild channel, or a direct-message channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscordThread {
+    /// Guild id, or `@me` for direct messages.
+    pub guild: String,
+    /// The parent channel id (for DMs, the DM channel).
+    pub channel: String,
+    /// The thread's channel id (for DMs, the DM channel): where messages are posted.
+    pub thread: String,
+}
+
+impl DiscordThread {
+    /// A thread from its parts.
+    pub fn new(guild: &str, channel: &str, thread: &str) -> DiscordThread {
+        DiscordThread {
+            guild: guild.into(),
+            channel: channel.into(),
+            thread: thread.into(),
+        }
+    }
+
+    /// The session key: channel is `guild/channel`, thread the thread's channel id.
+    pub fn key(&self) -> ThreadKey {
+        ThreadKey::new(
+            PLATFORM,
+            &format!("{}/{}", self.guild, self.channel),
+            &self.thread,
+        )
+    }
+
+    /// Back from a key; `None` for keys of other platforms.
+    pub fn from_key(key: &ThreadKey) -> Option<DiscordThread> {
+        if key.platform != PLATFORM {
+            return None;
+        }
+        let (guild, channel) = key.channel.split_once('/')?;
+        Some(DiscordThread::new(guild, channel, &key.thread))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip() {
+        let t = DiscordThread::new("81384788765712384", "381870553235193857", "999");
+        let k = t.key();
+        assert_eq!(
+            k.to_string(),
+            "discord:81384788765712384/381870553235193857:999"
+        );
+        assert_eq!(DiscordThread::from_key(&k), Some(t));
+        assert_eq!(
+            DiscordThread::from_key(&ThreadKey::new("slack", "T/C", "1")),
+            None
+        );
+    }
+}
