@@ -53,6 +53,36 @@ fn missing_secrets_are_named() {
     assert!(err.contains("SLACK_SIGNING_SECRET is not set"), "{err}");
 }
 
+#[test]
+fn missing_discord_secrets_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), "http://127.0.0.1:9/api");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let start = text.find("slack:").unwrap();
+    let end = text.find("services:").unwrap();
+    let discord = "discord:\n  gateway: false\n  interactions_endpoint: true\n";
+    std::fs::write(
+        &config,
+        format!("{}{discord}{}", &text[..start], &text[end..]),
+    )
+    .unwrap();
+    let out = serve(&config)
+        .env_remove("DISCORD_BOT_TOKEN")
+        .env_remove("DISCORD_PUBLIC_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("DISCORD_BOT_TOKEN is not set"), "{err}");
+    let out = serve(&config)
+        .env("DISCORD_BOT_TOKEN", "t")
+        .env_remove("DISCORD_PUBLIC_KEY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("DISCORD_PUBLIC_KEY is not set"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_serves_signed_slack_requests_and_stops_on_sigterm() {
     let fake = FakeSlack::start().await;

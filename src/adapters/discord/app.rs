@@ -32,7 +32,7 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 }
 
 /// Who sent an interaction (guild member or DM user).
-fn interaction_user(i: &Value) -> Option<&str> {
+pub fn interaction_user(i: &Value) -> Option<&str> {
     str_at(i, &["member", "user", "id"]).or_else(|| str_at(i, &["user", "id"]))
 }
 
