@@ -131,6 +131,11 @@ impl Bot {
         &self.store
     }
 
+    /// What the NLU makes of `text` (adapters check structured input against it).
+    pub fn understand(&self, text: &str) -> crate::nlu::Parsed {
+        self.nlu.parse(text)
+    }
+
     /// Is the thread waiting for a yes/no (a confirmation or a stop request)? Adapters use it
     /// to retire Confirm/Cancel buttons once the question is answered or gone.
     pub async fn awaiting_confirmation(&self, thread: &ThreadKey) -> bool {

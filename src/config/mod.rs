@@ -132,8 +132,8 @@ impl Config {
                     slack.api_base_url
                 ));
             }
-            if slack.edit_interval_ms > 60_000 {
-                out.push("slack.edit_interval_ms must be at most 60000".into());
+            if !(1_000..=60_000).contains(&slack.edit_interval_ms) {
+                out.push("slack.edit_interval_ms must be between 1000 (Slack allows about one edit per second) and 60000".into());
             }
         }
         if let Some(discord) = &self.discord {
@@ -155,8 +155,8 @@ impl Config {
             {
                 out.push("discord.guild_id must be a numeric guild id".into());
             }
-            if discord.edit_interval_ms > 60_000 {
-                out.push("discord.edit_interval_ms must be at most 60000".into());
+            if !(1_000..=60_000).contains(&discord.edit_interval_ms) {
+                out.push("discord.edit_interval_ms must be between 1000 (at most one edit per second) and 60000".into());
             }
             // Discord allows 25 choices per option (services use autocomplete instead).
             if self.environments.len() > 25 {

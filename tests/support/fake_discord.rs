@@ -47,6 +47,10 @@ struct Shared {
     originals: Mutex<HashMap<String, (String, String)>>,
     /// Thread id -> parent channel.
     threads: Mutex<HashMap<String, String>>,
+    /// Messages a thread was started from.
+    thread_starts: Mutex<Vec<String>>,
+    /// Calls (by prefix) to answer with `X-RateLimit-Remaining: 0` and this reset-after.
+    exhausted: Mutex<HashMap<String, f64>>,
 }
 
 /// The fake.
@@ -108,6 +112,14 @@ async fn api(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
                     .unwrap_or_else(|| ("0".into(), "0".into()));
                 (StatusCode::OK, message(&id, &channel, &body))
             }
+            ("POST", ["channels", _, "messages"]) | ("PATCH", ["channels", _, "messages", _])
+                if body["content"].as_str().unwrap_or("").chars().count() > 2000 =>
+            {
+                (
+                    StatusCode::BAD_REQUEST,
+                    json!({"message": "Invalid Form Body", "code": 50035}),
+                )
+            }
             ("POST", ["channels", channel, "messages"]) => {
                 let id = new_id();
                 created = Some(id.clone());
@@ -116,7 +128,21 @@ async fn api(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
             ("PATCH", ["channels", channel, "messages", id]) => {
                 (StatusCode::OK, message(id, channel, &body))
             }
-            ("POST", ["channels", channel, "messages", _, "threads"]) => {
+            ("POST", ["channels", _, "messages", from, "threads"])
+                if body["name"].as_str().unwrap_or("").trim().is_empty()
+                    || shared
+                        .thread_starts
+                        .lock()
+                        .unwrap()
+                        .contains(&from.to_string()) =>
+            {
+                (
+                    StatusCode::BAD_REQUEST,
+                    json!({"message": "A thread has already been created for this message, or the name is empty", "code": 160004}),
+                )
+            }
+            ("POST", ["channels", channel, "messages", from, "threads"]) => {
+                shared.thread_starts.lock().unwrap().push(from.to_string());
                 let id = new_id();
                 created = Some(id.clone());
                 shared
@@ -145,6 +171,7 @@ async fn api(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
             ),
         })
     };
+    let (method_s, path_s) = (method.clone(), path.clone());
     shared.calls.lock().unwrap().push(Call {
         method,
         path,
@@ -153,7 +180,26 @@ async fn api(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
         ok: answer.as_ref().is_some_and(|(s, _)| s.is_success()),
         created,
     });
+    let exhausted = {
+        let map = shared.exhausted.lock().unwrap();
+        map.iter()
+            .find(|(k, _)| format!("{method_s} {path_s}").starts_with(k.as_str()))
+            .map(|(_, v)| *v)
+    };
     match answer {
+        Some((status, v)) if exhausted.is_some() && status.is_success() => (
+            status,
+            [
+                ("content-type", "application/json".to_string()),
+                ("x-ratelimit-remaining", "0".to_string()),
+                (
+                    "x-ratelimit-reset-after",
+                    exhausted.unwrap_or(1.0).to_string(),
+                ),
+            ],
+            v.to_string(),
+        )
+            .into_response(),
         None => {
             let after = limited.unwrap_or(1.0);
             (
@@ -221,6 +267,16 @@ impl FakeDiscord {
             .entry(prefix.into())
             .or_default()
             .extend(retry_after.iter().copied());
+    }
+
+    /// Answers calls starting with `prefix` with `X-RateLimit-Remaining: 0` and
+    /// `X-RateLimit-Reset-After: secs`.
+    pub fn exhaust(&self, prefix: &str, secs: f64) {
+        self.shared
+            .exhausted
+            .lock()
+            .unwrap()
+            .insert(prefix.into(), secs);
     }
 
     /// Every call so far.

@@ -129,8 +129,9 @@ pub trait Surface: Send + Sync + 'static {
     fn plain(&self, text: &str) -> Self::Content;
     /// A yes/no question with Confirm and Cancel buttons.
     fn confirm(&self, text: &str) -> Self::Content;
-    /// An approval request with Approve and Reject buttons naming it.
-    fn approval(&self, text: &str, approval_id: i64) -> Self::Content;
+    /// An approval request with Approve and Reject buttons naming it; `note` is a line in the
+    /// platform's own markup (approvals so far), shown under the text.
+    fn approval(&self, text: &str, approval_id: i64, note: Option<&str>) -> Self::Content;
     /// A question's text as the platform shows it (what a click reads back).
     fn shown(&self, text: &str) -> String;
     /// A settled question: its `shown` text, the outcome, no buttons.

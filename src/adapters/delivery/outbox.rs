@@ -237,6 +237,18 @@ async fn dispatch<S: Surface>(mut rx: mpsc::UnboundedReceiver<Op>, ctx: Arc<Ctx<
     }
 }
 
+/// An approval request's message with buttons.
+struct ApprovalMessage {
+    /// Message id.
+    id: String,
+    /// Its text as shown.
+    shown: String,
+    /// The request's text, when this process posted it (to show partial approvals).
+    text: Option<String>,
+    /// Approvals already shown on it.
+    approvals_shown: usize,
+}
+
 struct RunState<S: Surface> {
     view: RunView,
     editor: Option<StatusEditor<S>>,
@@ -250,7 +262,7 @@ struct Worker<S: Surface> {
     /// Open confirmation: (message id, shown text).
     confirm: Option<(String, String)>,
     /// Approval requests with buttons: approval id -> (message id, shown text).
-    approvals: BTreeMap<i64, (String, String)>,
+    approvals: BTreeMap<i64, ApprovalMessage>,
     joined: bool,
 }
 
@@ -299,7 +311,14 @@ impl<S: Surface> Worker<S> {
                 shown,
                 ..
             } => {
-                self.approvals.entry(approval_id).or_insert((id, shown));
+                self.approvals
+                    .entry(approval_id)
+                    .or_insert(ApprovalMessage {
+                        id,
+                        shown,
+                        text: None,
+                        approvals_shown: 0,
+                    });
             }
             Op::TurnDone {
                 user,
@@ -362,10 +381,18 @@ impl<S: Surface> Worker<S> {
             BotEvent::ApprovalRequest {
                 approval_id, text, ..
             } => {
-                let content = surface.approval(&text, approval_id);
+                let content = surface.approval(&text, approval_id, None);
                 if let Some(id) = self.post(content, Persistence::Normal).await {
-                    self.approvals
-                        .insert(approval_id, (id, surface.shown(&text)));
+                    let shown = surface.shown(&text);
+                    self.approvals.insert(
+                        approval_id,
+                        ApprovalMessage {
+                            id,
+                            shown,
+                            text: Some(text),
+                            approvals_shown: 0,
+                        },
+                    );
                 }
             }
             BotEvent::RunStarted {
@@ -508,10 +535,32 @@ impl<S: Surface> Worker<S> {
                     continue;
                 }
             };
+            let decisions = self.ctx.store.decisions(id).await.unwrap_or_default();
             if record.status == "pending" {
+                // Still waiting for more approvals: show who approved so far.
+                let approved: Vec<String> = decisions
+                    .iter()
+                    .filter(|d| d.decision == "approve")
+                    .map(|d| surface.name(&d.identity, &d.person))
+                    .collect();
+                let Some(m) = self.approvals.get_mut(&id) else {
+                    continue;
+                };
+                if let (Some(text), true) = (&m.text, approved.len() > m.approvals_shown) {
+                    let [ok, ..] = surface.marks();
+                    let progress = format!(
+                        "{ok} Approved so far by {} ({} of {})",
+                        approved.join(", "),
+                        approved.len(),
+                        record.required
+                    );
+                    m.approvals_shown = approved.len();
+                    let content = surface.approval(text, id, Some(&progress));
+                    let msg = m.id.clone();
+                    self.update(&msg, content).await;
+                }
                 continue;
             }
-            let decisions = self.ctx.store.decisions(id).await.unwrap_or_default();
             let who = |decision: &str| {
                 let names: Vec<String> = decisions
                     .iter()
@@ -532,8 +581,9 @@ impl<S: Surface> Worker<S> {
                 "cancelled" => format!("{cancelled} Withdrawn by the requester."),
                 other => format!("Closed ({other})."),
             };
-            if let Some((msg, shown)) = self.approvals.remove(&id) {
-                self.update(&msg, surface.answered(&shown, &outcome)).await;
+            if let Some(m) = self.approvals.remove(&id) {
+                self.update(&m.id, surface.answered(&m.shown, &outcome))
+                    .await;
             }
         }
     }

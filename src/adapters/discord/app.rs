@@ -186,10 +186,35 @@ impl DiscordApp {
             return;
         };
         let id = str_at(&interaction, &["id"]).unwrap_or("").to_string();
+        // Claimed before any side effect (a thread, a decision), so a replayed or redelivered
+        // interaction does nothing twice.
+        if !self.first_time(&format!("intake:interaction:{id}")).await {
+            return;
+        }
         match interaction.get("type").and_then(|t| t.as_u64()) {
             Some(COMMAND) => self.on_command(&interaction, &user, &id).await,
             Some(COMPONENT) => self.on_click(&interaction, &user, &id).await,
             _ => {}
+        }
+    }
+
+    /// Records an intake id; false when it was seen before.
+    async fn first_time(&self, intake: &str) -> bool {
+        match self
+            .bot
+            .store()
+            .first_delivery(PLATFORM, intake, crate::clock::now_ms())
+            .await
+        {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::info!(intake, "duplicate delivery ignored");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot check for a duplicate delivery; handling it");
+                true
+            }
         }
     }
 
@@ -207,6 +232,11 @@ impl DiscordApp {
             "<@{user}> asked: `{}`",
             typed_command(&data).replace('`', "'")
         );
+        if let Some(refusal) = commands::free_text_conflict(&self.bot, &data) {
+            self.edit_original(token, &format!("{asked}\n{refusal}"))
+                .await;
+            return;
+        }
         let key = match self
             .existing_thread(guild, channel, interaction.get("channel"))
             .await
@@ -342,11 +372,27 @@ impl DiscordApp {
         else {
             return;
         };
+        // Only what people type (default messages and replies), not pins, joins or other
+        // system messages.
+        let kind = message.get("type").and_then(|t| t.as_u64()).unwrap_or(0);
+        if kind != 0 && kind != 19 {
+            return;
+        }
         let content = str_at(&message, &["content"]).unwrap_or("");
         let mentioned = content.contains(&format!("<@{}>", self.bot_user))
             || content.contains(&format!("<@!{}>", self.bot_user));
         let guild = str_at(&message, &["guild_id"]);
         let text = clean_text(content, &self.bot_user);
+        if text.is_empty() && !mentioned {
+            // Attachments only, or no Message Content intent: nothing to read.
+            return;
+        }
+        let text = if text.is_empty() {
+            "help".to_string()
+        } else {
+            text
+        };
+        let intake = format!("intake:message:{id}");
         let event_id = Some(format!("message:{id}"));
         // A known thread, or a DM.
         let known = match guild {
@@ -360,10 +406,13 @@ impl DiscordApp {
                 .flatten(),
         };
         if let Some(key) = known {
-            self.deliver(key, &user, text, event_id).await;
+            if self.first_time(&intake).await {
+                self.deliver(key, &user, text, event_id).await;
+            }
             return;
         }
-        if !mentioned {
+        // Claimed only for messages addressed to the bot (the gateway sees every message).
+        if !mentioned || !self.first_time(&intake).await {
             return;
         }
         let key = match self.existing_thread(guild, channel, None).await {

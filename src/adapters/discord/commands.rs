@@ -175,6 +175,63 @@ pub fn sentence(data: &Value) -> String {
     words.join(" ")
 }
 
+/// Options whose text is free; the NLU reads them along with the rest of the sentence.
+const FREE_TEXT: [&str; 3] = ["version", "duration", "reason"];
+
+/// When free text (a version, duration or reason) would change what the structured options
+/// say once the sentence is read (`reason: deploys to production` naming another environment,
+/// a version with `canary 50%` in it), the refusal to show; `None` when they agree.
+pub fn free_text_conflict(bot: &crate::bot::Bot, data: &Value) -> Option<String> {
+    let given: Vec<&str> = FREE_TEXT
+        .iter()
+        .copied()
+        .filter(|n| option_value(data, n).is_some())
+        .collect();
+    if given.is_empty() {
+        return None;
+    }
+    let mut structured = data.clone();
+    if let Some(options) = structured.get_mut("options").and_then(|o| o.as_array_mut()) {
+        options.retain(|o| {
+            let name = o.get("name").and_then(|n| n.as_str()).unwrap_or("");
+            !FREE_TEXT.contains(&name)
+        });
+    }
+    let full = bot.understand(&sentence(data));
+    let base = bot.understand(&sentence(&structured));
+    let fields = given
+        .iter()
+        .map(|n| format!("`{n}:`"))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let refuse = |what: &str, seen: String| {
+        Some(format!(
+            "The text in {fields} changes the {what} ({seen}), so nothing was done. Put only a version in `version:`, a duration like `2h` in `duration:` and plain words in `reason:`."
+        ))
+    };
+    if full.intent != base.intent {
+        return refuse("command", format!("read as `{}`", full.intent.as_str()));
+    }
+    let (a, b) = (&full.slots, &base.slots);
+    for (what, x, y) in [
+        ("service", &a.service, &b.service),
+        ("environment", &a.environment, &b.environment),
+    ] {
+        if x != y {
+            return refuse(what, format!("`{}`", x.as_deref().unwrap_or("none")));
+        }
+    }
+    if a.strategy != b.strategy || a.percent != b.percent {
+        return refuse("strategy", "a rollout strategy appears in it".into());
+    }
+    if let Some(v) = option_value(data, "version") {
+        if a.version.as_deref() != Some(v.trim_start_matches('v')) {
+            return refuse("version", format!("`{v}` is not a single version"));
+        }
+    }
+    None
+}
+
 /// Autocomplete choices for the focused option (services by name or alias).
 pub fn autocomplete(config: &Config, data: &Value) -> Value {
     let focused = data
@@ -196,7 +253,7 @@ pub fn autocomplete(config: &Config, data: &Value) -> Value {
             .services
             .iter()
             .filter(|s| {
-                s.name.contains(&typed)
+                s.name.to_lowercase().contains(&typed)
                     || s.aliases.iter().any(|a| a.to_lowercase().contains(&typed))
             })
             .take(25)

@@ -8,7 +8,7 @@
 
 use super::app::{immediate_response, needs_work, DiscordApp};
 use serde_json::Value;
-use serenity::all::{Context, Event, GatewayIntents, RawEventHandler};
+use serenity::all::{Context, Event, GatewayIntents, Interaction, RawEventHandler, ShardManager};
 use serenity::async_trait;
 use std::sync::Arc;
 
@@ -24,9 +24,20 @@ pub enum Inbound {
 /// Reads a dispatch, typed or not.
 pub fn inbound(event: &Event) -> Option<Inbound> {
     match event {
-        Event::InteractionCreate(e) => serde_json::to_value(&e.interaction)
-            .ok()
-            .map(Inbound::Interaction),
+        Event::InteractionCreate(e) => {
+            // serenity's serialized interactions leave out the `type` tag; restore it.
+            let kind = match &e.interaction {
+                Interaction::Ping(_) => 1,
+                Interaction::Command(_) => 2,
+                Interaction::Component(_) => 3,
+                Interaction::Autocomplete(_) => 4,
+                Interaction::Modal(_) => 5,
+                _ => 0,
+            };
+            let mut v = serde_json::to_value(&e.interaction).ok()?;
+            v.as_object_mut()?.insert("type".into(), kind.into());
+            Some(Inbound::Interaction(v))
+        }
         Event::MessageCreate(e) => serde_json::to_value(&e.message).ok().map(Inbound::Message),
         Event::Unknown(u) if u.kind == "INTERACTION_CREATE" => {
             Some(Inbound::Interaction(u.value.clone()))
@@ -81,18 +92,49 @@ pub fn intents() -> GatewayIntents {
         | GatewayIntents::MESSAGE_CONTENT
 }
 
-/// Runs the gateway client until the process ends (serenity reconnects by itself).
-pub async fn run(app: Arc<DiscordApp>) {
+/// Starts the gateway client (serenity reconnects by itself); returns its shard manager, to
+/// stop it, and its task.
+pub async fn start(
+    app: Arc<DiscordApp>,
+) -> Result<(Arc<ShardManager>, tokio::task::JoinHandle<()>), serenity::Error> {
     let builder =
         serenity::client::ClientBuilder::new_with_http(app.rest().gateway_http(), intents());
-    let mut client = match builder.raw_event_handler(Handler { app }).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start the Discord gateway client");
-            return;
+    let mut client = builder.raw_event_handler(Handler { app }).await?;
+    let shards = client.shard_manager.clone();
+    let task = tokio::spawn(async move {
+        if let Err(e) = client.start().await {
+            tracing::error!(error = %e, "Discord gateway stopped; check the token and that the Message Content intent is enabled");
         }
-    };
-    if let Err(e) = client.start().await {
-        tracing::error!(error = %e, "Discord gateway stopped");
+    });
+    Ok((shards, task))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serenity::model::event::GatewayEvent;
+
+    /// A payload serenity's models accept whole: the interaction reaches the app with its type.
+    #[test]
+    fn typed_interactions_keep_their_type() {
+        let frame = serde_json::json!({"op": 0, "s": 1, "t": "INTERACTION_CREATE", "d": {
+            "id": "1", "application_id": "2", "type": 2, "token": "t", "version": 1,
+            "guild_id": "3", "channel_id": "4", "locale": "en-US", "app_permissions": "0",
+            "entitlements": [], "authorizing_integration_owners": {}, "attachment_size_limit": 1,
+            "member": {"user": {"id": "5", "username": "a", "discriminator": "0", "global_name": null, "avatar": null},
+                       "roles": [], "permissions": "0", "joined_at": "2026-01-01T00:00:00+00:00",
+                       "deaf": false, "mute": false, "flags": 0},
+            "data": {"id": "6", "name": "deploy", "type": 1,
+                     "options": [{"type": 3, "name": "service", "value": "billionmail"}]}}});
+        let GatewayEvent::Dispatch(_, event) = serde_json::from_value(frame).unwrap() else {
+            panic!("not a dispatch");
+        };
+        assert!(matches!(event, Event::InteractionCreate(_)), "{event:?}");
+        let Some(Inbound::Interaction(v)) = inbound(&event) else {
+            panic!("not handed to the app");
+        };
+        assert_eq!(v["type"], 2);
+        assert_eq!(v["member"]["user"]["id"], "5");
+        assert_eq!(v["data"]["options"][0]["value"], "billionmail");
     }
 }

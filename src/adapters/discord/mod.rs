@@ -45,6 +45,9 @@ pub enum DiscordError {
     /// Signing in (reading the bot user and application) failed.
     #[error("cannot sign in to Discord with {BOT_TOKEN_ENV} ({0}); check the token and discord.api_base_url")]
     Auth(SendError),
+    /// The gateway client could not be built.
+    #[error("cannot start the Discord gateway client: {0}")]
+    Gateway(Box<serenity::Error>),
     /// The slash commands could not be registered.
     #[error("cannot register the slash commands ({0}); check that the bot was invited with the applications.commands scope")]
     Commands(SendError),
@@ -99,7 +102,7 @@ pub struct Discord {
     app: Arc<DiscordApp>,
     /// HTTP routes to serve (interactions endpoint only).
     pub routes: Option<axum::Router>,
-    gateway: Option<JoinHandle<()>>,
+    gateway: Option<(Arc<serenity::all::ShardManager>, JoinHandle<()>)>,
 }
 
 impl Discord {
@@ -132,9 +135,15 @@ impl Discord {
         );
         let app = Arc::new(DiscordApp::new(bot, outbox, rest, application_id, bot_user));
         let routes = verifier.map(|v| http::routes(app.clone(), v));
-        let gateway = config
-            .gateway
-            .then(|| tokio::spawn(gateway::run(app.clone())));
+        let gateway = if config.gateway {
+            Some(
+                gateway::start(app.clone())
+                    .await
+                    .map_err(|e| DiscordError::Gateway(Box::new(e)))?,
+            )
+        } else {
+            None
+        };
         Ok(Discord {
             app,
             routes,
@@ -149,8 +158,9 @@ impl Discord {
 
     /// Stops the gateway and waits for the handlers already started.
     pub async fn stop_intake(&mut self, limit: Duration) {
-        if let Some(g) = self.gateway.take() {
-            g.abort();
+        if let Some((shards, task)) = self.gateway.take() {
+            shards.shutdown_all().await;
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
         }
         if !self.app.idle(limit).await {
             tracing::warn!("some Discord events were still being handled at shutdown");

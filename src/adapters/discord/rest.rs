@@ -71,14 +71,19 @@ fn id(s: &str) -> Result<&str, SendError> {
 
 /// Interaction tokens go into paths; they are long but URL-safe.
 fn token_part(s: &str) -> Result<&str, SendError> {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-    {
+    let safe = s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if safe && s.bytes().any(|b| b != b'.') && s.len() <= 500 {
         Ok(s)
     } else {
         Err(SendError::Permanent("malformed interaction token".into()))
     }
+}
+
+/// Interaction callbacks and webhooks are exempt from the global rate limit.
+fn exempt_from_global(path: &str) -> bool {
+    path.starts_with("/interactions/") || path.starts_with("/webhooks/")
 }
 
 /// The rate-limit bucket of a call: method and path up to its major parameter (Discord limits
@@ -152,13 +157,10 @@ impl DiscordRest {
         builder.build()
     }
 
-    fn wait_until(&self, key: &str) -> Option<Instant> {
+    fn wait_until(&self, key: &str, global: bool) -> Option<Instant> {
         let map = self.not_before.lock().unwrap_or_else(|e| e.into_inner());
-        [map.get(""), map.get(key)]
-            .into_iter()
-            .flatten()
-            .max()
-            .copied()
+        let global = if global { map.get("") } else { None };
+        [global, map.get(key)].into_iter().flatten().max().copied()
     }
 
     fn hold(&self, key: &str, until: Instant) {
@@ -173,11 +175,23 @@ impl DiscordRest {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, SendError> {
+        self.call_with(method, path, body, MAX_RATE_LIMITED).await
+    }
+
+    /// One call, waiting out at most `max_limited` rate limits.
+    async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        max_limited: u32,
+    ) -> Result<Value, SendError> {
         let key = bucket(&method, path);
         let url = format!("{}{API}{path}", self.base);
+        let global_applies = !exempt_from_global(path);
         let mut limited = 0;
         loop {
-            if let Some(at) = self.wait_until(&key) {
+            if let Some(at) = self.wait_until(&key, global_applies) {
                 tokio::time::sleep_until(at).await;
             }
             let mut req = self
@@ -190,6 +204,8 @@ impl DiscordRest {
                     .body(serde_json::to_vec(b).map_err(|e| SendError::Permanent(e.to_string()))?);
             }
             let resp = req.send().await.map_err(|e| {
+                // The URL can hold an interaction token: never let it reach a log.
+                let e = e.without_url();
                 if e.is_connect() {
                     SendError::Transient(format!("cannot reach Discord: {e}"))
                 } else {
@@ -212,10 +228,10 @@ impl DiscordRest {
                     || json.get("global").and_then(|g| g.as_bool()) == Some(true);
                 self.hold(if global { "" } else { &key }, Instant::now() + after);
                 limited += 1;
-                tracing::warn!(route = %key, wait_ms = after.as_millis() as u64, global, "Discord rate limit; waiting");
-                if limited >= MAX_RATE_LIMITED {
+                if limited > max_limited {
                     return Err(SendError::RateLimited(after));
                 }
+                tracing::warn!(route = %key, wait_ms = after.as_millis() as u64, global, "Discord rate limit; waiting");
                 continue;
             }
             // Out of requests in this bucket: the next call waits for the reset.
@@ -318,7 +334,13 @@ impl DiscordRest {
             id(channel)?,
             id(message)?
         );
-        let name: String = name.chars().take(100).collect();
+        // Discord wants 1 to 100 characters.
+        let name: String = name.trim().chars().take(100).collect();
+        let name = if name.is_empty() {
+            "Deckhand".to_string()
+        } else {
+            name
+        };
         let body = serde_json::json!({ "name": name, "auto_archive_duration": 1440 });
         let thread: ChannelInfo = Self::read(self.call(Method::POST, &path, Some(&body)).await?)?;
         Ok(thread.id)
@@ -330,7 +352,8 @@ impl DiscordRest {
         Self::read(self.call(Method::GET, &path, None).await?)
     }
 
-    /// Answers an interaction (acknowledgement, autocomplete choices, ...).
+    /// Answers an interaction (acknowledgement, autocomplete choices, ...). Only useful within
+    /// Discord's 3 seconds, so a rate limit is not waited out.
     pub async fn respond(
         &self,
         interaction: &str,
@@ -342,10 +365,18 @@ impl DiscordRest {
             id(interaction)?,
             token_part(token)?
         );
-        self.call(Method::POST, &path, Some(body)).await.map(|_| ())
+        let call = self.call_with(Method::POST, &path, Some(body), 0);
+        match tokio::time::timeout(Duration::from_millis(2_500), call).await {
+            Ok(r) => r.map(|_| ()),
+            Err(_) => Err(SendError::Unknown(
+                "no answer within Discord's 3 seconds".into(),
+            )),
+        }
     }
 
-    /// Edits the original response of an interaction; returns that message's ids.
+    /// Edits the original response of an interaction; returns that message's ids. Over the
+    /// endpoint the deferred answer may still be on its way to Discord, so "Unknown Webhook"
+    /// (404) is retried briefly.
     pub async fn edit_original(
         &self,
         app: &str,
@@ -357,6 +388,17 @@ impl DiscordRest {
             id(app)?,
             token_part(token)?
         );
+        let mut wait = Duration::from_millis(150);
+        for _ in 0..5 {
+            match self.call(Method::PATCH, &path, Some(body)).await {
+                Ok(v) => return Self::read(v),
+                Err(SendError::Permanent(m)) if m.contains("answered 404") => {
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                Err(e) => return Err(e),
+            }
+        }
         Self::read(self.call(Method::PATCH, &path, Some(body)).await?)
     }
 }
@@ -391,5 +433,8 @@ mod tests {
         assert!(id("12/../3").is_err());
         assert!(token_part("aW50ZXJhY3Rpb24.abc-_").is_ok());
         assert!(token_part("a/b").is_err());
+        assert!(token_part("..").is_err());
+        assert!(exempt_from_global("/interactions/1/t/callback"));
+        assert!(!exempt_from_global("/channels/1/messages"));
     }
 }

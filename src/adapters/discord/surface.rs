@@ -36,8 +36,11 @@ impl Surface for DiscordSurface {
         render::confirm(text)
     }
 
-    fn approval(&self, text: &str, approval_id: i64) -> Value {
-        render::approval(text, approval_id)
+    fn approval(&self, text: &str, approval_id: i64, note: Option<&str>) -> Value {
+        match note {
+            Some(note) => render::approval(&format!("{text}\n{note}"), approval_id),
+            None => render::approval(text, approval_id),
+        }
     }
 
     fn shown(&self, text: &str) -> String {

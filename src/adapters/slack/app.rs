@@ -352,6 +352,21 @@ impl SlackApp {
             .unwrap_or_else(|| message_ts.clone());
         let thread = SlackThread::new(&team, &channel, &thread_ts);
         let key = thread.key();
+        // A redelivered click (Socket Mode retries) must not decide twice.
+        let intake = format!("intake:action:{}", ba.trigger_id.0);
+        match self
+            .bot
+            .store()
+            .first_delivery(PLATFORM, &intake, crate::clock::now_ms())
+            .await
+        {
+            Ok(false) => {
+                tracing::info!(intake, "duplicate click ignored");
+                return;
+            }
+            Ok(true) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot check for a duplicate click; handling it"),
+        }
         let _turn = self.turns.lock(&key).await;
         for action in ba.actions.iter().flatten() {
             let id = action.action_id.0.as_str();

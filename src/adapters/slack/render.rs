@@ -89,8 +89,9 @@ pub fn confirm(text: &str) -> SlackMessageContent {
         .with_blocks(vec![section(text), actions.into()])
 }
 
-/// An approval request with Approve and Reject buttons naming the request.
-pub fn approval(text: &str, approval_id: i64) -> SlackMessageContent {
+/// An approval request with Approve and Reject buttons naming the request; `note` is mrkdwn
+/// shown under the text (approvals so far).
+pub fn approval(text: &str, approval_id: i64, note: Option<&str>) -> SlackMessageContent {
     let id = approval_id.to_string();
     let actions = SlackActionsBlock::new(vec![
         button(
@@ -101,9 +102,19 @@ pub fn approval(text: &str, approval_id: i64) -> SlackMessageContent {
         ),
         button("Reject", REJECT, &id, Some(SlackBlockButtonStyle::Danger)),
     ]);
+    let mut blocks = vec![section(text)];
+    let mut fallback = head(&escape(text), MAX_TEXT);
+    if let Some(note) = note {
+        let context = SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
+            SlackBlockMarkDownText::new(note.to_string()),
+        )]);
+        blocks.push(context.into());
+        fallback = format!("{}\n{note}", head(&escape(text), MAX_SECTION));
+    }
+    blocks.push(actions.into());
     SlackMessageContent::new()
-        .with_text(head(&escape(text), MAX_TEXT))
-        .with_blocks(vec![section(text), actions.into()])
+        .with_text(fallback)
+        .with_blocks(blocks)
 }
 
 /// A question or request that was answered: the original text, the outcome, no buttons.
@@ -220,7 +231,7 @@ mod tests {
 
     #[test]
     fn buttons_carry_their_action_and_value() {
-        let json = serde_json::to_value(approval("Approve it?", 42)).unwrap();
+        let json = serde_json::to_value(approval("Approve it?", 42, None)).unwrap();
         let elements = &json["blocks"][1]["elements"];
         assert_eq!(elements[0]["action_id"], APPROVE);
         assert_eq!(elements[0]["value"], "42");

@@ -47,8 +47,8 @@ impl Surface for SlackSurface {
         render::confirm(text)
     }
 
-    fn approval(&self, text: &str, approval_id: i64) -> SlackMessageContent {
-        render::approval(text, approval_id)
+    fn approval(&self, text: &str, approval_id: i64, note: Option<&str>) -> SlackMessageContent {
+        render::approval(text, approval_id, note)
     }
 
     fn shown(&self, text: &str) -> String {
