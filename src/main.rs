@@ -7,7 +7,7 @@ use deckhand::adapters::serve::{self, Server};
 use deckhand::audit::{parse_since, Audit, VerifyError};
 use deckhand::bot::Bot;
 use deckhand::config::Config;
-use deckhand::nlu::{eval, Nlu};
+use deckhand::nlu::{eval, Nlu, NluMode};
 use deckhand::store::Store;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -76,6 +76,22 @@ enum Command {
         /// Also list every row the NLU got wrong.
         #[arg(long)]
         misses: bool,
+        /// Which pipeline: `lexical`, or `semantic` (needs nlu.model_dir or --model and a build
+        /// with `--features semantic`). Default: semantic when the config sets nlu.model_dir.
+        #[arg(long, value_parser = ["lexical", "semantic"])]
+        nlu: Option<String>,
+        /// The MiniLM model folder (overrides nlu.model_dir).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Override nlu.semantic_accept (for tuning).
+        #[arg(long)]
+        accept: Option<f32>,
+        /// Override nlu.semantic_accept_query (for tuning).
+        #[arg(long)]
+        accept_query: Option<f32>,
+        /// Override nlu.semantic_margin (for tuning).
+        #[arg(long)]
+        margin: Option<f32>,
     },
 }
 
@@ -250,10 +266,33 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             data,
             json,
             misses,
+            nlu,
+            model,
+            accept,
+            accept_query,
+            margin,
         } => {
             init_tracing("warn");
-            let config = load(&config)?;
-            let nlu = Nlu::new(&config)?;
+            let mut config = load(&config)?;
+            if let Some(a) = accept {
+                config.nlu.semantic_accept = a;
+            }
+            if let Some(q) = accept_query {
+                config.nlu.semantic_accept_query = q;
+            }
+            if let Some(m) = margin {
+                config.nlu.semantic_margin = m;
+            }
+            if let Some(dir) = model {
+                config.nlu.model_dir = Some(std::fs::canonicalize(&dir).unwrap_or(dir));
+            }
+            let mode = match nlu.as_deref() {
+                Some("semantic") => NluMode::Semantic,
+                Some(_) => NluMode::Lexical,
+                None if config.nlu.model_dir.is_some() => NluMode::Semantic,
+                None => NluMode::Lexical,
+            };
+            let nlu = Nlu::with_mode(&config, mode)?;
             let text = std::fs::read_to_string(&data)
                 .with_context(|| format!("cannot read {}", data.display()))?;
             let rows = eval::parse_rows(&text)

@@ -41,7 +41,7 @@ pub enum BotError {
 /// Everything needed to answer messages.
 pub struct Bot {
     config: Arc<Config>,
-    nlu: Nlu,
+    nlu: Arc<Nlu>,
     dialogue: Dialogue,
     sessions: SessionStore,
     store: Store,
@@ -75,7 +75,7 @@ impl Bot {
             tracing::warn!(run_id = run.id, service = %run.service, environment = %run.environment, "run was interrupted by a restart");
             crate::pipeline::stop_orphaned_stage(&run);
         }
-        let nlu = Nlu::new(&config)?;
+        let nlu = Arc::new(Nlu::new(&config)?);
         tracing::info!(
             examples = nlu.example_count(),
             features = nlu.feature_count(),
@@ -129,6 +129,21 @@ impl Bot {
     /// The store in use.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Parses a message; with the sentence-embedding stage, on a blocking thread so model
+    /// inference never stalls the async runtime.
+    async fn parse_off_runtime(&self, text: &str) -> crate::nlu::Parsed {
+        if !self.nlu.is_semantic() {
+            return self.nlu.parse(text);
+        }
+        let nlu = self.nlu.clone();
+        let owned = text.to_string();
+        match tokio::task::spawn_blocking(move || nlu.parse(&owned)).await {
+            Ok(parsed) => parsed,
+            // The blocking pool is gone (shutdown) or the parse panicked: parse here instead.
+            Err(_) => self.nlu.parse(text),
+        }
     }
 
     /// What the NLU makes of `text` (adapters check structured input against it).
@@ -193,7 +208,7 @@ impl Bot {
                 }
             }
         }
-        let parsed = self.nlu.parse(&msg.text);
+        let parsed = self.parse_off_runtime(&msg.text).await;
         let intent = parsed.intent;
         self.handle_parsed(msg, parsed, sink).instrument(span).await;
         intent

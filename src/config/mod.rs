@@ -108,6 +108,15 @@ impl Config {
                 self.nlu.threshold
             ));
         }
+        for (name, v) in [
+            ("nlu.semantic_accept", self.nlu.semantic_accept),
+            ("nlu.semantic_accept_query", self.nlu.semantic_accept_query),
+            ("nlu.semantic_margin", self.nlu.semantic_margin),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                out.push(format!("{name} must be between 0 and 1, got {v}"));
+            }
+        }
         if !(self.store.url.starts_with("sqlite:")
             || self.store.url.starts_with("postgres://")
             || self.store.url.starts_with("postgresql://"))

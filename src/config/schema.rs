@@ -195,6 +195,23 @@ pub struct NluConfig {
     /// Folder of `<intent>.yaml` training files; the built-in set when absent.
     #[serde(default)]
     pub intents_dir: Option<PathBuf>,
+    /// all-MiniLM-L6-v2 model folder (config.json, tokenizer.json, model.safetensors): turns
+    /// on the sentence-embedding stage (needs a build with the `semantic` feature).
+    #[serde(default)]
+    pub model_dir: Option<PathBuf>,
+    /// Where the example embeddings are cached between starts.
+    #[serde(default = "default_nlu_cache")]
+    pub cache_dir: PathBuf,
+    /// Similarity the nearest example needs before the semantic stage may answer with an
+    /// action (deploy, rollback, lock, approve, ...).
+    #[serde(default = "default_semantic_accept")]
+    pub semantic_accept: f32,
+    /// The same for questions (status, history, explain, help, yes/no), which change nothing.
+    #[serde(default = "default_semantic_accept_query")]
+    pub semantic_accept_query: f32,
+    /// Lead over the next intent the nearest example needs.
+    #[serde(default = "default_semantic_margin")]
+    pub semantic_margin: f32,
 }
 
 impl Default for NluConfig {
@@ -202,8 +219,29 @@ impl Default for NluConfig {
         NluConfig {
             threshold: default_threshold(),
             intents_dir: None,
+            model_dir: None,
+            cache_dir: default_nlu_cache(),
+            semantic_accept: default_semantic_accept(),
+            semantic_accept_query: default_semantic_accept_query(),
+            semantic_margin: default_semantic_margin(),
         }
     }
+}
+
+fn default_nlu_cache() -> PathBuf {
+    PathBuf::from(".deckhand/nlu-cache")
+}
+
+fn default_semantic_accept() -> f32 {
+    0.8
+}
+
+fn default_semantic_accept_query() -> f32 {
+    0.7
+}
+
+fn default_semantic_margin() -> f32 {
+    0.05
 }
 
 fn default_threshold() -> f32 {

@@ -82,8 +82,13 @@ pub struct Report {
     pub latency_p50_us: u64,
     /// 99th percentile parse latency.
     pub latency_p99_us: u64,
-    /// Start-up (load + train) time.
+    /// Start-up time: load and train, and for `semantic` load the model and embed (or read the
+    /// cached) examples.
     pub training_ms: u64,
+    /// Whether the example embeddings came from the disk cache (semantic only).
+    pub embeddings_cached: bool,
+    /// Peak resident memory of the process, MiB (Linux; 0 elsewhere).
+    pub peak_rss_mib: u64,
     /// Per intent scores.
     pub per_intent: BTreeMap<String, IntentScore>,
     /// Rows with a wrong intent or wrong slots.
@@ -191,7 +196,12 @@ pub fn evaluate(nlu: &Nlu, rows: &[Row]) -> Report {
         })
         .collect();
     Report {
-        nlu: "lexical".into(),
+        nlu: if nlu.is_semantic() {
+            "semantic"
+        } else {
+            "lexical"
+        }
+        .into(),
         rows: rows.len(),
         intent_accuracy: ratio(correct, rows.len()),
         slot_exact_match: ratio(slots_ok, rows.len()),
@@ -204,16 +214,32 @@ pub fn evaluate(nlu: &Nlu, rows: &[Row]) -> Report {
         latency_p50_us: pct(0.5),
         latency_p99_us: pct(0.99),
         training_ms: nlu.training_time().as_millis() as u64,
+        embeddings_cached: nlu.embeddings_cached(),
+        peak_rss_mib: peak_rss_mib(),
         per_intent,
         misses,
     }
+}
+
+/// The process's peak resident set (VmHWM), MiB.
+fn peak_rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map(|kb| kb / 1024)
+        .unwrap_or(0)
 }
 
 impl Report {
     /// Human-readable summary.
     pub fn render(&self, show_misses: bool) -> String {
         let mut s = format!(
-            "NLU: {}\nrows: {}\nintent accuracy: {:.1}%\nslot exact-match: {:.1}%\nfalse actions: {} ({:.1}% of none rows)\nlatency per message: p50 {} µs, p99 {} µs\nstart-up training: {} ms\n\n{:<10} {:>7} {:>9} {:>7}\n",
+            "NLU: {}\nrows: {}\nintent accuracy: {:.1}%\nslot exact-match: {:.1}%\nfalse actions: {} ({:.1}% of none rows)\nlatency per message: p50 {} µs, p99 {} µs\nstart-up: {} ms{}\npeak memory: {} MiB\n\n{:<10} {:>7} {:>9} {:>7}\n",
             self.nlu,
             self.rows,
             self.intent_accuracy * 100.0,
@@ -223,6 +249,8 @@ impl Report {
             self.latency_p50_us,
             self.latency_p99_us,
             self.training_ms,
+            if self.embeddings_cached { " (example embeddings from the cache)" } else { "" },
+            self.peak_rss_mib,
             "intent",
             "support",
             "precision",

@@ -6,6 +6,7 @@
 mod classifier;
 mod entities;
 pub mod eval;
+pub mod semantic;
 mod tokens;
 mod training;
 
@@ -191,6 +192,18 @@ pub enum NluError {
     /// Training data could not be loaded.
     #[error(transparent)]
     Training(#[from] TrainingError),
+    /// The embedding model could not be loaded.
+    #[error(transparent)]
+    Model(#[from] semantic::embed::EmbedError),
+}
+
+/// Which stages the NLU runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NluMode {
+    /// The lexical classifier only.
+    Lexical,
+    /// The lexical classifier, with the sentence-embedding stage for what it finds no intent in.
+    Semantic,
 }
 
 /// Intent classifier plus entity extractor for one config.
@@ -200,11 +213,23 @@ pub struct Nlu {
     threshold: f32,
     training_time: Duration,
     examples: usize,
+    semantic: Option<semantic::SemanticStage>,
 }
 
 impl Nlu {
-    /// Loads the training examples (the config's `nlu.intents_dir`, or the built-in set) and trains.
+    /// Loads the training examples (the config's `nlu.intents_dir`, or the built-in set) and
+    /// trains; with `nlu.model_dir` set, also builds the sentence-embedding stage.
     pub fn new(config: &Config) -> Result<Nlu, NluError> {
+        let mode = if config.nlu.model_dir.is_some() {
+            NluMode::Semantic
+        } else {
+            NluMode::Lexical
+        };
+        Nlu::with_mode(config, mode)
+    }
+
+    /// Like [`Nlu::new`], with the stages chosen explicitly (`deckhand eval --nlu`).
+    pub fn with_mode(config: &Config, mode: NluMode) -> Result<Nlu, NluError> {
         let started = Instant::now();
         let dir = config
             .nlu
@@ -240,13 +265,41 @@ impl Nlu {
         }
         let classifier = Classifier::train(&data);
         let extractor = EntityExtractor::new(config, &known);
+        let semantic = match mode {
+            NluMode::Lexical => None,
+            NluMode::Semantic => {
+                let texts: Vec<(String, Intent)> = data
+                    .iter()
+                    .map(|(masked, intent)| (semantic::embedding_text(masked), *intent))
+                    .collect();
+                Some(semantic::SemanticStage::build(
+                    load_embedder(config)?,
+                    &texts,
+                    &config.base_dir.join(&config.nlu.cache_dir),
+                    (config.nlu.semantic_accept, config.nlu.semantic_accept_query),
+                    config.nlu.semantic_margin,
+                )?)
+            }
+        };
         Ok(Nlu {
             classifier,
             extractor,
             threshold: config.nlu.threshold,
             training_time: started.elapsed(),
             examples: examples.len(),
+            semantic,
         })
+    }
+
+    /// Whether the sentence-embedding stage runs (parsing then does real inference work and
+    /// belongs off the async runtime).
+    pub fn is_semantic(&self) -> bool {
+        self.semantic.is_some()
+    }
+
+    /// Whether the example embeddings were read from the disk cache at start-up.
+    pub fn embeddings_cached(&self) -> bool {
+        self.semantic.as_ref().is_some_and(|s| s.from_cache)
     }
 
     /// How long loading and training took.
@@ -308,11 +361,27 @@ impl Nlu {
         let (top, confidence) = ranked[0];
         let negated = negates_action(&toks);
         // "don't deploy X", "never cancel": whatever the classifier says, not a request to act.
-        let intent = if confidence < self.threshold || (negated && top.is_action()) {
+        let mut intent = if confidence < self.threshold || (negated && top.is_action()) {
             Intent::None
         } else {
             top
         };
+        let mut confidence = confidence;
+        // Bare slot values ("15%", "canary", "payments-api on live please") answer prompts;
+        // the semantic stage only reads messages with words of their own.
+        if let (Intent::None, Some(stage), true) = (intent, &self.semantic, other_words > 0) {
+            // The lexical classifier found nothing: a close paraphrase of an example may.
+            match stage.verdict(&semantic::embedding_text(&masked)) {
+                Ok(v) if stage.decides(&v) && !(negated && v.intent.is_action()) => {
+                    intent = v.intent;
+                    confidence = v.similarity;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "semantic stage failed; using the lexical answer")
+                }
+            }
+        }
         let mut services: Vec<String> = Vec::new();
         for e in entities.iter().filter(|e| e.kind == SlotKind::Service) {
             if !services.contains(&e.value) {
@@ -466,3 +535,21 @@ fn slots_from(entities: &[Entity], toks: &[tokens::Token]) -> Slots {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(feature = "semantic")]
+fn load_embedder(config: &Config) -> Result<Box<dyn semantic::embed::Embedder>, NluError> {
+    let dir = config
+        .nlu
+        .model_dir
+        .as_ref()
+        .map(|d| config.base_dir.join(d))
+        .ok_or_else(|| {
+            semantic::embed::EmbedError::Missing(std::path::PathBuf::from("nlu.model_dir"))
+        })?;
+    Ok(Box::new(semantic::minilm::MiniLm::load(&dir)?))
+}
+
+#[cfg(not(feature = "semantic"))]
+fn load_embedder(_config: &Config) -> Result<Box<dyn semantic::embed::Embedder>, NluError> {
+    Err(semantic::embed::EmbedError::NotBuilt.into())
+}
