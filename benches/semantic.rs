@@ -19,6 +19,8 @@ fn model_dir() -> PathBuf {
 }
 
 fn embedding(c: &mut Criterion) {
+    // One thread: candle's CPU kernels use rayon, whose pool reads this when it starts.
+    std::env::set_var("RAYON_NUM_THREADS", "1");
     let model = MiniLm::load(&model_dir()).expect("model folder (see the header of this file)");
     let mut group = c.benchmark_group("semantic");
     for (name, text) in [
@@ -39,7 +41,7 @@ fn embedding(c: &mut Criterion) {
 fn parsing(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut config = Config::load(&root.join("examples/deckhand.yaml")).unwrap();
-    config.nlu.model_dir = Some(model_dir());
+    config.nlu.model_dir = Some(std::fs::canonicalize(model_dir()).expect("model folder"));
     let nlu = Nlu::new(&config).unwrap();
     let mut group = c.benchmark_group("semantic");
     // Distinct texts each iteration would defeat the repeated-text cache; a paraphrase the

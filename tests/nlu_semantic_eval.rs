@@ -126,3 +126,50 @@ fn example_embeddings_are_cached_across_starts() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_understands_a_paraphrase_through_the_semantic_stage() {
+    if !model_dir().join("model.safetensors").is_file() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut config = Config::load(&root.join("examples/deckhand.yaml")).unwrap();
+    config.nlu.model_dir = Some(std::fs::canonicalize(model_dir()).unwrap());
+    config.nlu.cache_dir = tmp.path().join("cache");
+    config.store.url = format!("sqlite://{}/d.db", tmp.path().display());
+    let text = "back out the billionmail change on live, we need the previous build";
+    let lexical = Nlu::with_mode(&config, NluMode::Lexical)
+        .unwrap()
+        .parse(text);
+    assert_eq!(
+        lexical.intent,
+        deckhand::nlu::Intent::None,
+        "the lexical stage alone misses it"
+    );
+    let bot = deckhand::bot::Bot::new(config).await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let sink = std::sync::Arc::new(deckhand::chat::ChannelSink(tx));
+    let intent = bot
+        .handle(
+            deckhand::chat::Incoming {
+                thread: deckhand::chat::ThreadKey::new("console", "console", "p"),
+                user: "alice".into(),
+                text: text.into(),
+                event_id: None,
+            },
+            sink,
+        )
+        .await;
+    assert_eq!(intent, deckhand::nlu::Intent::Rollback);
+    let event = rx.recv().await.unwrap();
+    let json = serde_json::to_value(&event).unwrap();
+    // Understood as a rollback of billionmail in production (which has nothing to return to
+    // in a fresh store, and says so).
+    assert_eq!(json["intent"], "rollback", "{json}");
+    let said = json["text"].as_str().unwrap();
+    assert!(
+        said.contains("billionmail") && said.contains("production"),
+        "{json}"
+    );
+}
