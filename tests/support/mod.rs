@@ -1,8 +1,10 @@
 //! Shared helpers for integration tests: a collecting sink and configs pointed at temp dirs.
 #![allow(dead_code)]
 
+pub mod discord_rig;
 pub mod fake_discord;
 pub mod fake_slack;
+pub mod slack_rig;
 
 use deckhand::chat::{BotEvent, EventSink};
 use deckhand::config::Config;

@@ -1,0 +1,363 @@
+//! More Discord adapter scenarios (see the rig in tests/support/discord_rig.rs).
+
+mod support;
+
+use deckhand::adapters::discord::DiscordSecrets;
+use deckhand::adapters::serve::{Secrets, Server};
+use deckhand::bot::Bot;
+use deckhand::config::DiscordConfig;
+use serde_json::json;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use support::discord_rig::*;
+use support::fake_discord::FakeDiscord;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mentions_in_a_channel_open_a_thread_and_bots_are_ignored() {
+    let r = rig().await;
+    // Chatter without a mention, and other bots, are ignored.
+    r.say(ALICE, "deploy billionmail to staging", CHANNEL).await;
+    let mut from_bot = gateway_message("555", "<@7000> status", CHANNEL);
+    from_bot["author"]["bot"] = true.into();
+    r.server
+        .as_ref()
+        .unwrap()
+        .discord()
+        .unwrap()
+        .app()
+        .on_message(from_bot)
+        .await;
+    r.flush().await;
+    assert!(r.fake.posts_in(CHANNEL).is_empty());
+    // A mention gets a first reply in the channel, and the conversation moves to its thread.
+    r.say(ALICE, "<@7000> deploy billionmail to staging", CHANNEL)
+        .await;
+    let first = r.fake.posts_in(CHANNEL);
+    assert_eq!(first.len(), 1);
+    assert!(content(&first[0]).contains("continuing in the thread"));
+    let first_id = first[0].created.clone().unwrap();
+    let thread = r.fake.ok_calls(
+        "POST",
+        &format!("/channels/{CHANNEL}/messages/{first_id}/threads"),
+    )[0]
+    .created
+    .clone()
+    .unwrap();
+    r.post_containing(&thread, "Deploy billionmail").await;
+    r.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replays_and_free_text_that_contradicts_the_options_do_nothing() {
+    let r = rig().await;
+    // The same signed interaction delivered twice opens one thread.
+    let (v, token) = command(
+        ALICE,
+        "deploy",
+        &[("service", "billionmail"), ("environment", "staging")],
+        CHANNEL,
+    );
+    r.fake.interaction(&token, CHANNEL, "610001");
+    assert_eq!(r.send(&v).await.0, 200);
+    assert_eq!(r.send(&v).await.0, 200);
+    r.flush().await;
+    assert_eq!(
+        r.fake
+            .ok_calls("POST", "/channels/200/messages/610001/threads")
+            .len(),
+        1
+    );
+    let starts: Vec<_> = r
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.path.ends_with("/threads"))
+        .collect();
+    assert_eq!(starts.len(), 1, "the replay did not even try: {starts:#?}");
+
+    // Free text that names another environment or a strategy is refused, not obeyed.
+    for (name, options, what) in [
+        (
+            "lock",
+            vec![
+                ("environment", "staging"),
+                ("reason", "deploys to production"),
+            ],
+            "environment",
+        ),
+        (
+            "deploy",
+            vec![
+                ("service", "billionmail"),
+                ("environment", "staging"),
+                ("version", "1.0 canary 50%"),
+            ],
+            "strategy",
+        ),
+    ] {
+        let (v, token) = command(ALICE, name, &options, CHANNEL);
+        let original = format!("{}", 620000 + NEXT.fetch_add(1, Ordering::SeqCst));
+        r.fake.interaction(&token, CHANNEL, &original);
+        r.send(&v).await;
+        let t = token.clone();
+        r.fake
+            .wait_for("the refusal", WAIT, |f| {
+                f.ok_calls("PATCH", &format!("/webhooks/7100/{t}/"))
+                    .iter()
+                    .any(|c| content(c).contains("nothing was done"))
+            })
+            .await;
+        let edit = &r
+            .fake
+            .ok_calls("PATCH", &format!("/webhooks/7100/{token}/"))[0];
+        assert!(
+            content(edit).contains(&format!("changes the {what}")),
+            "{}",
+            content(edit)
+        );
+        r.flush().await;
+        assert!(r
+            .fake
+            .ok_calls(
+                "POST",
+                &format!("/channels/200/messages/{original}/threads")
+            )
+            .is_empty());
+    }
+    r.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_reject_and_stale_buttons() {
+    let r = rig().await;
+    let thread = r
+        .command_in_channel(
+            ALICE,
+            "deploy",
+            &[("service", "billionmail"), ("environment", "staging")],
+        )
+        .await;
+    let (confirm, _) = r.post_containing(&thread, "Deploy billionmail").await;
+    r.send(&click(
+        ALICE,
+        "deckhand:cancel",
+        &confirm,
+        &thread,
+        "Deploy billionmail",
+    ))
+    .await;
+    let cancelled = r
+        .edit_containing(&thread, &confirm, "Cancelled by <@1001>")
+        .await;
+    assert!(custom_ids(&cancelled).is_empty());
+    // The answered question's button, clicked again, only says so.
+    r.send(&click(
+        ALICE,
+        "deckhand:confirm",
+        &confirm,
+        &thread,
+        "Deploy billionmail",
+    ))
+    .await;
+    r.edit_containing(&thread, &confirm, "no longer open").await;
+    r.flush().await;
+    assert_eq!(
+        r.bot.store().run(1).await.unwrap().map(|x| x.id),
+        None,
+        "nothing ran"
+    );
+
+    let prod = r
+        .command_in_channel(
+            ALICE,
+            "deploy",
+            &[("service", "billionmail"), ("environment", "production")],
+        )
+        .await;
+    let (confirm, _) = r.post_containing(&prod, "Deploy billionmail").await;
+    r.say(ALICE, "yes", &prod).await;
+    let (approval, _) = r.post_containing(&prod, "Approval needed").await;
+    r.send(&click(
+        BOB,
+        "deckhand:reject:1",
+        &approval,
+        &prod,
+        "Approval needed",
+    ))
+    .await;
+    let rejected = r
+        .edit_containing(&prod, &approval, "Rejected by <@1002>")
+        .await;
+    assert!(custom_ids(&rejected).is_empty());
+    r.edit_containing(&prod, &confirm, "Confirmed by <@1001>")
+        .await;
+    r.flush().await;
+    assert_eq!(
+        r.bot.store().run(1).await.unwrap().map(|x| x.id),
+        None,
+        "nothing ran"
+    );
+    r.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_stage_posts_its_last_output_and_rate_limit_headers_space_posts() {
+    let r = rig().await;
+    // Every post reports its bucket exhausted for 1 s.
+    r.fake.exhaust("POST /channels/", 1.0);
+    let thread = r
+        .command_in_channel(
+            ALICE,
+            "deploy",
+            &[("service", "flaky-api"), ("environment", "staging")],
+        )
+        .await;
+    r.post_containing(&thread, "Deploy flaky-api").await;
+    r.say(ALICE, "yes", &thread).await;
+    let (_, note) = r.post_containing(&thread, "Stage `test` failed").await;
+    let note = note["content"].as_str().unwrap();
+    assert!(note.chars().count() <= 2000);
+    assert!(
+        note.contains("```") && note.contains("assertion failed: expected 200, got 500"),
+        "{note}"
+    );
+    assert!(
+        note.contains("test output 50") && !note.contains("test output 1\n"),
+        "{note}"
+    );
+    let (status_msg, _) = r.post_containing(&thread, "**Run #1**").await;
+    r.edit_containing(&thread, &status_msg, "· failed").await;
+    r.flush().await;
+    let posts = r.fake.posts_in(&thread);
+    assert!(posts.len() >= 4, "{posts:#?}");
+    for pair in posts.windows(2) {
+        let gap = pair[1].at.duration_since(pair[0].at);
+        assert!(
+            gap >= Duration::from_millis(950),
+            "posts {gap:?} apart despite X-RateLimit-Remaining: 0"
+        );
+    }
+    r.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_messages_and_partial_approvals() {
+    let fake_rig = rig().await;
+    let r = fake_rig;
+    // A command in a DM: `user` instead of `member`, no guild; no thread is opened.
+    let (mut v, token) = command(ALICE, "status", &[], "300");
+    let obj = v.as_object_mut().unwrap();
+    let member = obj.remove("member").unwrap();
+    obj.remove("guild_id");
+    obj.insert("user".into(), member["user"].clone());
+    obj.insert("channel".into(), json!({"id": "300", "type": 1}));
+    r.fake.interaction(&token, "300", "630001");
+    assert_eq!(r.send(&v).await.0, 200);
+    r.fake
+        .wait_for("a DM answer", WAIT, |f| !f.posts_in("300").is_empty())
+        .await;
+    assert!(r.fake.calls().iter().all(|c| !c.path.ends_with("/threads")));
+    r.stop().await;
+
+    // Two approvals needed: the first one is shown on the request, which keeps its buttons.
+    let fake = FakeDiscord::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = support::config_in("tests/data/slack_deckhand.yaml", tmp.path());
+    config.slack = None;
+    config.discord = Some(DiscordConfig {
+        gateway: false,
+        interactions_endpoint: true,
+        api_base_url: fake.base.clone(),
+        guild_id: None,
+        edit_interval_ms: 1000,
+    });
+    let prod = config
+        .environments
+        .iter_mut()
+        .find(|e| e.name == "production")
+        .unwrap();
+    prod.policy.approvals = Some(2);
+    config
+        .people
+        .get_mut("alice")
+        .unwrap()
+        .identities
+        .push(format!("discord:{ALICE}"));
+    config
+        .people
+        .get_mut("bob")
+        .unwrap()
+        .identities
+        .push(format!("discord:{BOB}"));
+    let dave = config.people.get_mut("dave").unwrap();
+    dave.identities.push(format!("discord:{DAVE}"));
+    dave.roles.push("approver".into());
+    let bot = Arc::new(Bot::new(config).await.unwrap());
+    let public: String = key()
+        .verifying_key()
+        .to_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let secrets = Secrets {
+        slack: None,
+        discord: Some(DiscordSecrets {
+            bot_token: "t".into(),
+            public_key: Some(public),
+        }),
+    };
+    let server = Server::start(bot.clone(), "127.0.0.1:0", secrets)
+        .await
+        .unwrap();
+    let r = Rig {
+        url: format!("http://{}/discord/interactions", server.addr),
+        fake,
+        server: Some(server),
+        bot,
+        _tmp: tmp,
+    };
+    assert_eq!(
+        r.fake.ok_calls("PUT", "/applications/7100/commands").len(),
+        1,
+        "registered globally"
+    );
+    let thread = r
+        .command_in_channel(
+            ALICE,
+            "deploy",
+            &[("service", "billionmail"), ("environment", "production")],
+        )
+        .await;
+    r.post_containing(&thread, "Deploy billionmail").await;
+    r.say(ALICE, "yes", &thread).await;
+    let (approval, _) = r.post_containing(&thread, "Approval needed").await;
+    r.send(&click(
+        BOB,
+        "deckhand:approve:1",
+        &approval,
+        &thread,
+        "Approval needed",
+    ))
+    .await;
+    let partial = r
+        .edit_containing(&thread, &approval, "Approved so far by <@1002> (1 of 2)")
+        .await;
+    assert_eq!(
+        custom_ids(&partial),
+        ["deckhand:approve:1", "deckhand:reject:1"],
+        "buttons stay"
+    );
+    r.send(&click(
+        DAVE,
+        "deckhand:approve:1",
+        &approval,
+        &thread,
+        "Approval needed",
+    ))
+    .await;
+    r.edit_containing(&thread, &approval, "Approved by <@1002>, <@1004>")
+        .await;
+    r.post_containing(&thread, "is live on production").await;
+    r.stop().await;
+}

@@ -1,0 +1,239 @@
+//! More Slack adapter scenarios (see the rig in tests/support/slack_rig.rs).
+
+mod support;
+
+use deckhand::config::SlackTransport;
+use serde_json::json;
+use std::time::{Duration, Instant};
+use support::fake_slack::Failure;
+use support::slack_rig::*;
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slash_commands_open_a_thread_and_bots_are_ignored() {
+    let r = rig(SlackTransport::EventsApi).await;
+    let t = Instant::now();
+    let (status, body) = r.command("UALICE", "/deploy", "billionmail staging").await;
+    assert_eq!(status, 200);
+    assert!(body.is_empty());
+    assert!(t.elapsed() < Duration::from_secs(2));
+    r.fake
+        .wait_for("the command's top-level post", WAIT, |f| {
+            f.posts_in(None)
+                .iter()
+                .any(|p| text(p).contains("/deploy billionmail staging"))
+        })
+        .await;
+    let (opened, first) = r.ts_of("asked:");
+    assert_eq!(
+        text(&first),
+        "<@UALICE> asked: `/deploy billionmail staging`"
+    );
+    r.post_containing(&opened, "Deploy billionmail").await;
+
+    // /deckhand status answers in its own thread.
+    r.command("UBOB", "/deckhand", "status").await;
+    r.fake
+        .wait_for("the status command's post", WAIT, |f| {
+            f.posts_in(None)
+                .iter()
+                .any(|p| text(p).contains("/deckhand status"))
+        })
+        .await;
+    let (status_thread, _) = r.ts_of("/deckhand status");
+    r.fake
+        .wait_for("a status answer", WAIT, |f| {
+            !f.posts_in(Some(&status_thread)).is_empty()
+        })
+        .await;
+
+    // In a channel the bot was not invited to, the command is answered privately.
+    r.command_in("CNOTIN", "UALICE", "/deploy", "billionmail staging")
+        .await;
+    r.fake
+        .wait_for("a private answer", WAIT, |f| !f.responses().is_empty())
+        .await;
+    let private = &r.fake.responses()[0];
+    assert_eq!(private["response_type"], "ephemeral");
+    assert!(text(private).contains("/invite @Deckhand"), "{private}");
+
+    // Messages from the bot itself or another bot, and plain channel chatter, are ignored.
+    let before = r.fake.bodies("chat.postMessage").len();
+    r.event(&reply("UBOT", "yes", "1700000006.000300", &opened))
+        .await;
+    r.event(&callback(json!({
+        "type": "message", "subtype": "bot_message", "bot_id": "BOTHER", "text": "yes",
+        "ts": "1700000006.000400", "thread_ts": opened, "channel": "C1", "channel_type": "channel"
+    })))
+    .await;
+    r.event(&callback(json!({
+        "type": "message", "user": "UALICE", "text": "deploy billionmail to staging",
+        "ts": "1700000006.000500", "channel": "C1", "channel_type": "channel"
+    })))
+    .await;
+    r.flush().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(r.fake.bodies("chat.postMessage").len(), before);
+
+    // A direct message is answered (in a thread of that message).
+    r.event(&callback(json!({
+        "type": "message", "user": "UBOB", "text": "help", "ts": "1700000006.000600",
+        "channel": "D1", "channel_type": "im"
+    })))
+    .await;
+    r.fake
+        .wait_for("a DM answer", WAIT, |f| {
+            f.bodies("chat.postMessage")
+                .iter()
+                .any(|p| p["channel"] == "D1" && p["thread_ts"] == "1700000006.000600")
+        })
+        .await;
+    r.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socket_mode_acks_envelopes_and_reconnects_on_disconnect() {
+    let r = rig(SlackTransport::SocketMode).await;
+    r.fake
+        .wait_for("a Socket Mode connection", WAIT, |f| f.socket_count() == 1)
+        .await;
+    r.fake.send_frame(Message::text(
+        json!({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}, "connection_info": {"app_id": "A1"}}).to_string(),
+    ));
+    let thread = "1700000007.000100";
+    let envelope = json!({
+        "envelope_id": "env-1", "type": "events_api", "accepts_response_payload": false,
+        "retry_attempt": 0, "retry_reason": "",
+        "payload": mention("UALICE", "deploy billionmail to staging", thread)
+    });
+    r.fake.send_frame(Message::text(envelope.to_string()));
+    r.fake
+        .wait_for("the ack", WAIT, |f| {
+            f.received().iter().any(|v| v["envelope_id"] == "env-1")
+        })
+        .await;
+    r.post_containing(thread, "Deploy billionmail").await;
+    // A redelivery of the same event (retry_attempt 1) is acknowledged but not acted on.
+    let mut again = envelope.clone();
+    again["envelope_id"] = "env-2".into();
+    again["retry_attempt"] = 1.into();
+    r.fake.send_frame(Message::text(again.to_string()));
+    r.fake
+        .wait_for("the second ack", WAIT, |f| {
+            f.received().iter().any(|v| v["envelope_id"] == "env-2")
+        })
+        .await;
+
+    // Slack asks us to reconnect; a new connection is opened and used.
+    r.fake.send_frame(Message::text(
+        json!({"type": "disconnect", "reason": "refresh_requested", "debug_info": {"host": "fake"}}).to_string(),
+    ));
+    r.fake
+        .wait_for("a second connection", WAIT, |f| f.socket_count() == 2)
+        .await;
+    let opens = r
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.method == "apps.connections.open")
+        .count();
+    assert_eq!(opens, 2);
+    let command = json!({
+        "envelope_id": "env-3", "type": "slash_commands", "accepts_response_payload": true,
+        "payload": {"token": "t", "team_id": "T1", "team_domain": "acme", "channel_id": "C1",
+            "channel_name": "deploys", "user_id": "UBOB", "user_name": "bob", "command": "/deckhand",
+            "text": "status", "response_url": format!("{}/cmd", r.fake.response_base),
+            "trigger_id": "1.2.3", "api_app_id": "A1"}
+    });
+    r.fake.send_frame(Message::text(command.to_string()));
+    r.fake
+        .wait_for("the command ack", WAIT, |f| {
+            f.received().iter().any(|v| v["envelope_id"] == "env-3")
+        })
+        .await;
+    r.fake
+        .wait_for("the command's post", WAIT, |f| {
+            f.posts_in(None)
+                .iter()
+                .any(|p| text(p).contains("/deckhand status"))
+        })
+        .await;
+    r.flush().await;
+    let confirms = r
+        .fake
+        .posts_in(Some(thread))
+        .into_iter()
+        .filter(|p| text(p).contains("Deploy billionmail"))
+        .count();
+    assert_eq!(confirms, 1, "the redelivered event was not acted on again");
+
+    // The connection drops without a disconnect frame: Deckhand connects again.
+    r.fake.drop_socket();
+    r.fake
+        .wait_for("a third connection", WAIT, |f| f.socket_count() == 3)
+        .await;
+    r.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_on_an_old_question_never_answers_a_newer_one() {
+    let r = rig(SlackTransport::EventsApi).await;
+    let thread = "1700000008.000100";
+    r.event(&mention("UALICE", "deploy billionmail to staging", thread))
+        .await;
+    let (old_ts, _) = r.post_containing(thread, "Deploy billionmail").await;
+    // The next post in the thread is slow (rate limited), so the newer question's message is
+    // not on screen yet when the old button is clicked.
+    r.fake
+        .fail_next("chat.postMessage", &[Failure::RateLimited(2)]);
+    r.event(&reply("UALICE", "status", "1700000008.000200", thread))
+        .await;
+    r.event(&reply(
+        "UALICE",
+        "deploy flaky-api to staging",
+        "1700000008.000300",
+        thread,
+    ))
+    .await;
+    r.fake
+        .wait_for("the rate-limited post", WAIT, |f| {
+            f.calls()
+                .iter()
+                .any(|c| c.method == "chat.postMessage" && !c.ok)
+        })
+        .await;
+    r.interact(&click("UALICE", "deckhand_confirm", "yes", &old_ts, thread))
+        .await;
+    r.post_containing(thread, "Deploy flaky-api").await;
+    r.flush().await;
+    assert_eq!(
+        r.bot.store().run(1).await.unwrap().map(|x| x.id),
+        None,
+        "nothing ran"
+    );
+    let updates = r.updates_of(&old_ts);
+    assert!(!updates.is_empty() && updates.iter().all(|u| action_ids(u).is_empty()));
+    r.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_final_state_arrives_even_when_the_status_message_cannot_be_edited() {
+    let r = rig(SlackTransport::EventsApi).await;
+    let thread = "1700000009.000100";
+    r.event(&mention("UALICE", "deploy billionmail to staging", thread))
+        .await;
+    r.post_containing(thread, "Deploy billionmail").await;
+    // Every edit of the status message (post #2) is refused.
+    let status_ts = r.fake.ts_of_post(2);
+    r.fake
+        .fail_next_for("chat.update", &status_ts, &[Failure::Refused; 20]);
+    r.event(&reply("UALICE", "yes", "1700000009.000200", thread))
+        .await;
+    let (posted, _) = r.post_containing(thread, "*Run #1*").await;
+    assert_eq!(posted, status_ts);
+    // The final state is posted as a new message in the thread instead.
+    let (_, last) = r.post_containing(thread, "· succeeded").await;
+    assert!(text(&last).contains("deploy ✓"), "{last}");
+    r.post_containing(thread, "is live on staging").await;
+    r.stop().await;
+}
