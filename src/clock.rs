@@ -20,6 +20,15 @@ pub fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
+/// Seconds since the Unix epoch by the real wall clock, never tokio's: request signatures
+/// carry real timestamps, which a paused or advanced test clock must not judge.
+pub fn wall_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

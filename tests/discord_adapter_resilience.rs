@@ -2,16 +2,10 @@
 
 mod support;
 
-use deckhand::adapters::discord::DiscordSecrets;
-use deckhand::adapters::serve::{Secrets, Server};
-use deckhand::bot::Bot;
-use deckhand::config::DiscordConfig;
 use serde_json::json;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
 use support::discord_rig::*;
-use support::fake_discord::FakeDiscord;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mentions_in_a_channel_open_a_thread_and_bots_are_ignored() {
@@ -261,62 +255,23 @@ async fn direct_messages_and_partial_approvals() {
     r.stop().await;
 
     // Two approvals needed: the first one is shown on the request, which keeps its buttons.
-    let fake = FakeDiscord::start().await;
-    let tmp = tempfile::tempdir().unwrap();
-    let mut config = support::config_in("tests/data/slack_deckhand.yaml", tmp.path());
-    config.slack = None;
-    config.discord = Some(DiscordConfig {
-        gateway: false,
-        interactions_endpoint: true,
-        api_base_url: fake.base.clone(),
-        guild_id: None,
-        edit_interval_ms: 1000,
-    });
-    let prod = config
-        .environments
-        .iter_mut()
-        .find(|e| e.name == "production")
-        .unwrap();
-    prod.policy.approvals = Some(2);
-    config
-        .people
-        .get_mut("alice")
-        .unwrap()
-        .identities
-        .push(format!("discord:{ALICE}"));
-    config
-        .people
-        .get_mut("bob")
-        .unwrap()
-        .identities
-        .push(format!("discord:{BOB}"));
-    let dave = config.people.get_mut("dave").unwrap();
-    dave.identities.push(format!("discord:{DAVE}"));
-    dave.roles.push("approver".into());
-    let bot = Arc::new(Bot::new(config).await.unwrap());
-    let public: String = key()
-        .verifying_key()
-        .to_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let secrets = Secrets {
-        slack: None,
-        discord: Some(DiscordSecrets {
-            bot_token: "t".into(),
-            public_key: Some(public),
-        }),
-    };
-    let server = Server::start(bot.clone(), "127.0.0.1:0", secrets)
-        .await
-        .unwrap();
-    let r = Rig {
-        url: format!("http://{}/discord/interactions", server.addr),
-        fake,
-        server: Some(server),
-        bot,
-        _tmp: tmp,
-    };
+    let r = rig_with(|config| {
+        let discord = config.discord.as_mut().unwrap();
+        discord.guild_id = None;
+        let prod = config
+            .environments
+            .iter_mut()
+            .find(|e| e.name == "production")
+            .unwrap();
+        prod.policy.approvals = Some(2);
+        config
+            .people
+            .get_mut("dave")
+            .unwrap()
+            .roles
+            .push("approver".into());
+    })
+    .await;
     assert_eq!(
         r.fake.ok_calls("PUT", "/applications/7100/commands").len(),
         1,

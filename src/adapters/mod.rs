@@ -5,4 +5,5 @@ pub mod console;
 pub mod delivery;
 pub mod discord;
 pub mod serve;
+pub mod signed_request;
 pub mod slack;

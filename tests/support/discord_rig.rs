@@ -36,6 +36,11 @@ pub struct Rig {
 }
 
 pub async fn rig() -> Rig {
+    rig_with(|_| {}).await
+}
+
+/// A rig whose config `edit` changes first (after Discord and the identities are set).
+pub async fn rig_with(edit: impl FnOnce(&mut deckhand::config::Config)) -> Rig {
     let fake = FakeDiscord::start().await;
     let tmp = tempfile::tempdir().unwrap();
     let mut config = super::config_in("tests/data/slack_deckhand.yaml", tmp.path());
@@ -55,6 +60,7 @@ pub async fn rig() -> Rig {
             .identities
             .push(format!("discord:{id}"));
     }
+    edit(&mut config);
     let bot = Arc::new(Bot::new(config).await.unwrap());
     let public: String = key()
         .verifying_key()
@@ -83,10 +89,7 @@ pub async fn rig() -> Rig {
 }
 
 pub fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    deckhand::clock::wall_secs()
 }
 
 pub fn signed(body: &[u8], at: i64) -> Vec<(&'static str, String)> {

@@ -57,10 +57,7 @@ pub async fn rig(transport: SlackTransport) -> Rig {
 pub static EVENT: AtomicU64 = AtomicU64::new(1);
 
 pub fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    deckhand::clock::wall_secs()
 }
 
 pub fn signed_headers(body: &[u8], content_type: &str, at: i64) -> Vec<(&'static str, String)> {

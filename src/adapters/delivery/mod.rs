@@ -4,6 +4,7 @@
 
 pub mod outbox;
 pub mod status;
+pub mod text;
 pub mod turns;
 
 use crate::chat::{RunStatus, ThreadKey};

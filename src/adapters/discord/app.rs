@@ -8,7 +8,7 @@ use super::rest::DiscordRest;
 use super::surface::DiscordSurface;
 use super::threads::{DiscordThread, DIRECT, PLATFORM};
 use crate::adapters::delivery::outbox::Outbox;
-use crate::adapters::delivery::turns::{Handlers, TurnLocks};
+use crate::adapters::delivery::turns::{first_time, Handlers, TurnLocks};
 use crate::bot::Bot;
 use crate::chat::{EventSink, Incoming, ThreadKey};
 use crate::nlu::Intent;
@@ -188,33 +188,19 @@ impl DiscordApp {
         let id = str_at(&interaction, &["id"]).unwrap_or("").to_string();
         // Claimed before any side effect (a thread, a decision), so a replayed or redelivered
         // interaction does nothing twice.
-        if !self.first_time(&format!("intake:interaction:{id}")).await {
+        if !first_time(
+            self.bot.store(),
+            PLATFORM,
+            &format!("intake:interaction:{id}"),
+        )
+        .await
+        {
             return;
         }
         match interaction.get("type").and_then(|t| t.as_u64()) {
             Some(COMMAND) => self.on_command(&interaction, &user, &id).await,
             Some(COMPONENT) => self.on_click(&interaction, &user, &id).await,
             _ => {}
-        }
-    }
-
-    /// Records an intake id; false when it was seen before.
-    async fn first_time(&self, intake: &str) -> bool {
-        match self
-            .bot
-            .store()
-            .first_delivery(PLATFORM, intake, crate::clock::now_ms())
-            .await
-        {
-            Ok(true) => true,
-            Ok(false) => {
-                tracing::info!(intake, "duplicate delivery ignored");
-                false
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot check for a duplicate delivery; handling it");
-                true
-            }
         }
     }
 
@@ -406,13 +392,13 @@ impl DiscordApp {
                 .flatten(),
         };
         if let Some(key) = known {
-            if self.first_time(&intake).await {
+            if first_time(self.bot.store(), PLATFORM, &intake).await {
                 self.deliver(key, &user, text, event_id).await;
             }
             return;
         }
         // Claimed only for messages addressed to the bot (the gateway sees every message).
-        if !mentioned || !self.first_time(&intake).await {
+        if !mentioned || !first_time(self.bot.store(), PLATFORM, &intake).await {
             return;
         }
         let key = match self.existing_thread(guild, channel, None).await {

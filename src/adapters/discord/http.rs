@@ -28,13 +28,6 @@ pub fn routes(app: Arc<DiscordApp>, verifier: DiscordVerifier) -> Router {
         .with_state(Arc::new(Endpoint { app, verifier }))
 }
 
-fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 async fn interactions(
     State(ep): State<Arc<Endpoint>>,
     headers: HeaderMap,
@@ -45,7 +38,7 @@ async fn interactions(
         h("x-signature-timestamp"),
         h("x-signature-ed25519"),
         &body,
-        now_secs(),
+        crate::clock::wall_secs(),
     ) {
         tracing::warn!(error = %e, "Discord request refused");
         return (

@@ -1,6 +1,7 @@
 //! How bot events look in Discord: message content (2,000 characters at most), buttons as
 //! message components, the run status message and failure notes.
 
+pub use crate::adapters::delivery::text::{head, tail};
 use crate::adapters::delivery::RunView;
 use crate::chat::RunStatus;
 use serde_json::{json, Value};
@@ -15,27 +16,6 @@ pub const CANCEL: &str = "deckhand:cancel";
 pub const APPROVE: &str = "deckhand:approve:";
 /// `custom_id` prefix of the Reject button (`deckhand:reject:<id>`).
 pub const REJECT: &str = "deckhand:reject:";
-
-/// The first `max` characters of `text`, with an ellipsis when cut.
-pub fn head(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
-/// The last `max` characters of `text`, with an ellipsis when cut.
-pub fn tail(text: &str, max: usize) -> String {
-    let n = text.chars().count();
-    if n <= max {
-        return text.to_string();
-    }
-    let mut out = String::from('…');
-    out.extend(text.chars().skip(n - max.saturating_sub(1)));
-    out
-}
 
 /// A message body: content, components, and mentions limited to users (never @everyone or
 /// roles, whatever chat text is echoed).

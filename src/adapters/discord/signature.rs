@@ -3,30 +3,8 @@
 
 use serenity::interactions_endpoint::Verifier;
 
-/// Requests whose timestamp is further than this from now are refused.
-pub const REPLAY_WINDOW_SECS: i64 = 300;
-
-/// Why a request was refused (the HTTP layer answers 401 for every one).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SignatureError {
-    /// A header is absent or empty.
-    #[error("missing {0} header")]
-    Missing(&'static str),
-    /// The timestamp is not a number.
-    #[error("malformed {0} header")]
-    Malformed(&'static str),
-    /// The timestamp is outside the replay window.
-    #[error(
-        "stale request: timestamp is {age_secs} s away from now (window {REPLAY_WINDOW_SECS} s)"
-    )]
-    Stale {
-        /// Distance from the verifier's clock.
-        age_secs: i64,
-    },
-    /// The signature does not verify.
-    #[error("signature does not match")]
-    Mismatch,
-}
+use crate::adapters::signed_request::{fresh, headers};
+pub use crate::adapters::signed_request::{SignatureError, REPLAY_WINDOW_SECS};
 
 /// The public key is not a valid Ed25519 key in hex.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,25 +41,17 @@ impl DiscordVerifier {
         body: &[u8],
         now_secs: i64,
     ) -> Result<(), SignatureError> {
-        let timestamp = timestamp
-            .filter(|t| !t.is_empty())
-            .ok_or(SignatureError::Missing("X-Signature-Timestamp"))?;
-        let signature = signature
-            .filter(|s| !s.is_empty())
-            .ok_or(SignatureError::Missing("X-Signature-Ed25519"))?;
-        let ts: i64 = timestamp
-            .trim()
-            .parse()
-            .map_err(|_| SignatureError::Malformed("X-Signature-Timestamp"))?;
+        let (timestamp, ts, signature) = headers(
+            timestamp,
+            "X-Signature-Timestamp",
+            signature,
+            "X-Signature-Ed25519",
+        )?;
         // The signature is checked first so a forged request learns nothing about the clock.
         self.inner
             .verify(signature, timestamp, body)
             .map_err(|_| SignatureError::Mismatch)?;
-        let age_secs = now_secs - ts;
-        if age_secs.abs() > REPLAY_WINDOW_SECS {
-            return Err(SignatureError::Stale { age_secs });
-        }
-        Ok(())
+        fresh(ts, now_secs)
     }
 }
 

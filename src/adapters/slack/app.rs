@@ -7,7 +7,7 @@ use super::surface::SlackSurface;
 use super::threads::{SlackThread, PLATFORM};
 use super::web_api::{MessageRef, Retry, WebApi};
 use crate::adapters::delivery::outbox::Outbox;
-use crate::adapters::delivery::turns::{Handlers, TurnLocks};
+use crate::adapters::delivery::turns::{first_time, Handlers, TurnLocks};
 use crate::bot::Bot;
 use crate::chat::{EventSink, Incoming};
 use serde::Deserialize;
@@ -269,18 +269,8 @@ impl SlackApp {
     pub async fn on_command(&self, cmd: SlackCommandEvent) {
         // Socket Mode may redeliver a command; it must not open a second thread.
         let delivery = format!("command-post:{}", cmd.trigger_id.0);
-        match self
-            .bot
-            .store()
-            .first_delivery(PLATFORM, &delivery, crate::clock::now_ms())
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::info!(trigger_id = %cmd.trigger_id.0, "duplicate slash command ignored");
-                return;
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot check for a duplicate slash command"),
+        if !first_time(self.bot.store(), PLATFORM, &delivery).await {
+            return;
         }
         let text = command_text(&cmd.command.0, cmd.text.as_deref().unwrap_or(""));
         let typed = format!(
@@ -354,18 +344,8 @@ impl SlackApp {
         let key = thread.key();
         // A redelivered click (Socket Mode retries) must not decide twice.
         let intake = format!("intake:action:{}", ba.trigger_id.0);
-        match self
-            .bot
-            .store()
-            .first_delivery(PLATFORM, &intake, crate::clock::now_ms())
-            .await
-        {
-            Ok(false) => {
-                tracing::info!(intake, "duplicate click ignored");
-                return;
-            }
-            Ok(true) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot check for a duplicate click; handling it"),
+        if !first_time(self.bot.store(), PLATFORM, &intake).await {
+            return;
         }
         let _turn = self.turns.lock(&key).await;
         for action in ba.actions.iter().flatten() {

@@ -35,13 +35,6 @@ pub fn routes(app: Arc<SlackApp>, verifier: SlackVerifier) -> Router {
         .with_state(state)
 }
 
-fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -52,7 +45,7 @@ fn refusal(endpoint: &Endpoint, headers: &HeaderMap, body: &[u8]) -> Option<Resp
         header(headers, "x-slack-request-timestamp"),
         header(headers, "x-slack-signature"),
         body,
-        now_secs(),
+        crate::clock::wall_secs(),
     );
     let e = result.err()?;
     tracing::warn!(error = %e, "Slack request refused");

@@ -1,6 +1,7 @@
 //! How bot events look in Slack: mrkdwn text, Block Kit buttons, the per-run status message
 //! and failure notes, all kept within Slack's size limits.
 
+pub use crate::adapters::delivery::text::{head, tail};
 use crate::adapters::delivery::RunView;
 use crate::chat::RunStatus;
 use slack_morphism::prelude::*;
@@ -24,27 +25,6 @@ pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
-}
-
-/// The first `max` characters of `text`, with an ellipsis when cut.
-pub fn head(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
-/// The last `max` characters of `text`, with an ellipsis when cut.
-pub fn tail(text: &str, max: usize) -> String {
-    let n = text.chars().count();
-    if n <= max {
-        return text.to_string();
-    }
-    let mut out = String::from('…');
-    out.extend(text.chars().skip(n - max.saturating_sub(1)));
-    out
 }
 
 /// A plain text message.

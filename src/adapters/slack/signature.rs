@@ -5,30 +5,8 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-/// Slack's replay window: requests older (or newer) than five minutes are refused.
-pub const REPLAY_WINDOW_SECS: i64 = 300;
-
-/// Why a request was refused (the HTTP layer answers 401 for every one).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SignatureError {
-    /// A header is absent or empty.
-    #[error("missing {0} header")]
-    Missing(&'static str),
-    /// The timestamp is not a number, or the signature not `v0=<64 hex>`.
-    #[error("malformed {0} header")]
-    Malformed(&'static str),
-    /// The timestamp is outside the replay window.
-    #[error(
-        "stale request: timestamp is {age_secs} s away from now (window {REPLAY_WINDOW_SECS} s)"
-    )]
-    Stale {
-        /// Distance from the verifier's clock.
-        age_secs: i64,
-    },
-    /// The signature does not match the body.
-    #[error("signature does not match")]
-    Mismatch,
-}
+use crate::adapters::signed_request::{fresh, headers};
+pub use crate::adapters::signed_request::{SignatureError, REPLAY_WINDOW_SECS};
 
 /// Verifies Slack request signatures with one signing secret.
 #[derive(Clone)]
@@ -81,20 +59,13 @@ impl SlackVerifier {
         body: &[u8],
         now_secs: i64,
     ) -> Result<(), SignatureError> {
-        let timestamp = timestamp
-            .filter(|t| !t.is_empty())
-            .ok_or(SignatureError::Missing("X-Slack-Request-Timestamp"))?;
-        let signature = signature
-            .filter(|s| !s.is_empty())
-            .ok_or(SignatureError::Missing("X-Slack-Signature"))?;
-        let ts: i64 = timestamp
-            .trim()
-            .parse()
-            .map_err(|_| SignatureError::Malformed("X-Slack-Request-Timestamp"))?;
-        let age_secs = now_secs - ts;
-        if age_secs.abs() > REPLAY_WINDOW_SECS {
-            return Err(SignatureError::Stale { age_secs });
-        }
+        let (timestamp, ts, signature) = headers(
+            timestamp,
+            "X-Slack-Request-Timestamp",
+            signature,
+            "X-Slack-Signature",
+        )?;
+        fresh(ts, now_secs)?;
         let tag = signature
             .strip_prefix("v0=")
             .and_then(decode_hex)
