@@ -105,12 +105,13 @@ impl Flow {
     }
 }
 
-const BUILTIN: [(&str, &str); 7] = [
+const BUILTIN: [(&str, &str); 8] = [
     ("deploy", include_str!("../../dialogues/deploy.yaml")),
     ("rollback", include_str!("../../dialogues/rollback.yaml")),
     ("status", include_str!("../../dialogues/status.yaml")),
     ("history", include_str!("../../dialogues/history.yaml")),
     ("explain", include_str!("../../dialogues/explain.yaml")),
+    ("readiness", include_str!("../../dialogues/readiness.yaml")),
     ("lock", include_str!("../../dialogues/lock.yaml")),
     ("unlock", include_str!("../../dialogues/unlock.yaml")),
 ];

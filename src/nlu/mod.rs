@@ -34,6 +34,8 @@ pub enum Intent {
     History,
     /// Why the last run failed.
     Explain,
+    /// Can this service be deployed now: newest build, what runs where, locks, approvals.
+    Readiness,
     /// Approve a pending request.
     Approve,
     /// Reject a pending request.
@@ -56,12 +58,13 @@ pub enum Intent {
 
 impl Intent {
     /// Every intent, in a fixed order (the classifier's class index).
-    pub const ALL: [Intent; 14] = [
+    pub const ALL: [Intent; 15] = [
         Intent::Deploy,
         Intent::Rollback,
         Intent::Status,
         Intent::History,
         Intent::Explain,
+        Intent::Readiness,
         Intent::Approve,
         Intent::Reject,
         Intent::Cancel,
@@ -89,6 +92,7 @@ impl Intent {
             Intent::Status => "status",
             Intent::History => "history",
             Intent::Explain => "explain",
+            Intent::Readiness => "readiness",
             Intent::Approve => "approve",
             Intent::Reject => "reject",
             Intent::Cancel => "cancel",

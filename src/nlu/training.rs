@@ -55,12 +55,13 @@ pub struct Example {
     pub marks: Vec<Mark>,
 }
 
-const BUILTIN: [(&str, &str); 14] = [
+const BUILTIN: [(&str, &str); 15] = [
     ("deploy", include_str!("../../intents/deploy.yaml")),
     ("rollback", include_str!("../../intents/rollback.yaml")),
     ("status", include_str!("../../intents/status.yaml")),
     ("history", include_str!("../../intents/history.yaml")),
     ("explain", include_str!("../../intents/explain.yaml")),
+    ("readiness", include_str!("../../intents/readiness.yaml")),
     ("approve", include_str!("../../intents/approve.yaml")),
     ("reject", include_str!("../../intents/reject.yaml")),
     ("cancel", include_str!("../../intents/cancel.yaml")),
