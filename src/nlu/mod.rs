@@ -6,11 +6,15 @@
 mod classifier;
 mod entities;
 pub mod eval;
+pub mod normalize;
+mod replies;
 pub mod semantic;
 mod tokens;
 mod training;
 
 pub use entities::{damerau_levenshtein, parse_version, Entity, Extraction, SlotKind, UnknownTerm};
+pub use normalize::normalize;
+pub use replies::Reply;
 pub use training::TrainingError;
 
 use crate::config::{Config, Strategy};
@@ -184,6 +188,9 @@ pub struct Parsed {
     /// True when the message negates an action ("don't deploy", "never cancel").
     #[serde(skip)]
     pub negated: bool,
+    /// The explicit answer the whole message gives ("yes", "nope", "lgtm", "👍"), if any: the
+    /// only thing that answers a yes/no question or decides an approval.
+    pub reply: Option<Reply>,
     /// Words that are neither slot values nor filler ("please", "the", "use", ...): a reply
     /// with many of them is conversation, not an answer to "which environment?".
     #[serde(skip)]
@@ -218,6 +225,9 @@ pub struct Nlu {
     training_time: Duration,
     examples: usize,
     semantic: Option<semantic::SemanticStage>,
+    replies: replies::ReplyLexicon,
+    /// Every word of the training examples outside slot marks.
+    known: HashSet<String>,
 }
 
 impl Nlu {
@@ -269,6 +279,12 @@ impl Nlu {
         }
         let classifier = Classifier::train(&data);
         let extractor = EntityExtractor::new(config, &known);
+        let replies = replies::ReplyLexicon::new(
+            data.iter()
+                .zip(&examples)
+                .filter(|(_, ex)| ex.marks.is_empty())
+                .map(|((masked, intent), _)| (masked.as_slice(), *intent)),
+        );
         let semantic = match mode {
             NluMode::Lexical => None,
             NluMode::Semantic => {
@@ -292,6 +308,8 @@ impl Nlu {
             training_time: started.elapsed(),
             examples: examples.len(),
             semantic,
+            replies,
+            known,
         })
     }
 
@@ -323,6 +341,8 @@ impl Nlu {
 
     /// Reads one message.
     pub fn parse(&self, text: &str) -> Parsed {
+        let text = normalize(text);
+        let text = text.as_ref();
         let toks = tokens::tokenize(text);
         let Extraction {
             entities,
@@ -392,9 +412,14 @@ impl Nlu {
                 services.push(e.value.clone());
             }
         }
+        let words: Vec<String> = toks.iter().map(|t| t.text.clone()).collect();
+        let reply = self.replies.read(&words, |w| {
+            self.known.contains(w) || entities::is_english_word(w)
+        });
         Parsed {
             intent,
             confidence,
+            reply,
             slots: slots_from(&entities, &toks),
             unknown,
             invalid,
