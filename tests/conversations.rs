@@ -413,6 +413,10 @@ conversations!(
     rate_limit,
     review_guards,
     cancel_permissions,
+    unhonoured_parts,
+    lock_scope,
+    stop_any_thread,
+    undo_last,
 );
 
 #[tokio::test]

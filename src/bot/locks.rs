@@ -3,8 +3,8 @@
 use super::{ago, fault, timefmt_span, utc, Bot, Out};
 use crate::dialogue::{Request, Session};
 use crate::governance::{describe_lock, Actor, Verb};
-use crate::nlu::LockDetails;
 use crate::nlu::Intent;
+use crate::nlu::LockDetails;
 use crate::store::LockRecord;
 use std::time::Duration;
 
@@ -68,7 +68,10 @@ impl Bot {
         let details = req.lock.clone().unwrap_or_default();
         if req.intent == Intent::Unlock {
             return Ok(match own {
-                Some(l) => Ok(format!("Unlock {scope} ({})? [yes/no]", describe_lock(l))),
+                Some(l) => Ok(format!(
+                    "Unlock {scope}? [yes/no]\nIt {}.",
+                    describe_lock(l).trim_start_matches(&format!("{scope} "))
+                )),
                 None => Err(not_locked_text(&scope, &locks)),
             });
         }
@@ -90,7 +93,13 @@ impl Bot {
     }
 
     /// "lock staging", "freeze payments-api in production for 2 hours while ...", confirmed.
-    pub(super) async fn lock(&self, req: &Request, actor: &Actor, session: &mut Session, out: &Out) {
+    pub(super) async fn lock(
+        &self,
+        req: &Request,
+        actor: &Actor,
+        session: &mut Session,
+        out: &Out,
+    ) {
         let Some((environment, service, scope)) = self
             .lock_scope_allowed(req, Intent::Lock, actor, session, out)
             .await
@@ -129,8 +138,14 @@ impl Bot {
             .note(actor.name(), "lock.created", &scope, serde_json::json!({"lock": id, "reason": lock.reason, "expires_at": lock.expires_at}))
             .await;
         let until = match (details.duration, &details.duration_text) {
-            (Some(d), Some(text)) => format!("for {text} (until {})", utc(now + d.as_millis() as i64)),
-            (Some(d), None) => format!("for {} (until {})", timefmt_span(d), utc(now + d.as_millis() as i64)),
+            (Some(d), Some(text)) => {
+                format!("for {text} (until {})", utc(now + d.as_millis() as i64))
+            }
+            (Some(d), None) => format!(
+                "for {} (until {})",
+                timefmt_span(d),
+                utc(now + d.as_millis() as i64)
+            ),
             (None, _) => "until someone unlocks it".into(),
         };
         out.reply(
@@ -190,7 +205,9 @@ impl Bot {
 
 /// Why a lock of this duration is refused, if it is.
 fn duration_refusal(details: &LockDetails) -> Option<String> {
-    let d = details.duration.filter(|d| *d < MIN_LOCK || *d > MAX_LOCK)?;
+    let d = details
+        .duration
+        .filter(|d| *d < MIN_LOCK || *d > MAX_LOCK)?;
     Some(format!(
         "A lock can last from {} to {} ({} asked); nothing was locked. Leave the duration out to lock until someone unlocks.",
         timefmt_span(MIN_LOCK),

@@ -9,6 +9,7 @@ mod locks;
 mod promote;
 mod stopping;
 mod timefmt;
+mod undo;
 
 pub use timefmt::{ago, span as timefmt_span, utc};
 
@@ -303,6 +304,12 @@ impl Bot {
                 Ok(_) => parsed.intent = Intent::None,
                 Err(e) => return out.reply(&mut session, fault("reading approval requests", &e)),
             }
+        }
+        if !self
+            .fill_last_deployment(&mut parsed, &msg, &actor, &mut session, &out)
+            .await
+        {
+            return;
         }
         let step = self
             .dialogue

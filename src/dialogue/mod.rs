@@ -212,6 +212,10 @@ impl Dialogue {
                 return self.someone_else(session, parsed, nlu, &owner);
             }
         }
+        if parsed.intent == Intent::Cancel && parsed.parts.run_id.is_some() {
+            // "stop run 12" names its run; a request being filled in here stays open.
+            return Step::CancelRuns(parsed.parts.run_id);
+        }
         if parsed.intent == Intent::Cancel {
             return match session.pending.take() {
                 Some(p) => Step::Reply(format!(

@@ -2,7 +2,6 @@
 //! and per-person rate limits. Adapter-independent: the bot asks, governance answers with a
 //! permission or a refusal the user can act on.
 
-
 mod rate;
 
 pub use crate::nlu::lock_words::{parse_lock_details, LockDetails};

@@ -31,7 +31,9 @@ pub const REASON_MARKERS: [&str; 14] = [
 /// True when the word at `i` of `words` starts a reason.
 pub fn starts_reason(words: &[&str], i: usize) -> bool {
     let w = words[i].trim_end_matches([',', '.', '!']);
-    let next = words.get(i + 1).map(|n| n.trim_end_matches([',', '.', ':']));
+    let next = words
+        .get(i + 1)
+        .map(|n| n.trim_end_matches([',', '.', ':']));
     match w {
         "due" => next == Some("to"),
         "for" => next == Some("the"),
@@ -98,7 +100,10 @@ fn compact(word: &str) -> Option<Vec<(f64, Option<u64>)>> {
 /// A duration starting at `words[i]` (just after "for"): the seconds and how many words it took.
 fn duration_at(words: &[&str], i: usize) -> Option<(u64, usize)> {
     let first = *words.get(i)?;
-    if first == "half" && words.get(i + 1) == Some(&"an") && words.get(i + 2).map(|w| unit_secs(w)) == Some(Some(3600)) {
+    if first == "half"
+        && words.get(i + 1) == Some(&"an")
+        && words.get(i + 2).map(|w| unit_secs(w)) == Some(Some(3600))
+    {
         return Some((1800, 3));
     }
     if let Some(n) = number_word(first) {
@@ -142,7 +147,7 @@ fn duration_at(words: &[&str], i: usize) -> Option<(u64, usize)> {
             }
         }
     }
-    (secs >= 1.0).then_some((secs.round() as u64, used))
+    Some((secs.round() as u64, used))
 }
 
 /// "1 h 30 min", "90 min" -> exactly what was asked, in one style.
@@ -176,7 +181,21 @@ pub fn is_duration_word(w: &str) -> bool {
 fn is_duration_like(w: &str) -> bool {
     w.starts_with(|c: char| c.is_ascii_digit())
         || number_word(w).is_some()
-        || matches!(w, "half" | "several" | "few" | "couple" | "some" | "ages" | "ever" | "a" | "an" | "fortnight" | "forever" | "awhile")
+        || matches!(
+            w,
+            "half"
+                | "several"
+                | "few"
+                | "couple"
+                | "some"
+                | "ages"
+                | "ever"
+                | "a"
+                | "an"
+                | "fortnight"
+                | "forever"
+                | "awhile"
+        )
 }
 
 /// Reads the duration ("for N unit", "for 1h30", "for an hour") and the reason (after the
@@ -214,8 +233,9 @@ pub fn parse_lock_details(text: &str) -> LockDetails {
         let original: Vec<&str> = text.split_whitespace().collect();
         let skip = match words[r].trim_end_matches(',') {
             "due" => 2,
-            "for" => 1, // "for the X": keep "the X"
-            "reason" | "reason:" => 1,
+            // "because of the upgrade": the reason is "the upgrade".
+            "because" if words.get(r + 1) == Some(&"of") => 2,
+            // "for the X": keep "the X".
             _ => 1,
         };
         let mut kept: Vec<&str> = Vec::new();
@@ -255,7 +275,7 @@ mod tests {
         assert_eq!(d.reason.as_deref(), Some("the DB migration is running"));
         let d = parse_lock_details("lock staging because of the release review for an hour");
         assert_eq!(d.duration, Some(Duration::from_secs(3600)));
-        assert_eq!(d.reason.as_deref(), Some("of the release review"));
+        assert_eq!(d.reason.as_deref(), Some("the release review"));
         assert_eq!(parse_lock_details("lock staging").reason, None);
         let d = parse_lock_details("lock staging for the storage upgrade");
         assert_eq!(d.reason.as_deref(), Some("the storage upgrade"));
@@ -301,6 +321,9 @@ mod tests {
             assert_eq!(d.duration, None, "{text}");
             assert!(d.unreadable_duration.is_some(), "{text}: {d:?}");
         }
-        assert_eq!(parse_lock_details("lock dev for billionmail").unreadable_duration, None);
+        assert_eq!(
+            parse_lock_details("lock dev for billionmail").unreadable_duration,
+            None
+        );
     }
 }

@@ -453,6 +453,18 @@ impl Nlu {
             // "help lock" asks about locking; it never starts a lock.
             parsed.intent = Intent::Help;
         }
+        if let (Some(r), false) = (
+            parsed.parts.reason_from,
+            matches!(parsed.intent, Intent::Lock | Intent::Unlock) || negated,
+        ) {
+            // A long reason can drown the command: "lock staging during the storage upgrade"
+            // is a lock when the words before the reason are one.
+            let head = self.parse(&text[..toks[r].start]);
+            if matches!(head.intent, Intent::Lock | Intent::Unlock) {
+                parsed.intent = head.intent;
+                parsed.confidence = head.confidence;
+            }
+        }
         if matches!(parsed.intent, Intent::Lock | Intent::Unlock) {
             self.read_lock_scope(&mut parsed, text, &toks, &entities);
         }
@@ -469,7 +481,13 @@ impl Nlu {
 
     /// A lock's scope comes only from the words before its reason, and every one of those
     /// words must be understood: a name that does not resolve never widens the scope.
-    fn read_lock_scope(&self, parsed: &mut Parsed, text: &str, toks: &[tokens::Token], entities: &[Entity]) {
+    fn read_lock_scope(
+        &self,
+        parsed: &mut Parsed,
+        text: &str,
+        toks: &[tokens::Token],
+        entities: &[Entity],
+    ) {
         let end = parsed.parts.reason_from.unwrap_or(toks.len());
         let scope: Vec<Entity> = entities.iter().filter(|e| e.end <= end).cloned().collect();
         let details = lock_words::parse_lock_details(text);
@@ -486,7 +504,9 @@ impl Nlu {
                 parsed.parts.environments.push(e.value.clone());
             }
         }
-        parsed.unknown.retain(|u| u.index < end);
+        parsed
+            .unknown
+            .retain(|u| u.index < end && !lock_words::is_duration_word(&u.text));
         let covered = |i: usize| scope.iter().any(|e| e.start <= i && i < e.end);
         for (i, t) in toks.iter().enumerate().take(end) {
             let w = t.text.as_str();

@@ -31,10 +31,29 @@ pub struct Parts {
 }
 
 const WEEKDAYS: [&str; 14] = [
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mon", "tue",
-    "wed", "thu", "fri", "sat", "sun",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "mon",
+    "tue",
+    "wed",
+    "thu",
+    "fri",
+    "sat",
+    "sun",
 ];
-const DAY_PARTS: [&str; 6] = ["morning", "afternoon", "evening", "night", "weekend", "week"];
+const DAY_PARTS: [&str; 6] = [
+    "morning",
+    "afternoon",
+    "evening",
+    "night",
+    "weekend",
+    "week",
+];
 
 fn is_clock(w: &str) -> bool {
     let w = w.trim_end_matches(['.', ',']);
@@ -54,14 +73,28 @@ fn is_clock(w: &str) -> bool {
 
 fn is_amount(w: &str) -> bool {
     w.parse::<u32>().is_ok()
-        || matches!(w, "a" | "an" | "one" | "two" | "three" | "few" | "couple" | "half")
+        || matches!(
+            w,
+            "a" | "an" | "one" | "two" | "three" | "few" | "couple" | "half"
+        )
 }
 
 fn is_time_unit(w: &str) -> bool {
     matches!(
         w,
-        "minute" | "minutes" | "min" | "mins" | "hour" | "hours" | "hr" | "hrs" | "h" | "day"
-            | "days" | "week" | "weeks"
+        "minute"
+            | "minutes"
+            | "min"
+            | "mins"
+            | "hour"
+            | "hours"
+            | "hr"
+            | "hrs"
+            | "h"
+            | "day"
+            | "days"
+            | "week"
+            | "weeks"
     )
 }
 
@@ -72,11 +105,15 @@ fn time_at(words: &[&str], i: usize) -> Option<usize> {
     let after = words.get(i + 2).copied().unwrap_or("");
     match w {
         "tomorrow" | "tmrw" | "tmr" | "tonight" | "tonite" | "overnight" | "later" | "eod"
-        | "eow" | "midnight" | "noon" | "schedule" | "scheduled" | "every" | "weekly"
-        | "daily" | "nightly" => Some(1),
+        | "eow" | "midnight" | "noon" | "schedule" | "scheduled" | "every" | "weekly" | "daily"
+        | "nightly" => Some(1),
         _ if WEEKDAYS.contains(&w) => Some(1),
         "at" | "by" | "after" | "before" | "around" | "from" | "until" | "till"
-            if is_clock(next) && (next.contains(':') || next.ends_with('m') || next.ends_with('h') || matches!(w, "at" | "by" | "around")) =>
+            if is_clock(next)
+                && (next.contains(':')
+                    || next.ends_with('m')
+                    || next.ends_with('h')
+                    || matches!(w, "at" | "by" | "around")) =>
         {
             if matches!(after, "am" | "pm" | "o'clock") {
                 Some(3)
@@ -87,7 +124,10 @@ fn time_at(words: &[&str], i: usize) -> Option<usize> {
         "in" if is_amount(next) && (is_time_unit(after) || (next == "half" && after == "an")) => {
             Some(3)
         }
-        "in" if next.len() > 1 && next.ends_with(['h', 'm']) && next[..next.len() - 1].parse::<u32>().is_ok() => {
+        "in" if next.len() > 1
+            && next.ends_with(['h', 'm'])
+            && next[..next.len() - 1].parse::<u32>().is_ok() =>
+        {
             Some(2)
         }
         "next" | "this" | "coming" | "on"
@@ -139,13 +179,28 @@ fn help_topic(words: &[&str]) -> Option<Intent> {
     words
         .iter()
         .skip(lead)
-        .filter(|w| !matches!(**w, "with" | "on" | "for" | "about" | "the" | "a" | "command"))
+        .filter(|w| {
+            !matches!(
+                **w,
+                "with" | "on" | "for" | "about" | "the" | "a" | "command"
+            )
+        })
         .take(2)
-        .find_map(|w| if *w == "roll" { Some(Intent::Rollback) } else { topic_of(w) })
+        .find_map(|w| {
+            if *w == "roll" {
+                Some(Intent::Rollback)
+            } else {
+                topic_of(w)
+            }
+        })
 }
 
 fn run_number(w: &str) -> Option<i64> {
-    w.strip_prefix('#').unwrap_or(w).parse::<i64>().ok().filter(|n| *n > 0)
+    w.strip_prefix('#')
+        .unwrap_or(w)
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
 }
 
 /// Finds the parts of a message.
@@ -167,7 +222,9 @@ pub fn read(toks: &[Token], entities: &[Entity]) -> Parts {
     for e in entities.iter().filter(|e| e.kind == SlotKind::Environment) {
         let from = e.start > 0 && words[e.start - 1] == "from";
         if from {
-            parts.source_environment.get_or_insert_with(|| e.value.clone());
+            parts
+                .source_environment
+                .get_or_insert_with(|| e.value.clone());
         } else if !parts.environments.contains(&e.value) {
             parts.environments.push(e.value.clone());
         }
@@ -180,12 +237,15 @@ pub fn read(toks: &[Token], entities: &[Entity]) -> Parts {
         if (after_run || w.starts_with('#')) && parts.run_id.is_none() {
             parts.run_id = run_number(w);
         }
-        if matches!(*w, "last" | "latest" | "previous" | "recent" | "my" | "that")
-            && words[k + 1..]
-                .iter()
-                .take(2)
-                .any(|n| matches!(*n, "deployment" | "deploy" | "release" | "change" | "rollout"))
-        {
+        if matches!(
+            *w,
+            "last" | "latest" | "previous" | "recent" | "my" | "that"
+        ) && words[k + 1..].iter().take(2).any(|n| {
+            matches!(
+                *n,
+                "deployment" | "deploy" | "release" | "change" | "rollout"
+            )
+        }) {
             parts.last_deployment = true;
         }
     }
@@ -239,7 +299,10 @@ mod tests {
         assert_eq!(parts("help lock").help_topic, Some(Intent::Lock));
         assert_eq!(parts("lock help").help_topic, Some(Intent::Lock));
         assert_eq!(parts("help with locks").help_topic, Some(Intent::Lock));
-        assert_eq!(parts("how do I roll back").help_topic, Some(Intent::Rollback));
+        assert_eq!(
+            parts("how do I roll back").help_topic,
+            Some(Intent::Rollback)
+        );
         assert_eq!(parts("help").help_topic, None);
         assert_eq!(parts("lock staging").help_topic, None);
         assert_eq!(parts("stop run 12").run_id, Some(12));
