@@ -74,7 +74,10 @@ async fn replays_and_free_text_that_contradicts_the_options_do_nothing() {
     let (v, token) = command(
         ALICE,
         "lock",
-        &[("environment", "staging"), ("reason", "deploys to production")],
+        &[
+            ("environment", "staging"),
+            ("reason", "deploys to production"),
+        ],
         CHANNEL,
     );
     let original = format!("{}", 620000 + NEXT.fetch_add(1, Ordering::SeqCst));
@@ -90,17 +93,15 @@ async fn replays_and_free_text_that_contradicts_the_options_do_nothing() {
     r.flush().await;
 
     // Free text that names a strategy is refused, not obeyed.
-    for (name, options, what) in [
-        (
-            "deploy",
-            vec![
-                ("service", "billionmail"),
-                ("environment", "staging"),
-                ("version", "1.0 canary 50%"),
-            ],
-            "strategy",
-        ),
-    ] {
+    for (name, options, what) in [(
+        "deploy",
+        vec![
+            ("service", "billionmail"),
+            ("environment", "staging"),
+            ("version", "1.0 canary 50%"),
+        ],
+        "strategy",
+    )] {
         let (v, token) = command(ALICE, name, &options, CHANNEL);
         let original = format!("{}", 620000 + NEXT.fetch_add(1, Ordering::SeqCst));
         r.fake.interaction(&token, CHANNEL, &original);
