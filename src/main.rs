@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use deckhand::adapters::console::{self, ConsoleOptions};
 use deckhand::adapters::serve::{self, Server};
+use deckhand::adapters::signals::Signals;
 use deckhand::audit::{parse_since, Audit, VerifyError};
 use deckhand::bot::Bot;
 use deckhand::config::Config;
@@ -159,29 +160,54 @@ fn load(path: &Path) -> anyhow::Result<Config> {
     })
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli).await {
-        Ok(code) => code,
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
         }
-    }
+    };
+    let code = runtime.block_on(async {
+        match run(cli).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        }
+    });
+    // Everything has been awaited and the store closed by now. Terminal input is read by a
+    // blocking thread that no one can interrupt; waiting for it would hang until Enter.
+    runtime.shutdown_background();
+    code
+}
+
+/// Signal handling for the long-running commands, installed before anything else they do
+/// (loading the config, training the NLU, serving): a signal from then on is counted, never
+/// the default "die now".
+fn install_signals() -> anyhow::Result<Signals> {
+    Signals::install().context("cannot install the SIGINT/SIGTERM handlers")
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Chat { config, user, json } => {
+            let signals = install_signals()?;
             init_tracing("warn");
             let config = load(&config)?;
             let bot = Arc::new(Bot::new(config).await?);
-            console::run(bot.clone(), ConsoleOptions { user, json }).await?;
+            console::run(bot.clone(), ConsoleOptions { user, json }, signals).await?;
+            // Last: every run has ended and written its result and audit entries.
             bot.store().close().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { config, listen } => {
+            let signals = install_signals()?;
             init_tracing("info");
             let config = load(&config)?;
             let listen = listen.unwrap_or_else(|| config.serve.listen.clone());
@@ -191,9 +217,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "deckhand: serving on http://{} (Ctrl-C to stop)",
                 server.addr
             );
-            serve::wait_for_signal().await;
-            eprintln!("deckhand: stopping; running pipelines finish first");
-            server.shutdown().await;
+            serve::run_until_signalled(server, &bot, signals).await;
+            // Last: every run has ended and written its result and audit entries.
             bot.store().close().await;
             Ok(ExitCode::SUCCESS)
         }
