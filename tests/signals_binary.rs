@@ -4,6 +4,9 @@
 //! an end for every run it started, leave no run `running` in the store, write each run's
 //! start and finish to the audit log and keep the chain intact (`deckhand audit verify`).
 //!
+//! A quarter of the sessions speak human mode (plain lines, `/thread`), the rest `--json`;
+//! `deckhand serve` (Slack through a local fake) gets the same treatment.
+//!
 //! Replay one case: `DECKHAND_SIGNAL_SEED=<seed> cargo test --test signals_binary`.
 
 mod support;
@@ -81,6 +84,10 @@ struct Schedule {
     hold_ms: u64,
     /// Each signal: delay after the previous one (the first: after the handlers exist).
     signals: Vec<(u64, Sig)>,
+    /// The first signal's delay counts from this line of output (0: from the handlers).
+    after_line: usize,
+    /// Human mode (`/thread` lines and plain text) instead of `--json`.
+    human: bool,
 }
 
 impl Schedule {
@@ -88,13 +95,18 @@ impl Schedule {
         let mut rng = Rng(seed);
         let gaps_ms = SCRIPT.iter().map(|_| rng.below(250)).collect();
         let hold_ms = rng.below(1500);
+        // The first signal comes a little after the k-th line of output (k = 0: during
+        // start-up), so it lands in start-up, a turn, a stage or the final wait alike.
+        let after_line = match rng.below(6) {
+            0 => 0,
+            _ => 1 + rng.below(40) as usize,
+        };
         let count = 1 + rng.below(4) as usize;
         let mut signals = Vec::new();
         for i in 0..count {
-            // The first lands anywhere from start-up to after the script; the next ones
-            // come in quick succession or a little later.
+            // The next ones come in quick succession or a little later.
             let delay = if i == 0 {
-                rng.below(3000)
+                rng.below(if after_line == 0 { 1500 } else { 300 })
             } else {
                 rng.below(600)
             };
@@ -110,6 +122,8 @@ impl Schedule {
             gaps_ms,
             hold_ms,
             signals,
+            after_line,
+            human: seed % 4 == 0,
         }
     }
 }
@@ -143,13 +157,17 @@ fn wait_with_limit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
 /// What one session produced.
 struct Outcome {
     status: ExitStatus,
-    events: Vec<Value>,
+    /// The JSON events (`--json` sessions).
+    events: Option<Vec<Value>>,
     stderr: String,
 }
 
 fn run_session(config: &Path, plan: &Schedule) -> Outcome {
+    let mode: &[&str] = if plan.human { &[] } else { &["--json"] };
     let mut child = Command::new(env!("CARGO_BIN_EXE_deckhand"))
-        .args(["chat", "--json", "--user", "carol", "--config"])
+        .arg("chat")
+        .args(mode)
+        .args(["--user", "carol", "--config"])
         .arg(config)
         .env("DECKHAND_LOG", "warn")
         .stdin(Stdio::piped())
@@ -161,11 +179,14 @@ fn run_session(config: &Path, plan: &Schedule) -> Outcome {
     let mut stdin = child.stdin.take().unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
+    let (line_tx, line_rx) = std::sync::mpsc::channel::<()>();
     let reader = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map(|l| l.unwrap())
-            .collect::<Vec<_>>()
+        let mut lines = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            lines.push(line.unwrap());
+            let _ = line_tx.send(());
+        }
+        lines
     });
     let err_reader = std::thread::spawn(move || {
         let mut s = String::new();
@@ -174,10 +195,15 @@ fn run_session(config: &Path, plan: &Schedule) -> Outcome {
     });
     let gaps = plan.gaps_ms.clone();
     let hold = plan.hold_ms;
+    let human = plan.human;
     let writer = std::thread::spawn(move || {
         for ((thread, text), gap) in SCRIPT.iter().zip(gaps) {
             std::thread::sleep(Duration::from_millis(gap));
-            let line = format!("{{\"text\": \"{text}\", \"thread\": \"{thread}\"}}\n");
+            let line = if human {
+                format!("/thread {thread}\n{text}\n")
+            } else {
+                format!("{{\"text\": \"{text}\", \"thread\": \"{thread}\"}}\n")
+            };
             // The process may already have stopped reading: a broken pipe is expected.
             if stdin.write_all(line.as_bytes()).is_err() || stdin.flush().is_err() {
                 return;
@@ -193,6 +219,12 @@ fn run_session(config: &Path, plan: &Schedule) -> Outcome {
             plan.seed
         );
         std::thread::sleep(Duration::from_millis(1));
+    }
+    for _ in 0..plan.after_line {
+        // The output ended (the process exited) before that line: signal it anyway.
+        if line_rx.recv_timeout(Duration::from_secs(20)).is_err() {
+            break;
+        }
     }
     for (delay, sig) in &plan.signals {
         std::thread::sleep(Duration::from_millis(*delay));
@@ -214,13 +246,19 @@ fn run_session(config: &Path, plan: &Schedule) -> Outcome {
     writer.join().unwrap();
     let lines = reader.join().unwrap();
     let stderr = err_reader.join().unwrap();
-    let events = lines
-        .iter()
-        .map(|l| {
-            serde_json::from_str(l)
-                .unwrap_or_else(|e| panic!("seed {}: not JSON: {l}: {e}", plan.seed))
-        })
-        .collect();
+    let events = if plan.human {
+        None
+    } else {
+        Some(
+            lines
+                .iter()
+                .map(|l| {
+                    serde_json::from_str(l)
+                        .unwrap_or_else(|e| panic!("seed {}: not JSON: {l}: {e}", plan.seed))
+                })
+                .collect(),
+        )
+    };
     Outcome {
         status,
         events,
@@ -237,7 +275,9 @@ fn audited_runs(entries: &[Value], kind: &str) -> BTreeSet<i64> {
         .collect()
 }
 
-fn check(config: &Path, dir: &Path, plan: &Schedule, out: &Outcome) {
+/// Checks one session; returns how its runs ended.
+fn check(config: &Path, dir: &Path, plan: &Schedule, out: &Outcome) -> Vec<String> {
+    let mut ended = Vec::new();
     let seed = plan.seed;
     let ctx = format!("seed {seed}, {plan:?}\nstderr:\n{}", out.stderr);
     assert_eq!(
@@ -249,34 +289,29 @@ fn check(config: &Path, dir: &Path, plan: &Schedule, out: &Outcome) {
         assert!(!out.stderr.contains(bad), "`{bad}` in stderr: {ctx}");
     }
     // Every run the session started was reported as ended, with an end that is true.
-    let started: BTreeSet<i64> = out
-        .events
-        .iter()
-        .filter(|e| e["type"] == "run_started")
-        .map(|e| e["run_id"].as_i64().unwrap())
-        .collect();
-    let finished: BTreeMap<i64, String> = out
-        .events
-        .iter()
-        .filter(|e| e["type"] == "run_finished")
-        .map(|e| {
-            (
-                e["run_id"].as_i64().unwrap(),
-                e["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        started,
-        finished.keys().copied().collect(),
-        "every run ends: {ctx}"
-    );
-    for status in finished.values() {
-        assert!(
-            ["succeeded", "failed", "cancelled"].contains(&status.as_str()),
-            "{status}: {ctx}"
+    let reported = out.events.as_ref().map(|events| {
+        let started: BTreeSet<i64> = events
+            .iter()
+            .filter(|e| e["type"] == "run_started")
+            .map(|e| e["run_id"].as_i64().unwrap())
+            .collect();
+        let finished: BTreeMap<i64, String> = events
+            .iter()
+            .filter(|e| e["type"] == "run_finished")
+            .map(|e| {
+                (
+                    e["run_id"].as_i64().unwrap(),
+                    e["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            started,
+            finished.keys().copied().collect(),
+            "every run ends: {ctx}"
         );
-    }
+        finished
+    });
     let deckhand = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_deckhand"))
             .args(args)
@@ -297,16 +332,19 @@ fn check(config: &Path, dir: &Path, plan: &Schedule, out: &Outcome) {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(
-        audited_runs(&entries, "run.started"),
-        started,
-        "run.started audited: {ctx}"
-    );
+    let started = audited_runs(&entries, "run.started");
     assert_eq!(
         audited_runs(&entries, "run.finished"),
         started,
-        "run.finished audited: {ctx}"
+        "run.finished audited for every run.started: {ctx}"
     );
+    if let Some(finished) = &reported {
+        assert_eq!(
+            finished.keys().copied().collect::<BTreeSet<_>>(),
+            started,
+            "the runs reported are the runs audited: {ctx}"
+        );
+    }
     // The store agrees, and nothing is left `running`.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -323,17 +361,28 @@ fn check(config: &Path, dir: &Path, plan: &Schedule, out: &Outcome) {
             store.running_runs().await.unwrap().is_empty(),
             "no run left running: {ctx}"
         );
-        for (id, status) in &finished {
+        for id in &started {
             let run = store.run(*id).await.unwrap().expect("the run is stored");
-            assert_eq!(
-                run.status.as_str(),
-                status,
-                "run {id} stored as reported: {ctx}"
+            assert!(
+                matches!(
+                    run.status,
+                    RunStatus::Succeeded | RunStatus::Failed | RunStatus::Cancelled
+                ),
+                "run {id} ended {:?}: {ctx}",
+                run.status
             );
-            assert_ne!(run.status, RunStatus::Interrupted, "{ctx}");
+            if let Some(finished) = &reported {
+                assert_eq!(
+                    run.status.as_str(),
+                    finished[id],
+                    "run {id} stored as reported: {ctx}"
+                );
+            }
+            ended.push(run.status.as_str().to_string());
         }
         store.close().await;
     });
+    ended
 }
 
 #[test]
@@ -355,13 +404,14 @@ fn signals_at_random_moments_never_lose_a_result() {
                     let config = config_in(&dir);
                     let plan = Schedule::new(seed);
                     let out = run_session(&config, &plan);
-                    check(&config, &dir, &plan, &out);
+                    let ended = check(&config, &dir, &plan, &out);
+                    eprintln!(
+                        "chat seed {seed} ({}): signals {:?}, runs ended {ended:?}",
+                        if plan.human { "human" } else { "json" },
+                        plan.signals
+                    );
                     std::fs::remove_dir_all(&dir).unwrap();
-                    out.events
-                        .iter()
-                        .filter(|e| e["type"] == "run_finished")
-                        .map(|e| e["status"].as_str().unwrap().to_string())
-                        .collect::<Vec<_>>()
+                    ended
                 })
             })
             .collect();
@@ -372,4 +422,218 @@ fn signals_at_random_moments_never_lose_a_result() {
         }
     }
     eprintln!("run endings over the sessions: {kinds:?}");
+}
+
+/// `deckhand serve` with Slack (a local fake) and a slow pipeline: signals at seeded random
+/// moments from start-up on, once or repeatedly, while a deploy may be in flight.
+mod serve {
+    use super::*;
+    use support::fake_slack::FakeSlack;
+    use support::slack_rig::{mention, now_secs, reply, signed_headers, SECRET};
+
+    fn config(dir: &Path, api_base: &str) -> PathBuf {
+        let text = std::fs::read_to_string(root().join("tests/data/slack_deckhand.yaml"))
+            .unwrap()
+            .replace("http://127.0.0.1:9/api", api_base)
+            .replace(
+                "sqlite://.deckhand/slack-test.db",
+                &format!("sqlite://{}/deckhand.db", dir.display()),
+            )
+            .replace(
+                "services:\n",
+                "services:\n  - name: slow-api\n    pipeline: slow\n",
+            )
+            .replace(
+                "pipelines:\n",
+                "pipelines:\n  slow:\n    stages:\n      - name: build\n        command: \"echo '::version 1.0.0'\"\n      - name: deploy\n        command: \"echo deploying; sleep 0.8; echo done\"\n",
+            );
+        let path = dir.join("deckhand.yaml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// A signed Events API post; the server may be gone already, so failures are returned.
+    async fn post_event(addr: &str, body: &Value) -> Result<u16, String> {
+        use http_body_util::{BodyExt, Full};
+        let bytes = body.to_string().into_bytes();
+        let client: hyper_util::client::legacy::Client<_, Full<axum::body::Bytes>> =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http();
+        let mut req = hyper::Request::post(format!("http://{addr}/slack/events"));
+        for (k, v) in signed_headers(&bytes, "application/json", now_secs()) {
+            req = req.header(k, v);
+        }
+        let req = req
+            .header("connection", "close")
+            .body(Full::new(axum::body::Bytes::from(bytes)))
+            .map_err(|e| e.to_string())?;
+        let resp = client.request(req).await.map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        let _ = resp.into_body().collect().await;
+        Ok(status)
+    }
+
+    fn session(seed: u64) {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let fake = FakeSlack::start().await;
+            let dir = temp_dir(&format!("serve-signals-{seed}"));
+            let config = config(&dir, &fake.api_base);
+            let mut rng = Rng(seed);
+            let mut child = Command::new(env!("CARGO_BIN_EXE_deckhand"))
+                .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+                .arg(&config)
+                .env("SLACK_BOT_TOKEN", "xoxb-test")
+                .env("SLACK_SIGNING_SECRET", SECRET)
+                .env_remove("SLACK_APP_TOKEN")
+                .env("DECKHAND_LOG", "warn")
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let pid = child.id();
+            let stderr = child.stderr.take().unwrap();
+            let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+            let err_reader = std::thread::spawn(move || {
+                let mut all = String::new();
+                for line in BufReader::new(stderr).lines() {
+                    let line = line.unwrap_or_default();
+                    if let Some(rest) = line.split("serving on http://").nth(1) {
+                        let addr = rest.split_whitespace().next().unwrap_or_default();
+                        let _ = addr_tx.send(addr.to_string());
+                    }
+                    all.push_str(&line);
+                    all.push('\n');
+                }
+                all
+            });
+            // Talk to it from another task as soon as it listens: a deploy that takes a while.
+            let pause = rng.below(400);
+            // How far the conversation got: 1 once the request was answered, 2 after "yes".
+            let (step_tx, mut step_rx) = tokio::sync::watch::channel(0u8);
+            let talk = tokio::spawn(async move {
+                let Ok(addr) = tokio::task::spawn_blocking(move || addr_rx.recv())
+                    .await
+                    .unwrap()
+                else {
+                    return;
+                };
+                let ts = format!("{seed}.100");
+                let _ =
+                    post_event(&addr, &mention("UALICE", "deploy slow-api to staging", &ts)).await;
+                let _ = step_tx.send(1);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+                let _ =
+                    post_event(&addr, &reply("UALICE", "yes", &format!("{seed}.200"), &ts)).await;
+                let _ = step_tx.send(2);
+            });
+            let until = Instant::now() + Duration::from_secs(20);
+            while !catches_int_and_term(pid) {
+                assert!(Instant::now() < until, "seed {seed}: no handlers");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            // The first signal counts from start-up, the request or the "yes" (a run in flight).
+            let anchor = rng.below(3) as u8;
+            let mut plan = Vec::new();
+            for i in 0..1 + rng.below(3) {
+                let delay = match (i, anchor) {
+                    (0, 0) => rng.below(1500),
+                    (0, _) => rng.below(1200),
+                    _ => rng.below(500),
+                };
+                let sig = if rng.below(2) == 0 {
+                    libc::SIGTERM
+                } else {
+                    libc::SIGINT
+                };
+                plan.push((delay, sig));
+            }
+            // The talk ends early when serve stopped first; then the signals go anyway.
+            let _ =
+                tokio::time::timeout(Duration::from_secs(20), step_rx.wait_for(|s| *s >= anchor))
+                    .await;
+            for (delay, sig) in &plan {
+                tokio::time::sleep(Duration::from_millis(*delay)).await;
+                // SAFETY: kill(2) on our own child.
+                unsafe { libc::kill(pid as i32, *sig) };
+            }
+            let status = tokio::task::spawn_blocking(move || {
+                let s = wait_with_limit(&mut child, Duration::from_secs(30));
+                if s.is_none() {
+                    let _ = child.kill();
+                }
+                s
+            })
+            .await
+            .unwrap();
+            let _ = talk.await;
+            let stderr = err_reader.join().unwrap();
+            let ctx = format!("seed {seed}, anchor {anchor}, signals {plan:?}\nstderr:\n{stderr}");
+            let status = status.unwrap_or_else(|| panic!("serve did not stop: {ctx}"));
+            assert_eq!(status.code(), Some(0), "serve exits 0: {ctx}");
+            for bad in ["closed pool", "panicked", "could not store"] {
+                assert!(!stderr.contains(bad), "`{bad}`: {ctx}");
+            }
+            let deckhand = |args: &[&str]| {
+                Command::new(env!("CARGO_BIN_EXE_deckhand"))
+                    .args(args)
+                    .arg("--config")
+                    .arg(&config)
+                    .output()
+                    .unwrap()
+            };
+            // Nothing to check when the signal came before the store was ever opened.
+            if dir.join("deckhand.db").exists() {
+                let verify = deckhand(&["audit", "verify"]);
+                assert!(verify.status.success(), "audit verify: {ctx}");
+                let export = deckhand(&["audit", "export"]);
+                let entries: Vec<Value> = String::from_utf8_lossy(&export.stdout)
+                    .lines()
+                    .map(|l| serde_json::from_str(l).unwrap())
+                    .collect();
+                assert_eq!(
+                    audited_runs(&entries, "run.started"),
+                    audited_runs(&entries, "run.finished"),
+                    "every started run is audited as finished: {ctx}"
+                );
+                let store = deckhand::store::Store::open(&format!(
+                    "sqlite://{}/deckhand.db?mode=rwc",
+                    dir.display()
+                ))
+                .await
+                .unwrap();
+                assert!(store.running_runs().await.unwrap().is_empty(), "{ctx}");
+                let mut ended = Vec::new();
+                for id in audited_runs(&entries, "run.started") {
+                    let run = store.run(id).await.unwrap().expect("stored");
+                    ended.push(run.status.as_str());
+                }
+                eprintln!(
+                    "serve seed {seed}: anchor {anchor}, signals {plan:?}, runs ended {ended:?}"
+                );
+                store.close().await;
+            }
+            std::fs::remove_dir_all(&dir).unwrap();
+        });
+    }
+
+    #[test]
+    fn serve_stops_cleanly_on_signals_at_random_moments() {
+        let seeds: Vec<u64> = match std::env::var("DECKHAND_SIGNAL_SEED") {
+            Ok(s) => vec![s.parse().expect("DECKHAND_SIGNAL_SEED is a number")],
+            Err(_) => (101..=108).collect(),
+        };
+        for batch in seeds.chunks(4) {
+            let handles: Vec<_> = batch
+                .iter()
+                .map(|&seed| std::thread::spawn(move || session(seed)))
+                .collect();
+            for h in handles {
+                h.join().unwrap();
+            }
+        }
+    }
 }
