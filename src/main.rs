@@ -150,6 +150,20 @@ fn init_tracing(default: &str) {
         .init();
 }
 
+/// Where a store URL points, without credentials.
+fn describe_store(url: &str) -> String {
+    match url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        Some(path) => format!(
+            "no SQLite file at {}",
+            path.split('?').next().unwrap_or_default()
+        ),
+        None => "the PostgreSQL database has no Deckhand tables".to_string(),
+    }
+}
+
 fn load(path: &Path) -> anyhow::Result<Config> {
     Config::load(path).with_context(|| {
         format!(
@@ -226,12 +240,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command: ConfigCommand::Check { file },
         } => match Config::load(&file) {
             Ok(c) => {
+                let warnings = c.warnings();
+                for w in &warnings {
+                    eprintln!("warning: {}: {w}", file.display());
+                }
                 println!(
-                    "{}: OK ({} services, {} environments, {} pipelines)",
+                    "{}: OK ({} services, {} environments, {} pipelines{})",
                     file.display(),
                     c.services.len(),
                     c.environments.len(),
-                    c.pipelines.len()
+                    c.pipelines.len(),
+                    match warnings.len() {
+                        0 => String::new(),
+                        n => format!("; {n} warning(s)"),
+                    }
                 );
                 Ok(ExitCode::SUCCESS)
             }
@@ -248,7 +270,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             let config = load(&config_path)?;
-            let store = Store::open(&config.store_url()).await?;
+            // Read-only tools: a store that is not there is an error, not a new empty one.
+            let Some(store) = Store::open_existing(&config.store_url()).await? else {
+                eprintln!(
+                    "error: the store of {} does not exist ({}); nothing was created. Check `store.url`, or start Deckhand once to create it.",
+                    config_path.display(),
+                    describe_store(&config.store_url())
+                );
+                return Ok(ExitCode::from(2));
+            };
             let audit = Audit::new(store.clone());
             let code = match command {
                 AuditCommand::Verify { .. } => match audit.verify().await {
