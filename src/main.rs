@@ -144,7 +144,8 @@ fn init_tracing(default: &str) {
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
+                // Stderr, or above the live progress lines while `chat` draws them.
+                .with_writer(console::LogWriter)
                 .with_filter(filter),
         )
         .init();

@@ -80,8 +80,10 @@ struct Schedule {
     seed: u64,
     /// Pause before each script line.
     gaps_ms: Vec<u64>,
-    /// Input stays open this long after the last line (then end of input).
+    /// Input stays open this long after the last line (then end of input)...
     hold_ms: u64,
+    /// ...or until the process has exited (it must exit without another line).
+    keep_open: bool,
     /// Each signal: delay after the previous one (the first: after the handlers exist).
     signals: Vec<(u64, Sig)>,
     /// The first signal's delay counts from this line of output (0: from the handlers).
@@ -121,6 +123,7 @@ impl Schedule {
             seed,
             gaps_ms,
             hold_ms,
+            keep_open: rng.below(2) == 0,
             signals,
             after_line,
             human: seed % 4 == 0,
@@ -196,6 +199,8 @@ fn run_session(config: &Path, plan: &Schedule) -> Outcome {
     let gaps = plan.gaps_ms.clone();
     let hold = plan.hold_ms;
     let human = plan.human;
+    let (exited_tx, exited_rx) = std::sync::mpsc::channel::<()>();
+    let keep_open = plan.keep_open.then_some(exited_rx);
     let writer = std::thread::spawn(move || {
         for ((thread, text), gap) in SCRIPT.iter().zip(gaps) {
             std::thread::sleep(Duration::from_millis(gap));
@@ -209,7 +214,14 @@ fn run_session(config: &Path, plan: &Schedule) -> Outcome {
                 return;
             }
         }
-        std::thread::sleep(Duration::from_millis(hold));
+        match keep_open {
+            // Input never ends: the process must not wait for one more line to exit.
+            Some(exited) => {
+                let _ = exited.recv();
+            }
+            None => std::thread::sleep(Duration::from_millis(hold)),
+        }
+        drop(stdin);
     });
     let until = Instant::now() + Duration::from_secs(20);
     while !catches_int_and_term(pid) {
@@ -243,6 +255,7 @@ fn run_session(config: &Path, plan: &Schedule) -> Outcome {
             panic!("seed {}: deckhand did not exit: {plan:?}", plan.seed);
         }
     };
+    drop(exited_tx);
     writer.join().unwrap();
     let lines = reader.join().unwrap();
     let stderr = err_reader.join().unwrap();

@@ -1,7 +1,10 @@
 //! `deckhand chat`: the terminal adapter. Human mode draws a prompt, replies and one live
 //! progress line per run; `--json` mode speaks JSON Lines on stdin/stdout for scripts and tests.
 
+mod logs;
 mod render;
+
+pub use logs::LogWriter;
 
 use super::signals::Signals;
 use crate::bot::Bot;
@@ -56,6 +59,9 @@ pub async fn run(bot: Arc<Bot>, options: ConsoleOptions, signals: Signals) -> st
         !options.json && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let renderer = Renderer::new(options.json, interactive, live_width());
     let writer = tokio::spawn(write_events(rx, renderer));
+    if interactive {
+        logs::attach(tx.clone());
+    }
     let background = bot.spawn_background();
     let mut console = Console {
         bot: bot.clone(),
@@ -70,6 +76,7 @@ pub async fn run(bot: Arc<Bot>, options: ConsoleOptions, signals: Signals) -> st
     console.finish_runs(ended_by_signal).await;
     background.abort();
     let _ = background.await;
+    logs::detach();
     let _ = tx.send(Output::Done);
     drop(console);
     drop(sink);
