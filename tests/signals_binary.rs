@@ -650,3 +650,169 @@ mod serve {
         }
     }
 }
+
+/// `deckhand chat` in a real terminal (a pseudo-terminal it controls): Ctrl-C typed while a
+/// run's stage is going is the terminal's SIGINT, exactly as a user at a keyboard sends it.
+mod terminal {
+    use super::*;
+    use std::fs::File;
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    use std::sync::{Arc, Mutex};
+
+    struct Session {
+        child: Child,
+        master: File,
+        screen: Arc<Mutex<String>>,
+    }
+
+    impl Session {
+        fn start(config: &Path) -> Session {
+            let (mut master, mut slave) = (0, 0);
+            let size = libc::winsize {
+                ws_row: 40,
+                ws_col: 120,
+                ws_xpixel: 0,
+                ws_ypixel: 0,
+            };
+            // SAFETY: openpty fills two descriptors we then own.
+            let rc = unsafe {
+                libc::openpty(
+                    &mut master,
+                    &mut slave,
+                    std::ptr::null_mut(),
+                    std::ptr::null(),
+                    &size,
+                )
+            };
+            assert_eq!(rc, 0, "openpty");
+            // SAFETY: fresh descriptors from openpty, each wrapped once.
+            let (master, slave) =
+                unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_deckhand"));
+            cmd.args(["chat", "--user", "carol", "--config"])
+                .arg(config)
+                .env("DECKHAND_LOG", "warn")
+                .stdin(Stdio::from(slave.try_clone().unwrap()))
+                .stdout(Stdio::from(slave.try_clone().unwrap()))
+                .stderr(Stdio::from(slave));
+            // SAFETY: only async-signal-safe calls between fork and exec.
+            unsafe {
+                cmd.pre_exec(|| {
+                    // Its own session with the terminal as controlling tty: Ctrl-C reaches it.
+                    if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+            let child = cmd.spawn().unwrap();
+            let screen = Arc::new(Mutex::new(String::new()));
+            let mut reader = master.try_clone().unwrap();
+            let sink = screen.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                // Ends with EIO once the process and its terminal are gone.
+                while let Ok(n) = reader.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+            Session {
+                child,
+                master,
+                screen,
+            }
+        }
+
+        fn type_keys(&mut self, keys: &str) {
+            self.master.write_all(keys.as_bytes()).unwrap();
+            self.master.flush().unwrap();
+        }
+
+        fn wait_for(&self, needle: &str) {
+            let until = Instant::now() + Duration::from_secs(20);
+            while !self.screen.lock().unwrap().contains(needle) {
+                assert!(
+                    Instant::now() < until,
+                    "never saw {needle:?} on the terminal:\n{}",
+                    self.screen.lock().unwrap()
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+
+    /// Ctrl-C once waits, twice cancels, more only repeat that results are being recorded;
+    /// the process then exits 0 by itself (no Enter needed) with the run stored `cancelled`.
+    #[test]
+    fn ctrl_c_in_a_terminal_cancels_records_and_exits() {
+        for presses in [2usize, 3, 5] {
+            let dir = temp_dir(&format!("tty-{presses}"));
+            // The original 30 s stage: only a real cancel ends this run in time.
+            let text =
+                std::fs::read_to_string(root().join("tests/conversations/test-pipelines.yaml"))
+                    .unwrap()
+                    .replace(
+                        "sqlite://.deckhand/test.db",
+                        &format!("sqlite://{}/deckhand.db", dir.display()),
+                    );
+            let config = dir.join("deckhand.yaml");
+            std::fs::write(&config, text).unwrap();
+            let mut s = Session::start(&config);
+            s.wait_for("you> ");
+            s.type_keys("deploy slow-api to dev\r");
+            s.wait_for("[yes/no]");
+            s.type_keys("yes\r");
+            s.wait_for("│ deploying");
+            s.type_keys("\x03");
+            s.wait_for("Waiting for 1 running run(s) to finish");
+            for _ in 1..presses {
+                s.type_keys("\x03");
+                std::thread::sleep(Duration::from_millis(30));
+            }
+            let status = wait_with_limit(&mut s.child, Duration::from_secs(20));
+            let screen = s.screen.lock().unwrap().clone();
+            let status = status.unwrap_or_else(|| {
+                let _ = s.child.kill();
+                panic!("{presses} Ctrl-C: still running:\n{screen}")
+            });
+            assert_eq!(status.code(), Some(0), "{screen}");
+            assert!(screen.contains("Cancelling run(s) [1]"), "{screen}");
+            assert!(
+                screen.contains("Deploy of slow-api 1.0.0 to dev was cancelled during deploy."),
+                "{screen}"
+            );
+            for bad in ["closed pool", "panicked", "could not store"] {
+                assert!(!screen.contains(bad), "{bad}: {screen}");
+            }
+            let verify = Command::new(env!("CARGO_BIN_EXE_deckhand"))
+                .args(["audit", "export", "--config"])
+                .arg(&config)
+                .output()
+                .unwrap();
+            let entries: Vec<Value> = String::from_utf8_lossy(&verify.stdout)
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            let finished: Vec<&Value> = entries
+                .iter()
+                .filter(|e| e["kind"] == "run.finished")
+                .collect();
+            assert_eq!(finished.len(), 1, "{entries:?}");
+            assert_eq!(finished[0]["details"]["status"], "cancelled");
+            let ok = Command::new(env!("CARGO_BIN_EXE_deckhand"))
+                .args(["audit", "verify", "--config"])
+                .arg(&config)
+                .output()
+                .unwrap();
+            assert!(ok.status.success());
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+}
