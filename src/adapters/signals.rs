@@ -7,7 +7,7 @@
 
 use tokio::sync::watch;
 
-/// Which signal arrived.
+/// Which signal arrived (for the log).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignalKind {
     /// SIGINT (Ctrl-C in a terminal).
@@ -19,7 +19,6 @@ pub enum SignalKind {
 #[derive(Debug, Clone, Copy, Default)]
 struct Received {
     count: u32,
-    last: Option<SignalKind>,
 }
 
 /// The signals received so far; cheap to clone, every clone sees every signal.
@@ -46,10 +45,7 @@ impl Signals {
                     else => break,
                 };
                 tracing::info!(signal = ?kind, "signal received");
-                tx.send_modify(|r| {
-                    r.count = r.count.saturating_add(1);
-                    r.last = Some(kind);
-                });
+                tx.send_modify(|r| r.count = r.count.saturating_add(1));
             }
         });
         Ok(Signals { rx, _keep: None })
@@ -67,11 +63,6 @@ impl Signals {
     /// How many signals have arrived so far.
     pub fn count(&self) -> u32 {
         self.rx.borrow().count
-    }
-
-    /// The latest signal, if any arrived.
-    pub fn last(&self) -> Option<SignalKind> {
-        self.rx.borrow().last
     }
 
     /// Waits until more than `seen` signals have arrived and returns the new count; returns
@@ -97,6 +88,5 @@ mod tests {
         assert_eq!(s.count(), 0);
         let waited = tokio::time::timeout(Duration::from_millis(50), s.beyond(0)).await;
         assert!(waited.is_err());
-        assert_eq!(s.last(), None);
     }
 }
