@@ -816,3 +816,68 @@ mod terminal {
         }
     }
 }
+
+/// The shutdown calls the binaries make, on a bot in this process: waiting can be abandoned
+/// (as a `select!` with a signal does) without forgetting a run, and a run that still starts
+/// after "cancel everything" is cancelled too, each with its end stored and audited.
+mod shutdown_calls {
+    use super::*;
+    use deckhand::bot::Bot;
+    use deckhand::chat::{Incoming, ThreadKey};
+    use std::sync::Arc;
+    use support::Recorder;
+
+    async fn say(bot: &Bot, sink: &Arc<Recorder>, thread: &str, text: &str) {
+        let msg = Incoming {
+            thread: ThreadKey::new("console", "console", thread),
+            user: "carol".into(),
+            text: text.into(),
+            event_id: None,
+        };
+        bot.handle(msg, sink.clone()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn abandoned_waits_forget_nothing_and_late_runs_start_cancelled() {
+        let dir = temp_dir("shutdown-calls");
+        let config = support::config_in("tests/conversations/test-pipelines.yaml", &dir);
+        let bot = Arc::new(Bot::new(config).await.unwrap());
+        let sink = Arc::new(Recorder::default());
+        say(&bot, &sink, "t1", "deploy slow-api to dev").await;
+        say(&bot, &sink, "t1", "yes").await;
+        assert_eq!(bot.active_runs(), vec![1]);
+        // Abandon the wait several times, as a select! on a signal does.
+        for _ in 0..5 {
+            let waited = tokio::time::timeout(Duration::from_millis(50), bot.wait_idle()).await;
+            assert!(waited.is_err(), "the 30 s stage is still running");
+        }
+        assert_eq!(bot.cancel_all_runs(), vec![1]);
+        // A request that was already being handled starts a run after the cancel.
+        say(&bot, &sink, "t2", "deploy flaky-api to dev").await;
+        say(&bot, &sink, "t2", "yes").await;
+        tokio::time::timeout(Duration::from_secs(20), bot.wait_idle())
+            .await
+            .expect("cancelled runs end quickly");
+        assert!(bot.active_runs().is_empty());
+        let store = bot.store();
+        for id in [1, 2] {
+            let run = store.run(id).await.unwrap().expect("stored");
+            assert_eq!(run.status, RunStatus::Cancelled, "run {id}");
+        }
+        assert!(store.running_runs().await.unwrap().is_empty());
+        let mut out = Vec::new();
+        bot.audit().export(0, &mut out).await.unwrap();
+        let entries: Vec<Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            audited_runs(&entries, "run.finished"),
+            BTreeSet::from([1, 2])
+        );
+        assert_eq!(bot.audit().verify().await.unwrap(), entries.len() as i64);
+        store.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

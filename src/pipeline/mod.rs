@@ -51,6 +51,9 @@ pub struct Executor {
     /// [`Executor::wait_idle`] can be abandoned in a `select!` and called again without
     /// forgetting a run (that once let shutdown close the store under a running run).
     tasks: Arc<watch::Sender<usize>>,
+    /// Set by [`Executor::cancel_all`] (shutdown): a run that still starts afterwards (a
+    /// request already being handled) is cancelled before its first stage.
+    closing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Held by a run's task: counts it as unfinished and forgets it as active when it ends,
@@ -80,6 +83,7 @@ impl Executor {
             audit,
             active: Arc::default(),
             tasks: Arc::new(watch::channel(0).0),
+            closing: Arc::default(),
         }
     }
 
@@ -140,17 +144,20 @@ impl Executor {
             .await
             .map_err(StartError::Store)?
             .ok_or(StartError::Unknown(format!("run {run_id}")))?;
-        let (cancel_tx, cancel_rx) = watch::channel(false);
-        self.active
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(
+        let cancel_rx = {
+            // Under the lock cancel_all takes: a run is either seen by it or starts cancelled.
+            let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+            let closing = self.closing.load(std::sync::atomic::Ordering::SeqCst);
+            let (cancel_tx, cancel_rx) = watch::channel(closing);
+            active.insert(
                 run_id,
                 ActiveRun {
                     thread: req.thread.clone(),
                     cancel: cancel_tx,
                 },
             );
+            cancel_rx
+        };
         self.audit
             .note(
                 &req.requested_by,
@@ -219,9 +226,12 @@ impl Executor {
             .unwrap_or(false)
     }
 
-    /// Cancels every run in progress in this process; returns their ids.
+    /// Cancels every run in progress in this process, and any that starts from now on
+    /// (shutdown); returns the ids of those in progress.
     pub fn cancel_all(&self) -> Vec<i64> {
         let active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        self.closing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         for run in active.values() {
             let _ = run.cancel.send(true);
         }
