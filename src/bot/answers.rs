@@ -3,7 +3,7 @@
 use super::{ago, utc, Bot};
 use crate::config::Config;
 use crate::dialogue::{Flows, Request};
-use crate::store::StoreError;
+use crate::store::{Action, Deployment, RunRecord, StoreError};
 
 /// Help generated from the flows (one registry), plus the words that work in any thread.
 pub fn help(flows: &Flows, config: &Config) -> String {
@@ -26,7 +26,61 @@ pub fn help(flows: &Flows, config: &Config) -> String {
     lines.join("\n")
 }
 
+/// "3.1.0 (deployed by alice 2 min ago, run 4)", or for a release whose checks did not pass
+/// "3.2.0-rc.1 is live (its verify failed; deployed by alice 2 min ago, run 5)".
+fn live_line(d: &Deployment) -> String {
+    let by = format!(
+        "{} by {} {}, run {}",
+        if d.action == Action::Rollback {
+            "rolled back to"
+        } else {
+            "deployed"
+        },
+        d.requested_by,
+        ago(d.created_at),
+        d.run_id
+    );
+    let version = d.version.as_deref().unwrap_or("unknown version");
+    match d.live_note() {
+        None => format!("{version} ({by})"),
+        Some(note) => format!("{version} is live ({note}; {by})"),
+    }
+}
+
+/// Whether a deployment row is the one that put a live release in place.
+fn same_release(live: &Deployment, row: &Deployment) -> bool {
+    live.run_id == row.run_id && live.action == row.action && live.version == row.version
+}
+
 impl Bot {
+    /// After a failed run: what its target runs now, and how to return to the last good
+    /// release when the run left a broken one live.
+    async fn live_after(&self, run: &RunRecord) -> Result<String, StoreError> {
+        let Some(live) = self
+            .store
+            .live_versions(Some(&run.service), Some(&run.environment))
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(format!(" Nothing Deckhand deployed is live in {}.", run.environment));
+        };
+        let mut text = format!(" In {}, {}.", run.environment, live.live_phrase());
+        if live.live_note().is_some() {
+            if let Some(target) = self
+                .store
+                .rollback_target(&run.service, &run.environment)
+                .await?
+            {
+                text.push_str(&format!(
+                    " Say \"rollback {} in {}\" to return to {target}.",
+                    run.service, run.environment
+                ));
+            }
+        }
+        Ok(text)
+    }
+
     pub(super) async fn status(&self, req: &Request) -> Result<String, StoreError> {
         let live = self
             .store
@@ -82,13 +136,7 @@ impl Bot {
                     .iter()
                     .find(|d| &d.service == service && &d.environment == env);
                 let mut line = match current {
-                    Some(d) => format!(
-                        "  {env}: {} (deployed by {} {}, run {})",
-                        d.version.as_deref().unwrap_or("unknown version"),
-                        d.requested_by,
-                        ago(d.created_at),
-                        d.run_id
-                    ),
+                    Some(d) => format!("  {env}: {}", live_line(d)),
                     None => format!("  {env}: not deployed"),
                 };
                 if let Some(last) = self
@@ -98,7 +146,8 @@ impl Bot {
                     .into_iter()
                     .next()
                 {
-                    if last.status != "succeeded" {
+                    // The attempt that left the live release in place is already told above.
+                    if last.status != "succeeded" && !current.is_some_and(|d| same_release(d, &last)) {
                         line.push_str(&format!(
                             "; last attempt: {} {} {} {}",
                             last.action.as_str(),
@@ -162,16 +211,30 @@ impl Bot {
         if rows.is_empty() {
             return Ok(format!("No deployments{scope} on record yet."));
         }
+        let live = self
+            .store
+            .live_versions(req.service.as_deref(), req.environment.as_deref())
+            .await?;
         let mut lines = vec![format!("Recent deployments{scope}, newest first:")];
         for d in rows {
+            let now = live
+                .iter()
+                .find(|l| same_release(l, &d))
+                .map(|l| format!("  ← {}", l.live_phrase()))
+                .unwrap_or_default();
             lines.push(format!(
-                "• {}  {} {} → {}  {} {}  ({}, run {})",
+                "• {}  {} {} → {}  {} {}{}  ({}, run {}){now}",
                 utc(d.created_at),
                 d.service,
                 d.version.as_deref().unwrap_or("(no version)"),
                 d.environment,
                 d.action.as_str(),
                 d.status,
+                match (d.status.as_str(), d.failed_stage.as_deref()) {
+                    ("failed", Some(s)) => format!(" at {s}"),
+                    ("cancelled", Some(s)) => format!(" during {s}"),
+                    _ => String::new(),
+                },
                 d.requested_by,
                 d.run_id
             ));
@@ -227,6 +290,7 @@ impl Bot {
         if run.rolled_back {
             text.push_str(" It was rolled back automatically.");
         }
+        text.push_str(&self.live_after(&run).await?);
         if let Some(summary) = self
             .memory(&run.service, &run.environment)
             .await?

@@ -57,6 +57,9 @@ pub struct StageCommand<'a> {
     pub timeout: Duration,
     /// Called with the process group id once the stage has started (recorded for recovery).
     pub on_spawn: Option<Box<dyn FnOnce(u32) + Send + 'a>>,
+    /// Receives each `::key value` fact as soon as the stage prints it (they are also in
+    /// [`StageOutcome::facts`]), so a switch is known even if the stage never finishes.
+    pub fact_tx: Option<mpsc::UnboundedSender<(String, String)>>,
 }
 
 fn signal_group(pgid: u32, signal: i32) {
@@ -176,11 +179,16 @@ pub async fn run_stage(
     let mut stopped: Option<StageEnd> = None;
     let mut exit: Option<std::process::ExitStatus> = None;
     let mut output_open = true;
+    let fact_tx = cmd.fact_tx;
     let mut handle_line =
         |line: String, tail: &mut VecDeque<String>, facts: &mut Vec<(String, String)>| {
             if let Some(fact) = line.strip_prefix("::") {
                 let (k, v) = fact.split_once(' ').unwrap_or((fact, ""));
-                facts.push((k.trim().to_string(), v.trim().to_string()));
+                let fact = (k.trim().to_string(), v.trim().to_string());
+                if let Some(tx) = &fact_tx {
+                    let _ = tx.send(fact.clone());
+                }
+                facts.push(fact);
                 return;
             }
             on_line(&line);
@@ -248,6 +256,7 @@ mod tests {
                 env: &env,
                 timeout: Duration::from_millis(timeout_ms),
                 on_spawn: None,
+                fact_tx: None,
             },
             &mut rx,
             |l| lines.push(l.to_string()),
@@ -312,6 +321,7 @@ mod tests {
                     env: &[],
                     timeout: Duration::from_secs(60),
                     on_spawn: None,
+                    fact_tx: None,
                 },
                 &mut rx,
                 |_| {},
@@ -337,6 +347,7 @@ mod tests {
                     env: &[],
                     timeout: Duration::from_secs(60),
                     on_spawn: None,
+                    fact_tx: None,
                 },
                 &mut rx,
                 |l| lines.push(l.to_string()),
@@ -365,6 +376,7 @@ mod tests {
                 env: &[],
                 timeout: Duration::from_secs(5),
                 on_spawn: None,
+                fact_tx: None,
             },
             &mut rx,
             |_| {},
