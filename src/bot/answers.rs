@@ -63,7 +63,10 @@ impl Bot {
             .into_iter()
             .next()
         else {
-            return Ok(format!(" Nothing Deckhand deployed is live in {}.", run.environment));
+            return Ok(format!(
+                " Nothing Deckhand deployed is live in {}.",
+                run.environment
+            ));
         };
         let mut text = format!(" In {}, {}.", run.environment, live.live_phrase());
         if live.live_note().is_some() {
@@ -147,7 +150,9 @@ impl Bot {
                     .next()
                 {
                     // The attempt that left the live release in place is already told above.
-                    if last.status != "succeeded" && !current.is_some_and(|d| same_release(d, &last)) {
+                    if last.status != "succeeded"
+                        && !current.is_some_and(|d| same_release(d, &last))
+                    {
                         line.push_str(&format!(
                             "; last attempt: {} {} {} {}",
                             last.action.as_str(),

@@ -121,12 +121,7 @@ impl Facts {
             return None;
         }
         // What the target runs now comes first: it is the fact a deployer must not miss.
-        let mut parts: Vec<String> = self
-            .live_problem
-            .iter()
-            .cloned()
-            .chain(failure)
-            .collect();
+        let mut parts: Vec<String> = self.live_problem.iter().cloned().chain(failure).collect();
         match self.last_success_at {
             Some(at) => parts.push(format!(
                 "last success {} ago",

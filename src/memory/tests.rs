@@ -137,12 +137,18 @@ fn a_broken_release_left_live_leads_the_summary() {
     assert_eq!(recommend(&f, &cfg()), None);
     // Without the live problem the same history reads as before.
     let plain = facts(
-        &[h[0].clone(), outcome(2, "payments-api", false, Some("verify"), 100)],
+        &[
+            h[0].clone(),
+            outcome(2, "payments-api", false, Some("verify"), 100),
+        ],
         "payments-api",
         "production",
         &cfg(),
     );
-    assert!(plain.summary(160 * MIN).unwrap().starts_with("payments-api failed 1"));
+    assert!(plain
+        .summary(160 * MIN)
+        .unwrap()
+        .starts_with("payments-api failed 1"));
 }
 
 #[test]
@@ -154,5 +160,8 @@ fn a_live_problem_is_reported_even_outside_the_failure_window() {
     h.extend((0..5).map(|i| outcome(10 + i, "redis", true, None, 1000 + i)));
     let f = facts(&h, "redis", "production", &cfg());
     assert_eq!(f.failures, 0);
-    assert!(f.summary(2000 * MIN).unwrap().starts_with("7.2.5 is live (its verify failed)"));
+    assert!(f
+        .summary(2000 * MIN)
+        .unwrap()
+        .starts_with("7.2.5 is live (its verify failed)"));
 }

@@ -184,7 +184,9 @@ impl RunJob {
                         continue;
                     };
                     // A stage repeating the same line (progress) is one switch.
-                    if last.as_ref() != Some(&live) && self.switch(phase, action, live.as_deref()).await {
+                    if last.as_ref() != Some(&live)
+                        && self.switch(phase, action, live.as_deref()).await
+                    {
                         last = Some(live);
                     }
                 }
@@ -243,7 +245,9 @@ impl RunJob {
                             let store = self.store.clone();
                             move |pgid| {
                                 tokio::spawn(async move {
-                                    if let Err(e) = store.set_run_pgid(run_id, Some(i64::from(pgid))).await {
+                                    if let Err(e) =
+                                        store.set_run_pgid(run_id, Some(i64::from(pgid))).await
+                                    {
                                         tracing::warn!(error = %e, "could not record the stage's process group");
                                     }
                                 });
@@ -353,7 +357,11 @@ impl RunJob {
     /// switches are settled; "still" when an earlier run put it there.
     async fn live_sentence(&self) -> Option<String> {
         let r = &self.record;
-        let live = match self.store.live_versions(Some(&r.service), Some(&r.environment)).await {
+        let live = match self
+            .store
+            .live_versions(Some(&r.service), Some(&r.environment))
+            .await
+        {
             Ok(l) => l.into_iter().next()?,
             Err(e) => {
                 tracing::error!(error = %e, "could not read what is live");

@@ -229,7 +229,10 @@ async fn automatic_rollbacks_switch_in_their_own_phase() {
             .await
             .unwrap();
         let now = live(s).await;
-        assert_eq!((now.run_id, now.live_phrase()), (id, "3.1.0 is live".into()));
+        assert_eq!(
+            (now.run_id, now.live_phrase()),
+            (id, "3.1.0 is live".into())
+        );
         t.cleanup().await;
     }
 }

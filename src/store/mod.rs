@@ -320,8 +320,15 @@ impl Store {
             // Normally each phase settles its own switches; this catches any left open.
             settle_open_switches(&mut tx, run.id, status).await?;
             if status == RunStatus::Succeeded {
-                switch_at_the_end(&mut tx, run, "main", run.action, run.version.as_deref(), now)
-                    .await?;
+                switch_at_the_end(
+                    &mut tx,
+                    run,
+                    "main",
+                    run.action,
+                    run.version.as_deref(),
+                    now,
+                )
+                .await?;
             }
         }
         tx.commit().await?;
