@@ -32,7 +32,7 @@ fn live_line(d: &Deployment) -> String {
     let by = format!(
         "{} by {} {}, run {}",
         if d.action == Action::Rollback {
-            "rolled back to"
+            "rolled back"
         } else {
             "deployed"
         },
@@ -142,16 +142,16 @@ impl Bot {
                     Some(d) => format!("  {env}: {}", live_line(d)),
                     None => format!("  {env}: not deployed"),
                 };
-                if let Some(last) = self
+                // The attempt that left the live release in place is told above; the one
+                // after it (or an automatic rollback of the same run) is not.
+                let last = self
                     .store
-                    .history(Some(service), Some(env), 1)
+                    .history(Some(service), Some(env), 3)
                     .await?
                     .into_iter()
-                    .next()
-                {
-                    // The attempt that left the live release in place is already told above.
-                    if last.status != "succeeded"
-                        && !current.is_some_and(|d| same_release(d, &last))
+                    .find(|d| !current.is_some_and(|c| same_release(c, d)));
+                if let Some(last) = last {
+                    if last.status != "succeeded" && current.is_none_or(|c| last.run_id >= c.run_id)
                     {
                         line.push_str(&format!(
                             "; last attempt: {} {} {} {}",
