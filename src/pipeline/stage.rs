@@ -283,6 +283,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn facts_arrive_while_the_stage_still_runs() {
+        let (_cancel_tx, mut cancel) = watch::channel(false);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let stage = tokio::spawn(async move {
+            run_stage(
+                StageCommand {
+                    command: "echo '::live 2.4.0'; sleep 5; echo done",
+                    cwd: Path::new("."),
+                    env: &[],
+                    timeout: Duration::from_secs(30),
+                    on_spawn: None,
+                    fact_tx: Some(tx),
+                },
+                &mut cancel,
+                |_| {},
+            )
+            .await
+        });
+        let fact = tokio::time::timeout(Duration::from_secs(3), rx.recv())
+            .await
+            .expect("the fact came before the stage ended");
+        assert_eq!(fact, Some(("live".to_string(), "2.4.0".to_string())));
+        assert!(!stage.is_finished());
+        let out = stage.await.unwrap();
+        assert_eq!(out.facts, vec![("live".to_string(), "2.4.0".to_string())]);
+        assert_eq!(rx.recv().await, None, "the channel closes with the stage");
+    }
+
+    #[tokio::test]
     async fn env_values_are_data_not_code() {
         let (out, lines) = run("printf '%s\\n' \"$GREETING\"", 10_000).await;
         assert_eq!(out.end, StageEnd::Succeeded);
