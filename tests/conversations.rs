@@ -417,6 +417,7 @@ conversations!(
     verify_failed_no_auto_rollback,
     first_deploy_failed,
     auto_rollback_failed,
+    readiness,
 );
 
 #[tokio::test]
@@ -452,4 +453,9 @@ async fn first_deploy_failed_on_postgres() {
 #[tokio::test]
 async fn auto_rollback_failed_on_postgres() {
     run_conversation("auto_rollback_failed", true).await;
+}
+
+#[tokio::test]
+async fn readiness_on_postgres() {
+    run_conversation("readiness", true).await;
 }

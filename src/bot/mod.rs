@@ -358,8 +358,7 @@ impl Bot {
                 let text = match req.intent {
                     Intent::Status => self.status(&req).await,
                     Intent::History => self.history(&req).await,
-                    // Until the readiness answer lands, what runs where.
-                    Intent::Readiness => self.status(&req).await,
+                    Intent::Readiness => self.readiness(&req).await,
                     _ => self.explain(&req).await,
                 };
                 let text = text.unwrap_or_else(|e| fault("reading the store", &e));

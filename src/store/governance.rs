@@ -73,7 +73,7 @@ pub struct ApprovalRecord {
 }
 
 impl ApprovalRecord {
-    fn from_row(r: &AnyRow) -> Result<ApprovalRecord, sqlx::Error> {
+    pub(super) fn from_row(r: &AnyRow) -> Result<ApprovalRecord, sqlx::Error> {
         Ok(ApprovalRecord {
             id: get(r, "id")?,
             action: if get::<String>(r, "action")? == "rollback" {
@@ -169,7 +169,7 @@ pub struct DeployOutcome {
     pub live_problem: Option<String>,
 }
 
-const APPROVAL_COLUMNS: &str = "SELECT id, action, service, environment, version, strategy, percent, requested_by, platform, channel, thread, required, status, note, created_at, expires_at, decided_at, run_id FROM approvals";
+pub(super) const APPROVAL_COLUMNS: &str = "SELECT id, action, service, environment, version, strategy, percent, requested_by, platform, channel, thread, required, status, note, created_at, expires_at, decided_at, run_id FROM approvals";
 const LOCK_COLUMNS: &str =
     "SELECT id, environment, service, holder, reason, created_at, expires_at FROM locks";
 

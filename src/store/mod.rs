@@ -5,6 +5,7 @@
 //! and are applied at start-up.
 
 mod audit;
+mod builds;
 mod governance;
 mod live;
 mod migrate;
@@ -13,6 +14,7 @@ mod records;
 pub mod testing;
 
 pub use audit::AuditRow;
+pub use builds::BuildRecord;
 pub use governance::{ApprovalRecord, DecisionRecord, DeployOutcome, LockRecord, NewApproval};
 pub use records::{Action, Deployment, NewRun, RunRecord, StageRecord};
 
