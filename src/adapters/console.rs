@@ -57,6 +57,7 @@ pub async fn run(bot: Arc<Bot>, options: ConsoleOptions) -> std::io::Result<()> 
         !options.json && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let writer = tokio::spawn(write_events(rx, options.json, interactive));
     let background = bot.spawn_background();
+    bot.deliver_recovery(CHANNEL, sink.clone()).await;
     // Bytes, not str: a stray non-UTF-8 byte must not end the session with runs in flight.
     let mut lines = BufReader::new(tokio::io::stdin()).split(b'\n');
     let mut thread = DEFAULT_THREAD.to_string();
