@@ -5,6 +5,7 @@
 mod progress;
 mod run;
 mod stage;
+mod switch;
 
 pub use progress::{format_duration, Phase, StageLine};
 pub use stage::{run_stage, StageCommand, StageEnd, StageOutcome, LOG_TAIL_LINES};

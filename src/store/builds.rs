@@ -76,3 +76,144 @@ impl Store {
             .map_err(Into::into)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing;
+    use super::super::{Action, NewApproval, NewRun, StageRecord, Store};
+    use crate::chat::{RunStatus, ThreadKey};
+    use crate::config::Strategy;
+
+    async fn run(s: &Store, env: &str, version: Option<&str>, stages: &[(&str, &str)]) -> i64 {
+        let id = s
+            .start_run(&NewRun {
+                action: Action::Deploy,
+                service: "billionmail".into(),
+                environment: env.into(),
+                version: version.map(str::to_string),
+                strategy: Strategy::Direct,
+                percent: None,
+                requested_by: "alice".into(),
+                thread: ThreadKey::new("console", "console", "t1"),
+            })
+            .await
+            .unwrap();
+        for (i, (name, status)) in stages.iter().enumerate() {
+            s.record_stage(&StageRecord {
+                run_id: id,
+                phase: "main".into(),
+                position: i as i64,
+                name: (*name).into(),
+                status: (*status).into(),
+                exit_code: None,
+                duration_ms: 1,
+                log_tail: String::new(),
+                finished_at: 0,
+            })
+            .await
+            .unwrap();
+        }
+        let ok = stages.iter().all(|(_, st)| *st == "succeeded");
+        let record = s.run(id).await.unwrap().unwrap();
+        let status = if ok {
+            RunStatus::Succeeded
+        } else {
+            RunStatus::Failed
+        };
+        s.finish_run(&record, status, false, None).await.unwrap();
+        id
+    }
+
+    #[tokio::test]
+    async fn newest_and_last_good_builds() {
+        for t in testing::all().await {
+            let s = &t.store;
+            assert!(s.newest_build("billionmail").await.unwrap().is_none());
+            run(
+                s,
+                "staging",
+                Some("2.4.0"),
+                &[("build", "succeeded"), ("test", "succeeded")],
+            )
+            .await;
+            let tested = run(
+                s,
+                "dev",
+                Some("2.5.0"),
+                &[("build", "succeeded"), ("test", "failed")],
+            )
+            .await;
+            assert_eq!(
+                s.newest_good_build("billionmail")
+                    .await
+                    .unwrap()
+                    .map(|r| r.id),
+                Some(tested),
+                "a build that failed its tests still built: {}",
+                t.backend
+            );
+            let broken = run(s, "dev", None, &[("build", "failed")]).await;
+            let newest = s.newest_build("billionmail").await.unwrap().unwrap();
+            assert_eq!(newest.run.id, broken);
+            assert_eq!(newest.failed_stage.as_deref(), Some("build"));
+            assert_eq!(
+                s.newest_good_build("billionmail")
+                    .await
+                    .unwrap()
+                    .map(|r| r.id),
+                Some(tested)
+            );
+            assert!(s.newest_build("redis").await.unwrap().is_none());
+            t.cleanup().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn pending_approvals_of_a_service() {
+        for t in testing::all().await {
+            let s = &t.store;
+            let ask = |env: &str, expires_at: i64| NewApproval {
+                action: Action::Deploy,
+                service: "billionmail".into(),
+                environment: env.into(),
+                version: None,
+                strategy: "direct".into(),
+                percent: None,
+                requested_by: "alice".into(),
+                thread: ThreadKey::new("console", "console", "t1"),
+                required: 1,
+                note: String::new(),
+                created_at: 0,
+                expires_at,
+            };
+            let prod = s.create_approval(&ask("production", 10_000)).await.unwrap();
+            let stale = s.create_approval(&ask("production", 500)).await.unwrap();
+            let stg = s.create_approval(&ask("staging", 10_000)).await.unwrap();
+            let decided = s.create_approval(&ask("staging", 10_000)).await.unwrap();
+            s.close_approval(decided, "approved", 900).await.unwrap();
+            let ids = |v: Vec<super::ApprovalRecord>| v.iter().map(|a| a.id).collect::<Vec<_>>();
+            assert_eq!(
+                ids(s
+                    .pending_approvals("billionmail", None, 1_000)
+                    .await
+                    .unwrap()),
+                vec![prod, stg],
+                "expired ({stale}) and decided requests are not waiting: {}",
+                t.backend
+            );
+            assert_eq!(
+                ids(s
+                    .pending_approvals("billionmail", Some("staging"), 1_000)
+                    .await
+                    .unwrap()),
+                vec![stg]
+            );
+            assert!(s
+                .pending_approvals("redis", None, 1_000)
+                .await
+                .unwrap()
+                .is_empty());
+            t.cleanup().await;
+        }
+    }
+}
