@@ -418,6 +418,10 @@ conversations!(
     first_deploy_failed,
     auto_rollback_failed,
     readiness,
+    unhonoured_parts,
+    lock_scope,
+    stop_any_thread,
+    undo_last,
 );
 
 #[tokio::test]

@@ -39,21 +39,139 @@ fn non_answers() -> Vec<String> {
     let mut rng = Rng(0x5EED_1234_ABCD_0001);
     let mut out: Vec<String> = Vec::new();
     let fixed = [
-        "unsure", "huh", "idk", "jkjk", "🤷", "🤔", "xD", "whoami", "maybe", "hmm", "lol",
-        "wait", "hold on", "dunno", "perhaps", "not sure", "yes and no", "either", "whatever",
-        "I approve of this plan", "reject the premise", "I reject your reality", "ok?", "yes?",
-        "no?", "sure?", "are you sure?", "what?", "why?", "is it safe?", "which version?",
-        "who asked?", "what does that do?", "should I?", "can you explain?", "yes or no?",
-        "status", "history", "help", "explain", "ping", "version", "logs", "info", "ls",
-        "top", "uptime", "env", "config", "whoami?", "nein", "Nein", "нет", "いいえ", "لا", "non",
-        "nee", "nej", "ei", "não", "да", "ja", "sí", "oui", "はい", "是", "不", "好", "好的",
-        "部署", "可以", "كلا", "نعم", "حسنا", "हाँ", "नहीं", "evet", "hayır", "tak", "nie", "igen",
-        "0", "1", "42", "100", "3.14", "12345", "-", "...", "?", "??", "!!!", "#", "@", "&",
-        "\u{200B}", "\u{FEFF}", "\u{0}", "\u{200B}\u{200B}", " ", "\u{202E}", "😂", "🙃", "💀",
-        "🔥", "👀", "🙏", "❤️", "😅", "🤷‍♂️", "🤷🏽", "🫠", "🥲", "🚀", "⏳", "🐛", "✨", "🤞", "😬",
-        "yes but actually no", "no wait yes", "yeah no", "nah yeah", "sure, whatever you think",
-        "deploys on a friday are scary", "the staging env is broken again", "ask bob",
-        "let me check with the team", "give me a minute", "brb", "afk", "one sec", "later",
+        "unsure",
+        "huh",
+        "idk",
+        "jkjk",
+        "🤷",
+        "🤔",
+        "xD",
+        "whoami",
+        "maybe",
+        "hmm",
+        "lol",
+        "wait",
+        "hold on",
+        "dunno",
+        "perhaps",
+        "not sure",
+        "yes and no",
+        "either",
+        "whatever",
+        "I approve of this plan",
+        "reject the premise",
+        "I reject your reality",
+        "ok?",
+        "yes?",
+        "no?",
+        "sure?",
+        "are you sure?",
+        "what?",
+        "why?",
+        "is it safe?",
+        "which version?",
+        "who asked?",
+        "what does that do?",
+        "should I?",
+        "can you explain?",
+        "yes or no?",
+        "status",
+        "history",
+        "help",
+        "explain",
+        "ping",
+        "version",
+        "logs",
+        "info",
+        "ls",
+        "top",
+        "uptime",
+        "env",
+        "config",
+        "whoami?",
+        "nein",
+        "Nein",
+        "нет",
+        "いいえ",
+        "لا",
+        "non",
+        "nee",
+        "nej",
+        "ei",
+        "não",
+        "да",
+        "ja",
+        "sí",
+        "oui",
+        "はい",
+        "是",
+        "不",
+        "好",
+        "好的",
+        "部署",
+        "可以",
+        "كلا",
+        "نعم",
+        "حسنا",
+        "हाँ",
+        "नहीं",
+        "evet",
+        "hayır",
+        "tak",
+        "nie",
+        "igen",
+        "0",
+        "1",
+        "42",
+        "100",
+        "3.14",
+        "12345",
+        "-",
+        "...",
+        "?",
+        "??",
+        "!!!",
+        "#",
+        "@",
+        "&",
+        "\u{200B}",
+        "\u{FEFF}",
+        "\u{0}",
+        "\u{200B}\u{200B}",
+        " ",
+        "\u{202E}",
+        "😂",
+        "🙃",
+        "💀",
+        "🔥",
+        "👀",
+        "🙏",
+        "❤️",
+        "😅",
+        "🤷‍♂️",
+        "🤷🏽",
+        "🫠",
+        "🥲",
+        "🚀",
+        "⏳",
+        "🐛",
+        "✨",
+        "🤞",
+        "😬",
+        "yes but actually no",
+        "no wait yes",
+        "yeah no",
+        "nah yeah",
+        "sure, whatever you think",
+        "deploys on a friday are scary",
+        "the staging env is broken again",
+        "ask bob",
+        "let me check with the team",
+        "give me a minute",
+        "brb",
+        "afk",
+        "one sec",
+        "later",
     ];
     out.extend(fixed.iter().map(|s| s.to_string()));
     // Single letters that are not listed answers.
@@ -152,9 +270,7 @@ impl Rig {
 
 fn acted(events: &[BotEvent]) -> Option<String> {
     events.iter().find_map(|e| match e {
-        BotEvent::RunStarted { .. } | BotEvent::ApprovalRequest { .. } => {
-            Some(format!("{e:?}"))
-        }
+        BotEvent::RunStarted { .. } | BotEvent::ApprovalRequest { .. } => Some(format!("{e:?}")),
         BotEvent::Reply { text, .. }
             if text.starts_with("Cancelling run")
                 || text.starts_with("Locked")
@@ -192,19 +308,31 @@ async fn non_answers_at_a_deploy_confirmation_start_nothing() {
     for text in non_answers() {
         let events = rig.say("alice", thread, &text).await;
         assert_eq!(acted(&events), None, "{text:?} acted: {events:?}");
-        if rig.bot.awaiting_confirmation(&ThreadKey::new("console", "console", thread)).await {
+        if rig
+            .bot
+            .awaiting_confirmation(&ThreadKey::new("console", "console", thread))
+            .await
+        {
             // Still open: either the yes/no reminder or an aside (a question answered).
             asked_again += usize::from(texts(&events).iter().any(|t| t == ANSWER_YES_OR_NO));
         } else {
             rig.say("alice", thread, ask).await;
         }
     }
-    assert!(asked_again >= 400, "the reminder was given {asked_again} times");
-    assert!(rig.bot.store().run(1).await.unwrap().is_none(), "a run exists");
+    assert!(
+        asked_again >= 400,
+        "the reminder was given {asked_again} times"
+    );
+    assert!(
+        rig.bot.store().run(1).await.unwrap().is_none(),
+        "a run exists"
+    );
     // An explicit yes, hidden behind invisible characters, is still a yes.
     let events = rig.say("alice", thread, "\u{FEFF}y\u{200B}es\u{0}").await;
     assert!(
-        events.iter().any(|e| matches!(e, BotEvent::RunStarted { .. })),
+        events
+            .iter()
+            .any(|e| matches!(e, BotEvent::RunStarted { .. })),
         "{events:?}"
     );
     rig.bot.wait_idle().await;
@@ -214,8 +342,20 @@ async fn non_answers_at_a_deploy_confirmation_start_nothing() {
 async fn explicit_no_in_any_disguise_drops_the_request() {
     let rig = Rig::new("examples/deckhand.yaml", "non-answers-no").await;
     for (i, no) in [
-        "no", "no\u{200B}", "\u{FEFF}no", "n\u{200D}o", "NO", "Nope", "nooo", "noo", "👎", "❌",
-        "ｎｏ", "no.", "no!", "@deckhand no",
+        "no",
+        "no\u{200B}",
+        "\u{FEFF}no",
+        "n\u{200D}o",
+        "NO",
+        "Nope",
+        "nooo",
+        "noo",
+        "👎",
+        "❌",
+        "ｎｏ",
+        "no.",
+        "no!",
+        "@deckhand no",
     ]
     .iter()
     .enumerate()
@@ -225,22 +365,36 @@ async fn explicit_no_in_any_disguise_drops_the_request() {
             .await;
         let events = rig.say("alice", &thread, no).await;
         assert!(
-            texts(&events).iter().any(|t| t.starts_with("OK, I won't deploy")),
+            texts(&events)
+                .iter()
+                .any(|t| t.starts_with("OK, I won't deploy")),
             "{no:?}: {events:?}"
         );
         let events = rig.say("alice", &thread, "yes").await;
         assert_eq!(acted(&events), None, "{no:?} then yes: {events:?}");
     }
-    for (i, yes) in ["yes", "yse", "yess", "yesss", "Yes!", "👍", "✅", "ｙｅｓ", "y"]
-        .iter()
-        .enumerate()
+    for (i, yes) in [
+        "yes",
+        "yse",
+        "yess",
+        "yesss",
+        "Yes!",
+        "👍",
+        "✅",
+        "ｙｅｓ",
+        "y",
+    ]
+    .iter()
+    .enumerate()
     {
         let thread = format!("yes-{i}");
         rig.say("alice", &thread, &format!("deploy redis 7.2.{i} to dev"))
             .await;
         let events = rig.say("alice", &thread, yes).await;
         assert!(
-            events.iter().any(|e| matches!(e, BotEvent::RunStarted { .. })),
+            events
+                .iter()
+                .any(|e| matches!(e, BotEvent::RunStarted { .. })),
             "{yes:?}: {events:?}"
         );
         rig.bot.wait_idle().await;
@@ -254,7 +408,9 @@ async fn non_answers_at_a_did_you_mean_fill_nothing() {
     let ask = "deploy payment-service to staging";
     let first = rig.say("alice", thread, ask).await;
     assert!(
-        texts(&first).iter().any(|t| t.contains("did you mean `payments-api`")),
+        texts(&first)
+            .iter()
+            .any(|t| t.contains("did you mean `payments-api`")),
         "{first:?}"
     );
     for text in non_answers() {
@@ -270,7 +426,9 @@ async fn non_answers_at_a_did_you_mean_fill_nothing() {
     }
     let events = rig.say("alice", thread, "yes").await;
     assert!(
-        events.iter().any(|e| matches!(e, BotEvent::Confirm { text, .. } if text.contains("payments-api"))),
+        events
+            .iter()
+            .any(|e| matches!(e, BotEvent::Confirm { text, .. } if text.contains("payments-api"))),
         "{events:?}"
     );
 }
@@ -307,12 +465,18 @@ async fn non_answers_from_an_approver_decide_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_answers_at_stop_run_stop_nothing() {
-    let rig = Rig::new("tests/conversations/test-pipelines.yaml", "non-answers-stop").await;
+    let rig = Rig::new(
+        "tests/conversations/test-pipelines.yaml",
+        "non-answers-stop",
+    )
+    .await;
     let thread = "stop";
     rig.say("alice", thread, "deploy slow-api to dev").await;
     let events = rig.say("alice", thread, "yes").await;
     assert!(
-        events.iter().any(|e| matches!(e, BotEvent::RunStarted { .. })),
+        events
+            .iter()
+            .any(|e| matches!(e, BotEvent::RunStarted { .. })),
         "{events:?}"
     );
     let key = ThreadKey::new("console", "console", thread);
@@ -336,7 +500,9 @@ async fn non_answers_at_stop_run_stop_nothing() {
     assert_eq!(rig.bot.active_runs(), vec![1], "the run was stopped");
     let events = rig.say("alice", thread, "yes").await;
     assert!(
-        texts(&events).iter().any(|t| t.starts_with("Cancelling run 1")),
+        texts(&events)
+            .iter()
+            .any(|t| t.starts_with("Cancelling run 1")),
         "{events:?}"
     );
     tokio::time::timeout(Duration::from_secs(30), rig.bot.wait_idle())

@@ -306,6 +306,8 @@ impl RunJob {
         });
         self.execute_stages().await;
         heartbeat.abort();
+        // Awaited so no heartbeat query is still in flight when shutdown closes the store.
+        let _ = heartbeat.await;
     }
 
     async fn execute_stages(&mut self) {

@@ -156,6 +156,44 @@ impl Store {
         Ok(Store { pool, backend })
     }
 
+    /// Opens a store that already exists, creating nothing: `None` when the SQLite file is
+    /// missing (or in memory) or the PostgreSQL database has no Deckhand tables. For read-only
+    /// tools (`deckhand audit verify`/`export`), where a typo in `store.url` must not quietly
+    /// produce a new, empty store.
+    pub async fn open_existing(url: &str) -> Result<Option<Store>, StoreError> {
+        sqlx::any::install_default_drivers();
+        if url.starts_with("sqlite:") {
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
+            let path = path.split('?').next().unwrap_or_default();
+            if path.is_empty() || path.contains(":memory:") || !std::path::Path::new(path).is_file()
+            {
+                return Ok(None);
+            }
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let probe = AnyPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .map_err(|source| StoreError::Open {
+                    url: redact(url),
+                    source,
+                })?;
+            let found: Option<i32> = sqlx::query_scalar(
+                "SELECT 1 FROM information_schema.tables WHERE table_name = '_sqlx_migrations' AND table_schema = current_schema()",
+            )
+            .fetch_optional(&probe)
+            .await?;
+            probe.close().await;
+            if found.is_none() {
+                return Ok(None);
+            }
+        }
+        Store::open(url).await.map(Some)
+    }
+
     /// The backend in use.
     pub fn backend(&self) -> Backend {
         self.backend
