@@ -161,15 +161,20 @@ fn a_run_interrupted_by_a_crash_is_marked_interrupted_at_the_next_start() {
         .iter()
         .map(|r| r["text"].as_str().unwrap())
         .collect();
+    // The start-up notice about the interrupted run comes first (see tests/recovery_binary.rs).
     assert!(
-        replies[0].contains("slow-api 1.0.0 → dev  deploy interrupted  (carol, run 1)"),
+        replies[0].starts_with("⚠ Deckhand was stopped while run 1"),
         "{replies:?}"
     );
     assert!(
-        replies[1].contains("Run 1 (deploy slow-api 1.0.0 to dev, asked by carol"),
+        replies[1].contains("slow-api 1.0.0 → dev  deploy interrupted  (carol, run 1)"),
         "{replies:?}"
     );
-    assert!(replies[1].contains("was interrupted"), "{replies:?}");
+    assert!(
+        replies[2].contains("Run 1 (deploy slow-api 1.0.0 to dev, asked by carol"),
+        "{replies:?}"
+    );
+    assert!(replies[2].contains("was interrupted"), "{replies:?}");
     // The target is free again: a new request is not refused as busy.
     assert_eq!(
         of_type(&events, "confirm")[0]["text"],

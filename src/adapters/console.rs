@@ -63,6 +63,7 @@ pub async fn run(bot: Arc<Bot>, options: ConsoleOptions, signals: Signals) -> st
         logs::attach(tx.clone());
     }
     let background = bot.spawn_background();
+    bot.deliver_recovery(CHANNEL, sink.clone()).await;
     let mut console = Console {
         bot: bot.clone(),
         options,

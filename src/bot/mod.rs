@@ -7,6 +7,7 @@ mod governed;
 mod help;
 mod locks;
 mod promote;
+mod recovery;
 mod stopping;
 mod timefmt;
 mod undo;
@@ -54,6 +55,8 @@ pub struct Bot {
     audit: Audit,
     /// The latest sink of each platform, for messages not caused by a message (expiry notices).
     sinks: std::sync::Mutex<HashMap<String, Arc<dyn EventSink>>>,
+    /// Messages about runs a crash interrupted, until their platform has a sink.
+    recovery: std::sync::Mutex<Vec<recovery::Notice>>,
 }
 
 static FAULTS: AtomicU64 = AtomicU64::new(0);
@@ -75,10 +78,7 @@ impl Bot {
     pub async fn new(config: Config) -> Result<Bot, BotError> {
         let config = Arc::new(config);
         let store = Store::open(&config.store_url()).await?;
-        for run in store.mark_interrupted().await? {
-            tracing::warn!(run_id = run.id, service = %run.service, environment = %run.environment, "run was interrupted by a restart");
-            crate::pipeline::stop_orphaned_stage(&run);
-        }
+        let recovered = recovery::recover(&store, &config).await?;
         let nlu = Arc::new(Nlu::new(&config)?);
         tracing::info!(
             examples = nlu.example_count(),
@@ -109,6 +109,7 @@ impl Bot {
             governance,
             audit,
             sinks: std::sync::Mutex::new(HashMap::new()),
+            recovery: std::sync::Mutex::new(recovered),
         })
     }
 
@@ -232,6 +233,8 @@ impl Bot {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(msg.thread.platform.clone(), sink.clone());
+        self.deliver_recovery(&msg.thread.platform, sink.clone())
+            .await;
         let actor = self.governance.actor(&msg.thread.platform, &msg.user);
         let session = self.sessions.get(&msg.thread).await;
         let mut session = session.lock().await;
@@ -368,8 +371,7 @@ impl Bot {
                 let text = match req.intent {
                     Intent::Status => self.status(&req).await,
                     Intent::History => self.history(&req).await,
-                    // Until the readiness answer lands, what runs where.
-                    Intent::Readiness => self.status(&req).await,
+                    Intent::Readiness => self.readiness(&req).await,
                     _ => self.explain(&req).await,
                 };
                 let text = text.unwrap_or_else(|e| fault("reading the store", &e));

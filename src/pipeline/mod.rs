@@ -5,6 +5,7 @@
 mod progress;
 mod run;
 mod stage;
+mod switch;
 
 pub use progress::{format_duration, Phase, StageLine};
 pub use stage::{run_stage, StageCommand, StageEnd, StageOutcome, LOG_TAIL_LINES};
@@ -106,25 +107,28 @@ impl Executor {
             .rollback
             .as_ref()
             .and_then(|r| self.config.pipelines.get(r));
-        let (stages, rollback_stages, pipeline_env) = match req.action {
+        let (stages, rollback_stages, pipeline_env, switch_stage) = match req.action {
             Action::Deploy => (
                 pipeline.stages.clone(),
                 rollback.map(|p| (p.stages.clone(), p.env.clone())),
                 pipeline.env.clone(),
+                pipeline.rollback_from.clone(),
             ),
             Action::Rollback => {
                 let rb = rollback.ok_or_else(|| StartError::NoRollback(req.service.clone()))?;
-                (rb.stages.clone(), None, rb.env.clone())
+                (
+                    rb.stages.clone(),
+                    None,
+                    rb.env.clone(),
+                    rb.rollback_from.clone(),
+                )
             }
         };
         let previous = self
             .store
-            .live_versions(Some(&req.service), Some(&req.environment))
+            .restore_point(&req.service, &req.environment)
             .await
-            .map_err(StartError::Store)?
-            .into_iter()
-            .next()
-            .and_then(|d| d.version);
+            .map_err(StartError::Store)?;
         let run_id = match self.store.start_run(&req).await {
             Ok(id) => id,
             Err(StoreError::Busy(run)) => return Err(StartError::Busy(run)),
@@ -190,6 +194,8 @@ impl Executor {
             pipeline_env,
             auto_rollback: env.auto_rollback,
             rollback_from: pipeline.rollback_from.clone(),
+            switch_stage,
+            rollback_switch_stage: rollback.and_then(|p| p.rollback_from.clone()),
             stage_names: pipeline.stages.iter().map(|s| s.name.clone()).collect(),
             previous,
             cancel: cancel_rx,
