@@ -431,6 +431,17 @@ impl Bot {
                 }
                 notes.push(format!("⚠ {}", rec.reason));
             }
+            // What the target really runs, when its checks did not pass.
+            let live = self
+                .store
+                .live_versions(Some(&service), Some(&environment))
+                .await?;
+            if let Some(d) = live.first().filter(|d| d.live_note().is_some()) {
+                let phrase = d.live_phrase_on();
+                if !notes.iter().any(|n| n.contains(&d.live_phrase())) {
+                    notes.push(format!("⚠ Now: {phrase}."));
+                }
+            }
         }
         if let (Some(service), Some(environment)) = (&req.service, &req.environment) {
             let n = self.governance.approvals_required(service, environment);
