@@ -6,11 +6,15 @@
 mod classifier;
 mod entities;
 pub mod eval;
+pub mod limits;
 pub mod semantic;
 mod tokens;
 mod training;
 
-pub use entities::{damerau_levenshtein, parse_version, Entity, Extraction, SlotKind, UnknownTerm};
+pub use entities::{
+    damerau_levenshtein, parse_version, version_order_key, Entity, Extraction, SlotKind,
+    UnknownTerm, VersionKey,
+};
 pub use training::TrainingError;
 
 use crate::config::{Config, Strategy};
@@ -137,7 +141,8 @@ pub struct Slots {
     pub service: Option<String>,
     /// Environment name.
     pub environment: Option<String>,
-    /// Version without a leading `v`.
+    /// Version exactly as typed (`v2.4.1` keeps its `v`, letter case is kept); order
+    /// versions with [`version_order_key`].
     pub version: Option<String>,
     /// Strategy.
     pub strategy: Option<Strategy>,
@@ -218,6 +223,8 @@ pub struct Nlu {
     training_time: Duration,
     examples: usize,
     semantic: Option<semantic::SemanticStage>,
+    /// Most characters of a message `parse` reads ([`limits::MAX_MESSAGE_CHARS`]).
+    max_chars: usize,
 }
 
 impl Nlu {
@@ -292,6 +299,7 @@ impl Nlu {
             training_time: started.elapsed(),
             examples: examples.len(),
             semantic,
+            max_chars: limits::MAX_MESSAGE_CHARS,
         })
     }
 
@@ -321,32 +329,57 @@ impl Nlu {
         self.classifier.dimensions()
     }
 
-    /// Reads one message.
+    /// Reads more than [`limits::MAX_MESSAGE_CHARS`] of a message: for benchmarks and tests
+    /// that measure how the parse scales past the cap; chat input keeps the default.
+    pub fn with_max_chars(mut self, max_chars: usize) -> Nlu {
+        self.max_chars = max_chars;
+        self
+    }
+
+    /// Reads one message (at most its first [`limits::MAX_MESSAGE_CHARS`] characters), in
+    /// time linear in its length.
     pub fn parse(&self, text: &str) -> Parsed {
+        // Defensive: callers cap messages (and say so); nobody can make the parse read more.
+        let text = limits::cap_to(text, self.max_chars).text;
         let toks = tokens::tokenize(text);
         let Extraction {
             entities,
             unknown,
             invalid,
-        } = self.extractor.extract(&toks);
+            refused_versions,
+        } = self.extractor.extract(text, &toks);
+        // Per-token indexes, so masking and counting stay linear in the message length.
+        let mut placeholder_at: Vec<Option<(&str, usize)>> = vec![None; toks.len()];
+        let mut covered = vec![false; toks.len()];
+        for e in &entities {
+            if let Some(p) = e.kind.placeholder() {
+                placeholder_at[e.start].get_or_insert((p, e.end));
+            }
+            covered[e.start..e.end].fill(true);
+        }
+        for r in &refused_versions {
+            placeholder_at[r.start] = SlotKind::Version.placeholder().map(|p| (p, r.end));
+            covered[r.clone()].fill(true);
+        }
+        let mut hyphenated_unknown = vec![false; toks.len()];
+        for u in unknown
+            .iter()
+            .filter(|u| !u.after_preposition && u.text.contains('-'))
+        {
+            hyphenated_unknown[u.index] = true;
+        }
         let mut masked = Vec::with_capacity(toks.len());
         let mut i = 0;
         while i < toks.len() {
-            match entities
-                .iter()
-                .find(|e| e.start == i && e.kind.placeholder().is_some())
-            {
-                Some(e) => {
-                    masked.push(e.kind.placeholder().unwrap_or_default().to_string());
-                    i = e.end.max(i + 1);
+            match placeholder_at[i] {
+                Some((p, end)) => {
+                    masked.push(p.to_string());
+                    i = end.max(i + 1);
                 }
                 None => {
                     // A hyphenated name the config does not know ("hubot-deploy") still reads
                     // as a service to the classifier, as it would in the training examples.
-                    let unknown_name = unknown
-                        .iter()
-                        .any(|u| u.index == i && !u.after_preposition && u.text.contains('-'));
-                    masked.push(if unknown_name {
+                    masked.push(if hyphenated_unknown[i] {
                         "__service__".to_string()
                     } else {
                         toks[i].text.clone()
@@ -355,11 +388,10 @@ impl Nlu {
                 }
             }
         }
-        let covered = |i: usize| entities.iter().any(|e| e.start <= i && i < e.end);
         let other_words = toks
             .iter()
-            .enumerate()
-            .filter(|(i, t)| !covered(*i) && !FILLER.contains(&t.text.as_str()))
+            .zip(&covered)
+            .filter(|(t, c)| !**c && !FILLER.contains(&t.text.as_str()))
             .count();
         let ranked = self.classifier.rank(&masked);
         let (top, confidence) = ranked[0];
@@ -387,8 +419,9 @@ impl Nlu {
             }
         }
         let mut services: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
         for e in entities.iter().filter(|e| e.kind == SlotKind::Service) {
-            if !services.contains(&e.value) {
+            if seen.insert(e.value.as_str()) {
                 services.push(e.value.clone());
             }
         }

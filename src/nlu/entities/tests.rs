@@ -10,7 +10,7 @@ fn extractor() -> EntityExtractor {
 
 fn slots(text: &str) -> Vec<(&'static str, String)> {
     extractor()
-        .extract(&tokenize(text))
+        .extract(text, &tokenize(text))
         .entities
         .into_iter()
         .map(|e| (e.kind.as_str(), e.value))
@@ -80,7 +80,7 @@ fn versions_strategies_and_percents() {
     );
     assert_eq!(
         slots("deploy v2.5.0-rc.1"),
-        vec![("version", "2.5.0-rc.1".into())]
+        vec![("version", "v2.5.0-rc.1".into())]
     );
     assert_eq!(slots("deploy 3f9c2ab"), vec![("version", "3f9c2ab".into())]);
     assert_eq!(
@@ -112,7 +112,7 @@ fn unknown_names_are_reported_with_their_position() {
         entities: ents,
         unknown,
         ..
-    } = extractor().extract(&tokenize("deploy foo to qa"));
+    } = extractor().extract("deploy foo to qa", &tokenize("deploy foo to qa"));
     assert!(ents.is_empty());
     assert_eq!(unknown[0].text, "foo");
     assert!(!unknown[0].after_preposition);
@@ -182,7 +182,10 @@ fn aliases_that_are_english_words_need_a_name_position() {
 
 #[test]
 fn unknown_services_with_versions_and_invalid_percents_are_reported() {
-    let x = extractor().extract(&tokenize("deploy foo@1.2.3 to staging"));
+    let x = extractor().extract(
+        "deploy foo@1.2.3 to staging",
+        &tokenize("deploy foo@1.2.3 to staging"),
+    );
     assert_eq!(x.unknown[0].text, "foo");
     assert!(x
         .entities
@@ -192,7 +195,7 @@ fn unknown_services_with_versions_and_invalid_percents_are_reported() {
         slots("deploy billionmail@latest"),
         vec![("service", "billionmail".into())]
     );
-    let x = extractor().extract(&tokenize("canary at 150%"));
+    let x = extractor().extract("canary at 150%", &tokenize("canary at 150%"));
     assert_eq!(
         x.invalid,
         vec!["150% is not a valid canary percentage; use 1 to 100."]
@@ -200,7 +203,7 @@ fn unknown_services_with_versions_and_invalid_percents_are_reported() {
     assert!(!x.entities.iter().any(|e| e.kind == SlotKind::Percent));
     assert_eq!(
         extractor()
-            .extract(&tokenize("0 percent canary"))
+            .extract("0 percent canary", &tokenize("0 percent canary"))
             .invalid
             .len(),
         1

@@ -1,0 +1,102 @@
+//! How much of a message Deckhand reads. A chat message is a request, not a document: Slack
+//! caps a message's text at 4,000 characters, and so does Deckhand, so one pasted log or a
+//! hostile 100 MB line costs bounded time and memory everywhere it is read.
+
+/// The most characters of one message that are read (Slack's limit for a message's text).
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+/// A message cut to the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capped<'a> {
+    /// The part that is read.
+    pub text: &'a str,
+    /// True when something was cut off (the reply should say so).
+    pub cut: bool,
+}
+
+/// Cuts `text` to [`MAX_MESSAGE_CHARS`] characters (see [`cap_to`]).
+pub fn cap_message(text: &str) -> Capped<'_> {
+    cap_to(text, MAX_MESSAGE_CHARS)
+}
+
+/// Cuts `text` to at most `max` characters, on a char boundary. A cut inside a word drops
+/// that word's start too, so a cut never leaves half a version or name behind (`2.4.10` is
+/// never read as `2.4.1`). Reads at most `max + 1` characters of `text`, whatever its length.
+pub fn cap_to(text: &str, max: usize) -> Capped<'_> {
+    let Some((end, next)) = text.char_indices().nth(max) else {
+        return Capped { text, cut: false };
+    };
+    let kept = &text[..end];
+    let mid_word =
+        !next.is_whitespace() && kept.chars().next_back().is_some_and(|c| !c.is_whitespace());
+    let kept = if mid_word {
+        kept.rfind(char::is_whitespace).map_or("", |i| &kept[..i])
+    } else {
+        kept
+    };
+    Capped {
+        text: kept,
+        cut: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_text_is_untouched() {
+        for text in ["", "deploy billionmail", &"x".repeat(MAX_MESSAGE_CHARS)] {
+            assert_eq!(cap_message(text), Capped { text, cut: false });
+        }
+    }
+
+    #[test]
+    fn long_text_is_cut_on_a_char_boundary_and_never_mid_word() {
+        // Multi-byte characters of every width, words of every length around the limit.
+        for unit in ["a", "é", "日", "🚀", "ab ", "ü 2.4.10 ", "x\u{200b}"] {
+            for extra in 1..40 {
+                let text = unit.repeat(MAX_MESSAGE_CHARS / unit.chars().count() + extra);
+                let c = cap_message(&text);
+                assert!(c.cut, "{unit:?} x{extra}");
+                assert!(c.text.chars().count() <= MAX_MESSAGE_CHARS);
+                assert!(text.starts_with(c.text));
+                let rest = &text[c.text.len()..];
+                let glued = c
+                    .text
+                    .chars()
+                    .next_back()
+                    .is_some_and(|ch| !ch.is_whitespace())
+                    && rest.chars().next().is_some_and(|ch| !ch.is_whitespace());
+                assert!(!glued, "{unit:?} x{extra}: cut inside a word");
+            }
+        }
+    }
+
+    #[test]
+    fn a_cut_version_is_dropped_not_shortened() {
+        let text = format!(
+            "{} deploy billionmail 2.4.10",
+            "a".repeat(MAX_MESSAGE_CHARS - 24)
+        );
+        let c = cap_message(&text);
+        assert!(c.cut);
+        assert!(
+            c.text.ends_with("billionmail"),
+            "{:?}",
+            &c.text[c.text.len() - 20..]
+        );
+    }
+
+    #[test]
+    fn one_huge_word_is_dropped_entirely() {
+        let text = "z".repeat(5 * MAX_MESSAGE_CHARS);
+        assert_eq!(
+            cap_message(&text),
+            Capped {
+                text: "",
+                cut: true
+            }
+        );
+    }
+}
