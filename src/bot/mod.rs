@@ -14,7 +14,7 @@ use crate::chat::{BotEvent, EventSink, Incoming, ThreadKey};
 use crate::config::Config;
 use crate::dialogue::{render, Dialogue, FlowError, Flows, Request, Session, SessionStore, Step};
 use crate::governance::{Actor, Governance};
-use crate::nlu::{Intent, Nlu, NluError, Parsed};
+use crate::nlu::{Intent, Nlu, NluError, Parsed, Reply};
 use crate::pipeline::{Executor, StartError};
 use crate::store::{Action, NewRun, Store, StoreError};
 use std::collections::BTreeMap;
@@ -180,7 +180,11 @@ impl Bot {
 
     /// Handles one message; everything the bot says goes to `sink`. Returns the intent the
     /// NLU understood (adapters log it; conversation tests check it).
-    pub async fn handle(&self, msg: Incoming, sink: Arc<dyn EventSink>) -> Intent {
+    pub async fn handle(&self, mut msg: Incoming, sink: Arc<dyn EventSink>) -> Intent {
+        // Invisible and compatibility characters go before anything reads the text.
+        if let std::borrow::Cow::Owned(clean) = crate::nlu::normalize(&msg.text) {
+            msg.text = clean;
+        }
         let span = tracing::info_span!("message", platform = %msg.thread.platform, session = %msg.thread, user = %msg.user);
         if let Some(id) = &msg.event_id {
             // Platforms redeliver events; act on each one once.
@@ -257,7 +261,10 @@ impl Bot {
             }
             out.reply(&mut session, text);
         }
-        if parsed.intent.is_action() {
+        let decision = parsed
+            .reply
+            .filter(|r| matches!(r, Reply::Approve | Reply::Reject));
+        if parsed.intent.is_action() || decision.is_some() {
             if let Err(refusal) = self.governance.check_rate(&actor) {
                 return self
                     .refuse(
@@ -271,26 +278,28 @@ impl Bot {
                     .await;
             }
         }
-        let approving = matches!(parsed.intent, Intent::Approve | Intent::Reject);
-        if approving && (msg.text.contains('?') || parsed.other_words > 3) {
-            // "should I approve?" or a long sentence is talk about a decision, not a decision.
-            return out.reply(
-                &mut session,
-                "If you mean to decide on an approval request here, reply with just \"approve\" (or \"lgtm\", \"+1\") or \"reject\"; I don't take a question or a longer sentence as a decision.".into(),
-            );
-        }
-        if approving
-            && self
-                .decide_in_thread(
-                    &msg.thread,
-                    &actor,
-                    parsed.intent == Intent::Approve,
-                    &mut session,
-                    &out,
-                )
+        // Only a short explicit reply decides an approval request ("approve", "lgtm", "+1",
+        // "reject", "do not approve"); "I approve of this plan" or "should I approve?" does not.
+        if let Some(d) = decision {
+            if self
+                .decide_in_thread(&msg.thread, &actor, d == Reply::Approve, &mut session, &out)
                 .await
-        {
-            return;
+            {
+                return;
+            }
+        }
+        let mut parsed = parsed;
+        if decision.is_none() && matches!(parsed.intent, Intent::Approve | Intent::Reject) {
+            match self.store.latest_approval_in_thread(&msg.thread).await {
+                Ok(Some(a)) if a.status == "pending" => {
+                    return out.reply(
+                        &mut session,
+                        "If you mean to decide on the approval request here, reply with just \"approve\" (or \"lgtm\", \"+1\") or \"reject\" (or \"do not approve\"); I don't take a question or a longer sentence as a decision.".into(),
+                    );
+                }
+                Ok(_) => parsed.intent = Intent::None,
+                Err(e) => return out.reply(&mut session, fault("reading approval requests", &e)),
+            }
         }
         let step = self
             .dialogue

@@ -10,7 +10,7 @@ pub use flow::{join_choices, render, Flow, FlowError, Flows};
 pub use session::{Awaiting, Pending, Session, SessionStore, Turn};
 
 use crate::config::{Config, Strategy};
-use crate::nlu::{Intent, Nlu, Parsed, SlotKind, Slots};
+use crate::nlu::{Intent, Nlu, Parsed, Reply, SlotKind, Slots};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -78,6 +78,10 @@ pub enum Step {
     /// Show help.
     Help,
 }
+
+/// The answer to anything at a yes/no question that is neither an explicit yes or no nor a
+/// correction: nothing happens until the user says which.
+pub const ANSWER_YES_OR_NO: &str = "Please answer yes or no (or say what to change).";
 
 /// Applies flows to sessions.
 pub struct Dialogue {
@@ -168,12 +172,17 @@ impl Dialogue {
 
     /// Decides what a message means for this thread, updating the session.
     pub fn step(&self, session: &mut Session, parsed: &Parsed, user: &str, nlu: &Nlu) -> Step {
-        // "Stop run 3?" takes its yes/no first; anything else drops the question.
+        // "Stop run 3?" takes only an explicit yes or no; a new command drops the question,
+        // anything else leaves it open.
         if let Some(ids) = session.pending_stop.take() {
-            match parsed.intent {
-                Intent::Affirm => return Step::StopRuns(ids),
-                Intent::Negate => return Step::Reply("OK, the run keeps going.".into()),
-                _ => {}
+            match parsed.reply {
+                Some(Reply::Yes) => return Step::StopRuns(ids),
+                Some(Reply::No) => return Step::Reply("OK, the run keeps going.".into()),
+                _ if self.is_command(parsed) => {}
+                _ => {
+                    session.pending_stop = Some(ids);
+                    return Step::Reply(ANSWER_YES_OR_NO.into());
+                }
             }
         }
         if let Some(owner) = session.pending.as_ref().map(|p| p.requested_by.clone()) {
@@ -211,6 +220,12 @@ impl Dialogue {
             }
         }
         self.start(session, parsed, user, nlu)
+    }
+
+    /// True when the message is a command of its own (a flow's intent, or help), not an
+    /// attempt at answering a question.
+    fn is_command(&self, parsed: &Parsed) -> bool {
+        parsed.intent == Intent::Help || self.flows.get(parsed.intent).is_some()
     }
 
     /// Answers a question without touching the session's pending request.
@@ -314,19 +329,19 @@ impl Dialogue {
             return self.advance(session, pending);
         }
         match pending.awaiting {
-            Awaiting::Confirmation => match parsed.intent {
-                Intent::Affirm => Step::Run(Request::from_slots(pending.intent, &pending.slots)),
-                Intent::Negate => Step::Reply(format!(
+            Awaiting::Confirmation => match parsed.reply {
+                Some(Reply::Yes) => Step::Run(Request::from_slots(pending.intent, &pending.slots)),
+                Some(Reply::No) => Step::Reply(format!(
                     "OK, I won't {}. Nothing was run.",
                     describe(pending.intent, &pending.slots)
                 )),
                 _ => {
                     session.pending = Some(pending);
-                    Step::Reply("Please answer yes or no, or correct a detail (for example \"no, production\").".into())
+                    Step::Reply(ANSWER_YES_OR_NO.into())
                 }
             },
             Awaiting::Slot(kind) => {
-                if parsed.intent == Intent::Affirm {
+                if parsed.reply == Some(Reply::Yes) {
                     if let Some(s) = pending.suggestion.take() {
                         let fill = Slots {
                             service: (kind == SlotKind::Service).then(|| s.clone()),
@@ -337,7 +352,7 @@ impl Dialogue {
                         return self.advance(session, pending);
                     }
                 }
-                if parsed.intent == Intent::Negate {
+                if parsed.reply == Some(Reply::No) {
                     return Step::Reply(format!(
                         "OK, dropped: {}. Nothing was run.",
                         describe(pending.intent, &pending.slots)
@@ -346,6 +361,11 @@ impl Dialogue {
                 if let Some(term) = parsed.unknown.first() {
                     let suggestion = nlu.suggest(&term.text, kind);
                     return self.invalid(session, pending, kind, &term.text, suggestion);
+                }
+                if pending.suggestion.is_some() {
+                    // "Did you mean X?" is a yes/no question too.
+                    session.pending = Some(pending);
+                    return Step::Reply(ANSWER_YES_OR_NO.into());
                 }
                 let step = self.advance(session, pending);
                 match step {

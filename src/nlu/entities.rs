@@ -115,6 +115,11 @@ pub struct Extraction {
 }
 
 /// English words (4-14 letters): never read as typos of names. See `data/README.md`.
+/// True for a word of the English word list.
+pub(super) fn is_english_word(w: &str) -> bool {
+    english().contains(w)
+}
+
 fn english() -> &'static HashSet<&'static str> {
     static WORDS: std::sync::OnceLock<HashSet<&'static str>> = std::sync::OnceLock::new();
     WORDS.get_or_init(|| include_str!("data/english-words.txt").lines().collect())

@@ -7,6 +7,8 @@ mod classifier;
 mod entities;
 pub mod eval;
 pub mod limits;
+pub mod normalize;
+mod replies;
 pub mod semantic;
 mod tokens;
 mod training;
@@ -15,6 +17,8 @@ pub use entities::{
     damerau_levenshtein, parse_version, version_order_key, Entity, Extraction, SlotKind,
     UnknownTerm, VersionKey,
 };
+pub use normalize::normalize;
+pub use replies::Reply;
 pub use training::TrainingError;
 
 use crate::config::{Config, Strategy};
@@ -189,6 +193,9 @@ pub struct Parsed {
     /// True when the message negates an action ("don't deploy", "never cancel").
     #[serde(skip)]
     pub negated: bool,
+    /// The explicit answer the whole message gives ("yes", "nope", "lgtm", "👍"), if any: the
+    /// only thing that answers a yes/no question or decides an approval.
+    pub reply: Option<Reply>,
     /// Words that are neither slot values nor filler ("please", "the", "use", ...): a reply
     /// with many of them is conversation, not an answer to "which environment?".
     #[serde(skip)]
@@ -225,6 +232,9 @@ pub struct Nlu {
     semantic: Option<semantic::SemanticStage>,
     /// Most characters of a message `parse` reads ([`limits::MAX_MESSAGE_CHARS`]).
     max_chars: usize,
+    replies: replies::ReplyLexicon,
+    /// Every word of the training examples outside slot marks.
+    known: HashSet<String>,
 }
 
 impl Nlu {
@@ -276,6 +286,12 @@ impl Nlu {
         }
         let classifier = Classifier::train(&data);
         let extractor = EntityExtractor::new(config, &known);
+        let replies = replies::ReplyLexicon::new(
+            data.iter()
+                .zip(&examples)
+                .filter(|(_, ex)| ex.marks.is_empty())
+                .map(|((masked, intent), _)| (masked.as_slice(), *intent)),
+        );
         let semantic = match mode {
             NluMode::Lexical => None,
             NluMode::Semantic => {
@@ -300,6 +316,8 @@ impl Nlu {
             examples: examples.len(),
             semantic,
             max_chars: limits::MAX_MESSAGE_CHARS,
+            replies,
+            known,
         })
     }
 
@@ -339,8 +357,11 @@ impl Nlu {
     /// Reads one message (at most its first [`limits::MAX_MESSAGE_CHARS`] characters), in
     /// time linear in its length.
     pub fn parse(&self, text: &str) -> Parsed {
-        // Defensive: callers cap messages (and say so); nobody can make the parse read more.
+        // Defensive: callers cap messages (and say so); nobody can make the parse read more,
+        // before normalising or after (NFKC can lengthen a text).
         let text = limits::cap_to(text, self.max_chars).text;
+        let text = normalize(text);
+        let text = limits::cap_to(text.as_ref(), self.max_chars).text;
         let toks = tokens::tokenize(text);
         let Extraction {
             entities,
@@ -425,9 +446,14 @@ impl Nlu {
                 services.push(e.value.clone());
             }
         }
+        let words: Vec<String> = toks.iter().map(|t| t.text.clone()).collect();
+        let reply = self.replies.read(&words, |w| {
+            self.known.contains(w) || entities::is_english_word(w)
+        });
         Parsed {
             intent,
             confidence,
+            reply,
             slots: slots_from(&entities, &toks),
             unknown,
             invalid,
