@@ -104,9 +104,15 @@ impl PartialOrd for VersionKey {
 /// sort before numbered versions, among themselves by their lowercased text.
 pub fn version_order_key(v: &str) -> VersionKey {
     match numeric_version(v) {
-        Some((core, pre, build)) => VersionKey {
+        Some((mut core, pre, build)) => VersionKey {
             class: 2,
-            core,
+            core: {
+                // `1.2` and `1.2.0` are the same number.
+                while core.len() > 1 && core.last() == Some(&0) {
+                    core.pop();
+                }
+                core
+            },
             pre: pre.map(|p| {
                 p.split('.')
                     .map(|id| match id.parse() {
@@ -176,27 +182,40 @@ pub(super) fn typed_version<'a>(text: &'a str, tok: &Token) -> &'a str {
 /// only content apart from quotes, brackets and sentence punctuation around it: the
 /// tokenizer splits `1.0;id` into `1.0` and `id`, so the check reads the raw text.
 pub(super) fn glued_junk<'a>(text: &'a str, tok: &Token) -> Option<&'a str> {
-    let candidate = typed_version(text, tok);
+    let typed = &text[tok.span.clone()];
     let chunk = &text[tok.chunk.clone()];
-    if parse_version(candidate).is_some() {
-        let inner = chunk
-            .trim_start_matches(is_opener)
-            .trim_end_matches(is_closer);
-        let inner = ["'s", "'S", "’s", "’S"]
-            .iter()
-            .find_map(|p| inner.strip_suffix(p))
-            .map_or(inner, |i| i.trim_end_matches(is_closer));
-        return (inner != &text[tok.span.clone()]).then_some(chunk);
-    }
-    // `v1.2|x`, `2.4.0$`: one token, a version followed by a character no version has.
-    // (`12.5%` is a percentage, `1.5h` a duration: neither is flagged.)
-    let cut = candidate
-        .char_indices()
-        .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+')))?;
-    let head = &candidate[..cut.0];
-    let versionish =
-        !head.is_empty() && (parse_version(head).is_some() || starts_like_version(head));
-    (versionish && cut.1 != '%').then_some(chunk)
+    let mut candidates = [Some(typed), typed.split_once('@').map(|(_, v)| v)];
+    let junk = candidates.iter_mut().flatten().any(|candidate| {
+        if parse_version(candidate).is_some() {
+            let inner = chunk
+                .trim_start_matches(is_opener)
+                .trim_end_matches(is_closer);
+            let inner = ["'s", "'S", "’s", "’S"]
+                .iter()
+                .find_map(|p| inner.strip_suffix(p))
+                .map_or(inner, |i| i.trim_end_matches(is_closer));
+            return inner != typed;
+        }
+        // `v1.2|x`, `2.4.0$`: one token, a version followed by a character no version has.
+        // (`12.5%` is a percentage and `1.5h` a duration: neither is flagged.)
+        let Some((at, c)) = candidate
+            .char_indices()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+')))
+        else {
+            return false;
+        };
+        let head = &candidate[..at];
+        let percent = c == '%' && at + 1 == candidate.len();
+        let versionish = |w: &str| parse_version(w).is_some() || starts_like_version(w);
+        // `$2.4.0`, `id'2.4.0`: junk in front of a version.
+        let tail = candidate
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '@')))
+            .map(|i| &candidate[i..])
+            .and_then(|t| t.get(t.chars().next().map_or(0, char::len_utf8)..))
+            .unwrap_or("");
+        (!percent && !head.is_empty() && versionish(head)) || parse_version(tail).is_some()
+    });
+    junk.then_some(chunk)
 }
 
 /// The sentence that refuses a version with junk, naming it (shortened when very long).
