@@ -413,6 +413,7 @@ conversations!(
     rate_limit,
     review_guards,
     cancel_permissions,
+    versions_as_typed,
 );
 
 #[tokio::test]

@@ -99,4 +99,99 @@ mod tests {
             }
         );
     }
+
+    fn nlu() -> crate::nlu::Nlu {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/deckhand.yaml");
+        crate::nlu::Nlu::new(&crate::config::Config::load(&path).unwrap()).unwrap()
+    }
+
+    /// `n` words of chat: names, aliases, typos, versions, percents, unknown words, filler.
+    fn chatter(n: usize) -> String {
+        const WORDS: [&str; 24] = [
+            "please",
+            "deploy",
+            "billionmail",
+            "2.3.1",
+            "to",
+            "staging",
+            "with",
+            "a",
+            "10%",
+            "canary",
+            "because",
+            "auth",
+            "service",
+            "looked",
+            "fine",
+            "on",
+            "live",
+            "yesterday",
+            "bilionmail",
+            "wix-backend",
+            "foo-bar",
+            "don't",
+            "redis",
+            "v2.4.0-rc.1",
+        ];
+        WORDS
+            .iter()
+            .cycle()
+            .take(n)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn a_1_9_mb_slack_mention_is_read_up_to_the_cap_only() {
+        let nlu = nlu();
+        let mut text = String::from("<@U0DECKHAND> ");
+        while text.len() < 1_900_000 {
+            text.push_str("thinking out loud about the weekend again ");
+        }
+        // A command past the cap is never read.
+        text.push_str("deploy redis 9.9.9 to production");
+        let p = nlu.parse(&text);
+        assert!(!p.intent.is_action(), "{:?}", p.intent);
+        assert_eq!(p.slots, crate::nlu::Slots::default());
+        assert!(p.other_words <= MAX_MESSAGE_CHARS / 2, "{}", p.other_words);
+    }
+
+    #[test]
+    fn a_100k_word_message_is_capped_and_parsed() {
+        let nlu = nlu();
+        let text = chatter(100_000);
+        let p = nlu.parse(&text);
+        // Only the words of the first 4,000 characters count.
+        let read = cap_message(&text).text;
+        assert!(p.other_words < read.split_whitespace().count());
+        assert_eq!(p.slots.service.as_deref(), Some("billionmail"));
+        assert!(
+            matches!(p.slots.version.as_deref(), Some("2.3.1" | "v2.4.0-rc.1")),
+            "{:?}",
+            p.slots.version
+        );
+    }
+
+    #[test]
+    fn without_the_cap_100k_words_still_parse_completely() {
+        // The parse is linear: a quadratic step would not finish here in any reasonable time.
+        let nlu = nlu().with_max_chars(usize::MAX);
+        let text = chatter(100_000);
+        let p = nlu.parse(&text);
+        let mut services = p.services.clone();
+        services.sort();
+        assert_eq!(
+            services,
+            ["auth-service", "billionmail", "redis", "wix-backend"],
+            "every service in the message is seen, to its end"
+        );
+        // "foo-bar" every 24 words is an unknown name.
+        assert_eq!(
+            p.unknown.len(),
+            100_000 / 24 + usize::from(100_000 % 24 > 20)
+        );
+        // "don't redis v2.4.0-rc.1 please deploy": the action word is too far to be negated.
+        assert!(!p.negated);
+    }
 }
