@@ -493,22 +493,18 @@ fn every_alias_is_recognised_wherever_a_name_is_expected() {
 
 #[test]
 fn english_aliases_in_ordinary_sentences_stay_words() {
-    for text in [
-        "what payments failed yesterday",
-        "the payments are late this month",
-        "what stage failed for billionmail",
-        "live music tonight anyone",
-        "which stage is slow",
-        "a live demo is down",
+    // After a determiner, or with no name position around them, these are plain English.
+    for (text, kind) in [
+        ("what payments failed yesterday", "service"),
+        ("the payments are late this month", "service"),
+        ("some payments bounced", "service"),
+        ("what stage failed for billionmail", "environment"),
+        ("which stage is slow", "environment"),
+        ("live music tonight anyone", "environment"),
+        ("a live demo is down", "environment"),
+        ("the development of the app took a year", "environment"),
     ] {
         let found = slots(text);
-        assert!(
-            !found
-                .iter()
-                .any(|(k, v)| (*k == "service" && v == "payments-api")
-                    || (*k == "environment" && v != "staging" && text.contains("stage"))
-                    || (*k == "environment" && text.starts_with("live"))),
-            "{text:?} -> {found:?}"
-        );
+        assert!(!found.iter().any(|(k, _)| *k == kind), "{text:?} -> {found:?}");
     }
 }
