@@ -369,51 +369,7 @@ impl Nlu {
             invalid,
             refused_versions,
         } = self.extractor.extract(text, &toks);
-        // Per-token indexes, so masking and counting stay linear in the message length.
-        let mut placeholder_at: Vec<Option<(&str, usize)>> = vec![None; toks.len()];
-        let mut covered = vec![false; toks.len()];
-        for e in &entities {
-            if let Some(p) = e.kind.placeholder() {
-                placeholder_at[e.start].get_or_insert((p, e.end));
-            }
-            covered[e.start..e.end].fill(true);
-        }
-        for r in &refused_versions {
-            placeholder_at[r.start] = SlotKind::Version.placeholder().map(|p| (p, r.end));
-            covered[r.clone()].fill(true);
-        }
-        let mut hyphenated_unknown = vec![false; toks.len()];
-        for u in unknown
-            .iter()
-            .filter(|u| !u.after_preposition && u.text.contains('-'))
-        {
-            hyphenated_unknown[u.index] = true;
-        }
-        let mut masked = Vec::with_capacity(toks.len());
-        let mut i = 0;
-        while i < toks.len() {
-            match placeholder_at[i] {
-                Some((p, end)) => {
-                    masked.push(p.to_string());
-                    i = end.max(i + 1);
-                }
-                None => {
-                    // A hyphenated name the config does not know ("hubot-deploy") still reads
-                    // as a service to the classifier, as it would in the training examples.
-                    masked.push(if hyphenated_unknown[i] {
-                        "__service__".to_string()
-                    } else {
-                        toks[i].text.clone()
-                    });
-                    i += 1;
-                }
-            }
-        }
-        let other_words = toks
-            .iter()
-            .zip(&covered)
-            .filter(|(t, c)| !**c && !FILLER.contains(&t.text.as_str()))
-            .count();
+        let (masked, other_words) = mask(&toks, &entities, &unknown, &refused_versions);
         let ranked = self.classifier.rank(&masked);
         let (top, confidence) = ranked[0];
         let negated = negates_action(&toks);
@@ -555,6 +511,62 @@ const ACTION_WORDS: [&str; 24] = [
     "redeploy",
     "rolling",
 ];
+
+/// The tokens as the classifier reads them (slot values replaced by placeholders), and the
+/// number of words that are neither slot values nor filler. Per-token indexes keep both
+/// linear in the message length.
+fn mask(
+    toks: &[tokens::Token],
+    entities: &[Entity],
+    unknown: &[UnknownTerm],
+    refused_versions: &[std::ops::Range<usize>],
+) -> (Vec<String>, usize) {
+    let mut placeholder_at: Vec<Option<(&str, usize)>> = vec![None; toks.len()];
+    let mut covered = vec![false; toks.len()];
+    for e in entities {
+        if let Some(p) = e.kind.placeholder() {
+            placeholder_at[e.start].get_or_insert((p, e.end));
+        }
+        covered[e.start..e.end].fill(true);
+    }
+    for r in refused_versions {
+        placeholder_at[r.start] = SlotKind::Version.placeholder().map(|p| (p, r.end));
+        covered[r.clone()].fill(true);
+    }
+    let mut hyphenated_unknown = vec![false; toks.len()];
+    for u in unknown
+        .iter()
+        .filter(|u| !u.after_preposition && u.text.contains('-'))
+    {
+        hyphenated_unknown[u.index] = true;
+    }
+    let mut masked = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    while i < toks.len() {
+        match placeholder_at[i] {
+            Some((p, end)) => {
+                masked.push(p.to_string());
+                i = end.max(i + 1);
+            }
+            None => {
+                // A hyphenated name the config does not know ("hubot-deploy") still reads
+                // as a service to the classifier, as it would in the training examples.
+                masked.push(if hyphenated_unknown[i] {
+                    "__service__".to_string()
+                } else {
+                    toks[i].text.clone()
+                });
+                i += 1;
+            }
+        }
+    }
+    let other_words = toks
+        .iter()
+        .zip(&covered)
+        .filter(|(t, c)| !**c && !FILLER.contains(&t.text.as_str()))
+        .count();
+    (masked, other_words)
+}
 
 /// A negation shortly before an action verb: "don't deploy", "do not cancel", "let's not roll back".
 fn negates_action(toks: &[tokens::Token]) -> bool {

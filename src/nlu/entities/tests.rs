@@ -505,6 +505,9 @@ fn english_aliases_in_ordinary_sentences_stay_words() {
         ("the development of the app took a year", "environment"),
     ] {
         let found = slots(text);
-        assert!(!found.iter().any(|(k, _)| *k == kind), "{text:?} -> {found:?}");
+        assert!(
+            !found.iter().any(|(k, _)| *k == kind),
+            "{text:?} -> {found:?}"
+        );
     }
 }
