@@ -414,6 +414,10 @@ conversations!(
     review_guards,
     cancel_permissions,
     versions_as_typed,
+    unhonoured_parts,
+    lock_scope,
+    stop_any_thread,
+    undo_last,
 );
 
 #[tokio::test]

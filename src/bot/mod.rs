@@ -4,8 +4,12 @@
 mod answers;
 mod approvals;
 mod governed;
+mod help;
 mod locks;
+mod promote;
+mod stopping;
 mod timefmt;
+mod undo;
 
 pub use timefmt::{ago, span as timefmt_span, utc};
 
@@ -301,6 +305,12 @@ impl Bot {
                 Err(e) => return out.reply(&mut session, fault("reading approval requests", &e)),
             }
         }
+        if !self
+            .fill_last_deployment(&mut parsed, &msg, &actor, &mut session, &out)
+            .await
+        {
+            return;
+        }
         let step = self
             .dialogue
             .step(&mut session, &parsed, &msg.user, &self.nlu);
@@ -350,7 +360,7 @@ impl Bot {
                 }
             },
             Step::Run(req) => match req.intent {
-                Intent::Lock => self.lock(&req, &msg.text, actor, session, out).await,
+                Intent::Lock => self.lock(&req, actor, session, out).await,
                 Intent::Unlock => self.unlock(&req, actor, session, out).await,
                 _ => self.request_run(req, msg, actor, session, out).await,
             },
@@ -365,80 +375,13 @@ impl Bot {
                 let text = text.unwrap_or_else(|e| fault("reading the store", &e));
                 out.reply(session, text);
             }
-            Step::CancelRuns => {
-                match self.withdraw_pending_approval(&msg.thread, actor).await {
-                    Ok(Some(text)) => return out.reply(session, text),
-                    Ok(None) => {}
-                    Err(e) => return out.reply(session, fault("reading approval requests", &e)),
-                }
-                let mut ids = Vec::new();
-                let mut refusal = None;
-                for id in self.executor.runs_in_thread(&msg.thread) {
-                    match self.may_stop(actor, id).await {
-                        Ok(()) => ids.push(id),
-                        Err(why) => refusal = Some(why),
-                    }
-                }
-                if ids.is_empty() {
-                    match refusal {
-                        Some(why) => {
-                            return self
-                                .refuse(actor, Intent::Cancel, "cancel", why, session, out)
-                                .await
-                        }
-                        None => {
-                            return out
-                                .reply(session, "There's nothing to cancel in this thread.".into())
-                        }
-                    }
-                }
-                let mut described = Vec::new();
-                for id in &ids {
-                    match self.store.run(*id).await {
-                        Ok(Some(r)) => described.push(format!(
-                            "run {} ({}, started by {} {})",
-                            r.id,
-                            r.describe(),
-                            r.requested_by,
-                            ago(r.started_at)
-                        )),
-                        _ => described.push(format!("run {id}")),
-                    }
-                }
-                session.pending_stop = Some(ids);
-                let text = format!("Stop {}? [yes/no]", described.join(" and "));
-                session.record("deckhand", &text);
-                out.sink.emit(BotEvent::Confirm {
-                    thread: out.thread.clone(),
-                    text,
-                    intent: Intent::Cancel.as_str().into(),
-                });
-            }
-            Step::StopRuns(ids) => {
-                let mut stopped: Vec<String> = Vec::new();
-                for id in ids {
-                    // Permission is checked again: the question may have been answered by someone else.
-                    if self.may_stop(actor, id).await.is_ok() && self.executor.cancel_run(id) {
-                        self.audit
-                            .note(
-                                actor.name(),
-                                "run.cancelled",
-                                &format!("run {id}"),
-                                serde_json::json!({"identity": actor.identity}),
-                            )
-                            .await;
-                        stopped.push(id.to_string());
-                    }
-                }
-                let text = match stopped.as_slice() {
-                    [] => "That run has already finished; nothing to stop.".to_string(),
-                    [one] => format!("Cancelling run {one}: stopping its current stage."),
-                    many => format!("Cancelling runs {}.", many.join(", ")),
+            Step::CancelRuns(run) => self.ask_to_stop(run, msg, actor, session, out).await,
+            Step::StopRuns(ids) => self.stop_runs(ids, actor, session, out).await,
+            Step::Help(topic) => {
+                let text = match topic {
+                    Some(t) => help::topic_help(self.dialogue.flows(), &self.config, t),
+                    None => answers::help(self.dialogue.flows(), &self.config),
                 };
-                out.reply(session, text);
-            }
-            Step::Help => {
-                let text = answers::help(self.dialogue.flows(), &self.config);
                 out.reply(session, text);
             }
             Step::Reply(text) => out.reply(session, text),
@@ -452,6 +395,9 @@ impl Bot {
         actor: &Actor,
         session: &mut Session,
     ) -> Result<Result<String, String>, StoreError> {
+        if matches!(req.intent, Intent::Lock | Intent::Unlock) {
+            return self.lock_confirmation(req, actor).await;
+        }
         // Refuse before asking "yes/no" for something that could not run anyway.
         if let Err(refusal) = self.precheck(actor, req).await? {
             let subject = format!(
@@ -464,6 +410,10 @@ impl Bot {
         }
         let mut notes: Vec<String> = Vec::new();
         let mut req = req.clone();
+        let promoted_from = match self.promotion(&mut req, session).await? {
+            Ok(source) => source,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
         if let (Intent::Deploy, Some(service), Some(environment)) =
             (req.intent, req.service.clone(), req.environment.clone())
         {
@@ -557,7 +507,13 @@ impl Bot {
                 p.slots.version = Some(target);
             }
         }
-        let mut text = render(flow.confirm.as_deref().unwrap_or_default(), &vars);
+        let mut text = match &promoted_from {
+            Some(source) => format!(
+                "Promote {service} {} (what {source} runs) to {environment}, {}? [yes/no]",
+                vars["version"], vars["strategy"]
+            ),
+            None => render(flow.confirm.as_deref().unwrap_or_default(), &vars),
+        };
         for n in notes {
             text.push('\n');
             text.push_str(&n);

@@ -7,7 +7,9 @@ mod classifier;
 mod entities;
 pub mod eval;
 pub mod limits;
+pub mod lock_words;
 pub mod normalize;
+pub mod parts;
 mod replies;
 pub mod semantic;
 mod tokens;
@@ -17,7 +19,9 @@ pub use entities::{
     damerau_levenshtein, parse_version, version_order_key, Entity, Extraction, SlotKind,
     UnknownTerm, VersionKey,
 };
+pub use lock_words::LockDetails;
 pub use normalize::normalize;
+pub use parts::Parts;
 pub use replies::Reply;
 pub use training::TrainingError;
 
@@ -138,6 +142,16 @@ impl Intent {
     }
 }
 
+/// Where a promotion takes its version from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromoteFrom {
+    /// The environment before the target in the configured `order`.
+    Previous,
+    /// This environment ("promote wix from dev to staging").
+    Environment(String),
+}
+
 /// Slot values found in a message, already canonical (config names, `blue-green`, digits).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Slots {
@@ -152,6 +166,10 @@ pub struct Slots {
     pub strategy: Option<Strategy>,
     /// Canary percent, 1-100.
     pub percent: Option<u8>,
+    /// A lock's duration and reason, read from the message that asked for the lock.
+    pub lock: Option<LockDetails>,
+    /// "promote X [from dev] to staging": deploy what the source environment runs.
+    pub promote_from: Option<PromoteFrom>,
 }
 
 impl Slots {
@@ -193,6 +211,8 @@ pub struct Parsed {
     /// True when the message negates an action ("don't deploy", "never cancel").
     #[serde(skip)]
     pub negated: bool,
+    /// Times, further environments, run numbers, help topics ...: what a reply must not drop.
+    pub parts: Parts,
     /// The explicit answer the whole message gives ("yes", "nope", "lgtm", "👍"), if any: the
     /// only thing that answers a yes/no question or decides an approval.
     pub reply: Option<Reply>,
@@ -406,16 +426,104 @@ impl Nlu {
         let reply = self.replies.read(&words, |w| {
             self.known.contains(w) || entities::is_english_word(w)
         });
-        Parsed {
+        let parts = parts::read(&toks, &entities);
+        let mut parsed = Parsed {
             intent,
             confidence,
             reply,
+            parts,
             slots: slots_from(&entities, &toks),
             unknown,
             invalid,
             services,
             negated,
             other_words,
+        };
+        if parsed.parts.help_topic.is_some() && !negated {
+            // "help lock" asks about locking; it never starts a lock.
+            parsed.intent = Intent::Help;
+        }
+        if let (Some(r), false) = (
+            parsed.parts.reason_from,
+            matches!(parsed.intent, Intent::Lock | Intent::Unlock) || negated,
+        ) {
+            // A long reason can drown the command: "lock staging during the storage upgrade"
+            // is a lock when the words before the reason are one.
+            let head = self.parse(&text[..toks[r].start]);
+            if matches!(head.intent, Intent::Lock | Intent::Unlock) {
+                parsed.intent = head.intent;
+                parsed.confidence = head.confidence;
+            }
+        }
+        if matches!(parsed.intent, Intent::Lock | Intent::Unlock) {
+            self.read_lock_scope(&mut parsed, text, &toks, &entities);
+        }
+        if parsed.intent == Intent::Deploy
+            && (parsed.parts.promote || parsed.parts.source_environment.is_some())
+        {
+            parsed.slots.promote_from = Some(match &parsed.parts.source_environment {
+                Some(env) => PromoteFrom::Environment(env.clone()),
+                None => PromoteFrom::Previous,
+            });
+        }
+        parsed
+    }
+
+    /// A lock's scope comes only from the words before its reason, and every one of those
+    /// words must be understood: a name that does not resolve never widens the scope.
+    fn read_lock_scope(
+        &self,
+        parsed: &mut Parsed,
+        text: &str,
+        toks: &[tokens::Token],
+        entities: &[Entity],
+    ) {
+        let end = parsed.parts.reason_from.unwrap_or(toks.len());
+        let scope: Vec<Entity> = entities.iter().filter(|e| e.end <= end).cloned().collect();
+        let details = lock_words::parse_lock_details(text);
+        parsed.slots = slots_from(&scope, toks);
+        parsed.services = Vec::new();
+        for e in scope.iter().filter(|e| e.kind == SlotKind::Service) {
+            if !parsed.services.contains(&e.value) {
+                parsed.services.push(e.value.clone());
+            }
+        }
+        parsed.parts.environments = Vec::new();
+        for e in scope.iter().filter(|e| e.kind == SlotKind::Environment) {
+            if !parsed.parts.environments.contains(&e.value) {
+                parsed.parts.environments.push(e.value.clone());
+            }
+        }
+        parsed
+            .unknown
+            .retain(|u| u.index < end && !lock_words::is_duration_word(&u.text));
+        let covered = |i: usize| scope.iter().any(|e| e.start <= i && i < e.end);
+        for (i, t) in toks.iter().enumerate().take(end) {
+            let w = t.text.as_str();
+            let understood = covered(i)
+                || self.known.contains(w)
+                || FILLER.contains(&w)
+                || w == "?"
+                || w.starts_with(|c: char| c.is_ascii_digit())
+                || lock_words::is_duration_word(w)
+                || parsed.unknown.iter().any(|u| u.index == i);
+            if !understood {
+                parsed.unknown.push(UnknownTerm {
+                    text: w.to_string(),
+                    after_preposition: i > 0
+                        && matches!(toks[i - 1].text.as_str(), "in" | "on" | "to" | "for"),
+                    index: i,
+                });
+            }
+        }
+        parsed.unknown.sort_by_key(|u| u.index);
+        if let Some(bad) = &details.unreadable_duration {
+            parsed.invalid.push(format!(
+                "I can't read the duration `{bad}`; say for example \"for 2 hours\", \"for 90 min\" or \"for 1h30\", or leave it out to lock until someone unlocks."
+            ));
+        }
+        if details != LockDetails::default() {
+            parsed.slots.lock = Some(details);
         }
     }
 

@@ -15,7 +15,7 @@ pub use audit::AuditRow;
 pub use governance::{ApprovalRecord, DecisionRecord, DeployOutcome, LockRecord, NewApproval};
 pub use records::{Action, Deployment, NewRun, RunRecord, StageRecord};
 
-use crate::chat::RunStatus;
+use crate::chat::{RunStatus, ThreadKey};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 use std::time::Duration;
@@ -460,6 +460,40 @@ impl Store {
             .skip(before)
             .find(|d| d.version.as_deref() != Some(current.as_str()))
             .and_then(|d| d.version.clone()))
+    }
+
+    /// The newest deploy run (any outcome, running included) started from a thread: what
+    /// "undo last deployment" means in that conversation.
+    pub async fn latest_deploy_in_thread(
+        &self,
+        thread: &ThreadKey,
+    ) -> Result<Option<RunRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "{RUN_COLUMNS} WHERE action = 'deploy' AND platform = $1 AND channel = $2 AND thread = $3
+             ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(&thread.platform)
+        .bind(&thread.channel)
+        .bind(&thread.thread)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| RunRecord::from_row(&r))
+            .transpose()
+            .map_err(Into::into)
+    }
+
+    /// The newest deploy run (any outcome, running included) requested by a person, from any
+    /// thread: "undo last deployment" when the thread has none.
+    pub async fn latest_deploy_by(&self, person: &str) -> Result<Option<RunRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "{RUN_COLUMNS} WHERE action = 'deploy' AND requested_by = $1 ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(person)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| RunRecord::from_row(&r))
+            .transpose()
+            .map_err(Into::into)
     }
 
     /// The most recent failed run of a service (optionally in one environment), with its stages.
