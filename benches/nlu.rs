@@ -85,11 +85,15 @@ fn scaling(c: &mut Criterion) {
     let mut group = c.benchmark_group("parse_per_word");
     group.sample_size(10);
     for words in [10usize, 100, 1_000, 10_000] {
-        let text = chatter(words);
+        let chat = chatter(words);
+        // A lock with a long reason also runs the lock-scope reading.
+        let lock = format!("lock staging because {}", chatter(words.saturating_sub(3)));
         group.throughput(Throughput::Elements(words as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(words), &text, |b, text| {
-            b.iter(|| nlu.parse(black_box(text)))
-        });
+        for (series, text) in [("chat", &chat), ("lock_reason", &lock)] {
+            group.bench_with_input(BenchmarkId::new(series, words), text, |b, text| {
+                b.iter(|| nlu.parse(black_box(text)))
+            });
+        }
     }
     group.finish();
 }

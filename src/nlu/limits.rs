@@ -193,5 +193,13 @@ mod tests {
         );
         // "don't redis v2.4.0-rc.1 please deploy": the action word is too far to be negated.
         assert!(!p.negated);
+        // A lock with a 100k-word reason: the lock-scope reading is linear too.
+        let p = nlu.parse(&format!("lock staging because {text}"));
+        assert_eq!(p.intent, crate::nlu::Intent::Lock);
+        assert_eq!(p.slots.environment.as_deref(), Some("staging"));
+        assert_eq!(
+            p.slots.service, None,
+            "names in the reason never narrow the scope"
+        );
     }
 }

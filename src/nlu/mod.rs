@@ -497,16 +497,24 @@ impl Nlu {
         parsed
             .unknown
             .retain(|u| u.index < end && !lock_words::is_duration_word(&u.text));
-        let covered = |i: usize| scope.iter().any(|e| e.start <= i && i < e.end);
+        // Indexes, not a search per word: the parse stays linear in the message length.
+        let mut in_scope = vec![false; toks.len()];
+        for e in &scope {
+            in_scope[e.start..e.end].fill(true);
+        }
+        let mut listed = vec![false; toks.len()];
+        for u in &parsed.unknown {
+            listed[u.index] = true;
+        }
         for (i, t) in toks.iter().enumerate().take(end) {
             let w = t.text.as_str();
-            let understood = covered(i)
+            let understood = in_scope[i]
                 || self.known.contains(w)
                 || FILLER.contains(&w)
                 || w == "?"
                 || w.starts_with(|c: char| c.is_ascii_digit())
                 || lock_words::is_duration_word(w)
-                || parsed.unknown.iter().any(|u| u.index == i);
+                || listed[i];
             if !understood {
                 parsed.unknown.push(UnknownTerm {
                     text: w.to_string(),
