@@ -511,3 +511,59 @@ fn english_aliases_in_ordinary_sentences_stay_words() {
         );
     }
 }
+
+#[test]
+fn random_text_around_versions_never_panics() {
+    // Pieces that stress the tokenizer, the junk check and the name matcher together.
+    const PIECES: [&str; 30] = [
+        "1.0",
+        "v2.4.1",
+        "V3.0.0-RC.1",
+        "3f9c2ab",
+        "@",
+        ";",
+        "`",
+        "$(",
+        ")",
+        "|",
+        "'s",
+        "’",
+        "…",
+        ".",
+        ",",
+        "?",
+        " ",
+        "  ",
+        "\n",
+        "billionmail",
+        "payments",
+        "stage",
+        "-",
+        "_",
+        "%",
+        "日本",
+        "🚀",
+        "é",
+        "\u{200b}",
+        "deploy",
+    ];
+    let (nlu, _) = nlu_for("examples/deckhand.yaml");
+    let mut rng = 0x2545_F491_4F6C_DD1Du64;
+    for _ in 0..3000 {
+        let mut text = String::new();
+        for _ in 0..(rng % 12) {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            text.push_str(PIECES[(rng % PIECES.len() as u64) as usize]);
+        }
+        let p = nlu.parse(&text);
+        // A version slot is always a valid version, character for character from the text.
+        if let Some(v) = &p.slots.version {
+            assert!(
+                parse_version(v).is_some() && text.contains(v.as_str()),
+                "{text:?} -> {v:?}"
+            );
+        }
+    }
+}
