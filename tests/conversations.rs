@@ -418,6 +418,7 @@ conversations!(
     first_deploy_failed,
     auto_rollback_failed,
     readiness,
+    versions_as_typed,
     unhonoured_parts,
     lock_scope,
     stop_any_thread,

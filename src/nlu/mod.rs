@@ -6,6 +6,7 @@
 mod classifier;
 mod entities;
 pub mod eval;
+pub mod limits;
 pub mod lock_words;
 pub mod normalize;
 pub mod parts;
@@ -14,7 +15,10 @@ pub mod semantic;
 mod tokens;
 mod training;
 
-pub use entities::{damerau_levenshtein, parse_version, Entity, Extraction, SlotKind, UnknownTerm};
+pub use entities::{
+    damerau_levenshtein, parse_version, version_order_key, Entity, Extraction, SlotKind,
+    UnknownTerm, VersionKey,
+};
 pub use lock_words::LockDetails;
 pub use normalize::normalize;
 pub use parts::Parts;
@@ -155,7 +159,8 @@ pub struct Slots {
     pub service: Option<String>,
     /// Environment name.
     pub environment: Option<String>,
-    /// Version without a leading `v`.
+    /// Version exactly as typed (`v2.4.1` keeps its `v`, letter case is kept); order
+    /// versions with [`version_order_key`].
     pub version: Option<String>,
     /// Strategy.
     pub strategy: Option<Strategy>,
@@ -245,6 +250,8 @@ pub struct Nlu {
     training_time: Duration,
     examples: usize,
     semantic: Option<semantic::SemanticStage>,
+    /// Most characters of a message `parse` reads ([`limits::MAX_MESSAGE_CHARS`]).
+    max_chars: usize,
     replies: replies::ReplyLexicon,
     /// Every word of the training examples outside slot marks.
     known: HashSet<String>,
@@ -328,6 +335,7 @@ impl Nlu {
             training_time: started.elapsed(),
             examples: examples.len(),
             semantic,
+            max_chars: limits::MAX_MESSAGE_CHARS,
             replies,
             known,
         })
@@ -359,48 +367,29 @@ impl Nlu {
         self.classifier.dimensions()
     }
 
-    /// Reads one message.
+    /// Reads more than [`limits::MAX_MESSAGE_CHARS`] of a message: for benchmarks and tests
+    /// that measure how the parse scales past the cap; chat input keeps the default.
+    pub fn with_max_chars(mut self, max_chars: usize) -> Nlu {
+        self.max_chars = max_chars;
+        self
+    }
+
+    /// Reads one message (at most its first [`limits::MAX_MESSAGE_CHARS`] characters), in
+    /// time linear in its length.
     pub fn parse(&self, text: &str) -> Parsed {
+        // Defensive: callers cap messages (and say so); nobody can make the parse read more,
+        // before normalising or after (NFKC can lengthen a text).
+        let text = limits::cap_to(text, self.max_chars).text;
         let text = normalize(text);
-        let text = text.as_ref();
+        let text = limits::cap_to(text.as_ref(), self.max_chars).text;
         let toks = tokens::tokenize(text);
         let Extraction {
             entities,
             unknown,
             invalid,
-        } = self.extractor.extract(&toks);
-        let mut masked = Vec::with_capacity(toks.len());
-        let mut i = 0;
-        while i < toks.len() {
-            match entities
-                .iter()
-                .find(|e| e.start == i && e.kind.placeholder().is_some())
-            {
-                Some(e) => {
-                    masked.push(e.kind.placeholder().unwrap_or_default().to_string());
-                    i = e.end.max(i + 1);
-                }
-                None => {
-                    // A hyphenated name the config does not know ("hubot-deploy") still reads
-                    // as a service to the classifier, as it would in the training examples.
-                    let unknown_name = unknown
-                        .iter()
-                        .any(|u| u.index == i && !u.after_preposition && u.text.contains('-'));
-                    masked.push(if unknown_name {
-                        "__service__".to_string()
-                    } else {
-                        toks[i].text.clone()
-                    });
-                    i += 1;
-                }
-            }
-        }
-        let covered = |i: usize| entities.iter().any(|e| e.start <= i && i < e.end);
-        let other_words = toks
-            .iter()
-            .enumerate()
-            .filter(|(i, t)| !covered(*i) && !FILLER.contains(&t.text.as_str()))
-            .count();
+            refused_versions,
+        } = self.extractor.extract(text, &toks);
+        let (masked, other_words) = mask(&toks, &entities, &unknown, &refused_versions);
         let ranked = self.classifier.rank(&masked);
         let (top, confidence) = ranked[0];
         let negated = negates_action(&toks);
@@ -427,8 +416,9 @@ impl Nlu {
             }
         }
         let mut services: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
         for e in entities.iter().filter(|e| e.kind == SlotKind::Service) {
-            if !services.contains(&e.value) {
+            if seen.insert(e.value.as_str()) {
                 services.push(e.value.clone());
             }
         }
@@ -507,16 +497,24 @@ impl Nlu {
         parsed
             .unknown
             .retain(|u| u.index < end && !lock_words::is_duration_word(&u.text));
-        let covered = |i: usize| scope.iter().any(|e| e.start <= i && i < e.end);
+        // Indexes, not a search per word: the parse stays linear in the message length.
+        let mut in_scope = vec![false; toks.len()];
+        for e in &scope {
+            in_scope[e.start..e.end].fill(true);
+        }
+        let mut listed = vec![false; toks.len()];
+        for u in &parsed.unknown {
+            listed[u.index] = true;
+        }
         for (i, t) in toks.iter().enumerate().take(end) {
             let w = t.text.as_str();
-            let understood = covered(i)
+            let understood = in_scope[i]
                 || self.known.contains(w)
                 || FILLER.contains(&w)
                 || w == "?"
                 || w.starts_with(|c: char| c.is_ascii_digit())
                 || lock_words::is_duration_word(w)
-                || parsed.unknown.iter().any(|u| u.index == i);
+                || listed[i];
             if !understood {
                 parsed.unknown.push(UnknownTerm {
                     text: w.to_string(),
@@ -629,6 +627,62 @@ const ACTION_WORDS: [&str; 24] = [
     "redeploy",
     "rolling",
 ];
+
+/// The tokens as the classifier reads them (slot values replaced by placeholders), and the
+/// number of words that are neither slot values nor filler. Per-token indexes keep both
+/// linear in the message length.
+fn mask(
+    toks: &[tokens::Token],
+    entities: &[Entity],
+    unknown: &[UnknownTerm],
+    refused_versions: &[std::ops::Range<usize>],
+) -> (Vec<String>, usize) {
+    let mut placeholder_at: Vec<Option<(&str, usize)>> = vec![None; toks.len()];
+    let mut covered = vec![false; toks.len()];
+    for e in entities {
+        if let Some(p) = e.kind.placeholder() {
+            placeholder_at[e.start].get_or_insert((p, e.end));
+        }
+        covered[e.start..e.end].fill(true);
+    }
+    for r in refused_versions {
+        placeholder_at[r.start] = SlotKind::Version.placeholder().map(|p| (p, r.end));
+        covered[r.clone()].fill(true);
+    }
+    let mut hyphenated_unknown = vec![false; toks.len()];
+    for u in unknown
+        .iter()
+        .filter(|u| !u.after_preposition && u.text.contains('-'))
+    {
+        hyphenated_unknown[u.index] = true;
+    }
+    let mut masked = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    while i < toks.len() {
+        match placeholder_at[i] {
+            Some((p, end)) => {
+                masked.push(p.to_string());
+                i = end.max(i + 1);
+            }
+            None => {
+                // A hyphenated name the config does not know ("hubot-deploy") still reads
+                // as a service to the classifier, as it would in the training examples.
+                masked.push(if hyphenated_unknown[i] {
+                    "__service__".to_string()
+                } else {
+                    toks[i].text.clone()
+                });
+                i += 1;
+            }
+        }
+    }
+    let other_words = toks
+        .iter()
+        .zip(&covered)
+        .filter(|(t, c)| !**c && !FILLER.contains(&t.text.as_str()))
+        .count();
+    (masked, other_words)
+}
 
 /// A negation shortly before an action verb: "don't deploy", "do not cancel", "let's not roll back".
 fn negates_action(toks: &[tokens::Token]) -> bool {

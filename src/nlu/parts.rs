@@ -207,7 +207,12 @@ fn run_number(w: &str) -> Option<i64> {
 pub fn read(toks: &[Token], entities: &[Entity]) -> Parts {
     let words: Vec<&str> = toks.iter().map(|t| t.text.as_str()).collect();
     let mut parts = Parts::default();
-    let in_entity = |i: usize| entities.iter().any(|e| e.start <= i && i < e.end);
+    // An index, not a search per word: the parse stays linear in the message length.
+    let mut covered = vec![false; words.len()];
+    for e in entities {
+        covered[e.start.min(words.len())..e.end.min(words.len())].fill(true);
+    }
+    let in_entity = |i: usize| covered[i];
     let mut i = 0;
     while i < words.len() {
         if parts.time.is_none() && !in_entity(i) {
