@@ -227,136 +227,6 @@ pub fn is_duration_like(w: &str) -> bool {
         )
 }
 
-/// Reads the duration ("for N unit", "for 1h30", "for an hour") and the reason (after the
-/// first reason marker) of a lock request.
-pub fn parse_lock_details(text: &str) -> LockDetails {
-    let lower = text.to_lowercase();
-    let words: Vec<&str> = lower.split_whitespace().collect();
-    let mut details = LockDetails::default();
-    let reason_word = (1..words.len()).find(|&i| starts_reason(&words, i));
-    let mut duration_span = None;
-    for i in 0..words.len() {
-        if words[i] != "for" || i + 1 >= words.len() || Some(i) == reason_word {
-            continue;
-        }
-        match duration_at(&words, i + 1) {
-            Some((secs, used)) => {
-                let d = Duration::from_secs(secs);
-                details.duration = Some(d);
-                details.duration_text = Some(duration_text(d));
-                duration_span = Some((i, i + 1 + used));
-                break;
-            }
-            None if is_duration_like(words[i + 1]) => {
-                let end = (i + 3).min(words.len());
-                details.unreadable_duration = Some(words[i + 1..end].join(" "));
-            }
-            None => {}
-        }
-    }
-    if details.duration.is_some() {
-        details.unreadable_duration = None;
-    }
-    if let Some(r) = reason_word {
-        // Keep the user's own casing: find the byte offset of word `r` in the original text.
-        let original: Vec<&str> = text.split_whitespace().collect();
-        let skip = match words[r].trim_end_matches(',') {
-            "due" => 2,
-            // "because of the upgrade": the reason is "the upgrade".
-            "because" if words.get(r + 1) == Some(&"of") => 2,
-            // "for the X": keep "the X".
-            _ => 1,
-        };
-        let mut kept: Vec<&str> = Vec::new();
-        for (k, w) in original.iter().enumerate().skip(r + skip) {
-            if duration_span.is_some_and(|(a, b)| k >= a && k < b) {
-                continue;
-            }
-            kept.push(w);
-        }
-        let reason = kept
-            .join(" ")
-            .trim_start_matches(':')
-            .trim()
-            .trim_end_matches(['.', '!'])
-            .to_string();
-        if !reason.is_empty() {
-            details.reason = Some(reason);
-        }
-    }
-    details
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_reasons_and_durations() {
-        let d = parse_lock_details("freeze all staging deploys while the incident is open");
-        assert_eq!(d.reason.as_deref(), Some("the incident is open"));
-        assert_eq!(d.duration, None);
-        let d = parse_lock_details("lock payments-api in production for 2 hours");
-        assert_eq!(d.duration, Some(Duration::from_secs(7200)));
-        assert_eq!(d.reason, None);
-        let d = parse_lock_details("lock prod for 30m because the DB migration is running");
-        assert_eq!(d.duration, Some(Duration::from_secs(1800)));
-        assert_eq!(d.reason.as_deref(), Some("the DB migration is running"));
-        let d = parse_lock_details("lock staging because of the release review for an hour");
-        assert_eq!(d.duration, Some(Duration::from_secs(3600)));
-        assert_eq!(d.reason.as_deref(), Some("the release review"));
-        assert_eq!(parse_lock_details("lock staging").reason, None);
-        let d = parse_lock_details("lock staging for the storage upgrade");
-        assert_eq!(d.reason.as_deref(), Some("the storage upgrade"));
-        let d = parse_lock_details("lock staging due to: flaky tests");
-        assert_eq!(d.reason.as_deref(), Some("flaky tests"));
-    }
-
-    #[test]
-    fn durations_are_read_and_shown_as_given() {
-        for (text, secs, shown) in [
-            ("lock dev for 1 minute", 60, "1 min"),
-            ("lock dev for 90 min", 5400, "1 h 30 min"),
-            ("lock dev for 1h30", 5400, "1 h 30 min"),
-            ("lock dev for 1h30m", 5400, "1 h 30 min"),
-            ("lock dev for 1h 30m", 5400, "1 h 30 min"),
-            ("lock dev for 2 hours 15 minutes", 8100, "2 h 15 min"),
-            ("lock dev for 1.5h", 5400, "1 h 30 min"),
-            ("lock dev for an hour", 3600, "1 h"),
-            ("lock dev for half an hour", 1800, "30 min"),
-            ("lock dev for two days", 172_800, "2 days"),
-            ("lock dev for 1 week", 604_800, "7 days"),
-            ("lock dev for 45s", 45, "45 s"),
-        ] {
-            let d = parse_lock_details(text);
-            assert_eq!(d.duration, Some(Duration::from_secs(secs)), "{text}");
-            assert_eq!(d.duration_text.as_deref(), Some(shown), "{text}");
-            assert_eq!(d.unreadable_duration, None, "{text}");
-        }
-    }
-
-    #[test]
-    fn a_duration_that_does_not_parse_is_reported_not_dropped() {
-        for text in [
-            "lock dev for a fortnight",
-            "lock dev for 2 blorps",
-            "lock dev for ages",
-            "lock dev for 3",
-            "lock dev for several hours",
-            "lock dev for a while",
-            "lock dev for 1x",
-        ] {
-            let d = parse_lock_details(text);
-            assert_eq!(d.duration, None, "{text}");
-            assert!(d.unreadable_duration.is_some(), "{text}: {d:?}");
-        }
-        assert_eq!(
-            parse_lock_details("lock dev for billionmail").unreadable_duration,
-            None
-        );
-    }
-}
-
 /// Reason words that are a time, not a reason ("until tomorrow", "for the weekend").
 const TIME_REASONS: [&str; 10] = [
     "tomorrow",
@@ -461,4 +331,92 @@ pub fn details_from(
         }
     }
     (details, time)
+}
+
+/// Reads the duration and reason of a lock request from its text alone (no config names):
+/// the same scope grammar and reason rules as a parse, for callers without an [`super::Nlu`].
+pub fn parse_lock_details(text: &str) -> LockDetails {
+    let toks = super::tokens::tokenize(text);
+    let words: Vec<&str> = toks.iter().map(|t| t.text.as_str()).collect();
+    let starts: Vec<usize> = toks.iter().map(|t| t.start).collect();
+    let scope = super::lock_scope::read(text, &toks, &[]);
+    let end = (1..words.len())
+        .find(|&i| starts_reason(&words, i))
+        .unwrap_or(words.len())
+        .min(scope.end);
+    let mut details = details_from(text, &words, &starts, end, scope.duration).0;
+    if details.duration.is_none() {
+        details.unreadable_duration = scope.unreadable;
+    }
+    details
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_reasons_and_durations() {
+        let d = parse_lock_details("freeze all staging deploys while the incident is open");
+        assert_eq!(d.reason.as_deref(), Some("the incident is open"));
+        assert_eq!(d.duration, None);
+        let d = parse_lock_details("lock payments-api in production for 2 hours");
+        assert_eq!(d.duration, Some(Duration::from_secs(7200)));
+        assert_eq!(d.reason, None);
+        let d = parse_lock_details("lock prod for 30m because the DB migration is running");
+        assert_eq!(d.duration, Some(Duration::from_secs(1800)));
+        assert_eq!(d.reason.as_deref(), Some("the DB migration is running"));
+        let d = parse_lock_details("lock staging because of the release review for an hour");
+        assert_eq!(d.duration, Some(Duration::from_secs(3600)));
+        assert_eq!(d.reason.as_deref(), Some("the release review"));
+        assert_eq!(parse_lock_details("lock staging").reason, None);
+        let d = parse_lock_details("lock staging for the storage upgrade");
+        assert_eq!(d.reason.as_deref(), Some("the storage upgrade"));
+        let d = parse_lock_details("lock staging due to: flaky tests");
+        assert_eq!(d.reason.as_deref(), Some("flaky tests"));
+    }
+
+    #[test]
+    fn durations_are_read_and_shown_as_given() {
+        for (text, secs, shown) in [
+            ("lock dev for 1 minute", 60, "1 min"),
+            ("lock dev for 90 min", 5400, "1 h 30 min"),
+            ("lock dev for 1h30", 5400, "1 h 30 min"),
+            ("lock dev for 1h30m", 5400, "1 h 30 min"),
+            ("lock dev for 1h 30m", 5400, "1 h 30 min"),
+            ("lock dev for 2 hours 15 minutes", 8100, "2 h 15 min"),
+            ("lock dev for 1.5h", 5400, "1 h 30 min"),
+            ("lock dev for an hour", 3600, "1 h"),
+            ("lock dev for half an hour", 1800, "30 min"),
+            ("lock dev for two days", 172_800, "2 days"),
+            ("lock dev for 1 week", 604_800, "7 days"),
+            ("lock dev for 45s", 45, "45 s"),
+        ] {
+            let d = parse_lock_details(text);
+            assert_eq!(d.duration, Some(Duration::from_secs(secs)), "{text}");
+            assert_eq!(d.duration_text.as_deref(), Some(shown), "{text}");
+            assert_eq!(d.unreadable_duration, None, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_duration_that_does_not_parse_is_reported_not_dropped() {
+        for text in [
+            "lock dev for a fortnight",
+            "lock dev for 2 blorps",
+            "lock dev for ages",
+            "lock dev for 3",
+            "lock dev for several hours",
+            "lock dev for a while",
+            "lock dev for 1x",
+        ] {
+            let d = parse_lock_details(text);
+            assert_eq!(d.duration, None, "{text}");
+            assert!(d.unreadable_duration.is_some(), "{text}: {d:?}");
+        }
+        assert_eq!(
+            parse_lock_details("lock dev for billionmail").unreadable_duration,
+            None
+        );
+    }
 }
