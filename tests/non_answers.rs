@@ -273,8 +273,8 @@ fn acted(events: &[BotEvent]) -> Option<String> {
         BotEvent::RunStarted { .. } | BotEvent::ApprovalRequest { .. } => Some(format!("{e:?}")),
         BotEvent::Reply { text, .. }
             if text.starts_with("Cancelling run")
-                || text.starts_with("Locked")
-                || text.starts_with("Unlocked")
+                || text.contains("Locked ")
+                || text.contains("Unlocked ")
                 || text.to_lowercase().contains("approved by")
                 || text.to_lowercase().contains("rejected by") =>
         {
@@ -508,4 +508,58 @@ async fn non_answers_at_stop_run_stop_nothing() {
     tokio::time::timeout(Duration::from_secs(30), rig.bot.wait_idle())
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_answers_at_a_lock_or_unlock_question_lock_nothing() {
+    let rig = Rig::new("examples/deckhand.yaml", "non-answers-lock").await;
+    let key = ThreadKey::new("console", "console", "lock");
+    let ask = "lock staging for 2 hours because of the incident";
+    let first = rig.say("alice", "lock", ask).await;
+    assert!(
+        first.iter().any(|e| matches!(e, BotEvent::Confirm { text, .. } if text.starts_with("Lock staging for 2 h"))),
+        "{first:?}"
+    );
+    for text in non_answers() {
+        let events = rig.say("alice", "lock", &text).await;
+        assert_eq!(acted(&events), None, "{text:?} acted: {events:?}");
+        if !rig.bot.awaiting_confirmation(&key).await {
+            rig.say("alice", "lock", ask).await;
+        }
+    }
+    let now = deckhand::clock::now_ms();
+    assert!(rig
+        .bot
+        .store()
+        .active_locks(None, now)
+        .await
+        .unwrap()
+        .is_empty());
+    let events = rig.say("alice", "lock", "yes").await;
+    assert!(
+        texts(&events)
+            .iter()
+            .any(|t| t.starts_with("🔒 Locked staging for 2 h")),
+        "{events:?}"
+    );
+    // Unlocking asks too, and non-answers leave the lock in place.
+    let first = rig.say("alice", "unlock", "unlock staging").await;
+    assert!(
+        first.iter().any(
+            |e| matches!(e, BotEvent::Confirm { text, .. } if text.starts_with("Unlock staging?"))
+        ),
+        "{first:?}"
+    );
+    let key = ThreadKey::new("console", "console", "unlock");
+    for text in non_answers().into_iter().take(200) {
+        let events = rig.say("alice", "unlock", &text).await;
+        assert_eq!(acted(&events), None, "{text:?} acted: {events:?}");
+        if !rig.bot.awaiting_confirmation(&key).await {
+            rig.say("alice", "unlock", "unlock staging").await;
+        }
+    }
+    assert_eq!(
+        rig.bot.store().active_locks(None, now).await.unwrap().len(),
+        1
+    );
 }

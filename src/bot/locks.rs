@@ -173,10 +173,8 @@ impl Bot {
             Ok(l) => l,
             Err(e) => return out.reply(session, fault("reading locks", &e)),
         };
-        let (mine, others): (Vec<&LockRecord>, Vec<&LockRecord>) =
-            locks.iter().partition(|l| l.service == service);
+        let mine: Vec<&LockRecord> = locks.iter().filter(|l| l.service == service).collect();
         if mine.is_empty() {
-            let _ = others;
             return out.reply(session, not_locked_text(&scope, &locks));
         }
         let mut lifted = Vec::new();
@@ -218,15 +216,14 @@ fn duration_refusal(details: &LockDetails) -> Option<String> {
 
 /// "staging is not locked", naming the locks that do exist there.
 fn not_locked_text(scope: &str, locks: &[LockRecord]) -> String {
-    let others: Vec<&LockRecord> = locks.iter().collect();
-    if others.is_empty() {
+    if locks.is_empty() {
         format!("{scope} is not locked; nothing to unlock.")
     } else {
         format!(
             "{scope} has no lock of its own; nothing to unlock. Active locks: {}.",
-            others
+            locks
                 .iter()
-                .map(|l| describe_lock(l))
+                .map(describe_lock)
                 .collect::<Vec<_>>()
                 .join("; ")
         )

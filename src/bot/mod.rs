@@ -3,6 +3,8 @@
 
 mod answers;
 mod approvals;
+mod confirm;
+mod decisions;
 mod governed;
 mod help;
 mod locks;
@@ -17,12 +19,11 @@ pub use timefmt::{ago, span as timefmt_span, utc};
 use crate::audit::Audit;
 use crate::chat::{BotEvent, EventSink, Incoming, ThreadKey};
 use crate::config::Config;
-use crate::dialogue::{render, Dialogue, FlowError, Flows, Request, Session, SessionStore, Step};
+use crate::dialogue::{Dialogue, FlowError, Flows, Request, Session, SessionStore, Step};
 use crate::governance::{Actor, Governance};
 use crate::nlu::{Intent, Nlu, NluError, Parsed, Reply};
 use crate::pipeline::{Executor, StartError};
 use crate::store::{Action, NewRun, Store, StoreError};
-use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -285,28 +286,12 @@ impl Bot {
                     .await;
             }
         }
-        // Only a short explicit reply decides an approval request ("approve", "lgtm", "+1",
-        // "reject", "do not approve"); "I approve of this plan" or "should I approve?" does not.
-        if let Some(d) = decision {
-            if self
-                .decide_in_thread(&msg.thread, &actor, d == Reply::Approve, &mut session, &out)
-                .await
-            {
-                return;
-            }
-        }
         let mut parsed = parsed;
-        if decision.is_none() && matches!(parsed.intent, Intent::Approve | Intent::Reject) {
-            match self.store.latest_approval_in_thread(&msg.thread).await {
-                Ok(Some(a)) if a.status == "pending" => {
-                    return out.reply(
-                        &mut session,
-                        "If you mean to decide on the approval request here, reply with just \"approve\" (or \"lgtm\", \"+1\") or \"reject\" (or \"do not approve\"); I don't take a question or a longer sentence as a decision.".into(),
-                    );
-                }
-                Ok(_) => parsed.intent = Intent::None,
-                Err(e) => return out.reply(&mut session, fault("reading approval requests", &e)),
-            }
+        if self
+            .take_decision(&mut parsed, decision, &msg, &actor, &mut session, &out)
+            .await
+        {
+            return;
         }
         if !self
             .fill_last_deployment(&mut parsed, &msg, &actor, &mut session, &out)
@@ -388,150 +373,6 @@ impl Bot {
             }
             Step::Reply(text) => out.reply(session, text),
         }
-    }
-
-    /// The confirmation text, or a refusal when the request cannot go ahead.
-    async fn confirmation(
-        &self,
-        req: &Request,
-        actor: &Actor,
-        session: &mut Session,
-    ) -> Result<Result<String, String>, StoreError> {
-        if matches!(req.intent, Intent::Lock | Intent::Unlock) {
-            return self.lock_confirmation(req, actor).await;
-        }
-        // Refuse before asking "yes/no" for something that could not run anyway.
-        if let Err(refusal) = self.precheck(actor, req).await? {
-            let subject = format!(
-                "{}/{}",
-                req.service.as_deref().unwrap_or_default(),
-                req.environment.as_deref().unwrap_or_default()
-            );
-            self.audit.note(actor.name(), "refusal", &subject, serde_json::json!({"intent": req.intent.as_str(), "identity": actor.identity, "reason": refusal})).await;
-            return Ok(Err(refusal));
-        }
-        let mut notes: Vec<String> = Vec::new();
-        let mut req = req.clone();
-        let promoted_from = match self.promotion(&mut req, session).await? {
-            Ok(source) => source,
-            Err(refusal) => return Ok(Err(refusal)),
-        };
-        if let (Intent::Deploy, Some(service), Some(environment)) =
-            (req.intent, req.service.clone(), req.environment.clone())
-        {
-            if let (_, Some(rec)) = self.memory(&service, &environment).await? {
-                // The user's explicit strategy wins; the warning stays.
-                if req.strategy.is_none() {
-                    req.strategy = Some(rec.strategy);
-                    req.percent = rec.percent;
-                    if let Some(p) = session.pending.as_mut() {
-                        p.slots.strategy = Some(rec.strategy);
-                        p.slots.percent = rec.percent;
-                    }
-                }
-                notes.push(format!("⚠ {}", rec.reason));
-            }
-            // What the target really runs, when its checks did not pass.
-            let live = self
-                .store
-                .live_versions(Some(&service), Some(&environment))
-                .await?;
-            if let Some(d) = live.first().filter(|d| d.live_note().is_some()) {
-                let phrase = d.live_phrase_on();
-                if !notes.iter().any(|n| n.contains(&d.live_phrase())) {
-                    notes.push(format!("⚠ Now: {phrase}."));
-                }
-            }
-        }
-        if let (Some(service), Some(environment)) = (&req.service, &req.environment) {
-            let n = self.governance.approvals_required(service, environment);
-            if n > 0 {
-                notes.push(format!(
-                    "After you confirm, {n} approval{} from someone else{} is needed before it runs.",
-                    if n == 1 { "" } else { "s" },
-                    self.governance.approver_roles(service, environment).map(|r| format!(" with the role {}", r.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(" or "))).unwrap_or_default()
-                ));
-            }
-        }
-        let req = &req;
-        let (service, environment) = (
-            req.service.clone().unwrap_or_default(),
-            req.environment.clone().unwrap_or_default(),
-        );
-        let flow = self
-            .dialogue
-            .flows()
-            .get(req.intent)
-            .expect("confirmed intents have flows");
-        let mut vars: BTreeMap<&str, String> = BTreeMap::new();
-        vars.insert("service", service.clone());
-        vars.insert("environment", environment.clone());
-        for (k, v) in &flow.defaults {
-            if let Some(key) = ["version", "strategy", "percent"]
-                .into_iter()
-                .find(|n| n == k)
-            {
-                vars.insert(key, v.clone());
-            }
-        }
-        if let Some(v) = &req.version {
-            vars.insert("version", v.clone());
-        }
-        let strategy = req.strategy.unwrap_or_else(|| {
-            self.config
-                .environment(&environment)
-                .map(|e| e.default_strategy)
-                .unwrap_or_default()
-        });
-        vars.insert(
-            "strategy",
-            match req.percent {
-                Some(p) => format!("{strategy} {p}%"),
-                None => strategy.to_string(),
-            },
-        );
-        if req.intent == Intent::Rollback {
-            let live = self
-                .store
-                .live_versions(Some(&service), Some(&environment))
-                .await?;
-            let current = live.first().and_then(|d| d.version.clone());
-            let target = match &req.version {
-                Some(v) => Some(v.clone()),
-                None => self.store.rollback_target(&service, &environment).await?,
-            };
-            let Some(target) = target else {
-                return Ok(Err(match current {
-                    Some(c) => format!("{service} has no earlier successful deploy in {environment} to roll back to (it is on {c}). Name a version, e.g. \"rollback {service} in {environment} to 1.2.3\"."),
-                    None => format!("{service} has no successful deploy in {environment} on record, so there is nothing to roll back to."),
-                }));
-            };
-            if current.as_deref() == Some(target.as_str()) {
-                return Ok(Err(format!(
-                    "{service} is already on {target} in {environment}; nothing to roll back."
-                )));
-            }
-            vars.insert(
-                "current",
-                current.unwrap_or_else(|| "the current release".into()),
-            );
-            vars.insert("version", target.clone());
-            if let Some(p) = session.pending.as_mut() {
-                p.slots.version = Some(target);
-            }
-        }
-        let mut text = match &promoted_from {
-            Some(source) => format!(
-                "Promote {service} {} (what {source} runs) to {environment}, {}? [yes/no]",
-                vars["version"], vars["strategy"]
-            ),
-            None => render(flow.confirm.as_deref().unwrap_or_default(), &vars),
-        };
-        for n in notes {
-            text.push('\n');
-            text.push_str(&n);
-        }
-        Ok(Ok(text))
     }
 
     /// Starts a confirmed run; returns a reply when it did not start.

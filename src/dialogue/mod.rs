@@ -216,9 +216,16 @@ impl Dialogue {
                 return self.someone_else(session, parsed, nlu, &owner);
             }
         }
-        if parsed.intent == Intent::Cancel && parsed.parts.run_id.is_some() {
+        if parsed.intent == Intent::Cancel && !parsed.parts.run_refs.is_empty() {
             // "stop run 12" names its run; a request being filled in here stays open.
-            return Step::CancelRuns(parsed.parts.run_id);
+            return match (parsed.parts.run_refs.as_slice(), parsed.parts.run_id) {
+                ([_], Some(id)) => Step::CancelRuns(Some(id)),
+                ([bad], None) => Step::Reply(format!("There is no run `{bad}`; nothing to stop. Runs have numbers, as in \"stop run 12\".")),
+                (many, _) => Step::Reply(format!(
+                    "One run at a time, please: you named runs {}. Nothing was stopped; say \"stop run N\" for each.",
+                    join_and(many)
+                )),
+            };
         }
         if parsed.intent == Intent::Cancel {
             return match session.pending.take() {

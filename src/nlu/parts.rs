@@ -20,8 +20,10 @@ pub struct Parts {
     pub source_environment: Option<String>,
     /// The message asks to promote ("promote wix to staging").
     pub promote: bool,
-    /// A run number ("stop run 12", "cancel #12").
+    /// A run number ("stop run 12", "cancel #12"): the first of `run_refs`, when it is one.
     pub run_id: Option<i64>,
+    /// Everything named as a run, as typed ("12", "#12", "abc").
+    pub run_refs: Vec<String>,
     /// The message refers to the last deployment ("undo last deployment").
     pub last_deployment: bool,
     /// "help lock": help about one command.
@@ -66,13 +68,55 @@ fn is_clock(w: &str) -> bool {
     if !matches!(suffix, "" | "am" | "pm" | "h") {
         return false;
     }
-    let (h, m) = match digits.split_once(':') {
+    // "18:00", "18.00", "10.30pm", "6pm", "18h".
+    let (h, m) = match digits.split_once([':', '.']) {
         Some((h, m)) => (h, Some(m)),
         None => (digits, None),
     };
     let hour_ok = !h.is_empty() && h.len() <= 2 && h.parse::<u32>().is_ok_and(|h| h <= 24);
     let minute_ok = m.is_none_or(|m| m.len() == 2 && m.parse::<u32>().is_ok_and(|m| m < 60));
-    hour_ok && minute_ok && (suffix.is_empty() || m.is_some() || !suffix.is_empty())
+    hour_ok && minute_ok
+}
+
+const MONTHS: [&str; 24] = [
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "may",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "oct",
+    "nov",
+    "dec",
+    "january",
+    "february",
+    "march",
+    "april",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "sept",
+];
+
+/// "12/24", "24.12.", "2026-12-02", "2026-12-02T18:00".
+fn is_date(w: &str) -> bool {
+    let parts: Vec<&str> = w
+        .split(['/', '-', 'T', 't'])
+        .filter(|p| !p.is_empty())
+        .collect();
+    let numeric = parts.iter().all(|p| {
+        p.chars().all(|c| c.is_ascii_digit() || c == ':')
+            && p.chars().next().is_some_and(|c| c.is_ascii_digit())
+    });
+    let has_sep = w.contains('/') || (w.len() >= 10 && w.as_bytes().get(4) == Some(&b'-'));
+    numeric && has_sep && parts.len() >= 2
 }
 
 fn is_amount(w: &str) -> bool {
@@ -109,8 +153,39 @@ pub(super) fn time_at(words: &[&str], i: usize) -> Option<usize> {
     let after = words.get(i + 2).copied().unwrap_or("");
     match w {
         "tomorrow" | "tmrw" | "tmr" | "tonight" | "tonite" | "overnight" | "later" | "eod"
-        | "eow" | "midnight" | "noon" | "schedule" | "scheduled" | "every" | "weekly" | "daily"
-        | "nightly" => Some(1),
+        | "eow" | "midnight" | "noon" | "schedule" | "scheduled" | "weekly" | "daily"
+        | "nightly" | "weekday" | "weekdays" => Some(1),
+        "every"
+            if WEEKDAYS.contains(&next)
+                || DAY_PARTS.contains(&next)
+                || matches!(next, "day" | "hour" | "weekday" | "night" | "monday")
+                || next.parse::<u32>().is_ok() =>
+        {
+            Some(2)
+        }
+        "in" if next == "the" && DAY_PARTS.contains(&after) => Some(3),
+        "after" | "before" | "at"
+            if matches!(
+                next,
+                "lunch" | "work" | "hours" | "noon" | "midnight" | "dinner" | "standup"
+            ) =>
+        {
+            Some(2)
+        }
+        "on" | "by" | "until" | "till" if MONTHS.contains(&next) || is_date(next) => {
+            if after.parse::<u32>().is_ok() {
+                Some(3)
+            } else {
+                Some(2)
+            }
+        }
+        _ if MONTHS.contains(&w)
+            && after.is_empty()
+            && next.parse::<u32>().is_ok_and(|d| (1..=31).contains(&d)) =>
+        {
+            Some(2)
+        }
+        _ if is_date(w) => Some(1),
         _ if WEEKDAYS.contains(&w) => Some(1),
         "at" | "by" | "after" | "before" | "around" | "from" | "until" | "till"
             if is_clock(next)
@@ -125,9 +200,8 @@ pub(super) fn time_at(words: &[&str], i: usize) -> Option<usize> {
                 Some(2)
             }
         }
-        "in" if is_amount(next) && (is_time_unit(after) || (next == "half" && after == "an")) => {
-            Some(3)
-        }
+        "in" if next == "half" && after == "an" => Some(4),
+        "in" if is_amount(next) && is_time_unit(after) => Some(3),
         "in" if next.len() > 1
             && next.ends_with(['h', 'm'])
             && next[..next.len() - 1].parse::<u32>().is_ok() =>
@@ -163,7 +237,7 @@ fn topic_of(w: &str) -> Option<Intent> {
 
 /// "help lock", "lock help", "help with locks", "how do I lock", "how to roll back".
 fn help_topic(words: &[&str]) -> Option<Intent> {
-    let (first, rest) = words.split_first()?;
+    let first = words.first()?;
     let lead = match *first {
         "help" | "usage" | "man" => 1,
         "how" => match words.get(1..3) {
@@ -179,7 +253,6 @@ fn help_topic(words: &[&str]) -> Option<Intent> {
             };
         }
     };
-    let _ = rest;
     words
         .iter()
         .skip(lead)
@@ -248,8 +321,26 @@ pub fn read(toks: &[Token], entities: &[Entity]) -> Parts {
         .any(|w| matches!(*w, "promote" | "promoting" | "promotion"));
     for (k, w) in words.iter().enumerate() {
         let after_run = k > 0 && matches!(words[k - 1], "run" | "job");
-        if (after_run || w.starts_with('#')) && parts.run_id.is_none() {
-            parts.run_id = run_number(w);
+        let filler = matches!(
+            *w,
+            "the"
+                | "it"
+                | "that"
+                | "this"
+                | "please"
+                | "now"
+                | "too"
+                | "and"
+                | "for"
+                | "in"
+                | "on"
+                | "?"
+        );
+        if (after_run || w.starts_with('#')) && !filler {
+            parts.run_refs.push(w.to_string());
+            if parts.run_refs.len() == 1 {
+                parts.run_id = run_number(w);
+            }
         }
         if matches!(
             *w,
@@ -293,7 +384,15 @@ mod tests {
             ("deploy billionmail this evening", "this evening"),
             ("schedule a deploy of billionmail", "schedule"),
             ("deploy billionmail by end of day", "end of day"),
-            ("every weekday at 06:00 run healthcheck", "every"),
+            ("every weekday at 06:00 run healthcheck", "every weekday"),
+            ("deploy billionmail to staging at 18.00", "at 18.00"),
+            ("deploy billionmail at 10.30pm", "at 10.30pm"),
+            ("deploy billionmail after lunch", "after lunch"),
+            ("deploy billionmail in the morning", "in the morning"),
+            ("deploy billionmail on dec 24", "on dec 24"),
+            ("deploy billionmail on 12/24", "on 12/24"),
+            ("deploy billionmail at 2026-12-02T18:00", "2026-12-02t18:00"),
+            ("deploy billionmail in half an hour", "in half an hour"),
         ] {
             assert_eq!(parts(text).time.as_deref(), Some(time), "{text}");
         }
@@ -303,6 +402,8 @@ mod tests {
             "deploy billionmail in staging",
             "deploy billionmail at version 2.4",
             "rollback billionmail in prod to 2.3.1",
+            "deploy billionmail to every environment",
+            "deploy billionmail 1.2 to staging",
         ] {
             assert_eq!(parts(text).time, None, "{text}");
         }

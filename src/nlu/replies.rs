@@ -152,6 +152,9 @@ impl ReplyLexicon {
         if let Some(r) = self.phrases.get(&key) {
             return Some(*r);
         }
+        if let Some(r) = self.segmented(&key) {
+            return Some(r);
+        }
         if key.contains(' ') || !key.chars().all(char::is_alphabetic) || is_word(&key) {
             return None;
         }
@@ -170,6 +173,47 @@ impl ReplyLexicon {
             }
         }
         found
+    }
+}
+
+/// Words that only add politeness to an answer ("yes please", "no thanks").
+const POLITE: [&str; 9] = [
+    "please", "pls", "plz", "thanks", "thank", "you", "thx", "ty", "🙏",
+];
+
+impl ReplyLexicon {
+    /// A message made only of listed answers that agree, plus politeness: "ok go ahead",
+    /// "yes thanks", "yes 👍", "no no". Short messages only (at most eight words).
+    fn segmented(&self, key: &str) -> Option<Reply> {
+        let words: Vec<&str> = key.split(' ').filter(|w| !POLITE.contains(w)).collect();
+        if words.is_empty() || words.len() > 8 {
+            return None;
+        }
+        // reach[i]: the reply every segmentation of words[..i] gives (None: unreachable).
+        let mut reach: Vec<Option<Reply>> = vec![None; words.len() + 1];
+        let mut conflict = false;
+        for i in 0..words.len() {
+            if i > 0 && reach[i].is_none() {
+                continue;
+            }
+            for j in i + 1..=words.len().min(i + 4) {
+                let Some(r) = self.phrases.get(&words[i..j].join(" ")).copied() else {
+                    continue;
+                };
+                if i > 0 && reach[i] != Some(r) {
+                    conflict = true;
+                    continue;
+                }
+                match reach[j] {
+                    Some(prev) if prev != r => conflict = true,
+                    _ => reach[j] = Some(r),
+                }
+            }
+        }
+        if conflict {
+            return None;
+        }
+        reach[words.len()].filter(|r| r.is_yes_no())
     }
 }
 
@@ -217,7 +261,26 @@ mod tests {
         ] {
             assert_eq!(read(&l, yes), Some(Reply::Yes), "{yes}");
         }
-        for no in ["no", "noo", "nooooo", "nope", "npoe", "👎", "❌"] {
+        for yes in [
+            "yes please",
+            "y go ahead",
+            "yes thanks",
+            "yes 👍",
+            "go ahead please",
+        ] {
+            assert_eq!(read(&l, yes), Some(Reply::Yes), "{yes}");
+        }
+        for no in [
+            "no",
+            "noo",
+            "nooooo",
+            "nope",
+            "npoe",
+            "👎",
+            "❌",
+            "no no",
+            "nope thanks",
+        ] {
             assert_eq!(read(&l, no), Some(Reply::No), "{no}");
         }
         assert_eq!(read(&l, "aprove"), Some(Reply::Approve));

@@ -1,0 +1,56 @@
+//! Typed approval decisions: only a short explicit reply ("approve", "lgtm", "+1", "reject",
+//! "do not approve") decides the thread's approval request; "I approve of this plan" or
+//! "should I approve?" does not, and is told how to decide.
+
+use super::{fault, Bot, Out};
+use crate::chat::Incoming;
+use crate::dialogue::Session;
+use crate::governance::Actor;
+use crate::nlu::{Intent, Parsed, Reply};
+
+/// What an undecided approval request's status is in the store.
+const PENDING: &str = "pending";
+
+impl Bot {
+    /// Decides on the thread's approval request when the message is an explicit decision;
+    /// true when the message was answered here.
+    pub(super) async fn take_decision(
+        &self,
+        parsed: &mut Parsed,
+        decision: Option<Reply>,
+        msg: &Incoming,
+        actor: &Actor,
+        session: &mut Session,
+        out: &Out,
+    ) -> bool {
+        if let Some(d) = decision {
+            if self
+                .decide_in_thread(&msg.thread, actor, d == Reply::Approve, session, out)
+                .await
+            {
+                return true;
+            }
+        }
+        if decision.is_some() || !matches!(parsed.intent, Intent::Approve | Intent::Reject) {
+            return false;
+        }
+        match self.store.latest_approval_in_thread(&msg.thread).await {
+            Ok(Some(a)) if a.status == PENDING => {
+                out.reply(
+                    session,
+                    "If you mean to decide on the approval request here, reply with just \"approve\" (or \"lgtm\", \"+1\") or \"reject\" (or \"do not approve\"); I don't take a question or a longer sentence as a decision.".into(),
+                );
+                true
+            }
+            // Talk about approving, with nothing to decide: not a command.
+            Ok(_) => {
+                parsed.intent = Intent::None;
+                false
+            }
+            Err(e) => {
+                out.reply(session, fault("reading approval requests", &e));
+                true
+            }
+        }
+    }
+}
