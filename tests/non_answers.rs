@@ -563,3 +563,33 @@ async fn non_answers_at_a_lock_or_unlock_question_lock_nothing() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_message_is_cut_and_the_reply_says_so() {
+    let rig = Rig::new("examples/deckhand.yaml", "long-message").await;
+    // 1.9 MB: a command hidden past the cap is never read.
+    let mut text = "status billionmail ".to_string();
+    while text.len() < 1_900_000 {
+        text.push_str("lorem ipsum dolor sit amet ");
+    }
+    text.push_str(" deploy billionmail to production");
+    let events = rig.say("alice", "long", &text).await;
+    let said = texts(&events);
+    assert!(
+        said.iter()
+            .any(|t| t.contains("longer than 4000 characters; I read only the first 4000")),
+        "{said:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, BotEvent::Confirm { .. } | BotEvent::RunStarted { .. })),
+        "{events:?}"
+    );
+    // Other threads answer as usual.
+    let events = rig.say("alice", "other", "status billionmail").await;
+    assert!(
+        texts(&events).iter().any(|t| t.contains("billionmail")),
+        "{events:?}"
+    );
+}

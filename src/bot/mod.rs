@@ -187,9 +187,27 @@ impl Bot {
     /// Handles one message; everything the bot says goes to `sink`. Returns the intent the
     /// NLU understood (adapters log it; conversation tests check it).
     pub async fn handle(&self, mut msg: Incoming, sink: Arc<dyn EventSink>) -> Intent {
-        // Invisible and compatibility characters go before anything reads the text.
+        // A message is a request, not a document: read at most Slack's 4,000 characters
+        // (and say so), then drop invisible and compatibility characters before anything
+        // reads the text.
+        let capped = crate::nlu::limits::cap_message(&msg.text);
+        let cut = capped.cut;
+        if cut {
+            msg.text = capped.text.to_string();
+        }
         if let std::borrow::Cow::Owned(clean) = crate::nlu::normalize(&msg.text) {
             msg.text = clean;
+        }
+        if cut {
+            sink.emit(BotEvent::Reply {
+                thread: msg.thread.clone(),
+                text: format!(
+                    "Your message is longer than {} characters; I read only the first {} (up to the last whole word).",
+                    crate::nlu::limits::MAX_MESSAGE_CHARS,
+                    crate::nlu::limits::MAX_MESSAGE_CHARS
+                ),
+                intent: None,
+            });
         }
         let span = tracing::info_span!("message", platform = %msg.thread.platform, session = %msg.thread, user = %msg.user);
         if let Some(id) = &msg.event_id {
