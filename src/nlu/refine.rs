@@ -144,6 +144,28 @@ impl Nlu {
         }
         if let Some(scope) = scope {
             self.read_lock_scope(parsed, text, &words, toks, scope);
+        } else if end < toks.len() || words.iter().any(|w| *w == "for") {
+            // An answer to "Lock which environment?" may carry the reason or duration
+            // ("staging while redis is migrated", "dev for 2 hours"): keep them as slots,
+            // and count only the words before the reason as the answer.
+            let sc = lock_scope::read(text, toks, entities);
+            let starts: Vec<usize> = toks.iter().map(|t| t.start).collect();
+            let (details, _) =
+                lock_words::details_from(text, &words, &starts, end.min(sc.end), sc.duration);
+            if details != LockDetails::default() {
+                parsed.slots.lock = Some(details);
+            }
+            let mut covered = vec![false; toks.len()];
+            for e in entities {
+                covered[e.start..e.end.min(toks.len())].fill(true);
+            }
+            parsed.other_words = (0..end.min(sc.end))
+                .filter(|&i| {
+                    !covered[i]
+                        && !super::FILLER.contains(&words[i])
+                        && !lock_words::is_duration_word(words[i])
+                })
+                .count();
         }
         if parsed.parts.promote || parsed.parts.source_environment.is_some() {
             self.read_promotion(parsed, &words, &kept);
