@@ -1,15 +1,24 @@
 //! Lexical intent classifier: word uni/bigrams and character 3/4-grams (entities replaced by
 //! placeholders), L2-normalized, fed to a multinomial logistic regression trained at start-up.
+//!
+//! A message carries an intent only on evidence the training data gave: at least one known
+//! content word, a placeholder for a name the config knows, or a typo of a known word. Words
+//! never seen contribute nothing (their character n-grams count only when the word is one
+//! edit from a known word, so `deplyo` still reads as `deploy` but `unsure` is not `sure`).
 
 use super::Intent;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Sparse feature vector: (feature index, weight).
 type Features = Vec<(usize, f32)>;
 
-/// A trained linear model over hashed-free, vocabulary-indexed features.
+/// A trained linear model over vocabulary-indexed features.
 pub struct Classifier {
     vocab: HashMap<String, usize>,
+    /// Every word of the training examples (placeholders excluded).
+    words: HashSet<String>,
+    /// The same words grouped by length in characters, for typo look-ups.
+    words_by_len: HashMap<usize, Vec<Vec<char>>>,
     /// weights[class * dim + feature]
     weights: Vec<f32>,
     bias: Vec<f32>,
@@ -19,8 +28,46 @@ pub struct Classifier {
 const EPOCHS: usize = 40;
 const LEARNING_RATE: f32 = 0.8;
 const L2: f32 = 1e-5;
+/// Class weights are (largest class / class size) ^ this: `none` has several times the
+/// examples of any command, and unweighted it swallows paraphrases of the smaller intents.
+const CLASS_BALANCE: f32 = 0.3;
+const WEIGHT_LENGTH: f32 = 0.5;
+const WEIGHT_BIGRAM: f32 = 0.7;
+const WEIGHT_CHAR: f32 = 0.3;
 
-fn feature_strings(tokens: &[String]) -> Vec<(String, f32)> {
+/// Words that say nothing about what is asked: alone (with unknown words) they are no
+/// evidence of an intent.
+const FUNCTION_WORDS: [&str; 30] = [
+    "a", "an", "the", "to", "in", "on", "of", "at", "for", "with", "and", "or", "is", "are", "be",
+    "was", "i", "i'm", "me", "my", "you", "we", "it", "this", "that", "so", "please", "pls", "plz",
+    "just",
+];
+
+/// How a token of the message relates to the training vocabulary.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Known {
+    /// A placeholder (`__service__`): a name the config knows.
+    Placeholder,
+    /// A word of the training examples.
+    Word,
+    /// One edit (two for long words) from a word of the training examples.
+    Typo,
+    /// Never seen.
+    Unknown,
+}
+
+fn is_placeholder(t: &str) -> bool {
+    t.starts_with("__")
+}
+
+/// Stands for a word the training data never had. Learned from examples whose rare words
+/// are replaced by it: small talk is full of them, commands are not, so an unknown word
+/// beside a command verb ("reject the premise") weighs against the command.
+const UNKNOWN: &str = "<unk>";
+
+/// Feature strings of a token sequence; `char_grams(i)` says whether token `i` contributes
+/// its character n-grams.
+fn feature_strings(tokens: &[String], char_grams: impl Fn(usize) -> bool) -> Vec<(String, f32)> {
     let mut out = Vec::with_capacity(tokens.len() * 12);
     let bucket = match tokens.len() {
         0 => "0",
@@ -29,24 +76,58 @@ fn feature_strings(tokens: &[String]) -> Vec<(String, f32)> {
         3..=4 => "3-4",
         _ => "5+",
     };
-    out.push((format!("len:{bucket}"), 0.5));
+    out.push((format!("len:{bucket}"), WEIGHT_LENGTH));
     let mut prev = "<s>";
-    for t in tokens {
+    for (i, t) in tokens.iter().enumerate() {
         out.push((format!("w:{t}"), 1.0));
-        out.push((format!("b:{prev} {t}"), 0.7));
+        out.push((format!("b:{prev} {t}"), WEIGHT_BIGRAM));
         prev = t;
-        if t.starts_with("__") {
+        if is_placeholder(t) || t == UNKNOWN || !char_grams(i) {
             continue;
         }
         let chars: Vec<char> = format!("#{t}#").chars().collect();
         for n in [3usize, 4] {
             for win in chars.windows(n) {
-                out.push((format!("c:{}", win.iter().collect::<String>()), 0.3));
+                out.push((format!("c:{}", win.iter().collect::<String>()), WEIGHT_CHAR));
             }
         }
     }
-    out.push((format!("b:{prev} </s>"), 0.7));
+    out.push((format!("b:{prev} </s>"), WEIGHT_BIGRAM));
     out
+}
+
+/// Longest word checked for typos; longer unknown words are just unknown.
+const MAX_TYPO_CHARS: usize = 24;
+
+/// Whether `a` and `b` (at most [`MAX_TYPO_CHARS`] long) are at most `k` edits apart
+/// (insert, delete, substitute, swap of neighbours), with three rolling rows on the stack.
+fn within_edits(a: &[char], b: &[char], k: usize) -> bool {
+    let (n, m) = (a.len(), b.len());
+    if n.abs_diff(m) > k || n > MAX_TYPO_CHARS || m > MAX_TYPO_CHARS {
+        return false;
+    }
+    let mut before = [0usize; MAX_TYPO_CHARS + 1];
+    let mut prev: [usize; MAX_TYPO_CHARS + 1] = std::array::from_fn(|j| j);
+    let mut cur = [0usize; MAX_TYPO_CHARS + 1];
+    for i in 1..=n {
+        cur[0] = i;
+        let mut row_min = i;
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(before[j - 2] + 1);
+            }
+            cur[j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > k {
+            return false;
+        }
+        before = prev;
+        prev = cur;
+    }
+    prev[m] <= k
 }
 
 fn normalize(mut f: Features) -> Features {
@@ -69,39 +150,108 @@ fn normalize(mut f: Features) -> Features {
 }
 
 impl Classifier {
-    fn featurize(&self, tokens: &[String]) -> Features {
-        normalize(
-            feature_strings(tokens)
-                .into_iter()
-                .filter_map(|(s, w)| self.vocab.get(&s).map(|i| (*i, w)))
-                .collect(),
-        )
+    /// How `t` relates to the training vocabulary.
+    fn known(&self, t: &str) -> Known {
+        if is_placeholder(t) {
+            return Known::Placeholder;
+        }
+        if self.words.contains(t) {
+            return Known::Word;
+        }
+        let chars: Vec<char> = t.chars().collect();
+        // Short words, numbers and symbols are too easily one edit from something.
+        let k = match chars.len() {
+            0..=3 => return Known::Unknown,
+            4..=7 => 1,
+            _ => 2,
+        };
+        if !chars
+            .iter()
+            .all(|c| c.is_alphabetic() || *c == '-' || *c == '\'')
+        {
+            return Known::Unknown;
+        }
+        let near = (chars.len() - k..=chars.len() + k).any(|len| {
+            self.words_by_len
+                .get(&len)
+                .is_some_and(|ws| ws.iter().any(|w| within_edits(&chars, w, k)))
+        });
+        if near {
+            Known::Typo
+        } else {
+            Known::Unknown
+        }
+    }
+
+    /// The message's features, and whether anything in it is evidence of an intent.
+    fn featurize(&self, tokens: &[String]) -> (Features, bool) {
+        let known: Vec<Known> = tokens.iter().map(|t| self.known(t)).collect();
+        let evidence = tokens.iter().zip(&known).any(|(t, k)| match k {
+            Known::Placeholder | Known::Typo => true,
+            Known::Word => !FUNCTION_WORDS.contains(&t.as_str()),
+            Known::Unknown => false,
+        });
+        let tokens: Vec<String> = tokens
+            .iter()
+            .zip(&known)
+            .map(|(t, k)| match k {
+                Known::Unknown => UNKNOWN.to_string(),
+                _ => t.clone(),
+            })
+            .collect();
+        let features = feature_strings(&tokens, |i| known[i] != Known::Unknown)
+            .into_iter()
+            .filter_map(|(s, w)| self.vocab.get(&s).map(|i| (*i, w)))
+            .collect();
+        (normalize(features), evidence)
     }
 
     /// Trains on (placeholder-masked tokens, intent) pairs. Deterministic: same data, same model.
     pub fn train(data: &[(Vec<String>, Intent)]) -> Classifier {
         let mut vocab = HashMap::new();
+        let mut words = HashSet::new();
         for (tokens, _) in data {
-            for (s, _) in feature_strings(tokens) {
+            for (s, _) in feature_strings(tokens, |_| true) {
                 let next = vocab.len();
                 vocab.entry(s).or_insert(next);
+            }
+            words.extend(tokens.iter().filter(|t| !is_placeholder(t)).cloned());
+        }
+        let mut words_by_len: HashMap<usize, Vec<Vec<char>>> = HashMap::new();
+        let mut sorted: Vec<&String> = words.iter().collect();
+        sorted.sort();
+        for w in sorted {
+            if !FUNCTION_WORDS.contains(&w.as_str()) {
+                let chars: Vec<char> = w.chars().collect();
+                words_by_len.entry(chars.len()).or_default().push(chars);
             }
         }
         let dim = vocab.len();
         let classes = Intent::ALL.len();
         let mut model = Classifier {
             vocab,
+            words,
+            words_by_len,
             weights: vec![0.0; classes * dim],
             bias: vec![0.0; classes],
             dim,
         };
-        let samples: Vec<(Features, usize)> = data
+        let samples: Vec<(Features, usize)> = with_unknown_words(data)
             .iter()
-            .map(|(t, i)| (model.featurize(t), i.index()))
+            .map(|(t, i)| (model.featurize(t).0, i.index()))
             .collect();
         let mut order: Vec<usize> = (0..samples.len()).collect();
         let mut rng = 0x9E37_79B9_7F4A_7C15u64;
         let mut probs = vec![0.0f32; classes];
+        let mut counts = vec![0usize; classes];
+        for (_, y) in &samples {
+            counts[*y] += 1;
+        }
+        let largest = counts.iter().copied().max().unwrap_or(1) as f32;
+        let class_weight: Vec<f32> = counts
+            .iter()
+            .map(|&c| (largest / c.max(1) as f32).powf(CLASS_BALANCE))
+            .collect();
         for epoch in 0..EPOCHS {
             // Fisher-Yates with a fixed xorshift seed keeps training reproducible.
             for i in (1..order.len()).rev() {
@@ -116,7 +266,7 @@ impl Classifier {
                 model.scores_into(x, &mut probs);
                 softmax(&mut probs);
                 for (c, p) in probs.iter().enumerate() {
-                    let g = p - if c == *y { 1.0 } else { 0.0 };
+                    let g = (p - if c == *y { 1.0 } else { 0.0 }) * class_weight[*y];
                     if g.abs() < 1e-6 {
                         continue;
                     }
@@ -140,10 +290,11 @@ impl Classifier {
 
     /// Probability of every intent for the masked tokens, highest first.
     pub fn rank(&self, tokens: &[String]) -> Vec<(Intent, f32)> {
-        let x = self.featurize(tokens);
+        let (x, evidence) = self.featurize(tokens);
         let mut probs = vec![0.0f32; Intent::ALL.len()];
-        if x.is_empty() {
-            // Nothing we have ever seen: certainly not a command.
+        if x.is_empty() || !evidence {
+            // Nothing we have ever seen (the length alone is no evidence): not a command,
+            // and not an answer to a question.
             probs[Intent::None.index()] = 1.0;
         } else {
             self.scores_into(&x, &mut probs);
@@ -158,6 +309,35 @@ impl Classifier {
     pub fn dimensions(&self) -> usize {
         self.dim
     }
+}
+
+/// The examples, plus a copy of each example that has words seen only once in the whole
+/// data, with those words as [`UNKNOWN`]: how a message with a word never seen reads.
+fn with_unknown_words(data: &[(Vec<String>, Intent)]) -> Vec<(Vec<String>, Intent)> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for (tokens, _) in data {
+        for t in tokens {
+            *counts.entry(t.as_str()).or_default() += 1;
+        }
+    }
+    let rare = |t: &str| !is_placeholder(t) && counts.get(t).is_some_and(|c| *c <= 2);
+    let mut out = data.to_vec();
+    for (tokens, intent) in data {
+        if tokens.iter().any(|t| rare(t)) {
+            let masked = tokens
+                .iter()
+                .map(|t| {
+                    if rare(t) {
+                        UNKNOWN.to_string()
+                    } else {
+                        t.clone()
+                    }
+                })
+                .collect();
+            out.push((masked, *intent));
+        }
+    }
+    out
 }
 
 fn softmax(v: &mut [f32]) {

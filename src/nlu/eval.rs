@@ -74,7 +74,8 @@ pub struct Report {
     pub intent_accuracy: f64,
     /// Share of rows whose five slots match exactly.
     pub slot_exact_match: f64,
-    /// `none` rows classified as an action intent.
+    /// `none` rows classified as an action intent or as `affirm` (at a yes/no question an
+    /// `affirm` starts what the question was about).
     pub false_actions: usize,
     /// false_actions / none rows.
     pub false_action_rate: f64,
@@ -95,17 +96,36 @@ pub struct Report {
     pub misses: Vec<Miss>,
 }
 
-/// Parses JSON Lines rows, skipping blank lines.
+/// Longest message text evaluated, in characters: what a chat message may be (Slack's bound
+/// for text). Longer rows are cut, as the bot cuts messages.
+// Local until the shared `nlu::limits` bound is merged; then use it here.
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+/// `text` cut to at most `max` characters (on a character boundary).
+fn cut(text: &mut String, max: usize) {
+    if let Some((at, _)) = text.char_indices().nth(max) {
+        text.truncate(at);
+    }
+}
+
+/// Whether reading a `none` row as `predicted` would act: an action intent, or a yes that
+/// answers whatever question is pending.
+pub fn is_false_action(predicted: Intent) -> bool {
+    predicted.is_action() || predicted == Intent::Affirm
+}
+
+/// Parses JSON Lines rows, skipping blank lines; texts are cut to [`MAX_MESSAGE_CHARS`].
 pub fn parse_rows(text: &str) -> Result<Vec<Row>, EvalError> {
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let row: Row = serde_json::from_str(line).map_err(|e| EvalError::BadRow {
+        let mut row: Row = serde_json::from_str(line).map_err(|e| EvalError::BadRow {
             line: i + 1,
             message: e.to_string(),
         })?;
+        cut(&mut row.text, MAX_MESSAGE_CHARS);
         if Intent::parse(&row.intent).is_none() {
             return Err(EvalError::BadRow {
                 line: i + 1,
@@ -160,7 +180,7 @@ pub fn evaluate(nlu: &Nlu, rows: &[Row]) -> Report {
         }
         if expected == Intent::None {
             none_rows += 1;
-            if parsed.intent.is_action() {
+            if is_false_action(parsed.intent) {
                 false_actions += 1;
             }
         }
@@ -280,5 +300,42 @@ impl Report {
             }
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn nlu() -> Nlu {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/deckhand.yaml");
+        Nlu::new(&Config::load(&path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_yes_on_a_none_row_is_a_false_action() {
+        let rows = parse_rows(
+            "{\"text\": \"yes\", \"intent\": \"none\"}\n{\"text\": \"sure\", \"intent\": \"none\"}\n{\"text\": \"no\", \"intent\": \"none\"}\n",
+        )
+        .unwrap();
+        let r = evaluate(&nlu(), &rows);
+        // Both yeses would start what a pending question asked about; a no would not.
+        assert_eq!(r.false_actions, 2, "{}", r.render(true));
+        assert!(is_false_action(Intent::Affirm) && is_false_action(Intent::Deploy));
+        assert!(!is_false_action(Intent::Negate) && !is_false_action(Intent::Status));
+    }
+
+    #[test]
+    fn long_rows_are_cut_to_the_message_bound() {
+        for unit in ["a ", "é ", "部署 ", "🚀"] {
+            let long = unit.repeat(50_000);
+            let line = serde_json::json!({"text": long, "intent": "none"}).to_string();
+            let rows = parse_rows(&line).unwrap();
+            assert_eq!(rows[0].text.chars().count(), MAX_MESSAGE_CHARS, "{unit:?}");
+            assert!(long.starts_with(&rows[0].text));
+        }
+        let rows = parse_rows("{\"text\": \"deploy redis\", \"intent\": \"deploy\"}").unwrap();
+        assert_eq!(rows[0].text, "deploy redis");
     }
 }
