@@ -17,8 +17,9 @@ pub struct Classifier {
     vocab: HashMap<String, usize>,
     /// Every word of the training examples (placeholders excluded).
     words: HashSet<String>,
-    /// The same words grouped by length in characters, for typo look-ups.
-    words_by_len: HashMap<usize, Vec<Vec<char>>>,
+    /// The same words (function words excepted) grouped by length in characters, most
+    /// frequent first, for typo look-ups.
+    words_by_len: HashMap<usize, Vec<(Vec<char>, String)>>,
     /// weights[class * dim + feature]
     weights: Vec<f32>,
     bias: Vec<f32>,
@@ -45,13 +46,13 @@ const FUNCTION_WORDS: [&str; 30] = [
 
 /// How a token of the message relates to the training vocabulary.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Known {
+enum Known<'a> {
     /// A placeholder (`__service__`): a name the config knows.
     Placeholder,
     /// A word of the training examples.
     Word,
-    /// One edit (two for long words) from a word of the training examples.
-    Typo,
+    /// One edit from this word of the training examples, and read as it.
+    Typo(&'a str),
     /// Never seen.
     Unknown,
 }
@@ -151,7 +152,7 @@ fn normalize(mut f: Features) -> Features {
 
 impl Classifier {
     /// How `t` relates to the training vocabulary.
-    fn known(&self, t: &str) -> Known {
+    fn known(&self, t: &str) -> Known<'_> {
         if is_placeholder(t) {
             return Known::Placeholder;
         }
@@ -159,35 +160,28 @@ impl Classifier {
             return Known::Word;
         }
         let chars: Vec<char> = t.chars().collect();
-        // Short words, numbers and symbols are too easily one edit from something.
-        let k = match chars.len() {
-            0..=3 => return Known::Unknown,
-            4..=7 => 1,
-            _ => 2,
-        };
-        if !chars
-            .iter()
-            .all(|c| c.is_alphabetic() || *c == '-' || *c == '\'')
+        // Short words, numbers and symbols are too easily one edit from something (a random
+        // "hlyp" is one from "help"); longer words get one edit (a swap of neighbours is
+        // one), so "unsure" is not "sure".
+        if chars.len() < 5
+            || !chars
+                .iter()
+                .all(|c| c.is_alphabetic() || *c == '-' || *c == '\'')
         {
             return Known::Unknown;
         }
-        let near = (chars.len() - k..=chars.len() + k).any(|len| {
-            self.words_by_len
-                .get(&len)
-                .is_some_and(|ws| ws.iter().any(|w| within_edits(&chars, w, k)))
-        });
-        if near {
-            Known::Typo
-        } else {
-            Known::Unknown
-        }
+        (chars.len() - 1..=chars.len() + 1)
+            .filter_map(|len| self.words_by_len.get(&len))
+            .flat_map(|ws| ws.iter())
+            .find(|(w, _)| within_edits(&chars, w, 1))
+            .map_or(Known::Unknown, |(_, word)| Known::Typo(word))
     }
 
     /// The message's features, and whether anything in it is evidence of an intent.
     fn featurize(&self, tokens: &[String]) -> (Features, bool) {
         let known: Vec<Known> = tokens.iter().map(|t| self.known(t)).collect();
         let evidence = tokens.iter().zip(&known).any(|(t, k)| match k {
-            Known::Placeholder | Known::Typo => true,
+            Known::Placeholder | Known::Typo(_) => true,
             Known::Word => !FUNCTION_WORDS.contains(&t.as_str()),
             Known::Unknown => false,
         });
@@ -196,6 +190,7 @@ impl Classifier {
             .zip(&known)
             .map(|(t, k)| match k {
                 Known::Unknown => UNKNOWN.to_string(),
+                Known::Typo(word) => word.to_string(),
                 _ => t.clone(),
             })
             .collect();
@@ -217,14 +212,24 @@ impl Classifier {
             }
             words.extend(tokens.iter().filter(|t| !is_placeholder(t)).cloned());
         }
-        let mut words_by_len: HashMap<usize, Vec<Vec<char>>> = HashMap::new();
-        let mut sorted: Vec<&String> = words.iter().collect();
-        sorted.sort();
-        for w in sorted {
-            if !FUNCTION_WORDS.contains(&w.as_str()) {
-                let chars: Vec<char> = w.chars().collect();
-                words_by_len.entry(chars.len()).or_default().push(chars);
+        let mut frequency: HashMap<&str, usize> = HashMap::new();
+        for (tokens, _) in data {
+            for t in tokens {
+                *frequency.entry(t.as_str()).or_default() += 1;
             }
+        }
+        let mut by_frequency: Vec<(&str, usize)> = frequency
+            .into_iter()
+            .filter(|(w, _)| !is_placeholder(w) && !FUNCTION_WORDS.contains(w))
+            .collect();
+        by_frequency.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let mut words_by_len: HashMap<usize, Vec<(Vec<char>, String)>> = HashMap::new();
+        for (w, _) in by_frequency {
+            let chars: Vec<char> = w.chars().collect();
+            words_by_len
+                .entry(chars.len())
+                .or_default()
+                .push((chars, w.to_string()));
         }
         let dim = vocab.len();
         let classes = Intent::ALL.len();
@@ -351,3 +356,6 @@ fn softmax(v: &mut [f32]) {
         *x /= sum;
     }
 }
+
+#[cfg(test)]
+mod tests;
