@@ -187,8 +187,11 @@ fn evaluation_sets_are_kept_apart_from_the_training_examples() {
     }
 }
 
+/// (as typed, canonical name) pairs.
+type Names = Vec<(String, String)>;
+
 /// Every way of naming each service and environment of the example config.
-fn names(config: &Config) -> (Vec<(String, String)>, Vec<(String, String)>) {
+fn names(config: &Config) -> (Names, Names) {
     let services = config
         .services
         .iter()
