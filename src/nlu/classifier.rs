@@ -17,9 +17,11 @@ pub struct Classifier {
     vocab: HashMap<String, usize>,
     /// Every word of the training examples (placeholders excluded).
     words: HashSet<String>,
-    /// The same words (function words excepted) grouped by length in characters, most
-    /// frequent first, for typo look-ups.
-    words_by_len: HashMap<usize, Vec<(Vec<char>, String)>>,
+    /// The same words (function words excepted), most frequent first: typo candidates.
+    typo_words: Vec<(Vec<char>, String)>,
+    /// Each candidate and each of its one-letter deletions -> candidate indices: two words
+    /// one edit apart share an entry, so a look-up costs a word's length, not the vocabulary.
+    deletions: HashMap<String, Vec<usize>>,
     /// weights[class * dim + feature]
     weights: Vec<f32>,
     bias: Vec<f32>,
@@ -97,6 +99,11 @@ fn feature_strings(tokens: &[String], char_grams: impl Fn(usize) -> bool) -> Vec
     out
 }
 
+/// `word` with one character left out, at each position.
+fn one_deletions(word: &[char]) -> impl Iterator<Item = String> + '_ {
+    (0..word.len()).map(move |i| word[..i].iter().chain(&word[i + 1..]).collect::<String>())
+}
+
 /// Longest word checked for typos; longer unknown words are just unknown.
 const MAX_TYPO_CHARS: usize = 24;
 
@@ -163,18 +170,21 @@ impl Classifier {
         // Short words, numbers and symbols are too easily one edit from something (a random
         // "hlyp" is one from "help"); longer words get one edit (a swap of neighbours is
         // one), so "unsure" is not "sure".
-        if chars.len() < 5
+        if !(5..=MAX_TYPO_CHARS).contains(&chars.len())
             || !chars
                 .iter()
                 .all(|c| c.is_alphabetic() || *c == '-' || *c == '\'')
         {
             return Known::Unknown;
         }
-        (chars.len() - 1..=chars.len() + 1)
-            .filter_map(|len| self.words_by_len.get(&len))
-            .flat_map(|ws| ws.iter())
-            .find(|(w, _)| within_edits(&chars, w, 1))
-            .map_or(Known::Unknown, |(_, word)| Known::Typo(word))
+        std::iter::once(t.to_string())
+            .chain(one_deletions(&chars))
+            .filter_map(|d| self.deletions.get(&d))
+            .flatten()
+            .copied()
+            .filter(|&i| within_edits(&chars, &self.typo_words[i].0, 1))
+            .min()
+            .map_or(Known::Unknown, |i| Known::Typo(&self.typo_words[i].1))
     }
 
     /// The message's features, and whether anything in it is evidence of an intent.
@@ -223,20 +233,23 @@ impl Classifier {
             .filter(|(w, _)| !is_placeholder(w) && !FUNCTION_WORDS.contains(w))
             .collect();
         by_frequency.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        let mut words_by_len: HashMap<usize, Vec<(Vec<char>, String)>> = HashMap::new();
-        for (w, _) in by_frequency {
-            let chars: Vec<char> = w.chars().collect();
-            words_by_len
-                .entry(chars.len())
-                .or_default()
-                .push((chars, w.to_string()));
+        let typo_words: Vec<(Vec<char>, String)> = by_frequency
+            .into_iter()
+            .map(|(w, _)| (w.chars().collect(), w.to_string()))
+            .collect();
+        let mut deletions: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, (chars, word)) in typo_words.iter().enumerate() {
+            for d in std::iter::once(word.clone()).chain(one_deletions(chars)) {
+                deletions.entry(d).or_default().push(i);
+            }
         }
         let dim = vocab.len();
         let classes = Intent::ALL.len();
         let mut model = Classifier {
             vocab,
             words,
-            words_by_len,
+            typo_words,
+            deletions,
             weights: vec![0.0; classes * dim],
             bias: vec![0.0; classes],
             dim,

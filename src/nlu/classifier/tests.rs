@@ -181,6 +181,9 @@ fn emoji_numbers_and_single_letters_carry_no_intent() {
     for c in ('a'..='z').chain('A'..='Z') {
         messages.push(c.to_string());
     }
+    // One long token (longer than any typo check) and a message at the length bound.
+    messages.push("x".repeat(4000));
+    messages.push("deployyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy".to_string());
     assert_no_intent("emoji, numbers, letters", &messages);
 }
 
