@@ -2,9 +2,10 @@
 //! placeholders), L2-normalized, fed to a multinomial logistic regression trained at start-up.
 //!
 //! A message carries an intent only on evidence the training data gave: at least one known
-//! content word, a placeholder for a name the config knows, or a typo of a known word. Words
-//! never seen contribute nothing (their character n-grams count only when the word is one
-//! edit from a known word, so `deplyo` still reads as `deploy` but `unsure` is not `sure`).
+//! content word, a placeholder for a name the config knows, or a typo of a known word (five
+//! letters or more, one edit away: `deplyo` reads as `deploy`, `unsure` is not `sure`). Any
+//! other word never seen is `<unk>`, which training teaches to weigh towards `none`; its
+//! letters count for nothing, and the length of a message is no evidence on its own.
 
 use super::Intent;
 use std::collections::{HashMap, HashSet};
@@ -68,9 +69,8 @@ fn is_placeholder(t: &str) -> bool {
 /// beside a command verb ("reject the premise") weighs against the command.
 const UNKNOWN: &str = "<unk>";
 
-/// Feature strings of a token sequence; `char_grams(i)` says whether token `i` contributes
-/// its character n-grams.
-fn feature_strings(tokens: &[String], char_grams: impl Fn(usize) -> bool) -> Vec<(String, f32)> {
+/// Feature strings of a token sequence (placeholders and [`UNKNOWN`] have no character n-grams).
+fn feature_strings(tokens: &[String]) -> Vec<(String, f32)> {
     let mut out = Vec::with_capacity(tokens.len() * 12);
     let bucket = match tokens.len() {
         0 => "0",
@@ -81,11 +81,11 @@ fn feature_strings(tokens: &[String], char_grams: impl Fn(usize) -> bool) -> Vec
     };
     out.push((format!("len:{bucket}"), WEIGHT_LENGTH));
     let mut prev = "<s>";
-    for (i, t) in tokens.iter().enumerate() {
+    for t in tokens {
         out.push((format!("w:{t}"), 1.0));
         out.push((format!("b:{prev} {t}"), WEIGHT_BIGRAM));
         prev = t;
-        if is_placeholder(t) || t == UNKNOWN || !char_grams(i) {
+        if is_placeholder(t) || t == UNKNOWN {
             continue;
         }
         let chars: Vec<char> = format!("#{t}#").chars().collect();
@@ -204,7 +204,7 @@ impl Classifier {
                 _ => t.clone(),
             })
             .collect();
-        let features = feature_strings(&tokens, |i| known[i] != Known::Unknown)
+        let features = feature_strings(&tokens)
             .into_iter()
             .filter_map(|(s, w)| self.vocab.get(&s).map(|i| (*i, w)))
             .collect();
@@ -216,7 +216,7 @@ impl Classifier {
         let mut vocab = HashMap::new();
         let mut words = HashSet::new();
         for (tokens, _) in data {
-            for (s, _) in feature_strings(tokens, |_| true) {
+            for (s, _) in feature_strings(tokens) {
                 let next = vocab.len();
                 vocab.entry(s).or_insert(next);
             }
