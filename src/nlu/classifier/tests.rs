@@ -153,7 +153,6 @@ fn emoji_numbers_and_single_letters_carry_no_intent() {
         "🍕",
         "☕",
         "⚠️",
-        "⁉️",
         "‼️",
         "🤷 🤔",
         "...",
