@@ -34,7 +34,7 @@ const LEARNING_RATE: f32 = 0.8;
 const L2: f32 = 1e-5;
 /// Class weights are (largest class / class size) ^ this: `none` has several times the
 /// examples of any command, and unweighted it swallows paraphrases of the smaller intents.
-const CLASS_BALANCE: f32 = 0.3;
+const CLASS_BALANCE: f32 = 0.2;
 const WEIGHT_LENGTH: f32 = 0.5;
 const WEIGHT_BIGRAM: f32 = 0.7;
 const WEIGHT_CHAR: f32 = 0.3;
