@@ -1,7 +1,8 @@
-//! NLU speed: start-up training and single-message parse latency (one thread).
-//! Run with `cargo bench --bench nlu`.
+//! NLU speed: start-up training, single-message parse latency (one thread), and parse time
+//! per word from 10 to 10,000 words (flat when the parse is linear).
+//! Run with `cargo bench --bench nlu` (`-- parse_per_word` for the scaling group alone).
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use deckhand::config::Config;
 use deckhand::nlu::Nlu;
 use std::hint::black_box;
@@ -41,5 +42,61 @@ fn parsing(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, training, parsing);
+/// `n` words of chat: names, aliases, typos, versions, percents, unknown words, filler.
+fn chatter(n: usize) -> String {
+    const WORDS: [&str; 24] = [
+        "please",
+        "deploy",
+        "billionmail",
+        "2.3.1",
+        "to",
+        "staging",
+        "with",
+        "a",
+        "10%",
+        "canary",
+        "because",
+        "auth",
+        "service",
+        "looked",
+        "fine",
+        "on",
+        "live",
+        "yesterday",
+        "bilionmail",
+        "wix-backend",
+        "foo-bar",
+        "don't",
+        "redis",
+        "v2.4.0-rc.1",
+    ];
+    WORDS
+        .iter()
+        .cycle()
+        .take(n)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn scaling(c: &mut Criterion) {
+    // Past the 4,000-character cap on purpose: this measures the parse, not the cut.
+    let nlu = Nlu::new(&config()).unwrap().with_max_chars(usize::MAX);
+    let mut group = c.benchmark_group("parse_per_word");
+    group.sample_size(10);
+    for words in [10usize, 100, 1_000, 10_000] {
+        let chat = chatter(words);
+        // A lock with a long reason also runs the lock-scope reading.
+        let lock = format!("lock staging because {}", chatter(words.saturating_sub(3)));
+        group.throughput(Throughput::Elements(words as u64));
+        for (series, text) in [("chat", &chat), ("lock_reason", &lock)] {
+            group.bench_with_input(BenchmarkId::new(series, words), text, |b, text| {
+                b.iter(|| nlu.parse(black_box(text)))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, training, parsing, scaling);
 criterion_main!(benches);

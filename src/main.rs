@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use deckhand::adapters::console::{self, ConsoleOptions};
 use deckhand::adapters::serve::{self, Server};
+use deckhand::adapters::signals::Signals;
 use deckhand::audit::{parse_since, Audit, VerifyError};
 use deckhand::bot::Bot;
 use deckhand::config::Config;
@@ -143,10 +144,25 @@ fn init_tracing(default: &str) {
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
+                // Stderr, or above the live progress lines while `chat` draws them.
+                .with_writer(console::LogWriter)
                 .with_filter(filter),
         )
         .init();
+}
+
+/// Where a store URL points, without credentials.
+fn describe_store(url: &str) -> String {
+    match url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        Some(path) => format!(
+            "no SQLite file at {}",
+            path.split('?').next().unwrap_or_default()
+        ),
+        None => "the PostgreSQL database has no Deckhand tables".to_string(),
+    }
 }
 
 fn load(path: &Path) -> anyhow::Result<Config> {
@@ -159,29 +175,54 @@ fn load(path: &Path) -> anyhow::Result<Config> {
     })
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli).await {
-        Ok(code) => code,
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
         }
-    }
+    };
+    let code = runtime.block_on(async {
+        match run(cli).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        }
+    });
+    // Everything has been awaited and the store closed by now. Terminal input is read by a
+    // blocking thread that no one can interrupt; waiting for it would hang until Enter.
+    runtime.shutdown_background();
+    code
+}
+
+/// Signal handling for the long-running commands, installed before anything else they do
+/// (loading the config, training the NLU, serving): a signal from then on is counted, never
+/// the default "die now".
+fn install_signals() -> anyhow::Result<Signals> {
+    Signals::install().context("cannot install the SIGINT/SIGTERM handlers")
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Chat { config, user, json } => {
+            let signals = install_signals()?;
             init_tracing("warn");
             let config = load(&config)?;
             let bot = Arc::new(Bot::new(config).await?);
-            console::run(bot.clone(), ConsoleOptions { user, json }).await?;
+            console::run(bot.clone(), ConsoleOptions { user, json }, signals).await?;
+            // Last: every run has ended and written its result and audit entries.
             bot.store().close().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { config, listen } => {
+            let signals = install_signals()?;
             init_tracing("info");
             let config = load(&config)?;
             let listen = listen.unwrap_or_else(|| config.serve.listen.clone());
@@ -191,9 +232,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "deckhand: serving on http://{} (Ctrl-C to stop)",
                 server.addr
             );
-            serve::wait_for_signal().await;
-            eprintln!("deckhand: stopping; running pipelines finish first");
-            server.shutdown().await;
+            serve::run_until_signalled(server, &bot, signals).await;
+            // Last: every run has ended and written its result and audit entries.
             bot.store().close().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -201,12 +241,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command: ConfigCommand::Check { file },
         } => match Config::load(&file) {
             Ok(c) => {
+                let warnings = c.warnings();
+                for w in &warnings {
+                    eprintln!("warning: {}: {w}", file.display());
+                }
                 println!(
-                    "{}: OK ({} services, {} environments, {} pipelines)",
+                    "{}: OK ({} services, {} environments, {} pipelines{})",
                     file.display(),
                     c.services.len(),
                     c.environments.len(),
-                    c.pipelines.len()
+                    c.pipelines.len(),
+                    match warnings.len() {
+                        0 => String::new(),
+                        n => format!("; {n} warning(s)"),
+                    }
                 );
                 Ok(ExitCode::SUCCESS)
             }
@@ -223,7 +271,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             let config = load(&config_path)?;
-            let store = Store::open(&config.store_url()).await?;
+            // Read-only tools: a store that is not there is an error, not a new empty one.
+            let Some(store) = Store::open_existing(&config.store_url()).await? else {
+                eprintln!(
+                    "error: the store of {} does not exist ({}); nothing was created. Check `store.url`, or start Deckhand once to create it.",
+                    config_path.display(),
+                    describe_store(&config.store_url())
+                );
+                return Ok(ExitCode::from(2));
+            };
             let audit = Audit::new(store.clone());
             let code = match command {
                 AuditCommand::Verify { .. } => match audit.verify().await {

@@ -161,15 +161,20 @@ fn a_run_interrupted_by_a_crash_is_marked_interrupted_at_the_next_start() {
         .iter()
         .map(|r| r["text"].as_str().unwrap())
         .collect();
+    // The start-up notice about the interrupted run comes first (see tests/recovery_binary.rs).
     assert!(
-        replies[0].contains("slow-api 1.0.0 → dev  deploy interrupted  (carol, run 1)"),
+        replies[0].starts_with("⚠ Deckhand was stopped while run 1"),
         "{replies:?}"
     );
     assert!(
-        replies[1].contains("Run 1 (deploy slow-api 1.0.0 to dev, asked by carol"),
+        replies[1].contains("slow-api 1.0.0 → dev  deploy interrupted  (carol, run 1)"),
         "{replies:?}"
     );
-    assert!(replies[1].contains("was interrupted"), "{replies:?}");
+    assert!(
+        replies[2].contains("Run 1 (deploy slow-api 1.0.0 to dev, asked by carol"),
+        "{replies:?}"
+    );
+    assert!(replies[2].contains("was interrupted"), "{replies:?}");
     // The target is free again: a new request is not refused as busy.
     assert_eq!(
         of_type(&events, "confirm")[0]["text"],
@@ -333,5 +338,175 @@ async fn two_processes_on_postgres_share_one_unbroken_audit_chain() {
         String::from_utf8_lossy(&out.stderr)
     );
     pg.cleanup().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `audit verify` and `audit export` are read-only: on a store that does not exist they exit 2,
+/// say so, and create nothing (no file, no folder), whatever form the SQLite URL takes.
+#[test]
+fn audit_commands_on_a_missing_store_exit_2_and_create_nothing() {
+    let dir = temp_dir("missing-store");
+    let urls = [
+        format!("sqlite://{}/deckhand.db", dir.display()),
+        format!("sqlite://{}/deckhand.db?mode=rwc", dir.display()),
+        format!("sqlite:{}/deckhand.db", dir.display()),
+        format!("sqlite://{}/not/yet/there/deckhand.db", dir.display()),
+        format!(
+            "sqlite://{}/not/yet/there/deckhand.db?mode=rwc",
+            dir.display()
+        ),
+        "sqlite://.deckhand/never-created.db".to_string(),
+        "sqlite::memory:".to_string(),
+    ];
+    let base = std::fs::read_to_string(root().join("examples/deckhand.yaml")).unwrap();
+    assert!(base.contains("sqlite://.deckhand/deckhand.db"));
+    for (i, url) in urls.iter().enumerate() {
+        let config = dir.join(format!("config-{i}.yaml"));
+        std::fs::write(
+            &config,
+            base.replace("sqlite://.deckhand/deckhand.db", &format!("\"{url}\""))
+                .replace(
+                    "./apps",
+                    &root().join("examples/apps").display().to_string(),
+                ),
+        )
+        .unwrap();
+        for args in [
+            vec!["audit", "verify"],
+            vec!["audit", "export"],
+            vec!["audit", "export", "--since", "24h"],
+        ] {
+            let out = Command::new(env!("CARGO_BIN_EXE_deckhand"))
+                .args(&args)
+                .arg("--config")
+                .arg(&config)
+                .current_dir(&dir)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{url} {args:?}: {err}");
+            assert!(
+                err.contains("does not exist") && err.contains("nothing was created"),
+                "{url} {args:?}: {err}"
+            );
+            assert!(out.stdout.is_empty(), "{url} {args:?}");
+        }
+    }
+    // Only the config files are there: no database, no folder, no WAL file.
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    let expected: Vec<String> = (0..urls.len())
+        .map(|i| format!("config-{i}.yaml"))
+        .collect();
+    assert_eq!(left, expected);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// On PostgreSQL a database without Deckhand's tables is a missing store too, and stays empty.
+#[tokio::test]
+async fn audit_verify_on_an_empty_postgres_database_exits_2_and_creates_no_tables() {
+    let Ok(admin) = std::env::var(deckhand::store::testing::POSTGRES_ENV) else {
+        eprintln!(
+            "note: {} is not set; skipped",
+            deckhand::store::testing::POSTGRES_ENV
+        );
+        return;
+    };
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let name = format!("deckhand_missing_{}", std::process::id());
+    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let dir = temp_dir("missing-pg");
+    let config = dir.join("deckhand.yaml");
+    std::fs::write(
+        &config,
+        std::fs::read_to_string(root().join("examples/deckhand.yaml"))
+            .unwrap()
+            .replace("sqlite://.deckhand/deckhand.db", &url),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_deckhand"))
+        .args(["audit", "verify", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    let mut db = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    let _ = db.close().await;
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await;
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no Deckhand tables"), "{err}");
+    assert_eq!(tables, 0, "no table was created");
+}
+
+/// `config check` names policy roles that nobody holds, as warnings: the config stays valid.
+#[test]
+fn config_check_warns_about_policy_roles_nobody_holds() {
+    let dir = temp_dir("roles");
+    let base = std::fs::read_to_string(root().join("examples/deckhand.yaml")).unwrap();
+    let cases = [
+        ("lock: [sre]", "lock: [sre, dba]", vec!["dba"]),
+        (
+            "approve: [approver]",
+            "approve: [approver, cab]",
+            vec!["cab"],
+        ),
+        (
+            "rollback: [deployer, sre]",
+            "rollback: [deployer, sre, oncall, release-mgr]",
+            vec!["oncall", "release-mgr"],
+        ),
+    ];
+    for (from, to, unheld) in cases {
+        assert!(base.contains(from), "{from}");
+        let path = dir.join("c.yaml");
+        std::fs::write(&path, base.replace(from, to)).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_deckhand"))
+            .args(["config", "check"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "a warning is not an error: {err}");
+        let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("warning: ")).collect();
+        assert_eq!(warnings.len(), unheld.len(), "{err}");
+        for role in unheld {
+            assert!(
+                warnings
+                    .iter()
+                    .any(|w| w.contains(&format!("`{role}` is held by nobody"))),
+                "{role}: {err}"
+            );
+        }
+        assert!(String::from_utf8_lossy(&out.stdout).contains("warning(s)"));
+    }
+    // The example itself has none.
+    let out = Command::new(env!("CARGO_BIN_EXE_deckhand"))
+        .args(["config", "check"])
+        .arg(root().join("examples/deckhand.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -383,7 +383,8 @@ macro_rules! conversations {
             for entry in std::fs::read_dir(root().join("tests/conversations")).unwrap() {
                 let path = entry.unwrap().path();
                 let stem = path.file_stem().unwrap().to_string_lossy().to_string();
-                if path.extension().is_some_and(|e| e == "yaml") && stem != "test-pipelines" {
+                // `*-pipelines.yaml` are configs the conversations use, not conversations.
+                if path.extension().is_some_and(|e| e == "yaml") && !stem.ends_with("-pipelines") {
                     assert!(listed.contains(&stem.as_str()), "{stem}.yaml is not listed in tests/conversations.rs");
                 }
             }
@@ -413,6 +414,15 @@ conversations!(
     rate_limit,
     review_guards,
     cancel_permissions,
+    verify_failed_no_auto_rollback,
+    first_deploy_failed,
+    auto_rollback_failed,
+    readiness,
+    versions_as_typed,
+    unhonoured_parts,
+    lock_scope,
+    stop_any_thread,
+    undo_last,
 );
 
 #[tokio::test]
@@ -433,4 +443,24 @@ async fn locks_on_postgres() {
 #[tokio::test]
 async fn auto_rollback_on_postgres() {
     run_conversation("auto_rollback", true).await;
+}
+
+#[tokio::test]
+async fn verify_failed_no_auto_rollback_on_postgres() {
+    run_conversation("verify_failed_no_auto_rollback", true).await;
+}
+
+#[tokio::test]
+async fn first_deploy_failed_on_postgres() {
+    run_conversation("first_deploy_failed", true).await;
+}
+
+#[tokio::test]
+async fn auto_rollback_failed_on_postgres() {
+    run_conversation("auto_rollback_failed", true).await;
+}
+
+#[tokio::test]
+async fn readiness_on_postgres() {
+    run_conversation("readiness", true).await;
 }

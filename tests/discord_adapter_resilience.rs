@@ -70,26 +70,38 @@ async fn replays_and_free_text_that_contradicts_the_options_do_nothing() {
         .collect();
     assert_eq!(starts.len(), 1, "the replay did not even try: {starts:#?}");
 
-    // Free text that names another environment or a strategy is refused, not obeyed.
-    for (name, options, what) in [
-        (
-            "lock",
-            vec![
-                ("environment", "staging"),
-                ("reason", "deploys to production"),
-            ],
-            "environment",
-        ),
-        (
-            "deploy",
-            vec![
-                ("service", "billionmail"),
-                ("environment", "staging"),
-                ("version", "1.0 canary 50%"),
-            ],
-            "strategy",
-        ),
-    ] {
+    // A lock's reason is its reason, whatever names it mentions: the scope stays staging.
+    let (v, token) = command(
+        ALICE,
+        "lock",
+        &[
+            ("environment", "staging"),
+            ("reason", "deploys to production"),
+        ],
+        CHANNEL,
+    );
+    let original = format!("{}", 620000 + NEXT.fetch_add(1, Ordering::SeqCst));
+    r.fake.interaction(&token, CHANNEL, &original);
+    r.send(&v).await;
+    r.fake
+        .wait_for("the lock question", WAIT, |f| {
+            f.calls().iter().any(|c| {
+                content(c).contains("Lock staging until someone unlocks it (reason: deploys to production)? [yes/no]")
+            })
+        })
+        .await;
+    r.flush().await;
+
+    // Free text that names a strategy is refused, not obeyed.
+    for (name, options, what) in [(
+        "deploy",
+        vec![
+            ("service", "billionmail"),
+            ("environment", "staging"),
+            ("version", "1.0 canary 50%"),
+        ],
+        "strategy",
+    )] {
         let (v, token) = command(ALICE, name, &options, CHANNEL);
         let original = format!("{}", 620000 + NEXT.fetch_add(1, Ordering::SeqCst));
         r.fake.interaction(&token, CHANNEL, &original);

@@ -298,3 +298,49 @@ async fn a_burst_of_progress_lines_costs_a_few_edits_and_ends_in_the_final_state
     assert!(edits[1].at.duration_since(edits[0].at) >= Duration::from_millis(990));
     r.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disguised_answers_through_slack_are_read_as_what_they_are() {
+    let r = rig(SlackTransport::EventsApi).await;
+    // Non-answers in a thread reply: nothing runs, the question stays.
+    let thread = "1700000009.000100";
+    r.event(&mention("UALICE", "deploy billionmail to staging", thread))
+        .await;
+    r.post_containing(thread, "Deploy billionmail").await;
+    for (i, text) in [
+        "нет",
+        "Nein",
+        "いいえ",
+        "لا",
+        "\u{200B}",
+        "\u{FEFF}",
+        "42",
+        "好",
+        "🤷",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let ts = format!("1700000009.0002{i:02}");
+        r.event(&reply("UALICE", text, &ts, thread)).await;
+        r.flush().await;
+    }
+    let said: Vec<String> = r.fake.posts_in(Some(thread)).iter().map(text).collect();
+    assert!(
+        !said.iter().any(|t| t.contains("*Run #")),
+        "a run started: {said:#?}"
+    );
+    assert!(
+        said.iter()
+            .filter(|t| t.contains("Please answer yes or no"))
+            .count()
+            >= 8,
+        "{said:#?}"
+    );
+    // "no" followed by a zero-width space is a no.
+    r.event(&reply("UALICE", "no\u{200B}", "1700000009.000300", thread))
+        .await;
+    r.post_containing(thread, "OK, I won't deploy billionmail")
+        .await;
+    r.stop().await;
+}

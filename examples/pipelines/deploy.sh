@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Deploy stage (Capistrano-style): copy the artifact to releases/<version>/, atomically
-# repoint `current` at it, record the switch in `history` and keep at most 5 releases.
+# repoint `current` at it (reported with `::live X`), record the switch in `history` and
+# keep at most 5 releases.
 set -euo pipefail
 # shellcheck source=pipelines/_lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/_lib.sh"
@@ -66,6 +67,8 @@ esac
 # 3. Atomic switch of `current`, recorded in `history`.
 switch_current "$root" "$VERSION"
 say "current -> releases/$VERSION (was: ${previous:-nothing deployed})"
+# Tell Deckhand at once: from here on the target runs the new release, whatever follows.
+echo "::live $VERSION"
 
 # 4. Keep the releases most recently switched to (at most $KEEP_RELEASES), never the
 #    one `current` points at; delete the rest.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rollback stage: repoint `current` at DECKHAND_VERSION (must be a kept release) or, when
 # that is empty, at the last version in `history` that differs from the current one.
-# Reports the target with `::version X` so the following verify stage checks it.
+# Reports the target with `::version X` so the following verify stage checks it, and with
+# `::live X` that the target now runs it.
 set -euo pipefail
 # shellcheck source=pipelines/_lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/_lib.sh"
@@ -39,3 +40,5 @@ else
   say "rolled back $SERVICE in $ENVIRONMENT: ${current:-nothing} -> $target"
 fi
 echo "::version $target"
+# The target runs $target now (switched or already there), whatever the verify says.
+echo "::live $target"

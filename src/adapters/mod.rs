@@ -5,5 +5,6 @@ pub mod console;
 pub mod delivery;
 pub mod discord;
 pub mod serve;
+pub mod signals;
 pub mod signed_request;
 pub mod slack;

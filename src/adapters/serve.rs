@@ -3,6 +3,7 @@
 //! stop taking requests, let running pipelines finish, deliver queued messages.
 
 use super::discord::{Discord, DiscordError, DiscordSecrets};
+use super::signals::Signals;
 use super::slack::{Slack, SlackError, SlackSecrets};
 use crate::bot::Bot;
 use axum::routing::get;
@@ -168,18 +169,25 @@ impl Server {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+/// Serves until the first signal, then shuts down (see [`Server::shutdown`]): running
+/// pipelines finish first. Any further signal cancels the runs still in progress, which then
+/// end `cancelled` with their results recorded; shutdown goes on either way.
+pub async fn run_until_signalled(server: Server, bot: &Arc<Bot>, mut signals: Signals) {
+    // Returns at once when a signal came while the bot was starting.
+    let seen = signals.beyond(0).await;
+    tracing::info!("stopping; running pipelines finish first (signal again to cancel them)");
+    let canceller = tokio::spawn({
+        let bot = bot.clone();
+        async move {
+            let mut seen = seen;
+            loop {
+                seen = signals.beyond(seen).await;
+                let ids = bot.cancel_all_runs();
+                tracing::warn!(runs = ?ids, "signal received again: cancelling the running pipelines");
             }
-            return;
         }
-    }
-    let _ = tokio::signal::ctrl_c().await;
+    });
+    server.shutdown().await;
+    canceller.abort();
+    let _ = canceller.await;
 }

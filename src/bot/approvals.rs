@@ -334,6 +334,8 @@ impl Bot {
             version: a.version.clone(),
             strategy: crate::config::Strategy::parse(&a.strategy),
             percent: a.percent.and_then(|p| u8::try_from(p).ok()),
+            lock: None,
+            promote_from: None,
         };
         // The requester's permission and the locks are checked again: things change in 30 min.
         let requester = self.governance.actor_for_person(&a.requested_by);

@@ -4,8 +4,13 @@
 mod answers;
 mod approvals;
 mod governed;
+mod help;
 mod locks;
+mod promote;
+mod recovery;
+mod stopping;
 mod timefmt;
+mod undo;
 
 pub use timefmt::{ago, span as timefmt_span, utc};
 
@@ -14,7 +19,7 @@ use crate::chat::{BotEvent, EventSink, Incoming, ThreadKey};
 use crate::config::Config;
 use crate::dialogue::{render, Dialogue, FlowError, Flows, Request, Session, SessionStore, Step};
 use crate::governance::{Actor, Governance};
-use crate::nlu::{Intent, Nlu, NluError, Parsed};
+use crate::nlu::{Intent, Nlu, NluError, Parsed, Reply};
 use crate::pipeline::{Executor, StartError};
 use crate::store::{Action, NewRun, Store, StoreError};
 use std::collections::BTreeMap;
@@ -50,6 +55,8 @@ pub struct Bot {
     audit: Audit,
     /// The latest sink of each platform, for messages not caused by a message (expiry notices).
     sinks: std::sync::Mutex<HashMap<String, Arc<dyn EventSink>>>,
+    /// Messages about runs a crash interrupted, until their platform has a sink.
+    recovery: std::sync::Mutex<Vec<recovery::Notice>>,
 }
 
 static FAULTS: AtomicU64 = AtomicU64::new(0);
@@ -71,10 +78,7 @@ impl Bot {
     pub async fn new(config: Config) -> Result<Bot, BotError> {
         let config = Arc::new(config);
         let store = Store::open(&config.store_url()).await?;
-        for run in store.mark_interrupted().await? {
-            tracing::warn!(run_id = run.id, service = %run.service, environment = %run.environment, "run was interrupted by a restart");
-            crate::pipeline::stop_orphaned_stage(&run);
-        }
+        let recovered = recovery::recover(&store, &config).await?;
         let nlu = Arc::new(Nlu::new(&config)?);
         tracing::info!(
             examples = nlu.example_count(),
@@ -105,6 +109,7 @@ impl Bot {
             governance,
             audit,
             sinks: std::sync::Mutex::new(HashMap::new()),
+            recovery: std::sync::Mutex::new(recovered),
         })
     }
 
@@ -180,7 +185,11 @@ impl Bot {
 
     /// Handles one message; everything the bot says goes to `sink`. Returns the intent the
     /// NLU understood (adapters log it; conversation tests check it).
-    pub async fn handle(&self, msg: Incoming, sink: Arc<dyn EventSink>) -> Intent {
+    pub async fn handle(&self, mut msg: Incoming, sink: Arc<dyn EventSink>) -> Intent {
+        // Invisible and compatibility characters go before anything reads the text.
+        if let std::borrow::Cow::Owned(clean) = crate::nlu::normalize(&msg.text) {
+            msg.text = clean;
+        }
         let span = tracing::info_span!("message", platform = %msg.thread.platform, session = %msg.thread, user = %msg.user);
         if let Some(id) = &msg.event_id {
             // Platforms redeliver events; act on each one once.
@@ -224,6 +233,8 @@ impl Bot {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(msg.thread.platform.clone(), sink.clone());
+        self.deliver_recovery(&msg.thread.platform, sink.clone())
+            .await;
         let actor = self.governance.actor(&msg.thread.platform, &msg.user);
         let session = self.sessions.get(&msg.thread).await;
         let mut session = session.lock().await;
@@ -257,7 +268,10 @@ impl Bot {
             }
             out.reply(&mut session, text);
         }
-        if parsed.intent.is_action() {
+        let decision = parsed
+            .reply
+            .filter(|r| matches!(r, Reply::Approve | Reply::Reject));
+        if parsed.intent.is_action() || decision.is_some() {
             if let Err(refusal) = self.governance.check_rate(&actor) {
                 return self
                     .refuse(
@@ -271,24 +285,32 @@ impl Bot {
                     .await;
             }
         }
-        let approving = matches!(parsed.intent, Intent::Approve | Intent::Reject);
-        if approving && (msg.text.contains('?') || parsed.other_words > 3) {
-            // "should I approve?" or a long sentence is talk about a decision, not a decision.
-            return out.reply(
-                &mut session,
-                "If you mean to decide on an approval request here, reply with just \"approve\" (or \"lgtm\", \"+1\") or \"reject\"; I don't take a question or a longer sentence as a decision.".into(),
-            );
-        }
-        if approving
-            && self
-                .decide_in_thread(
-                    &msg.thread,
-                    &actor,
-                    parsed.intent == Intent::Approve,
-                    &mut session,
-                    &out,
-                )
+        // Only a short explicit reply decides an approval request ("approve", "lgtm", "+1",
+        // "reject", "do not approve"); "I approve of this plan" or "should I approve?" does not.
+        if let Some(d) = decision {
+            if self
+                .decide_in_thread(&msg.thread, &actor, d == Reply::Approve, &mut session, &out)
                 .await
+            {
+                return;
+            }
+        }
+        let mut parsed = parsed;
+        if decision.is_none() && matches!(parsed.intent, Intent::Approve | Intent::Reject) {
+            match self.store.latest_approval_in_thread(&msg.thread).await {
+                Ok(Some(a)) if a.status == "pending" => {
+                    return out.reply(
+                        &mut session,
+                        "If you mean to decide on the approval request here, reply with just \"approve\" (or \"lgtm\", \"+1\") or \"reject\" (or \"do not approve\"); I don't take a question or a longer sentence as a decision.".into(),
+                    );
+                }
+                Ok(_) => parsed.intent = Intent::None,
+                Err(e) => return out.reply(&mut session, fault("reading approval requests", &e)),
+            }
+        }
+        if !self
+            .fill_last_deployment(&mut parsed, &msg, &actor, &mut session, &out)
+            .await
         {
             return;
         }
@@ -341,7 +363,7 @@ impl Bot {
                 }
             },
             Step::Run(req) => match req.intent {
-                Intent::Lock => self.lock(&req, &msg.text, actor, session, out).await,
+                Intent::Lock => self.lock(&req, actor, session, out).await,
                 Intent::Unlock => self.unlock(&req, actor, session, out).await,
                 _ => self.request_run(req, msg, actor, session, out).await,
             },
@@ -349,87 +371,19 @@ impl Bot {
                 let text = match req.intent {
                     Intent::Status => self.status(&req).await,
                     Intent::History => self.history(&req).await,
-                    // Until the readiness answer lands, what runs where.
-                    Intent::Readiness => self.status(&req).await,
+                    Intent::Readiness => self.readiness(&req).await,
                     _ => self.explain(&req).await,
                 };
                 let text = text.unwrap_or_else(|e| fault("reading the store", &e));
                 out.reply(session, text);
             }
-            Step::CancelRuns => {
-                match self.withdraw_pending_approval(&msg.thread, actor).await {
-                    Ok(Some(text)) => return out.reply(session, text),
-                    Ok(None) => {}
-                    Err(e) => return out.reply(session, fault("reading approval requests", &e)),
-                }
-                let mut ids = Vec::new();
-                let mut refusal = None;
-                for id in self.executor.runs_in_thread(&msg.thread) {
-                    match self.may_stop(actor, id).await {
-                        Ok(()) => ids.push(id),
-                        Err(why) => refusal = Some(why),
-                    }
-                }
-                if ids.is_empty() {
-                    match refusal {
-                        Some(why) => {
-                            return self
-                                .refuse(actor, Intent::Cancel, "cancel", why, session, out)
-                                .await
-                        }
-                        None => {
-                            return out
-                                .reply(session, "There's nothing to cancel in this thread.".into())
-                        }
-                    }
-                }
-                let mut described = Vec::new();
-                for id in &ids {
-                    match self.store.run(*id).await {
-                        Ok(Some(r)) => described.push(format!(
-                            "run {} ({}, started by {} {})",
-                            r.id,
-                            r.describe(),
-                            r.requested_by,
-                            ago(r.started_at)
-                        )),
-                        _ => described.push(format!("run {id}")),
-                    }
-                }
-                session.pending_stop = Some(ids);
-                let text = format!("Stop {}? [yes/no]", described.join(" and "));
-                session.record("deckhand", &text);
-                out.sink.emit(BotEvent::Confirm {
-                    thread: out.thread.clone(),
-                    text,
-                    intent: Intent::Cancel.as_str().into(),
-                });
-            }
-            Step::StopRuns(ids) => {
-                let mut stopped: Vec<String> = Vec::new();
-                for id in ids {
-                    // Permission is checked again: the question may have been answered by someone else.
-                    if self.may_stop(actor, id).await.is_ok() && self.executor.cancel_run(id) {
-                        self.audit
-                            .note(
-                                actor.name(),
-                                "run.cancelled",
-                                &format!("run {id}"),
-                                serde_json::json!({"identity": actor.identity}),
-                            )
-                            .await;
-                        stopped.push(id.to_string());
-                    }
-                }
-                let text = match stopped.as_slice() {
-                    [] => "That run has already finished; nothing to stop.".to_string(),
-                    [one] => format!("Cancelling run {one}: stopping its current stage."),
-                    many => format!("Cancelling runs {}.", many.join(", ")),
+            Step::CancelRuns(run) => self.ask_to_stop(run, msg, actor, session, out).await,
+            Step::StopRuns(ids) => self.stop_runs(ids, actor, session, out).await,
+            Step::Help(topic) => {
+                let text = match topic {
+                    Some(t) => help::topic_help(self.dialogue.flows(), &self.config, t),
+                    None => answers::help(self.dialogue.flows(), &self.config),
                 };
-                out.reply(session, text);
-            }
-            Step::Help => {
-                let text = answers::help(self.dialogue.flows(), &self.config);
                 out.reply(session, text);
             }
             Step::Reply(text) => out.reply(session, text),
@@ -443,6 +397,9 @@ impl Bot {
         actor: &Actor,
         session: &mut Session,
     ) -> Result<Result<String, String>, StoreError> {
+        if matches!(req.intent, Intent::Lock | Intent::Unlock) {
+            return self.lock_confirmation(req, actor).await;
+        }
         // Refuse before asking "yes/no" for something that could not run anyway.
         if let Err(refusal) = self.precheck(actor, req).await? {
             let subject = format!(
@@ -455,6 +412,10 @@ impl Bot {
         }
         let mut notes: Vec<String> = Vec::new();
         let mut req = req.clone();
+        let promoted_from = match self.promotion(&mut req, session).await? {
+            Ok(source) => source,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
         if let (Intent::Deploy, Some(service), Some(environment)) =
             (req.intent, req.service.clone(), req.environment.clone())
         {
@@ -469,6 +430,17 @@ impl Bot {
                     }
                 }
                 notes.push(format!("⚠ {}", rec.reason));
+            }
+            // What the target really runs, when its checks did not pass.
+            let live = self
+                .store
+                .live_versions(Some(&service), Some(&environment))
+                .await?;
+            if let Some(d) = live.first().filter(|d| d.live_note().is_some()) {
+                let phrase = d.live_phrase_on();
+                if !notes.iter().any(|n| n.contains(&d.live_phrase())) {
+                    notes.push(format!("⚠ Now: {phrase}."));
+                }
             }
         }
         if let (Some(service), Some(environment)) = (&req.service, &req.environment) {
@@ -548,7 +520,13 @@ impl Bot {
                 p.slots.version = Some(target);
             }
         }
-        let mut text = render(flow.confirm.as_deref().unwrap_or_default(), &vars);
+        let mut text = match &promoted_from {
+            Some(source) => format!(
+                "Promote {service} {} (what {source} runs) to {environment}, {}? [yes/no]",
+                vars["version"], vars["strategy"]
+            ),
+            None => render(flow.confirm.as_deref().unwrap_or_default(), &vars),
+        };
         for n in notes {
             text.push('\n');
             text.push_str(&n);

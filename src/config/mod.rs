@@ -1,6 +1,7 @@
 //! Configuration: loading `deckhand.yaml`, validating it and looking things up in it.
 
 mod schema;
+mod warnings;
 
 pub use schema::{
     Config, DialogueConfig, DiscordConfig, Environment, GovernanceConfig, MemoryConfig, MemoryRule,

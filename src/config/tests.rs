@@ -130,3 +130,92 @@ fn approval_policies_nobody_can_satisfy_are_reported() {
         "{err}"
     );
 }
+
+/// A config whose staging policy names `roles` for each action and whose people hold `held`.
+fn with_roles(policy_roles: &[&str], held: &[&str], approvals: bool) -> String {
+    let list = policy_roles.join(", ");
+    let approve = if approvals {
+        // The approvals check needs one eligible approver besides the requester.
+        format!(", approve: [{list}], approvals: 1")
+    } else {
+        String::new()
+    };
+    let policy =
+        format!("    order: 2\n    policy: {{deploy: [{list}], rollback: [{list}], lock: [{list}]{approve}}}\n");
+    format!(
+        "{}people:\n  ann: {{identities: [\"console:ann\"], roles: [{}]}}\n  ben: {{identities: [\"console:ben\"], roles: [{}]}}\n",
+        GOOD.replace("    order: 2\n", &policy),
+        held.join(", "),
+        held.join(", ")
+    )
+}
+
+#[test]
+fn policy_roles_that_nobody_holds_are_warnings_naming_them() {
+    let pool = [
+        "deployer",
+        "sre",
+        "approver",
+        "releaser",
+        "deployers",
+        "Deployer",
+        "ops-1",
+    ];
+    let mut checked = 0;
+    // Every split of a role pool into "named by the policy" and "held by someone".
+    for named_mask in 1u32..(1 << pool.len()) {
+        let held_mask = named_mask.rotate_left(3) & ((1 << pool.len()) - 1);
+        let named: Vec<&str> = (0..pool.len())
+            .filter(|i| named_mask & (1 << i) != 0)
+            .map(|i| pool[i])
+            .collect();
+        let held: Vec<&str> = (0..pool.len())
+            .filter(|i| held_mask & (1 << i) != 0)
+            .map(|i| pool[i])
+            .collect();
+        let approvals = named.iter().any(|r| held.contains(r));
+        let config = parse(&with_roles(&named, &held, approvals)).unwrap_or_else(|e| {
+            panic!("named {named:?}, held {held:?}: {e}");
+        });
+        let warnings = config.warnings();
+        let unheld: Vec<&str> = named
+            .iter()
+            .copied()
+            .filter(|r| !held.contains(r))
+            .collect();
+        assert_eq!(
+            warnings.len(),
+            unheld.len(),
+            "{named:?} / {held:?}: {warnings:?}"
+        );
+        for role in &unheld {
+            let w = warnings
+                .iter()
+                .find(|w| w.contains(&format!("role `{role}` is held by nobody")))
+                .unwrap_or_else(|| panic!("no warning for {role}: {warnings:?}"));
+            assert!(
+                w.contains("deploy in staging") && w.contains("lock in staging"),
+                "{w}"
+            );
+            assert_eq!(w.contains("approve in staging"), approvals, "{w}");
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 127);
+}
+
+#[test]
+fn service_policies_are_checked_and_a_config_without_policies_has_no_warnings() {
+    assert!(parse(GOOD).unwrap().warnings().is_empty());
+    let text = GOOD.replace(
+        "    pipeline: p\n",
+        "    pipeline: p\n    policies:\n      staging: {deploy: [payments]}\n",
+    );
+    let w = parse(&text).unwrap().warnings();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("role `payments` is held by nobody")
+            && w[0].contains("deploy in staging (for billionmail)"),
+        "{w:?}"
+    );
+}

@@ -10,7 +10,7 @@ pub use flow::{join_choices, render, Flow, FlowError, Flows};
 pub use session::{Awaiting, Pending, Session, SessionStore, Turn};
 
 use crate::config::{Config, Strategy};
-use crate::nlu::{Intent, Nlu, Parsed, SlotKind, Slots};
+use crate::nlu::{Intent, LockDetails, Nlu, Parsed, PromoteFrom, Reply, SlotKind, Slots};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -29,6 +29,10 @@ pub struct Request {
     pub strategy: Option<Strategy>,
     /// Canary percent.
     pub percent: Option<u8>,
+    /// A lock's duration and reason.
+    pub lock: Option<LockDetails>,
+    /// "promote": deploy the version another environment runs.
+    pub promote_from: Option<PromoteFrom>,
 }
 
 impl Request {
@@ -45,6 +49,8 @@ impl Request {
             } else {
                 None
             },
+            lock: s.lock.clone(),
+            promote_from: s.promote_from.clone(),
         }
     }
 }
@@ -71,13 +77,18 @@ pub enum Step {
     Query(Request),
     /// Say something; nothing else happens.
     Reply(String),
-    /// "cancel" with nothing pending: ask whether to stop the runs of this thread.
-    CancelRuns,
+    /// "cancel" with nothing pending: ask whether to stop the runs of this thread, or the
+    /// run named ("stop run 12", from any thread).
+    CancelRuns(Option<i64>),
     /// The user confirmed stopping these runs.
     StopRuns(Vec<i64>),
-    /// Show help.
-    Help,
+    /// Show help: everything, or one command's.
+    Help(Option<Intent>),
 }
+
+/// The answer to anything at a yes/no question that is neither an explicit yes or no nor a
+/// correction: nothing happens until the user says which.
+pub const ANSWER_YES_OR_NO: &str = "Please answer yes or no (or say what to change).";
 
 /// Applies flows to sessions.
 pub struct Dialogue {
@@ -107,6 +118,15 @@ pub fn describe(intent: Intent, s: &Slots) -> String {
     out
 }
 
+/// "a, b and c".
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
 /// Copies the flow's slots present in `from` into `into`; true when anything changed.
 fn merge(into: &mut Slots, from: &Slots, flow: &Flow) -> bool {
     let before = into.clone();
@@ -124,6 +144,12 @@ fn merge(into: &mut Slots, from: &Slots, flow: &Flow) -> bool {
         if from.strategy != Some(Strategy::Canary) {
             into.percent = None;
         }
+    }
+    if from.lock.is_some() && matches!(flow.intent.as_str(), "lock" | "unlock") {
+        into.lock = from.lock.clone();
+    }
+    if from.promote_from.is_some() && flow.intent == "deploy" {
+        into.promote_from = from.promote_from.clone();
     }
     if flow.uses(SlotKind::Percent) && from.percent.is_some() {
         into.percent = from.percent;
@@ -168,12 +194,17 @@ impl Dialogue {
 
     /// Decides what a message means for this thread, updating the session.
     pub fn step(&self, session: &mut Session, parsed: &Parsed, user: &str, nlu: &Nlu) -> Step {
-        // "Stop run 3?" takes its yes/no first; anything else drops the question.
+        // "Stop run 3?" takes only an explicit yes or no; a new command drops the question,
+        // anything else leaves it open.
         if let Some(ids) = session.pending_stop.take() {
-            match parsed.intent {
-                Intent::Affirm => return Step::StopRuns(ids),
-                Intent::Negate => return Step::Reply("OK, the run keeps going.".into()),
-                _ => {}
+            match parsed.reply {
+                Some(Reply::Yes) => return Step::StopRuns(ids),
+                Some(Reply::No) => return Step::Reply("OK, the run keeps going.".into()),
+                _ if self.is_command(parsed) => {}
+                _ => {
+                    session.pending_stop = Some(ids);
+                    return Step::Reply(ANSWER_YES_OR_NO.into());
+                }
             }
         }
         if let Some(owner) = session.pending.as_ref().map(|p| p.requested_by.clone()) {
@@ -181,14 +212,21 @@ impl Dialogue {
                 return self.someone_else(session, parsed, nlu, &owner);
             }
         }
+        if parsed.intent == Intent::Cancel && parsed.parts.run_id.is_some() {
+            // "stop run 12" names its run; a request being filled in here stays open.
+            return Step::CancelRuns(parsed.parts.run_id);
+        }
         if parsed.intent == Intent::Cancel {
             return match session.pending.take() {
                 Some(p) => Step::Reply(format!(
                     "OK, cancelled: {}. Nothing was run.",
                     describe(p.intent, &p.slots)
                 )),
-                None => Step::CancelRuns,
+                None => Step::CancelRuns(parsed.parts.run_id),
             };
+        }
+        if let Some(text) = self.unhonoured(session, parsed) {
+            return Step::Reply(text);
         }
         if !parsed.invalid.is_empty()
             && (session.pending.is_some() || self.flows.get(parsed.intent).is_some())
@@ -211,6 +249,60 @@ impl Dialogue {
             }
         }
         self.start(session, parsed, user, nlu)
+    }
+
+    /// A part of an action request that cannot be honoured (a time, several environments or
+    /// services): named in the reply, and nothing runs. A pending request stays as it was.
+    fn unhonoured(&self, session: &Session, parsed: &Parsed) -> Option<String> {
+        let intent = match self.flows.get(parsed.intent) {
+            Some(f) if f.action => parsed.intent,
+            Some(_) => return None,
+            None => session.pending.as_ref()?.intent,
+        };
+        let mut slots = session
+            .pending
+            .as_ref()
+            .filter(|p| p.intent == intent)
+            .map(|p| p.slots.clone())
+            .unwrap_or_default();
+        if let Some(flow) = self.flows.get(intent) {
+            merge(&mut slots, &parsed.slots, flow);
+        }
+        let now = describe(intent, &slots);
+        if let (Some(time), Intent::Deploy | Intent::Rollback) = (&parsed.parts.time, intent) {
+            let (noun, verb) = if intent == Intent::Deploy {
+                ("deploys", "deploy")
+            } else {
+                ("rollbacks", "roll back")
+            };
+            return Some(format!(
+                "I can't schedule {noun} yet (you said \"{time}\"); nothing was run. Say `{now}` to {verb} now."
+            ));
+        }
+        let verb = intent.as_str();
+        if parsed.parts.environments.len() > 1 {
+            let envs = join_and(&parsed.parts.environments);
+            return Some(format!(
+                "One {verb} at a time is supported for now, and you named {} environments: {envs}. Nothing was run; send one request per environment, e.g. `{}`.",
+                parsed.parts.environments.len(),
+                describe(intent, &Slots { environment: parsed.parts.environments.first().cloned(), ..slots.clone() })
+            ));
+        }
+        if parsed.services.len() > 1 {
+            return Some(format!(
+                "One {verb} at a time is supported for now, and you named {} services: {}. Nothing was run; send one request per service, e.g. `{}`.",
+                parsed.services.len(),
+                join_and(&parsed.services),
+                describe(intent, &Slots { service: parsed.services.first().cloned(), ..slots })
+            ));
+        }
+        None
+    }
+
+    /// True when the message is a command of its own (a flow's intent, or help), not an
+    /// attempt at answering a question.
+    fn is_command(&self, parsed: &Parsed) -> bool {
+        parsed.intent == Intent::Help || self.flows.get(parsed.intent).is_some()
     }
 
     /// Answers a question without touching the session's pending request.
@@ -242,7 +334,7 @@ impl Dialogue {
     fn start(&self, session: &mut Session, parsed: &Parsed, user: &str, nlu: &Nlu) -> Step {
         let Some(flow) = self.flows.get(parsed.intent) else {
             return match parsed.intent {
-                Intent::Help => Step::Help,
+                Intent::Help => Step::Help(parsed.parts.help_topic),
                 Intent::Affirm | Intent::Negate => {
                     Step::Reply("There's nothing waiting for a yes or no in this thread. Say \"help\" to see what I can do.".into())
                 }
@@ -256,13 +348,6 @@ impl Dialogue {
                 _ => Step::Reply("I didn't catch a command there. Say \"help\" to see what I can do.".into()),
             };
         };
-        if flow.action && parsed.services.len() > 1 {
-            return Step::Reply(format!(
-                "I can {} one service at a time: which one, {}? Send them as separate requests.",
-                parsed.intent.as_str(),
-                join_choices(&parsed.services)
-            ));
-        }
         let mut pending = Pending {
             intent: parsed.intent,
             slots: Slots::default(),
@@ -314,19 +399,19 @@ impl Dialogue {
             return self.advance(session, pending);
         }
         match pending.awaiting {
-            Awaiting::Confirmation => match parsed.intent {
-                Intent::Affirm => Step::Run(Request::from_slots(pending.intent, &pending.slots)),
-                Intent::Negate => Step::Reply(format!(
+            Awaiting::Confirmation => match parsed.reply {
+                Some(Reply::Yes) => Step::Run(Request::from_slots(pending.intent, &pending.slots)),
+                Some(Reply::No) => Step::Reply(format!(
                     "OK, I won't {}. Nothing was run.",
                     describe(pending.intent, &pending.slots)
                 )),
                 _ => {
                     session.pending = Some(pending);
-                    Step::Reply("Please answer yes or no, or correct a detail (for example \"no, production\").".into())
+                    Step::Reply(ANSWER_YES_OR_NO.into())
                 }
             },
             Awaiting::Slot(kind) => {
-                if parsed.intent == Intent::Affirm {
+                if parsed.reply == Some(Reply::Yes) {
                     if let Some(s) = pending.suggestion.take() {
                         let fill = Slots {
                             service: (kind == SlotKind::Service).then(|| s.clone()),
@@ -337,7 +422,7 @@ impl Dialogue {
                         return self.advance(session, pending);
                     }
                 }
-                if parsed.intent == Intent::Negate {
+                if parsed.reply == Some(Reply::No) {
                     return Step::Reply(format!(
                         "OK, dropped: {}. Nothing was run.",
                         describe(pending.intent, &pending.slots)
@@ -346,6 +431,11 @@ impl Dialogue {
                 if let Some(term) = parsed.unknown.first() {
                     let suggestion = nlu.suggest(&term.text, kind);
                     return self.invalid(session, pending, kind, &term.text, suggestion);
+                }
+                if pending.suggestion.is_some() {
+                    // "Did you mean X?" is a yes/no question too.
+                    session.pending = Some(pending);
+                    return Step::Reply(ANSWER_YES_OR_NO.into());
                 }
                 let step = self.advance(session, pending);
                 match step {

@@ -33,6 +33,8 @@ fn deploy(service: &str, env: &str) -> Request {
         version: None,
         strategy: None,
         percent: None,
+        lock: None,
+        promote_from: None,
     }
 }
 
@@ -80,7 +82,7 @@ fn no_and_cancel_drop_the_request() {
     f.say("deploy redis");
     assert!(matches!(f.say("nevermind"), Step::Reply(t) if t.starts_with("OK, cancelled")));
     assert!(f.session.pending.is_none());
-    assert_eq!(f.say("cancel"), Step::CancelRuns);
+    assert_eq!(f.say("cancel"), Step::CancelRuns(None));
 }
 
 #[test]

@@ -2,10 +2,9 @@
 //! and per-person rate limits. Adapter-independent: the bot asks, governance answers with a
 //! permission or a refusal the user can act on.
 
-mod lock_text;
 mod rate;
 
-pub use lock_text::{parse_lock_details, LockDetails};
+pub use crate::nlu::lock_words::{parse_lock_details, LockDetails};
 pub use rate::RateLimiter;
 
 use crate::bot::{ago, timefmt_span, utc};

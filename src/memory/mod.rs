@@ -26,6 +26,9 @@ pub struct Facts {
     pub last_success_at: Option<i64>,
     /// Other service -> how many of this service's failures had it failing nearby in time.
     pub co_failures: BTreeMap<String, usize>,
+    /// A release one of these deploys left live although its checks did not pass:
+    /// "3.2.0-rc.1 is live (its verify failed)".
+    pub live_problem: Option<String>,
 }
 
 /// A strategy suggested by the rules, with the reason to show.
@@ -83,6 +86,7 @@ pub fn facts(
         failing_stages,
         last_success_at: own.iter().find(|d| d.succeeded).map(|d| d.at),
         co_failures,
+        live_problem: own.iter().find_map(|d| d.live_problem.clone()),
     }
 }
 
@@ -112,8 +116,12 @@ impl Facts {
 
     /// The full sentence for `status` and `explain`; None when history is unremarkable.
     pub fn summary(&self, now_ms: i64) -> Option<String> {
-        let failure = self.failure_line()?;
-        let mut parts = vec![failure];
+        let failure = self.failure_line();
+        if failure.is_none() && self.live_problem.is_none() {
+            return None;
+        }
+        // What the target runs now comes first: it is the fact a deployer must not miss.
+        let mut parts: Vec<String> = self.live_problem.iter().cloned().chain(failure).collect();
         match self.last_success_at {
             Some(at) => parts.push(format!(
                 "last success {} ago",

@@ -17,6 +17,7 @@ fn outcome(
         succeeded: ok,
         failed_stage: stage.map(str::to_string),
         at: at_min * MIN,
+        live_problem: None,
     }
 }
 
@@ -120,4 +121,47 @@ fn other_environments_and_services_are_ignored() {
     let h = vec![staging, outcome(2, "redis", false, Some("verify"), 0)];
     let f = facts(&h, "billionmail", "production", &cfg());
     assert_eq!((f.considered, f.failures), (0, 0));
+}
+
+#[test]
+fn a_broken_release_left_live_leads_the_summary() {
+    let mut broken = outcome(2, "payments-api", false, Some("verify"), 100);
+    broken.live_problem = Some("3.2.0-rc.1 is live (its verify failed)".into());
+    let h = vec![outcome(1, "payments-api", true, None, 0), broken];
+    let f = facts(&h, "payments-api", "production", &cfg());
+    assert_eq!(
+        f.summary(160 * MIN).unwrap(),
+        "3.2.0-rc.1 is live (its verify failed); payments-api failed 1 of its last 2 production deploys (verify stage); last success 3 h ago"
+    );
+    // One failure is below every rule: no strategy is pushed, but the warning stands.
+    assert_eq!(recommend(&f, &cfg()), None);
+    // Without the live problem the same history reads as before.
+    let plain = facts(
+        &[
+            h[0].clone(),
+            outcome(2, "payments-api", false, Some("verify"), 100),
+        ],
+        "payments-api",
+        "production",
+        &cfg(),
+    );
+    assert!(plain
+        .summary(160 * MIN)
+        .unwrap()
+        .starts_with("payments-api failed 1"));
+}
+
+#[test]
+fn a_live_problem_is_reported_even_outside_the_failure_window() {
+    let mut broken = outcome(1, "redis", false, Some("verify"), 0);
+    broken.live_problem = Some("7.2.5 is live (its verify failed)".into());
+    let mut h: Vec<DeployOutcome> = vec![broken];
+    // Newer successful deploys of redis elsewhere in time do not hide what runs now.
+    h.extend((0..5).map(|i| outcome(10 + i, "redis", true, None, 1000 + i)));
+    let f = facts(&h, "redis", "production", &cfg());
+    assert_eq!(f.failures, 0);
+    assert!(f
+        .summary(2000 * MIN)
+        .unwrap()
+        .starts_with("7.2.5 is live (its verify failed)"));
 }

@@ -2,8 +2,14 @@
 //! (multi-word, case-insensitive, typo-tolerant), plus versions, strategies and percents.
 
 use super::tokens::Token;
-use crate::config::{normalize_term, Config, Strategy};
-use std::collections::HashSet;
+use crate::config::{normalize_term, Config};
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+mod values;
+mod version;
+
+pub use version::{parse_version, version_order_key, VersionKey};
 
 /// Which slot an entity fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,7 +68,7 @@ impl SlotKind {
 pub struct Entity {
     /// Slot it fills.
     pub kind: SlotKind,
-    /// Canonical value (config name, version without `v`, strategy spelling, percent digits).
+    /// Canonical value (config name, version exactly as typed, strategy spelling, percent digits).
     pub value: String,
     /// First token index.
     pub start: usize,
@@ -70,19 +76,6 @@ pub struct Entity {
     pub end: usize,
     /// True when matched with a typo.
     pub fuzzy: bool,
-}
-
-impl Entity {
-    /// An entity covering exactly token `i`.
-    fn at(kind: SlotKind, value: String, i: usize, fuzzy: bool) -> Entity {
-        Entity {
-            kind,
-            value,
-            start: i,
-            end: i + 1,
-            fuzzy,
-        }
-    }
 }
 
 /// A word that looks like a name the config does not know (`deploy foo` -> `foo`).
@@ -99,6 +92,8 @@ pub struct UnknownTerm {
 struct Term {
     words: Vec<String>,
     compact: String,
+    /// Characters in `compact`.
+    compact_len: usize,
     kind: SlotKind,
     canonical: String,
     /// An alias that is also an English word ("stage", "live"): a name only where a name is expected.
@@ -114,24 +109,156 @@ pub struct Extraction {
     pub unknown: Vec<UnknownTerm>,
     /// Values that look like a slot but are not valid ("150%"), as sentences for the user.
     pub invalid: Vec<String>,
+    /// Token ranges of versions refused for junk glued to them (`1.0;id`): no slot, but the
+    /// classifier reads them as a version, as it would the version alone.
+    pub refused_versions: Vec<Range<usize>>,
 }
 
 /// English words (4-14 letters): never read as typos of names. See `data/README.md`.
+/// True for a word of the English word list.
+pub(super) fn is_english_word(w: &str) -> bool {
+    english().contains(w)
+}
+
 fn english() -> &'static HashSet<&'static str> {
     static WORDS: std::sync::OnceLock<HashSet<&'static str>> = std::sync::OnceLock::new();
     WORDS.get_or_init(|| include_str!("data/english-words.txt").lines().collect())
 }
 
-/// Words after which an ambiguous alias is read as a name ("deploy to stage", "is prod down").
-const NAME_CONTEXT: [&str; 29] = [
-    "to", "in", "on", "into", "onto", "from", "for", "of", "at", "with", "is", "was", "are",
-    "deploy", "ship", "release", "push", "promote", "rollback", "back", "revert", "status",
-    "explain", "history", "lock", "unlock", "freeze", "unfreeze", "redeploy",
+/// Words after which an ambiguous alias is read as a name ("deploy to stage", "is prod
+/// down", "did payments fail", "why isn't payments building").
+const NAME_CONTEXT: [&str; 59] = [
+    "to",
+    "in",
+    "on",
+    "into",
+    "onto",
+    "from",
+    "for",
+    "of",
+    "at",
+    "with",
+    "about",
+    "is",
+    "was",
+    "are",
+    "isn't",
+    "wasn't",
+    "did",
+    "didn't",
+    "does",
+    "doesn't",
+    "has",
+    "hasn't",
+    "will",
+    "can",
+    "deploy",
+    "ship",
+    "release",
+    "push",
+    "promote",
+    "rollback",
+    "back",
+    "revert",
+    "status",
+    "explain",
+    "history",
+    "lock",
+    "unlock",
+    "freeze",
+    "unfreeze",
+    "redeploy",
+    "update",
+    "upgrade",
+    "check",
+    "show",
+    "undo",
+    "cancel",
+    "stop",
+    "restart",
+    "rebuild",
+    "build",
+    "deploying",
+    "releasing",
+    "shipping",
+    "rolling",
+    "reverting",
+    "promoting",
+    "locking",
+    "unlocking",
+    "checking",
+];
+
+/// Words after an ambiguous alias that make it a name whatever precedes it
+/// ("the stage env", "what payments service").
+const NAME_BEFORE: [&str; 13] = [
+    "env",
+    "environment",
+    "cluster",
+    "deploy",
+    "deploys",
+    "deployment",
+    "build",
+    "canary",
+    "service",
+    "rollout",
+    "release",
+    "rollback",
+    "api",
+];
+
+/// Words after an ambiguous alias that make it a name at the start of a clause ("payments
+/// failed", "live is down") but not after a determiner ("what stage failed").
+const NAME_SUBJECT_OF: [&str; 30] = [
+    "fail",
+    "failed",
+    "fails",
+    "failing",
+    "broke",
+    "broken",
+    "down",
+    "up",
+    "ready",
+    "deployed",
+    "deploying",
+    "building",
+    "built",
+    "running",
+    "status",
+    "history",
+    "healthy",
+    "is",
+    "was",
+    "isn't",
+    "wasn't",
+    "has",
+    "hasn't",
+    "did",
+    "didn't",
+    "works",
+    "working",
+    "rolled",
+    "released",
+    "locked",
+];
+
+/// Words that make the next word an ordinary noun ("what stage", "the payments").
+const DETERMINERS: [&str; 16] = [
+    "the", "a", "an", "what", "which", "this", "that", "each", "every", "any", "some", "no", "my",
+    "our", "your", "their",
 ];
 
 /// Recognizes entities using the config's vocabulary.
 pub struct EntityExtractor {
     terms: Vec<Term>,
+    /// Indices into `terms` by first word, longest term first.
+    by_first: HashMap<String, Vec<usize>>,
+    /// Index into `terms` by all words joined with a space.
+    by_words: HashMap<String, usize>,
+    /// Compact spellings of one-word names and aliases.
+    single_compacts: HashSet<String>,
+    /// Longest compact name or alias, in characters (bounds typo matching).
+    longest: usize,
     known_words: HashSet<String>,
 }
 
@@ -139,6 +266,30 @@ pub struct EntityExtractor {
 const COMMON_WORDS: &str = "a about above after again against all also am an and any are as at back be been before being below between both but by can cancel could current currently deploy deployed deploying deploys did do does doing done down during each else ever every few for from further get go going got had has have having he her here hers him his how i if in into is it its itself just last latest let lets like ll me more most my myself need new next no nor not now of off on once only or other our ours out over own please previous put re release same she should so some such than that the their them then there these they this those through to too under until up us very was we were what when where which while who whom why will with would you your yours yes ok okay thanks thank hey hi hello state stats stable status story stuff start started stop stopped store stored stages stage staged staff stand static steady still step things thing think time today tomorrow tonight week weekend friday monday morning night team people payment payments release released releases version versions service services server servers env environment environments build builds test tests tested testing check checks checked verify rollback roll rolled rolling revert reverted undo lock locked locks unlock freeze frozen unfreeze approve approved reject rejected deny denied help history explain failed fail failure failures error errors broke broken why what running live prod dev redo ready reddit retro retry review";
 
 const PREPOSITIONS: [&str; 5] = ["to", "in", "on", "into", "onto"];
+
+/// Work in progress of one [`EntityExtractor::extract`] call.
+struct Scan<'a> {
+    text: &'a str,
+    tokens: &'a [Token],
+    words: Vec<&'a str>,
+    taken: Vec<bool>,
+    out: Extraction,
+}
+
+impl Scan<'_> {
+    fn push(&mut self, kind: SlotKind, value: String, range: Range<usize>, fuzzy: bool) {
+        for flag in &mut self.taken[range.clone()] {
+            *flag = true;
+        }
+        self.out.entities.push(Entity {
+            kind,
+            value,
+            start: range.start,
+            end: range.end,
+            fuzzy,
+        });
+    }
+}
 
 impl EntityExtractor {
     /// Builds the gazetteer from the config. `extra_known` are words from training examples:
@@ -153,8 +304,10 @@ impl EntityExtractor {
             let words: Vec<String> = norm.split(' ').map(str::to_string).collect();
             let ambiguous =
                 norm != canonical && words.len() == 1 && english().contains(norm.as_str());
+            let compact = norm.replace(' ', "");
             terms.push(Term {
-                compact: norm.replace(' ', ""),
+                compact_len: compact.chars().count(),
+                compact,
                 words,
                 kind,
                 canonical: canonical.to_string(),
@@ -180,238 +333,168 @@ impl EntityExtractor {
             .map(str::to_string)
             .collect();
         known_words.extend(extra_known.iter().cloned());
+        let mut by_first: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_words = HashMap::new();
+        let mut single_compacts = HashSet::new();
         // A configured name is not "ordinary vocabulary", even if a training example used it.
-        for t in &terms {
+        for (k, t) in terms.iter().enumerate() {
             for w in &t.words {
                 known_words.remove(w);
             }
             known_words.remove(&t.compact);
+            by_first.entry(t.words[0].clone()).or_default().push(k);
+            by_words.entry(t.words.join(" ")).or_insert(k);
+            if t.words.len() == 1 {
+                single_compacts.insert(t.compact.clone());
+            }
         }
-        EntityExtractor { terms, known_words }
+        EntityExtractor {
+            longest: terms.iter().map(|t| t.compact_len).max().unwrap_or(0),
+            terms,
+            by_first,
+            by_words,
+            single_compacts,
+            known_words,
+        }
     }
 
     /// True for a word that is a configured name (or alias), or a version.
     fn is_plain_name(&self, w: &str) -> bool {
-        parse_version(w).is_some()
-            || self
-                .terms
-                .iter()
-                .any(|t| t.words.len() == 1 && t.compact == w.replace(['-', '_'], ""))
+        parse_version(w).is_some() || self.single_compacts.contains(&w.replace(['-', '_'], ""))
     }
 
     /// Whether an ambiguous alias at token `i` stands where a name is expected.
     fn name_expected(&self, words: &[&str], i: usize) -> bool {
+        let prev = i.checked_sub(1).map(|p| words[p]);
+        let next = words.get(i + 1).copied();
         words.len() <= 2
-            || (i > 0 && (NAME_CONTEXT.contains(&words[i - 1]) || self.is_plain_name(words[i - 1])))
-            || (i + 1 < words.len()
-                && (matches!(
-                    words[i + 1],
-                    "env"
-                        | "environment"
-                        | "cluster"
-                        | "deploy"
-                        | "deploys"
-                        | "deployment"
-                        | "build"
-                        | "canary"
-                        | "service"
-                        | "rollout"
-                        | "release"
-                        | "rollback"
-                ) || self.is_plain_name(words[i + 1])))
+            || prev.is_some_and(|p| NAME_CONTEXT.contains(&p) || self.is_plain_name(p))
+            || next.is_some_and(|n| NAME_BEFORE.contains(&n) || self.is_plain_name(n))
+            || (next.is_some_and(|n| NAME_SUBJECT_OF.contains(&n))
+                && !prev.is_some_and(|p| DETERMINERS.contains(&p)))
     }
 
-    /// Finds all entities, unknown name-like words and invalid values in the tokens.
-    pub fn extract(&self, tokens: &[Token]) -> Extraction {
-        let mut taken = vec![false; tokens.len()];
-        let mut found = Vec::new();
-        let mut invalid = Vec::new();
-        let mut unknown = Vec::new();
-        let words: Vec<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
+    /// Finds all entities, unknown name-like words and invalid values in the tokens of
+    /// `text`. Each pass looks at every token a bounded number of times, so the work is
+    /// linear in the message length.
+    pub fn extract(&self, text: &str, tokens: &[Token]) -> Extraction {
+        let mut scan = Scan {
+            text,
+            tokens,
+            words: tokens.iter().map(|t| t.text.as_str()).collect(),
+            taken: vec![false; tokens.len()],
+            out: Extraction::default(),
+        };
+        values::refuse_glued_versions(&mut scan);
+        // service@version next: it is one token holding two entities.
+        self.service_at_version(&mut scan);
+        values::percents(&mut scan);
+        values::strategies(&mut scan);
+        self.names(&mut scan);
+        values::versions(&mut scan);
+        self.typos_and_unknown(&mut scan);
+        let mut out = scan.out;
+        out.entities.sort_by_key(|e| (e.start, e.kind.as_str()));
+        out
+    }
 
-        // service@version first: it is one token holding two entities.
-        for (i, w) in words.iter().enumerate() {
-            if let Some((svc, ver)) = w.split_once('@') {
-                if let (Some(term), Some(v)) = (self.lookup_single(svc), parse_version(ver)) {
-                    found.push(Entity::at(term.0, term.1, i, term.2));
-                    found.push(Entity::at(SlotKind::Version, v, i, false));
-                    taken[i] = true;
-                } else if let Some(term) =
-                    (ver == "latest").then(|| self.lookup_single(svc)).flatten()
-                {
-                    found.push(Entity::at(term.0, term.1, i, term.2));
-                    taken[i] = true;
-                } else if let (None, Some(v)) = (self.lookup_single(svc), parse_version(ver)) {
+    fn service_at_version(&self, scan: &mut Scan) {
+        for i in 0..scan.words.len() {
+            let Some((svc, ver)) = scan.words[i].split_once('@') else {
+                continue;
+            };
+            if scan.taken[i] {
+                continue;
+            }
+            let typed = version::typed_version(scan.text, &scan.tokens[i]);
+            let version = parse_version(typed);
+            let service = self.lookup_single(svc);
+            match (service, version) {
+                (Some((kind, name, fuzzy)), Some(v)) => {
+                    scan.push(kind, name, i..i + 1, fuzzy);
+                    scan.push(SlotKind::Version, v, i..i + 1, false);
+                }
+                (Some((kind, name, fuzzy)), None) if ver == "latest" => {
+                    scan.push(kind, name, i..i + 1, fuzzy);
+                }
+                (None, Some(v)) => {
                     // "foo@1.2.3": the version is fine, the service is unknown.
-                    found.push(Entity::at(SlotKind::Version, v, i, false));
-                    unknown.push(UnknownTerm {
+                    scan.push(SlotKind::Version, v, i..i + 1, false);
+                    scan.out.unknown.push(UnknownTerm {
                         text: svc.to_string(),
                         after_preposition: false,
                         index: i,
                     });
-                    taken[i] = true;
                 }
+                _ => {}
             }
         }
-        // Percents: "5%", "10 percent", "10 pct".
-        for i in 0..words.len() {
-            if taken[i] {
-                continue;
-            }
-            if let Some(n) = words[i].strip_suffix('%').and_then(parse_percent) {
-                found.push(Entity::at(SlotKind::Percent, n, i, false));
-                taken[i] = true;
-            } else if let Some(n) = parse_percent(words[i]) {
-                if i + 1 < words.len()
-                    && matches!(words[i + 1], "percent" | "pct" | "%" | "per-cent")
-                {
-                    found.push(Entity {
-                        kind: SlotKind::Percent,
-                        value: n,
-                        start: i,
-                        end: i + 2,
-                        fuzzy: false,
-                    });
-                    taken[i] = true;
-                    taken[i + 1] = true;
-                }
-            }
-        }
-        for i in 0..words.len() {
-            let digits = words[i].strip_suffix('%').or_else(|| {
-                (i + 1 < words.len() && matches!(words[i + 1], "percent" | "pct"))
-                    .then_some(words[i])
-            });
-            if let Some(d) = digits
-                .filter(|d| !taken[i] && !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()))
-            {
-                invalid.push(format!(
-                    "{d}% is not a valid canary percentage; use 1 to 100."
-                ));
-                taken[i] = true;
-            }
-        }
-        // Strategies (two-word "blue green" included).
-        for i in 0..words.len() {
-            if taken[i] {
-                continue;
-            }
-            let two = (i + 1 < words.len() && !taken[i + 1])
-                .then(|| format!("{} {}", words[i], words[i + 1]));
-            if two.as_deref() == Some("blue green") {
-                found.push(Entity {
-                    kind: SlotKind::Strategy,
-                    value: "blue-green".into(),
-                    start: i,
-                    end: i + 2,
-                    fuzzy: false,
-                });
-                taken[i] = true;
-                taken[i + 1] = true;
-            } else if let Some(s) = parse_strategy(words[i])
-                .filter(|s| *s != Strategy::Direct || direct_means_strategy(&words, i))
-            {
-                found.push(Entity::at(SlotKind::Strategy, s.as_str().into(), i, false));
-                taken[i] = true;
-            }
-        }
-        // Exact names and aliases, longest first, aligned on token boundaries.
-        let mut sub: Vec<(usize, &str)> = Vec::new(); // (token index, word) after splitting on - and _
-        let mut first_of_token = Vec::new();
-        for (i, w) in words.iter().enumerate() {
-            let parts: Vec<&str> = w.split(['-', '_']).filter(|p| !p.is_empty()).collect();
-            for (k, p) in parts.iter().enumerate() {
-                first_of_token.push(k == 0);
-                sub.push((i, p));
+    }
+
+    /// Exact names and aliases, longest first, aligned on token boundaries.
+    fn names(&self, scan: &mut Scan) {
+        // (token index, word) after splitting on - and _, and whether it starts its token.
+        let mut sub: Vec<(usize, &str, bool)> = Vec::with_capacity(scan.words.len());
+        for (i, w) in scan.words.iter().enumerate() {
+            let parts = w.split(['-', '_']).filter(|p| !p.is_empty());
+            for (k, p) in parts.enumerate() {
+                sub.push((i, p, k == 0));
             }
         }
         let mut j = 0;
         while j < sub.len() {
-            if taken[sub[j].0] || !first_of_token[j] {
+            if scan.taken[sub[j].0] || !sub[j].2 {
                 j += 1;
                 continue;
             }
-            let mut matched = None;
-            for t in &self.terms {
+            let candidates = self.by_first.get(sub[j].1).map_or(&[][..], Vec::as_slice);
+            let matched = candidates.iter().map(|k| &self.terms[*k]).find_map(|t| {
                 let n = t.words.len();
                 if j + n > sub.len() {
-                    continue;
+                    return None;
                 }
                 let end_tok = sub[j + n - 1].0;
                 let ends_token = j + n == sub.len() || sub[j + n].0 != end_tok;
-                if ends_token
-                    && (j..j + n).all(|k| !taken[sub[k].0])
+                (ends_token
+                    && (j..j + n).all(|k| !scan.taken[sub[k].0])
                     && t.words.iter().enumerate().all(|(k, w)| sub[j + k].1 == w)
-                    && (!t.ambiguous || self.name_expected(&words, sub[j].0))
-                {
-                    matched = Some((t, n, end_tok));
-                    break;
+                    && (!t.ambiguous || self.name_expected(&scan.words, sub[j].0)))
+                .then_some((t, n, end_tok))
+            });
+            match matched {
+                Some((t, n, end_tok)) => {
+                    scan.push(t.kind, t.canonical.clone(), sub[j].0..end_tok + 1, false);
+                    j += n;
                 }
-            }
-            if let Some((t, n, end_tok)) = matched {
-                let start = sub[j].0;
-                found.push(Entity {
-                    kind: t.kind,
-                    value: t.canonical.clone(),
-                    start,
-                    end: end_tok + 1,
-                    fuzzy: false,
-                });
-                for flag in taken.iter_mut().take(end_tok + 1).skip(start) {
-                    *flag = true;
-                }
-                j += n;
-            } else {
-                j += 1;
+                None => j += 1,
             }
         }
-        // Versions and shas.
-        for i in 0..words.len() {
-            if !taken[i] {
-                if let Some(v) = parse_version(words[i]) {
-                    found.push(Entity::at(SlotKind::Version, v, i, false));
-                    taken[i] = true;
-                }
-            }
-        }
-        // Typos of names, then whatever still looks like an unknown name.
-        for i in 0..words.len() {
-            if taken[i] {
+    }
+
+    /// Typos of names, then whatever still looks like an unknown name.
+    fn typos_and_unknown(&self, scan: &mut Scan) {
+        for i in 0..scan.words.len() {
+            if scan.taken[i] {
                 continue;
             }
-            let w = words[i];
+            let w = scan.words[i];
             if let Some((kind, canonical)) = self.fuzzy(w) {
-                found.push(Entity {
-                    kind,
-                    value: canonical,
-                    start: i,
-                    end: i + 1,
-                    fuzzy: true,
-                });
-                taken[i] = true;
+                scan.push(kind, canonical, i..i + 1, true);
             } else if self.looks_like_name(w) {
-                let after_preposition = i > 0 && PREPOSITIONS.contains(&words[i - 1]);
-                unknown.push(UnknownTerm {
+                let after_preposition = i > 0 && PREPOSITIONS.contains(&scan.words[i - 1]);
+                scan.out.unknown.push(UnknownTerm {
                     text: w.to_string(),
                     after_preposition,
                     index: i,
                 });
             }
         }
-        found.sort_by_key(|e| (e.start, e.kind.as_str()));
-        Extraction {
-            entities: found,
-            unknown,
-            invalid,
-        }
     }
 
     fn lookup_single(&self, w: &str) -> Option<(SlotKind, String, bool)> {
-        let norm = normalize_term(w);
-        self.terms
-            .iter()
-            .find(|t| t.words.join(" ") == norm)
-            .map(|t| (t.kind, t.canonical.clone(), false))
+        self.by_words
+            .get(&normalize_term(w))
+            .map(|k| (self.terms[*k].kind, self.terms[*k].canonical.clone(), false))
             .or_else(|| self.fuzzy(w).map(|(k, c)| (k, c, true)))
     }
 
@@ -419,19 +502,29 @@ impl EntityExtractor {
     /// at least 5 letters, same first letter, one edit (two for 9+ letters), not an ordinary
     /// word, and only when exactly one name is that close.
     fn fuzzy(&self, w: &str) -> Option<(SlotKind, String)> {
+        // No name is within two edits of a word this long (and the check stays cheap).
+        if w.len() > 4 * (self.longest + 2) {
+            return None;
+        }
         let compact: String = w.chars().filter(|c| *c != '-' && *c != '_').collect();
-        if compact.chars().count() < 5
+        let len = compact.chars().count();
+        if len < 5
+            || len > self.longest + 2
             || self.known_words.contains(w)
             || english().contains(w)
             || !compact.chars().all(|c| c.is_alphanumeric())
         {
             return None;
         }
-        let max = if compact.chars().count() >= 9 { 2 } else { 1 };
+        let max = if len >= 9 { 2 } else { 1 };
+        let first = compact.chars().next();
         let mut best: Option<(usize, &Term)> = None;
         let mut tie = false;
         for t in &self.terms {
-            if t.compact.chars().count() < 5 || t.compact.chars().next() != compact.chars().next() {
+            if t.compact_len < 5
+                || t.compact_len.abs_diff(len) > max
+                || t.compact.chars().next() != first
+            {
                 continue;
             }
             let d = damerau_levenshtein(&compact, &t.compact);
@@ -465,107 +558,40 @@ impl EntityExtractor {
     /// The configured name closest to `word` of the given kind, for "did you mean" replies.
     pub fn suggest(&self, word: &str, kind: SlotKind) -> Option<String> {
         let compact: String = normalize_term(word).replace(' ', "");
+        let len = compact.chars().count();
         self.terms
             .iter()
             .filter(|t| t.kind == kind)
+            // Closer than half the longer word's length: the length gap alone rules most out.
+            .filter(|t| t.compact_len.abs_diff(len) <= t.compact_len.max(len) / 2)
             .map(|t| (damerau_levenshtein(&compact, &t.compact), t))
-            .filter(|(d, t)| *d <= t.compact.chars().count().max(compact.chars().count()) / 2)
+            .filter(|(d, t)| *d <= t.compact_len.max(len) / 2)
             .min_by_key(|(d, _)| *d)
             .map(|(_, t)| t.canonical.clone())
     }
 }
 
-/// Parses a version: `2.3.1`, `v2.5.0-rc.1`, `1.2`, or a git sha (7-40 hex with a digit and
-/// a letter). Returns it without the leading `v`.
-pub fn parse_version(w: &str) -> Option<String> {
-    let body = w.strip_prefix('v').unwrap_or(w);
-    let (core, suffix) = match body.find(['-', '+']) {
-        Some(i) => (&body[..i], Some(&body[i + 1..])),
-        None => (body, None),
-    };
-    let parts: Vec<&str> = core.split('.').collect();
-    let numeric = parts.len() >= 2
-        && parts.len() <= 4
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.len() <= 9 && p.chars().all(|c| c.is_ascii_digit()));
-    let suffix_ok = suffix.is_none_or(|s| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-    });
-    if numeric && suffix_ok {
-        return Some(body.to_string());
-    }
-    let is_sha = (7..=40).contains(&w.len())
-        && w.chars().all(|c| c.is_ascii_hexdigit())
-        && w.chars().any(|c| c.is_ascii_digit())
-        && w.chars().any(|c| c.is_ascii_alphabetic());
-    is_sha.then(|| w.to_string())
-}
-
-fn parse_percent(w: &str) -> Option<String> {
-    let n: u32 = w.parse().ok()?;
-    (1..=100).contains(&n).then(|| n.to_string())
-}
-
-/// "direct" is also an everyday word ("direct message me"): a strategy only next to deploy words.
-fn direct_means_strategy(words: &[&str], i: usize) -> bool {
-    const NEAR: [&str; 12] = [
-        "deploy",
-        "deploys",
-        "deployment",
-        "rollout",
-        "release",
-        "strategy",
-        "ship",
-        "push",
-        "use",
-        "with",
-        "go",
-        "no",
-    ];
-    words.len() <= 2
-        || (i > 0 && NEAR.contains(&words[i - 1]))
-        || (i + 1 < words.len() && NEAR.contains(&words[i + 1]))
-        || words
-            .iter()
-            .any(|w| *w == "deploy" || *w == "rollout" || *w == "strategy")
-}
-
-fn parse_strategy(w: &str) -> Option<Strategy> {
-    match w {
-        "direct" => Some(Strategy::Direct),
-        "canary" | "canaried" | "canarying" => Some(Strategy::Canary),
-        "blue-green" | "blue/green" | "bluegreen" | "blue_green" => Some(Strategy::BlueGreen),
-        _ => None,
-    }
-}
-
-/// Edit distance counting insertions, deletions, substitutions and adjacent swaps.
+/// Edit distance counting insertions, deletions, substitutions and adjacent swaps. Keeps
+/// three rows, so memory is linear in the shorter word's length.
 pub fn damerau_levenshtein(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let (n, m) = (a.len(), b.len());
-    let mut d = vec![vec![0usize; m + 1]; n + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=n {
+    let m = b.len();
+    let (mut before, mut prev, mut cur): (Vec<usize>, Vec<usize>, Vec<usize>) =
+        (vec![0; m + 1], (0..=m).collect(), vec![0; m + 1]);
+    for i in 1..=a.len() {
+        cur[0] = i;
         for j in 1..=m {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+                cur[j] = cur[j].min(before[j - 2] + 1);
             }
         }
+        std::mem::swap(&mut before, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
     }
-    d[n][m]
+    prev[m]
 }
 
 #[cfg(test)]

@@ -6,11 +6,23 @@
 mod classifier;
 mod entities;
 pub mod eval;
+pub mod limits;
+pub mod lock_words;
+pub mod normalize;
+pub mod parts;
+mod replies;
 pub mod semantic;
 mod tokens;
 mod training;
 
-pub use entities::{damerau_levenshtein, parse_version, Entity, Extraction, SlotKind, UnknownTerm};
+pub use entities::{
+    damerau_levenshtein, parse_version, version_order_key, Entity, Extraction, SlotKind,
+    UnknownTerm, VersionKey,
+};
+pub use lock_words::LockDetails;
+pub use normalize::normalize;
+pub use parts::Parts;
+pub use replies::Reply;
 pub use training::TrainingError;
 
 use crate::config::{Config, Strategy};
@@ -130,6 +142,16 @@ impl Intent {
     }
 }
 
+/// Where a promotion takes its version from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromoteFrom {
+    /// The environment before the target in the configured `order`.
+    Previous,
+    /// This environment ("promote wix from dev to staging").
+    Environment(String),
+}
+
 /// Slot values found in a message, already canonical (config names, `blue-green`, digits).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Slots {
@@ -137,12 +159,17 @@ pub struct Slots {
     pub service: Option<String>,
     /// Environment name.
     pub environment: Option<String>,
-    /// Version without a leading `v`.
+    /// Version exactly as typed (`v2.4.1` keeps its `v`, letter case is kept); order
+    /// versions with [`version_order_key`].
     pub version: Option<String>,
     /// Strategy.
     pub strategy: Option<Strategy>,
     /// Canary percent, 1-100.
     pub percent: Option<u8>,
+    /// A lock's duration and reason, read from the message that asked for the lock.
+    pub lock: Option<LockDetails>,
+    /// "promote X [from dev] to staging": deploy what the source environment runs.
+    pub promote_from: Option<PromoteFrom>,
 }
 
 impl Slots {
@@ -184,6 +211,11 @@ pub struct Parsed {
     /// True when the message negates an action ("don't deploy", "never cancel").
     #[serde(skip)]
     pub negated: bool,
+    /// Times, further environments, run numbers, help topics ...: what a reply must not drop.
+    pub parts: Parts,
+    /// The explicit answer the whole message gives ("yes", "nope", "lgtm", "👍"), if any: the
+    /// only thing that answers a yes/no question or decides an approval.
+    pub reply: Option<Reply>,
     /// Words that are neither slot values nor filler ("please", "the", "use", ...): a reply
     /// with many of them is conversation, not an answer to "which environment?".
     #[serde(skip)]
@@ -218,6 +250,11 @@ pub struct Nlu {
     training_time: Duration,
     examples: usize,
     semantic: Option<semantic::SemanticStage>,
+    /// Most characters of a message `parse` reads ([`limits::MAX_MESSAGE_CHARS`]).
+    max_chars: usize,
+    replies: replies::ReplyLexicon,
+    /// Every word of the training examples outside slot marks.
+    known: HashSet<String>,
 }
 
 impl Nlu {
@@ -269,6 +306,12 @@ impl Nlu {
         }
         let classifier = Classifier::train(&data);
         let extractor = EntityExtractor::new(config, &known);
+        let replies = replies::ReplyLexicon::new(
+            data.iter()
+                .zip(&examples)
+                .filter(|(_, ex)| ex.marks.is_empty())
+                .map(|((masked, intent), _)| (masked.as_slice(), *intent)),
+        );
         let semantic = match mode {
             NluMode::Lexical => None,
             NluMode::Semantic => {
@@ -292,6 +335,9 @@ impl Nlu {
             training_time: started.elapsed(),
             examples: examples.len(),
             semantic,
+            max_chars: limits::MAX_MESSAGE_CHARS,
+            replies,
+            known,
         })
     }
 
@@ -321,46 +367,29 @@ impl Nlu {
         self.classifier.dimensions()
     }
 
-    /// Reads one message.
+    /// Reads more than [`limits::MAX_MESSAGE_CHARS`] of a message: for benchmarks and tests
+    /// that measure how the parse scales past the cap; chat input keeps the default.
+    pub fn with_max_chars(mut self, max_chars: usize) -> Nlu {
+        self.max_chars = max_chars;
+        self
+    }
+
+    /// Reads one message (at most its first [`limits::MAX_MESSAGE_CHARS`] characters), in
+    /// time linear in its length.
     pub fn parse(&self, text: &str) -> Parsed {
+        // Defensive: callers cap messages (and say so); nobody can make the parse read more,
+        // before normalising or after (NFKC can lengthen a text).
+        let text = limits::cap_to(text, self.max_chars).text;
+        let text = normalize(text);
+        let text = limits::cap_to(text.as_ref(), self.max_chars).text;
         let toks = tokens::tokenize(text);
         let Extraction {
             entities,
             unknown,
             invalid,
-        } = self.extractor.extract(&toks);
-        let mut masked = Vec::with_capacity(toks.len());
-        let mut i = 0;
-        while i < toks.len() {
-            match entities
-                .iter()
-                .find(|e| e.start == i && e.kind.placeholder().is_some())
-            {
-                Some(e) => {
-                    masked.push(e.kind.placeholder().unwrap_or_default().to_string());
-                    i = e.end.max(i + 1);
-                }
-                None => {
-                    // A hyphenated name the config does not know ("hubot-deploy") still reads
-                    // as a service to the classifier, as it would in the training examples.
-                    let unknown_name = unknown
-                        .iter()
-                        .any(|u| u.index == i && !u.after_preposition && u.text.contains('-'));
-                    masked.push(if unknown_name {
-                        "__service__".to_string()
-                    } else {
-                        toks[i].text.clone()
-                    });
-                    i += 1;
-                }
-            }
-        }
-        let covered = |i: usize| entities.iter().any(|e| e.start <= i && i < e.end);
-        let other_words = toks
-            .iter()
-            .enumerate()
-            .filter(|(i, t)| !covered(*i) && !FILLER.contains(&t.text.as_str()))
-            .count();
+            refused_versions,
+        } = self.extractor.extract(text, &toks);
+        let (masked, other_words) = mask(&toks, &entities, &unknown, &refused_versions);
         let ranked = self.classifier.rank(&masked);
         let (top, confidence) = ranked[0];
         let negated = negates_action(&toks);
@@ -387,20 +416,122 @@ impl Nlu {
             }
         }
         let mut services: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
         for e in entities.iter().filter(|e| e.kind == SlotKind::Service) {
-            if !services.contains(&e.value) {
+            if seen.insert(e.value.as_str()) {
                 services.push(e.value.clone());
             }
         }
-        Parsed {
+        let words: Vec<String> = toks.iter().map(|t| t.text.clone()).collect();
+        let reply = self.replies.read(&words, |w| {
+            self.known.contains(w) || entities::is_english_word(w)
+        });
+        let parts = parts::read(&toks, &entities);
+        let mut parsed = Parsed {
             intent,
             confidence,
+            reply,
+            parts,
             slots: slots_from(&entities, &toks),
             unknown,
             invalid,
             services,
             negated,
             other_words,
+        };
+        if parsed.parts.help_topic.is_some() && !negated {
+            // "help lock" asks about locking; it never starts a lock.
+            parsed.intent = Intent::Help;
+        }
+        if let (Some(r), false) = (
+            parsed.parts.reason_from,
+            matches!(parsed.intent, Intent::Lock | Intent::Unlock) || negated,
+        ) {
+            // A long reason can drown the command: "lock staging during the storage upgrade"
+            // is a lock when the words before the reason are one.
+            let head = self.parse(&text[..toks[r].start]);
+            if matches!(head.intent, Intent::Lock | Intent::Unlock) {
+                parsed.intent = head.intent;
+                parsed.confidence = head.confidence;
+            }
+        }
+        if matches!(parsed.intent, Intent::Lock | Intent::Unlock) {
+            self.read_lock_scope(&mut parsed, text, &toks, &entities);
+        }
+        if parsed.intent == Intent::Deploy
+            && (parsed.parts.promote || parsed.parts.source_environment.is_some())
+        {
+            parsed.slots.promote_from = Some(match &parsed.parts.source_environment {
+                Some(env) => PromoteFrom::Environment(env.clone()),
+                None => PromoteFrom::Previous,
+            });
+        }
+        parsed
+    }
+
+    /// A lock's scope comes only from the words before its reason, and every one of those
+    /// words must be understood: a name that does not resolve never widens the scope.
+    fn read_lock_scope(
+        &self,
+        parsed: &mut Parsed,
+        text: &str,
+        toks: &[tokens::Token],
+        entities: &[Entity],
+    ) {
+        let end = parsed.parts.reason_from.unwrap_or(toks.len());
+        let scope: Vec<Entity> = entities.iter().filter(|e| e.end <= end).cloned().collect();
+        let details = lock_words::parse_lock_details(text);
+        parsed.slots = slots_from(&scope, toks);
+        parsed.services = Vec::new();
+        for e in scope.iter().filter(|e| e.kind == SlotKind::Service) {
+            if !parsed.services.contains(&e.value) {
+                parsed.services.push(e.value.clone());
+            }
+        }
+        parsed.parts.environments = Vec::new();
+        for e in scope.iter().filter(|e| e.kind == SlotKind::Environment) {
+            if !parsed.parts.environments.contains(&e.value) {
+                parsed.parts.environments.push(e.value.clone());
+            }
+        }
+        parsed
+            .unknown
+            .retain(|u| u.index < end && !lock_words::is_duration_word(&u.text));
+        // Indexes, not a search per word: the parse stays linear in the message length.
+        let mut in_scope = vec![false; toks.len()];
+        for e in &scope {
+            in_scope[e.start..e.end].fill(true);
+        }
+        let mut listed = vec![false; toks.len()];
+        for u in &parsed.unknown {
+            listed[u.index] = true;
+        }
+        for (i, t) in toks.iter().enumerate().take(end) {
+            let w = t.text.as_str();
+            let understood = in_scope[i]
+                || self.known.contains(w)
+                || FILLER.contains(&w)
+                || w == "?"
+                || w.starts_with(|c: char| c.is_ascii_digit())
+                || lock_words::is_duration_word(w)
+                || listed[i];
+            if !understood {
+                parsed.unknown.push(UnknownTerm {
+                    text: w.to_string(),
+                    after_preposition: i > 0
+                        && matches!(toks[i - 1].text.as_str(), "in" | "on" | "to" | "for"),
+                    index: i,
+                });
+            }
+        }
+        parsed.unknown.sort_by_key(|u| u.index);
+        if let Some(bad) = &details.unreadable_duration {
+            parsed.invalid.push(format!(
+                "I can't read the duration `{bad}`; say for example \"for 2 hours\", \"for 90 min\" or \"for 1h30\", or leave it out to lock until someone unlocks."
+            ));
+        }
+        if details != LockDetails::default() {
+            parsed.slots.lock = Some(details);
         }
     }
 
@@ -496,6 +627,62 @@ const ACTION_WORDS: [&str; 24] = [
     "redeploy",
     "rolling",
 ];
+
+/// The tokens as the classifier reads them (slot values replaced by placeholders), and the
+/// number of words that are neither slot values nor filler. Per-token indexes keep both
+/// linear in the message length.
+fn mask(
+    toks: &[tokens::Token],
+    entities: &[Entity],
+    unknown: &[UnknownTerm],
+    refused_versions: &[std::ops::Range<usize>],
+) -> (Vec<String>, usize) {
+    let mut placeholder_at: Vec<Option<(&str, usize)>> = vec![None; toks.len()];
+    let mut covered = vec![false; toks.len()];
+    for e in entities {
+        if let Some(p) = e.kind.placeholder() {
+            placeholder_at[e.start].get_or_insert((p, e.end));
+        }
+        covered[e.start..e.end].fill(true);
+    }
+    for r in refused_versions {
+        placeholder_at[r.start] = SlotKind::Version.placeholder().map(|p| (p, r.end));
+        covered[r.clone()].fill(true);
+    }
+    let mut hyphenated_unknown = vec![false; toks.len()];
+    for u in unknown
+        .iter()
+        .filter(|u| !u.after_preposition && u.text.contains('-'))
+    {
+        hyphenated_unknown[u.index] = true;
+    }
+    let mut masked = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    while i < toks.len() {
+        match placeholder_at[i] {
+            Some((p, end)) => {
+                masked.push(p.to_string());
+                i = end.max(i + 1);
+            }
+            None => {
+                // A hyphenated name the config does not know ("hubot-deploy") still reads
+                // as a service to the classifier, as it would in the training examples.
+                masked.push(if hyphenated_unknown[i] {
+                    "__service__".to_string()
+                } else {
+                    toks[i].text.clone()
+                });
+                i += 1;
+            }
+        }
+    }
+    let other_words = toks
+        .iter()
+        .zip(&covered)
+        .filter(|(t, c)| !**c && !FILLER.contains(&t.text.as_str()))
+        .count();
+    (masked, other_words)
+}
 
 /// A negation shortly before an action verb: "don't deploy", "do not cancel", "let's not roll back".
 fn negates_action(toks: &[tokens::Token]) -> bool {

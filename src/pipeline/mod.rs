@@ -5,6 +5,7 @@
 mod progress;
 mod run;
 mod stage;
+mod switch;
 
 pub use progress::{format_duration, Phase, StageLine};
 pub use stage::{run_stage, StageCommand, StageEnd, StageOutcome, LOG_TAIL_LINES};
@@ -16,7 +17,6 @@ use crate::store::{Action, NewRun, RunRecord, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 /// Why a run did not start.
@@ -48,7 +48,31 @@ pub struct Executor {
     store: Store,
     audit: Audit,
     active: Arc<Mutex<HashMap<i64, ActiveRun>>>,
-    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    /// How many run tasks have not ended yet. A count (not a list of handles) so that
+    /// [`Executor::wait_idle`] can be abandoned in a `select!` and called again without
+    /// forgetting a run (that once let shutdown close the store under a running run).
+    tasks: Arc<watch::Sender<usize>>,
+    /// Set by [`Executor::cancel_all`] (shutdown): a run that still starts afterwards (a
+    /// request already being handled) is cancelled before its first stage.
+    closing: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Held by a run's task: counts it as unfinished and forgets it as active when it ends,
+/// however it ends (also on a panic).
+struct RunTaskGuard {
+    run_id: i64,
+    active: Arc<Mutex<HashMap<i64, ActiveRun>>>,
+    tasks: Arc<watch::Sender<usize>>,
+}
+
+impl Drop for RunTaskGuard {
+    fn drop(&mut self) {
+        self.active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.run_id);
+        self.tasks.send_modify(|n| *n = n.saturating_sub(1));
+    }
 }
 
 impl Executor {
@@ -59,7 +83,8 @@ impl Executor {
             store,
             audit,
             active: Arc::default(),
-            tasks: Arc::default(),
+            tasks: Arc::new(watch::channel(0).0),
+            closing: Arc::default(),
         }
     }
 
@@ -82,29 +107,40 @@ impl Executor {
             .rollback
             .as_ref()
             .and_then(|r| self.config.pipelines.get(r));
-        let (stages, rollback_stages, pipeline_env) = match req.action {
+        let (stages, rollback_stages, pipeline_env, switch_stage) = match req.action {
             Action::Deploy => (
                 pipeline.stages.clone(),
                 rollback.map(|p| (p.stages.clone(), p.env.clone())),
                 pipeline.env.clone(),
+                pipeline.rollback_from.clone(),
             ),
             Action::Rollback => {
                 let rb = rollback.ok_or_else(|| StartError::NoRollback(req.service.clone()))?;
-                (rb.stages.clone(), None, rb.env.clone())
+                (
+                    rb.stages.clone(),
+                    None,
+                    rb.env.clone(),
+                    rb.rollback_from.clone(),
+                )
             }
         };
         let previous = self
             .store
-            .live_versions(Some(&req.service), Some(&req.environment))
+            .restore_point(&req.service, &req.environment)
             .await
-            .map_err(StartError::Store)?
-            .into_iter()
-            .next()
-            .and_then(|d| d.version);
+            .map_err(StartError::Store)?;
         let run_id = match self.store.start_run(&req).await {
             Ok(id) => id,
             Err(StoreError::Busy(run)) => return Err(StartError::Busy(run)),
             Err(e) => return Err(StartError::Store(e)),
+        };
+        // Counted from the moment the run exists, so a shutdown that starts now waits for it;
+        // an early return below drops the guard and uncounts it.
+        self.tasks.send_modify(|n| *n += 1);
+        let guard = RunTaskGuard {
+            run_id,
+            active: self.active.clone(),
+            tasks: self.tasks.clone(),
         };
         let record = self
             .store
@@ -112,17 +148,20 @@ impl Executor {
             .await
             .map_err(StartError::Store)?
             .ok_or(StartError::Unknown(format!("run {run_id}")))?;
-        let (cancel_tx, cancel_rx) = watch::channel(false);
-        self.active
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(
+        let cancel_rx = {
+            // Under the lock cancel_all takes: a run is either seen by it or starts cancelled.
+            let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+            let closing = self.closing.load(std::sync::atomic::Ordering::SeqCst);
+            let (cancel_tx, cancel_rx) = watch::channel(closing);
+            active.insert(
                 run_id,
                 ActiveRun {
                     thread: req.thread.clone(),
                     cancel: cancel_tx,
                 },
             );
+            cancel_rx
+        };
         self.audit
             .note(
                 &req.requested_by,
@@ -155,25 +194,20 @@ impl Executor {
             pipeline_env,
             auto_rollback: env.auto_rollback,
             rollback_from: pipeline.rollback_from.clone(),
+            switch_stage,
+            rollback_switch_stage: rollback.and_then(|p| p.rollback_from.clone()),
             stage_names: pipeline.stages.iter().map(|s| s.name.clone()).collect(),
             previous,
             cancel: cancel_rx,
         };
-        let active = self.active.clone();
         let span = tracing::info_span!("run", run_id, platform = %req.thread.platform, session = %req.thread);
-        let handle = tokio::spawn(
+        tokio::spawn(
             async move {
+                let _guard = guard;
                 job.execute().await;
-                active
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&run_id);
             }
             .instrument(span),
         );
-        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        tasks.retain(|t| !t.is_finished());
-        tasks.push(handle);
         Ok(run_id)
     }
 
@@ -198,9 +232,12 @@ impl Executor {
             .unwrap_or(false)
     }
 
-    /// Cancels every run in progress in this process; returns their ids.
+    /// Cancels every run in progress in this process, and any that starts from now on
+    /// (shutdown); returns the ids of those in progress.
     pub fn cancel_all(&self) -> Vec<i64> {
         let active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        self.closing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         for run in active.values() {
             let _ = run.cancel.send(true);
         }
@@ -222,18 +259,12 @@ impl Executor {
         ids
     }
 
-    /// Waits until every started run has finished.
+    /// Waits until every started run has finished (its result and audit entries written).
+    /// Cancellation-safe: dropping the future loses nothing, calling it again waits again.
     pub async fn wait_idle(&self) {
-        loop {
-            let pending: Vec<JoinHandle<()>> =
-                std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
-            if pending.is_empty() {
-                return;
-            }
-            for t in pending {
-                let _ = t.await;
-            }
-        }
+        let mut count = self.tasks.subscribe();
+        // The sender lives in `self`, so the channel cannot close while we wait.
+        let _ = count.wait_for(|n| *n == 0).await;
     }
 }
 

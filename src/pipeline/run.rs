@@ -9,10 +9,10 @@ use crate::store::{Action, RunRecord, StageRecord, Store};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 /// A version reported by a stage must be as safe as one typed in chat.
-fn safe_version(v: &str) -> bool {
+pub(super) fn safe_version(v: &str) -> bool {
     !v.is_empty()
         && v.len() <= 100
         && v.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
@@ -33,15 +33,55 @@ pub(super) struct RunJob {
     pub(super) auto_rollback: bool,
     /// The first stage that changes the target; failures before it need no rollback.
     pub(super) rollback_from: Option<String>,
+    /// The stage whose success counts as the switch in the main phase (`rollback_from` of
+    /// the pipeline the main phase runs).
+    pub(super) switch_stage: Option<String>,
+    /// The same for the automatic rollback's pipeline.
+    pub(super) rollback_switch_stage: Option<String>,
     pub(super) stage_names: Vec<String>,
+    /// What an automatic rollback restores: the newest release that passed its checks.
     pub(super) previous: Option<String>,
     pub(super) cancel: watch::Receiver<bool>,
 }
 
 /// How the stages of one phase went.
-enum PhaseEnd {
+pub(super) enum PhaseEnd {
     Completed,
     Stopped { stage: String, end: StageEnd },
+}
+
+impl PhaseEnd {
+    /// How the switches of the phase are settled: the outcome and the stage that did not
+    /// succeed.
+    pub(super) fn settlement(&self) -> (RunStatus, Option<&str>) {
+        match self {
+            PhaseEnd::Completed => (RunStatus::Succeeded, None),
+            PhaseEnd::Stopped {
+                stage,
+                end: StageEnd::Cancelled,
+            } => (RunStatus::Cancelled, Some(stage)),
+            PhaseEnd::Stopped { stage, .. } => (RunStatus::Failed, Some(stage)),
+        }
+    }
+}
+
+/// One phase to run: its stages, their extra environment, and the stage that switches.
+struct PhaseSpec<'a> {
+    phase: Phase,
+    action: Action,
+    stages: &'a [Stage],
+    env: &'a BTreeMap<String, String>,
+    switch_stage: Option<&'a str>,
+}
+
+/// How the automatic rollback went, for the run's final sentence.
+struct RollbackEnd {
+    /// It restored the previous release and its checks passed.
+    restored: bool,
+    /// It ran and did not succeed.
+    failed: bool,
+    /// The sentence tail (starts with "." or ";").
+    tail: String,
 }
 
 impl RunJob {
@@ -104,35 +144,45 @@ impl RunJob {
     }
 
     /// Runs one phase's stages in order; `version` is updated from `::version` facts.
+    /// Returns how it ended and whether the target was switched during it.
     async fn run_phase(
         &mut self,
-        phase: Phase,
-        action: Action,
-        stages: &[Stage],
-        extra_env: &BTreeMap<String, String>,
+        spec: &PhaseSpec<'_>,
         version: &mut Option<String>,
         line: &mut StageLine,
-    ) -> PhaseEnd {
-        for (i, stage) in stages.iter().enumerate() {
+    ) -> (PhaseEnd, bool) {
+        let (phase, action, extra_env) = (spec.phase, spec.action, spec.env);
+        let mut switched = false;
+        for (i, stage) in spec.stages.iter().enumerate() {
             if *self.cancel.borrow() {
                 // Cancelled between stages: the next one never starts.
                 line.set(phase, i, StageState::Cancelled, Some(Duration::ZERO));
-                return PhaseEnd::Stopped {
+                let end = PhaseEnd::Stopped {
                     stage: stage.name.clone(),
                     end: StageEnd::Cancelled,
                 };
+                return (end, switched);
+            }
+            // How far the run got survives a crash of this process (see bot::recovery).
+            if let Err(e) = self
+                .store
+                .set_run_stage(self.record.id, phase.as_str(), &stage.name)
+                .await
+            {
+                tracing::warn!(error = %e, "could not record the stage being run");
             }
             line.set(phase, i, StageState::Running, None);
             self.emit_progress(&stage.name, phase, StageState::Running, None, line.render());
             let mut env = self.base_env(action, version.as_deref(), extra_env);
             env.push(("DECKHAND_STAGE".into(), stage.name.clone()));
             let mut cancel = self.cancel.clone();
-            let outcome = {
+            let (fact_tx, fact_rx) = mpsc::unbounded_channel();
+            let (outcome, live_reported) = {
                 let sink = self.sink.clone();
                 let thread = self.record.thread.clone();
                 let run_id = self.record.id;
                 let summary = line.render();
-                run_stage(
+                let stage_run = run_stage(
                     StageCommand {
                         command: &stage.command,
                         cwd: &self.config.base_dir,
@@ -142,12 +192,15 @@ impl RunJob {
                             let store = self.store.clone();
                             move |pgid| {
                                 tokio::spawn(async move {
-                                    if let Err(e) = store.set_run_pgid(run_id, Some(i64::from(pgid))).await {
+                                    if let Err(e) =
+                                        store.set_run_pgid(run_id, Some(i64::from(pgid))).await
+                                    {
                                         tracing::warn!(error = %e, "could not record the stage's process group");
                                     }
                                 });
                             }
                         })),
+                        fact_tx: Some(fact_tx),
                     },
                     &mut cancel,
                     |l| {
@@ -161,9 +214,14 @@ impl RunJob {
                             summary: summary.clone(),
                         });
                     },
+                );
+                // The fact channel closes when the stage ends, so both finish together.
+                tokio::join!(
+                    stage_run,
+                    self.record_live_facts(phase, action, version.clone(), fact_rx)
                 )
-                .await
             };
+            switched |= live_reported;
             for (key, value) in &outcome.facts {
                 if key == "version" {
                     if safe_version(value) {
@@ -215,13 +273,18 @@ impl RunJob {
             }
             tracing::info!(stage = %stage.name, phase = phase.as_str(), state = state.as_str(), ms = record.duration_ms, "stage finished");
             if outcome.end != StageEnd::Succeeded {
-                return PhaseEnd::Stopped {
+                let end = PhaseEnd::Stopped {
                     stage: stage.name.clone(),
                     end: outcome.end,
                 };
+                return (end, switched);
+            }
+            // The pipeline's switching stage succeeding is the switch, unless it said so.
+            if !switched && spec.switch_stage == Some(stage.name.as_str()) {
+                switched = self.switch(phase, action, version.as_deref()).await;
             }
         }
-        PhaseEnd::Completed
+        (PhaseEnd::Completed, switched)
     }
 
     pub(super) async fn execute(mut self) {
@@ -243,6 +306,8 @@ impl RunJob {
         });
         self.execute_stages().await;
         heartbeat.abort();
+        // Awaited so no heartbeat query is still in flight when shutdown closes the store.
+        let _ = heartbeat.await;
     }
 
     async fn execute_stages(&mut self) {
@@ -252,16 +317,16 @@ impl RunJob {
         let mut version = r.version.clone();
         let stages = std::mem::take(&mut self.stages);
         let env = self.pipeline_env.clone();
-        let end = self
-            .run_phase(
-                Phase::Main,
-                r.action,
-                &stages,
-                &env,
-                &mut version,
-                &mut line,
-            )
-            .await;
+        let switch_stage = self.switch_stage.clone();
+        let spec = PhaseSpec {
+            phase: Phase::Main,
+            action: r.action,
+            stages: &stages,
+            env: &env,
+            switch_stage: switch_stage.as_deref(),
+        };
+        let (end, switched) = self.run_phase(&spec, &mut version, &mut line).await;
+        self.settle(Phase::Main, &end).await;
         let mut record = r.clone();
         record.version = version.clone();
         let what = match r.action {
@@ -276,6 +341,8 @@ impl RunJob {
             ),
             Action::Rollback => format!("Rollback of {} in {}", r.service, r.environment),
         };
+        // After a failure, say what the target runs when this run may have changed it.
+        let tell_live = switched || r.action == Action::Rollback;
         let (status, rolled_back, error, text) = match end {
             PhaseEnd::Completed => {
                 let text = match r.action {
@@ -297,12 +364,18 @@ impl RunJob {
             PhaseEnd::Stopped {
                 stage,
                 end: StageEnd::Cancelled,
-            } => (
-                RunStatus::Cancelled,
-                false,
-                Some(format!("cancelled during {stage}")),
-                format!("{what} was cancelled during {stage}."),
-            ),
+            } => {
+                let live = match tell_live {
+                    true => self.live_sentence().await.unwrap_or_default(),
+                    false => String::new(),
+                };
+                (
+                    RunStatus::Cancelled,
+                    false,
+                    Some(format!("cancelled during {stage}")),
+                    format!("{what} was cancelled during {stage}.{live}"),
+                )
+            }
             PhaseEnd::Stopped { stage, end } => {
                 let why = match end {
                     StageEnd::TimedOut => {
@@ -316,12 +389,14 @@ impl RunJob {
                     StageEnd::Failed(Some(code)) => format!("{stage} failed (exit {code})"),
                     _ => format!("{stage} failed"),
                 };
-                let (rolled_back, after) = self.auto_rollback(&r, &stage, &mut line).await;
-                let text = format!(
-                    "{what} failed: {why}{after} Say \"explain {}\" for the log.",
-                    r.service
-                );
-                (RunStatus::Failed, rolled_back, Some(why), text)
+                let rb = self.auto_rollback(&r, &stage, switched, &mut line).await;
+                let live = match (tell_live || rb.failed) && !rb.restored {
+                    true => self.live_sentence().await.unwrap_or_default(),
+                    false => String::new(),
+                };
+                let hint = self.next_step_hint(&r, switched && !rb.restored).await;
+                let text = format!("{what} failed: {why}{}{live} {hint}", rb.tail);
+                (RunStatus::Failed, rb.restored, Some(why), text)
             }
         };
         if let Err(e) = self
@@ -332,12 +407,19 @@ impl RunJob {
             tracing::error!(error = %e, "could not store the run result");
         }
         tracing::info!(status = status.as_str(), "run finished");
+        let live = self
+            .store
+            .live_versions(Some(&r.service), Some(&r.environment))
+            .await
+            .ok()
+            .and_then(|l| l.into_iter().next())
+            .and_then(|d| d.version);
         self.audit
             .note(
                 "deckhand",
                 "run.finished",
                 &format!("run {}", r.id),
-                serde_json::json!({"status": status.as_str(), "version": version, "rolled_back": rolled_back, "error": error}),
+                serde_json::json!({"status": status.as_str(), "version": version, "rolled_back": rolled_back, "error": error, "live": live}),
             )
             .await;
         self.sink.emit(BotEvent::RunFinished {
@@ -355,33 +437,36 @@ impl RunJob {
     }
 
     /// Runs the rollback pipeline after a failed deploy when the environment asks for it.
-    /// Returns whether it restored the previous version and a sentence tail for the user.
     async fn auto_rollback(
         &mut self,
         r: &RunRecord,
         failed_stage: &str,
+        switched: bool,
         line: &mut StageLine,
-    ) -> (bool, String) {
+    ) -> RollbackEnd {
+        let not_run = |tail: String| RollbackEnd {
+            restored: false,
+            failed: false,
+            tail,
+        };
         if r.action != Action::Deploy || !self.auto_rollback {
-            return (false, ".".into());
+            return not_run(".".into());
         }
         if let Some(first_change) = &self.rollback_from {
             let pos = |name: &str| self.stage_names.iter().position(|s| s == name);
-            if pos(failed_stage) < pos(first_change) {
-                return (false, format!("; {} had not changed yet (the failure came before {first_change}), so no rollback was needed.", r.environment));
+            // A stage that reported `::live` changed the target, wherever it is.
+            if !switched && pos(failed_stage) < pos(first_change) {
+                return not_run(format!("; {} had not changed yet (the failure came before {first_change}), so no rollback was needed.", r.environment));
             }
         }
         let Some((stages, env)) = self.rollback_stages.take() else {
-            return (false, "; no rollback pipeline is configured.".into());
+            return not_run("; no rollback pipeline is configured.".into());
         };
         let Some(target) = self.previous.clone() else {
-            return (
-                false,
-                format!(
-                    "; there is no earlier successful deploy of {} in {} to roll back to.",
-                    r.service, r.environment
-                ),
-            );
+            return not_run(format!(
+                "; there is no earlier successful deploy of {} in {} to roll back to.",
+                r.service, r.environment
+            ));
         };
         line.begin_rollback(&stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>());
         let mut version = Some(target.clone());
@@ -389,28 +474,40 @@ impl RunJob {
         // environment worse off than either version. A "cancel" now only affects the deploy.
         let (_never, uncancellable) = watch::channel(false);
         let cancel = std::mem::replace(&mut self.cancel, uncancellable);
-        let end = self
-            .run_phase(
-                Phase::Rollback,
-                Action::Rollback,
-                &stages,
-                &env,
-                &mut version,
-                line,
-            )
-            .await;
+        let switch_stage = self.rollback_switch_stage.clone();
+        let spec = PhaseSpec {
+            phase: Phase::Rollback,
+            action: Action::Rollback,
+            stages: &stages,
+            env: &env,
+            switch_stage: switch_stage.as_deref(),
+        };
+        let (end, _) = self.run_phase(&spec, &mut version, line).await;
+        self.settle(Phase::Rollback, &end).await;
         self.cancel = cancel;
+        let restored = version.unwrap_or(target);
+        let status = match end {
+            PhaseEnd::Completed => RunStatus::Succeeded,
+            PhaseEnd::Stopped { .. } => RunStatus::Failed,
+        };
+        if let Err(e) = self
+            .store
+            .record_auto_rollback(r, Some(&restored), status)
+            .await
+        {
+            tracing::error!(error = %e, "could not store the automatic rollback");
+        }
         match end {
-            PhaseEnd::Completed => {
-                let restored = version.unwrap_or(target);
-                if let Err(e) = self.store.record_auto_rollback(r, Some(&restored)).await {
-                    tracing::error!(error = %e, "could not store the automatic rollback");
-                }
-                (true, format!("; rolled back to {restored}."))
-            }
-            PhaseEnd::Stopped { stage, .. } => {
-                (false, format!("; the automatic rollback to {target} also failed at {stage}, so check {} by hand.", r.environment))
-            }
+            PhaseEnd::Completed => RollbackEnd {
+                restored: true,
+                failed: false,
+                tail: format!("; rolled back to {restored}."),
+            },
+            PhaseEnd::Stopped { stage, .. } => RollbackEnd {
+                restored: false,
+                failed: true,
+                tail: format!("; the automatic rollback to {restored} also failed at {stage}, so check {} by hand.", r.environment),
+            },
         }
     }
 }

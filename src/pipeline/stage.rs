@@ -57,6 +57,9 @@ pub struct StageCommand<'a> {
     pub timeout: Duration,
     /// Called with the process group id once the stage has started (recorded for recovery).
     pub on_spawn: Option<Box<dyn FnOnce(u32) + Send + 'a>>,
+    /// Receives each `::key value` fact as soon as the stage prints it (they are also in
+    /// [`StageOutcome::facts`]), so a switch is known even if the stage never finishes.
+    pub fact_tx: Option<mpsc::UnboundedSender<(String, String)>>,
 }
 
 fn signal_group(pgid: u32, signal: i32) {
@@ -176,11 +179,16 @@ pub async fn run_stage(
     let mut stopped: Option<StageEnd> = None;
     let mut exit: Option<std::process::ExitStatus> = None;
     let mut output_open = true;
+    let fact_tx = cmd.fact_tx;
     let mut handle_line =
         |line: String, tail: &mut VecDeque<String>, facts: &mut Vec<(String, String)>| {
             if let Some(fact) = line.strip_prefix("::") {
                 let (k, v) = fact.split_once(' ').unwrap_or((fact, ""));
-                facts.push((k.trim().to_string(), v.trim().to_string()));
+                let fact = (k.trim().to_string(), v.trim().to_string());
+                if let Some(tx) = &fact_tx {
+                    let _ = tx.send(fact.clone());
+                }
+                facts.push(fact);
                 return;
             }
             on_line(&line);
@@ -248,6 +256,7 @@ mod tests {
                 env: &env,
                 timeout: Duration::from_millis(timeout_ms),
                 on_spawn: None,
+                fact_tx: None,
             },
             &mut rx,
             |l| lines.push(l.to_string()),
@@ -271,6 +280,35 @@ mod tests {
             out.facts,
             vec![("version".to_string(), "2.4.0".to_string())]
         );
+    }
+
+    #[tokio::test]
+    async fn facts_arrive_while_the_stage_still_runs() {
+        let (_cancel_tx, mut cancel) = watch::channel(false);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let stage = tokio::spawn(async move {
+            run_stage(
+                StageCommand {
+                    command: "echo '::live 2.4.0'; sleep 5; echo done",
+                    cwd: Path::new("."),
+                    env: &[],
+                    timeout: Duration::from_secs(30),
+                    on_spawn: None,
+                    fact_tx: Some(tx),
+                },
+                &mut cancel,
+                |_| {},
+            )
+            .await
+        });
+        let fact = tokio::time::timeout(Duration::from_secs(3), rx.recv())
+            .await
+            .expect("the fact came before the stage ended");
+        assert_eq!(fact, Some(("live".to_string(), "2.4.0".to_string())));
+        assert!(!stage.is_finished());
+        let out = stage.await.unwrap();
+        assert_eq!(out.facts, vec![("live".to_string(), "2.4.0".to_string())]);
+        assert_eq!(rx.recv().await, None, "the channel closes with the stage");
     }
 
     #[tokio::test]
@@ -312,6 +350,7 @@ mod tests {
                     env: &[],
                     timeout: Duration::from_secs(60),
                     on_spawn: None,
+                    fact_tx: None,
                 },
                 &mut rx,
                 |_| {},
@@ -337,6 +376,7 @@ mod tests {
                     env: &[],
                     timeout: Duration::from_secs(60),
                     on_spawn: None,
+                    fact_tx: None,
                 },
                 &mut rx,
                 |l| lines.push(l.to_string()),
@@ -365,6 +405,7 @@ mod tests {
                 env: &[],
                 timeout: Duration::from_secs(5),
                 on_spawn: None,
+                fact_tx: None,
             },
             &mut rx,
             |_| {},

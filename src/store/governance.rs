@@ -73,7 +73,7 @@ pub struct ApprovalRecord {
 }
 
 impl ApprovalRecord {
-    fn from_row(r: &AnyRow) -> Result<ApprovalRecord, sqlx::Error> {
+    pub(super) fn from_row(r: &AnyRow) -> Result<ApprovalRecord, sqlx::Error> {
         Ok(ApprovalRecord {
             id: get(r, "id")?,
             action: if get::<String>(r, "action")? == "rollback" {
@@ -164,9 +164,12 @@ pub struct DeployOutcome {
     pub failed_stage: Option<String>,
     /// Start time, unix ms.
     pub at: i64,
+    /// When the target still runs a release this run switched to and its checks did not
+    /// pass: "3.2.0-rc.1 is live (its verify failed)".
+    pub live_problem: Option<String>,
 }
 
-const APPROVAL_COLUMNS: &str = "SELECT id, action, service, environment, version, strategy, percent, requested_by, platform, channel, thread, required, status, note, created_at, expires_at, decided_at, run_id FROM approvals";
+pub(super) const APPROVAL_COLUMNS: &str = "SELECT id, action, service, environment, version, strategy, percent, requested_by, platform, channel, thread, required, status, note, created_at, expires_at, decided_at, run_id FROM approvals";
 const LOCK_COLUMNS: &str =
     "SELECT id, environment, service, holder, reason, created_at, expires_at FROM locks";
 
@@ -451,10 +454,18 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
+        let live = self.live_versions(None, Some(environment)).await?;
+        let problem = |run_id: i64| {
+            live.iter()
+                .find(|d| d.run_id == run_id && d.live_note().is_some())
+                .map(|d| d.live_phrase())
+        };
         rows.iter()
             .map(|r| {
+                let run_id: i64 = get(r, "id")?;
                 Ok(DeployOutcome {
-                    run_id: get(r, "id")?,
+                    live_problem: problem(run_id),
+                    run_id,
                     service: get(r, "service")?,
                     environment: get(r, "environment")?,
                     succeeded: get::<String>(r, "status")? == "succeeded",

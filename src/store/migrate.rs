@@ -32,6 +32,11 @@ const SQLITE: Migrations = &[
         "bot threads",
         include_str!("../../migrations/sqlite/0005_bot_threads.sql"),
     ),
+    (
+        6,
+        "live releases",
+        include_str!("../../migrations/sqlite/0006_live_releases.sql"),
+    ),
 ];
 const POSTGRES: Migrations = &[
     (
@@ -58,6 +63,11 @@ const POSTGRES: Migrations = &[
         5,
         "bot threads",
         include_str!("../../migrations/postgres/0005_bot_threads.sql"),
+    ),
+    (
+        6,
+        "live releases",
+        include_str!("../../migrations/postgres/0006_live_releases.sql"),
     ),
 ];
 

@@ -5,17 +5,20 @@
 //! and are applied at start-up.
 
 mod audit;
+mod builds;
 mod governance;
+mod live;
 mod migrate;
 mod records;
 #[doc(hidden)]
 pub mod testing;
 
 pub use audit::AuditRow;
+pub use builds::BuildRecord;
 pub use governance::{ApprovalRecord, DecisionRecord, DeployOutcome, LockRecord, NewApproval};
 pub use records::{Action, Deployment, NewRun, RunRecord, StageRecord};
 
-use crate::chat::RunStatus;
+use crate::chat::{RunStatus, ThreadKey};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 use std::time::Duration;
@@ -153,6 +156,44 @@ impl Store {
         Ok(Store { pool, backend })
     }
 
+    /// Opens a store that already exists, creating nothing: `None` when the SQLite file is
+    /// missing (or in memory) or the PostgreSQL database has no Deckhand tables. For read-only
+    /// tools (`deckhand audit verify`/`export`), where a typo in `store.url` must not quietly
+    /// produce a new, empty store.
+    pub async fn open_existing(url: &str) -> Result<Option<Store>, StoreError> {
+        sqlx::any::install_default_drivers();
+        if url.starts_with("sqlite:") {
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
+            let path = path.split('?').next().unwrap_or_default();
+            if path.is_empty() || path.contains(":memory:") || !std::path::Path::new(path).is_file()
+            {
+                return Ok(None);
+            }
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let probe = AnyPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .map_err(|source| StoreError::Open {
+                    url: redact(url),
+                    source,
+                })?;
+            let found: Option<i32> = sqlx::query_scalar(
+                "SELECT 1 FROM information_schema.tables WHERE table_name = '_sqlx_migrations' AND table_schema = current_schema()",
+            )
+            .fetch_optional(&probe)
+            .await?;
+            probe.close().await;
+            if found.is_none() {
+                return Ok(None);
+            }
+        }
+        Store::open(url).await.map(Some)
+    }
+
     /// The backend in use.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -199,6 +240,7 @@ impl Store {
                     now,
                 )
                 .await?;
+                settle_open_switches(&mut tx, run.id, RunStatus::Interrupted).await?;
             }
             tx.commit().await?;
             if changed == 1 {
@@ -315,21 +357,40 @@ impl Store {
         .rows_affected();
         if changed == 1 {
             insert_deployment(&mut tx, run, status, run.version.as_deref(), now).await?;
+            // Normally each phase settles its own switches; this catches any left open.
+            settle_open_switches(&mut tx, run.id, status).await?;
+            if status == RunStatus::Succeeded {
+                switch_at_the_end(
+                    &mut tx,
+                    run,
+                    "main",
+                    run.action,
+                    run.version.as_deref(),
+                    now,
+                )
+                .await?;
+            }
         }
         tx.commit().await?;
         Ok(changed == 1)
     }
 
-    /// Records that an automatic rollback restored `version` after run `run` failed.
+    /// Records how the automatic rollback to `version` after run `run` failed went
+    /// (`Succeeded` when it restored the version and its checks passed).
     pub async fn record_auto_rollback(
         &self,
         run: &RunRecord,
         version: Option<&str>,
+        status: RunStatus,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let mut rb = run.clone();
         rb.action = Action::Rollback;
-        insert_deployment(&mut tx, &rb, RunStatus::Succeeded, version, now_ms()).await?;
+        let now = now_ms();
+        insert_deployment(&mut tx, &rb, status, version, now).await?;
+        if status == RunStatus::Succeeded {
+            switch_at_the_end(&mut tx, run, "rollback", Action::Rollback, version, now).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -391,29 +452,6 @@ impl Store {
             .map_err(Into::into)
     }
 
-    /// The version live now in each (service, environment): its latest successful deployment.
-    pub async fn live_versions(
-        &self,
-        service: Option<&str>,
-        environment: Option<&str>,
-    ) -> Result<Vec<Deployment>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "{DEPLOYMENT_COLUMNS} d WHERE d.status = 'succeeded'
-               AND ($1 IS NULL OR d.service = $1) AND ($2 IS NULL OR d.environment = $2)
-               AND d.id = (SELECT MAX(d2.id) FROM deployments d2
-                           WHERE d2.service = d.service AND d2.environment = d.environment AND d2.status = 'succeeded')
-             ORDER BY d.service, d.environment"
-        ))
-        .bind(service.map(str::to_string))
-        .bind(environment.map(str::to_string))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(Deployment::from_row)
-            .collect::<Result<_, _>>()
-            .map_err(Into::into)
-    }
-
     /// Latest deployments (any outcome), newest first.
     pub async fn history(
         &self,
@@ -436,30 +474,38 @@ impl Store {
             .map_err(Into::into)
     }
 
-    /// The version to roll back to: the version that was live before the current one was
-    /// deployed (after a rollback to X, the next rollback goes to what preceded X's deploy).
-    pub async fn rollback_target(
+    /// The newest deploy run (any outcome, running included) started from a thread: what
+    /// "undo last deployment" means in that conversation.
+    pub async fn latest_deploy_in_thread(
         &self,
-        service: &str,
-        environment: &str,
-    ) -> Result<Option<String>, StoreError> {
-        let rows = self.history(Some(service), Some(environment), 1000).await?;
-        let ok: Vec<&Deployment> = rows
-            .iter()
-            .filter(|d| d.status == "succeeded" && d.version.is_some())
-            .collect();
-        let Some(current) = ok.first().and_then(|d| d.version.clone()) else {
-            return Ok(None);
-        };
-        let introduced = ok.iter().position(|d| {
-            d.action == Action::Deploy && d.version.as_deref() == Some(current.as_str())
-        });
-        let before = introduced.map_or(1, |i| i + 1);
-        Ok(ok
-            .iter()
-            .skip(before)
-            .find(|d| d.version.as_deref() != Some(current.as_str()))
-            .and_then(|d| d.version.clone()))
+        thread: &ThreadKey,
+    ) -> Result<Option<RunRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "{RUN_COLUMNS} WHERE action = 'deploy' AND platform = $1 AND channel = $2 AND thread = $3
+             ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(&thread.platform)
+        .bind(&thread.channel)
+        .bind(&thread.thread)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| RunRecord::from_row(&r))
+            .transpose()
+            .map_err(Into::into)
+    }
+
+    /// The newest deploy run (any outcome, running included) requested by a person, from any
+    /// thread: "undo last deployment" when the thread has none.
+    pub async fn latest_deploy_by(&self, person: &str) -> Result<Option<RunRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "{RUN_COLUMNS} WHERE action = 'deploy' AND requested_by = $1 ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(person)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| RunRecord::from_row(&r))
+            .transpose()
+            .map_err(Into::into)
     }
 
     /// The most recent failed run of a service (optionally in one environment), with its stages.
@@ -492,9 +538,15 @@ impl Store {
     }
 }
 
-const RUN_COLUMNS: &str = "SELECT id, action, service, environment, version, strategy, percent, requested_by, platform, channel, thread, status, rolled_back, error, started_at, finished_at, owner, heartbeat_at, pgid FROM runs";
+const RUN_COLUMNS: &str = "SELECT id, action, service, environment, version, strategy, percent, requested_by, platform, channel, thread, status, rolled_back, error, started_at, finished_at, owner, heartbeat_at, pgid, stage, stage_phase FROM runs";
+/// A deployment row with the first stage that did not succeed in the phase that produced it
+/// (`rollback` for an automatic rollback, whose action differs from its run's).
 const DEPLOYMENT_COLUMNS: &str =
-    "SELECT d.run_id, d.action, d.service, d.environment, d.version, d.status, d.requested_by, d.created_at FROM deployments";
+    "SELECT d.run_id, d.action, d.service, d.environment, d.version, d.status, d.requested_by, d.created_at,
+            (SELECT st.name FROM stage_results st WHERE st.run_id = d.run_id AND st.status <> 'succeeded'
+               AND st.phase = CASE WHEN d.action = (SELECT r.action FROM runs r WHERE r.id = d.run_id) THEN 'main' ELSE 'rollback' END
+             ORDER BY st.id LIMIT 1) AS failed_stage
+     FROM deployments";
 
 async fn insert_deployment(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -520,6 +572,48 @@ async fn insert_deployment(
     Ok(())
 }
 
+/// A phase that succeeded without reporting a switch (no `::live` line, no `rollback_from`
+/// stage) switched its target when it ended: record that, already settled.
+async fn switch_at_the_end(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    run: &RunRecord,
+    phase: &str,
+    action: Action,
+    version: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO live_releases (run_id, phase, action, service, environment, version, requested_by, switched_at, outcome)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, 'succeeded'
+         WHERE NOT EXISTS (SELECT 1 FROM live_releases WHERE run_id = $1 AND phase = $2)",
+    )
+    .bind(run.id)
+    .bind(phase)
+    .bind(action.as_str())
+    .bind(&run.service)
+    .bind(&run.environment)
+    .bind(version.map(str::to_string))
+    .bind(&run.requested_by)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Gives the switches a run left open the run's final status.
+async fn settle_open_switches(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    run_id: i64,
+    status: RunStatus,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE live_releases SET outcome = $1 WHERE run_id = $2 AND outcome IS NULL")
+        .bind(status.as_str())
+        .bind(run_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 pub(crate) fn get<'r, T>(row: &'r AnyRow, col: &str) -> Result<T, sqlx::Error>
 where
     T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
@@ -527,5 +621,7 @@ where
     row.try_get(col)
 }
 
+#[cfg(test)]
+mod live_tests;
 #[cfg(test)]
 mod tests;

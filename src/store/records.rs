@@ -92,6 +92,10 @@ pub struct RunRecord {
     pub heartbeat_at: Option<i64>,
     /// Process group of the stage running now.
     pub pgid: Option<i64>,
+    /// The stage running now (or last started), for recovery after a crash.
+    pub stage: Option<String>,
+    /// Its phase, `main` or `rollback`.
+    pub stage_phase: Option<String>,
 }
 
 impl RunRecord {
@@ -138,6 +142,8 @@ impl RunRecord {
             owner: get(r, "owner")?,
             heartbeat_at: get(r, "heartbeat_at")?,
             pgid: get(r, "pgid")?,
+            stage: get(r, "stage")?,
+            stage_phase: get(r, "stage_phase")?,
         })
     }
 }
@@ -198,8 +204,10 @@ pub struct Deployment {
     pub status: String,
     /// Who asked.
     pub requested_by: String,
-    /// When, unix ms.
+    /// When, unix ms (for a live release: when the target switched to it).
     pub created_at: i64,
+    /// The first stage that did not succeed (for a live release: after the switch).
+    pub failed_stage: Option<String>,
 }
 
 impl Deployment {
@@ -213,6 +221,40 @@ impl Deployment {
             status: get(r, "status")?,
             requested_by: get(r, "requested_by")?,
             created_at: get(r, "created_at")?,
+            failed_stage: get(r, "failed_stage")?,
         })
+    }
+
+    /// For a live release, why it may not be healthy: "its verify failed", "its checks are
+    /// still running"; None when the checks after the switch passed.
+    pub fn live_note(&self) -> Option<String> {
+        let stage = self.failed_stage.as_deref();
+        match (self.status.as_str(), stage) {
+            ("succeeded", _) => None,
+            ("running", _) => Some("its checks are still running".into()),
+            ("failed", Some(s)) => Some(format!("its {s} failed")),
+            ("failed", None) => Some("its run failed".into()),
+            ("cancelled", Some(s)) => Some(format!("its {s} was cancelled")),
+            ("cancelled", None) => Some("its run was cancelled before its checks finished".into()),
+            _ => Some("Deckhand stopped before its checks finished".into()),
+        }
+    }
+
+    /// "3.2.0-rc.1 is live (its verify failed)" / "3.1.0 is live".
+    pub fn live_phrase(&self) -> String {
+        self.phrase(String::new())
+    }
+
+    /// "3.2.0-rc.1 is live on staging (its verify failed)".
+    pub fn live_phrase_on(&self) -> String {
+        self.phrase(format!(" on {}", self.environment))
+    }
+
+    fn phrase(&self, place: String) -> String {
+        let version = self.version.as_deref().unwrap_or("an unknown version");
+        match self.live_note() {
+            Some(note) => format!("{version} is live{place} ({note})"),
+            None => format!("{version} is live{place}"),
+        }
     }
 }

@@ -270,3 +270,64 @@ async fn joined_threads_are_remembered_and_pruned() {
         t.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn latest_deploy_in_thread_and_by_person() {
+    for t in testing::all().await {
+        let s = &t.store;
+        let here = ThreadKey::new("slack", "T1/C1", "100.1");
+        let there = ThreadKey::new("slack", "T1/C1", "200.2");
+        let start = |action, env: &str, who: &str, thread: &ThreadKey| NewRun {
+            action,
+            requested_by: who.into(),
+            thread: thread.clone(),
+            ..new_run("billionmail", env)
+        };
+        assert!(s.latest_deploy_in_thread(&here).await.unwrap().is_none());
+        assert!(s.latest_deploy_by("alice").await.unwrap().is_none());
+        let a1 = s
+            .start_run(&start(Action::Deploy, "dev", "alice", &here))
+            .await
+            .unwrap();
+        let run = s.run(a1).await.unwrap().unwrap();
+        s.finish_run(&run, RunStatus::Failed, false, None)
+            .await
+            .unwrap();
+        let b1 = s
+            .start_run(&start(Action::Deploy, "staging", "bob", &here))
+            .await
+            .unwrap();
+        let a2 = s
+            .start_run(&start(Action::Deploy, "production", "alice", &there))
+            .await
+            .unwrap();
+        // Rollbacks are not deployments: newer ones do not hide the deploys.
+        s.start_run(&start(Action::Rollback, "qa", "alice", &here))
+            .await
+            .unwrap();
+        s.start_run(&start(Action::Rollback, "demo", "bob", &there))
+            .await
+            .unwrap();
+        let id = |r: Option<RunRecord>| r.map(|r| r.id);
+        assert_eq!(
+            id(s.latest_deploy_in_thread(&here).await.unwrap()),
+            Some(b1),
+            "{}",
+            t.backend
+        );
+        assert_eq!(
+            id(s.latest_deploy_in_thread(&there).await.unwrap()),
+            Some(a2)
+        );
+        assert_eq!(id(s.latest_deploy_by("alice").await.unwrap()), Some(a2));
+        assert_eq!(id(s.latest_deploy_by("bob").await.unwrap()), Some(b1));
+        assert!(s.latest_deploy_by("carol").await.unwrap().is_none());
+        // Same channel and thread id on another platform is another thread.
+        assert!(s
+            .latest_deploy_in_thread(&ThreadKey::new("discord", "T1/C1", "100.1"))
+            .await
+            .unwrap()
+            .is_none());
+        t.cleanup().await;
+    }
+}

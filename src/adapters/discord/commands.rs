@@ -225,7 +225,7 @@ pub fn free_text_conflict(bot: &crate::bot::Bot, data: &Value) -> Option<String>
         return refuse("strategy", "a rollout strategy appears in it".into());
     }
     if let Some(v) = option_value(data, "version") {
-        if a.version.as_deref() != Some(v.trim_start_matches('v')) {
+        if a.version.as_deref() != Some(v) {
             return refuse("version", format!("`{v}` is not a single version"));
         }
     }

@@ -133,6 +133,8 @@ impl Discord {
             Duration::from_millis(config.edit_interval_ms),
             Duration::from_secs(bot.config().session.ttl_secs),
         );
+        bot.deliver_recovery("discord", Arc::new(outbox.clone()))
+            .await;
         let app = Arc::new(DiscordApp::new(bot, outbox, rest, application_id, bot_user));
         let routes = verifier.map(|v| http::routes(app.clone(), v));
         let gateway = if config.gateway {

@@ -134,6 +134,8 @@ impl Slack {
             Duration::from_millis(config.edit_interval_ms),
             Duration::from_secs(bot.config().session.ttl_secs),
         );
+        bot.deliver_recovery("slack", Arc::new(outbox.clone()))
+            .await;
         let app = Arc::new(SlackApp::new(bot, outbox, api.clone(), me.user_id));
         let mut slack = Slack {
             app: app.clone(),

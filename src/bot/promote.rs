@@ -1,0 +1,69 @@
+//! "promote wix from dev to staging" / "promote wix to staging": deploy the version the
+//! source environment runs (the previous environment in `order` when none is named).
+
+use super::Bot;
+use crate::dialogue::{Request, Session};
+use crate::nlu::PromoteFrom;
+use crate::store::StoreError;
+
+impl Bot {
+    /// For a promotion, fills in the version the source environment runs and returns the
+    /// source's name; Err is the reply when there is nothing to promote.
+    pub(super) async fn promotion(
+        &self,
+        req: &mut Request,
+        session: &mut Session,
+    ) -> Result<Result<Option<String>, String>, StoreError> {
+        let Some(from) = req.promote_from.clone() else {
+            return Ok(Ok(None));
+        };
+        let service = req.service.clone().unwrap_or_default();
+        let target = req.environment.clone().unwrap_or_default();
+        let source = match from {
+            PromoteFrom::Environment(e) => e,
+            PromoteFrom::Previous => {
+                let order = self.config.environment(&target).map(|e| e.order);
+                let previous = self
+                    .config
+                    .environments
+                    .iter()
+                    .filter(|e| order.is_some_and(|o| e.order < o))
+                    .max_by_key(|e| e.order);
+                match previous {
+                    Some(e) => e.name.clone(),
+                    None => {
+                        return Ok(Err(format!(
+                            "{target} is the first environment in the promotion order, so there is nothing to promote from. Say \"deploy {service} to {target}\" to deploy a build."
+                        )))
+                    }
+                }
+            }
+        };
+        if source == target {
+            return Ok(Err(format!(
+                "Promoting {service} from {source} to itself changes nothing; nothing was run."
+            )));
+        }
+        if let Some(v) = &req.version {
+            return Ok(Err(format!(
+                "A promotion deploys what {source} runs, so it takes no version (you said {v}); nothing was run. Say \"deploy {service} {v} to {target}\" for that version, or \"promote {service} from {source} to {target}\"."
+            )));
+        }
+        let live = self
+            .store
+            .live_versions(Some(&service), Some(&source))
+            .await?;
+        let Some(version) = live.first().and_then(|d| d.version.clone()) else {
+            return Ok(Err(format!(
+                "Nothing of {service} runs in {source} (no deployment on record), so there is nothing to promote; nothing was run."
+            )));
+        };
+        req.version = Some(version.clone());
+        if let Some(p) = session.pending.as_mut() {
+            // The confirmed run deploys exactly this version, even if dev moves on meanwhile.
+            p.slots.version = Some(version);
+            p.slots.promote_from = None;
+        }
+        Ok(Ok(Some(source)))
+    }
+}

@@ -1,0 +1,320 @@
+//! Parts of a message that are not the slots a dialogue fills one at a time, found so that
+//! none of them is dropped silently: a time ("at 6pm", "tomorrow"), several target
+//! environments, a promotion source ("from dev"), a run number ("stop run 12"), "the last
+//! deployment", a help topic ("help lock") and where a lock's reason begins.
+
+use super::entities::Entity;
+use super::lock_words::starts_reason;
+use super::tokens::Token;
+use super::{Intent, SlotKind};
+use serde::Serialize;
+
+/// What [`read`] found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Parts {
+    /// A time expression, as typed ("at 18:00", "tomorrow", "in 2 hours").
+    pub time: Option<String>,
+    /// Every distinct target environment named, in order (not the one after "from").
+    pub environments: Vec<String>,
+    /// The environment after "from" ("promote wix from dev to staging").
+    pub source_environment: Option<String>,
+    /// The message asks to promote ("promote wix to staging").
+    pub promote: bool,
+    /// A run number ("stop run 12", "cancel #12").
+    pub run_id: Option<i64>,
+    /// The message refers to the last deployment ("undo last deployment").
+    pub last_deployment: bool,
+    /// "help lock": help about one command.
+    pub help_topic: Option<Intent>,
+    /// Token index where a reason begins ("... while redis is migrated").
+    pub reason_from: Option<usize>,
+}
+
+const WEEKDAYS: [&str; 14] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "mon",
+    "tue",
+    "wed",
+    "thu",
+    "fri",
+    "sat",
+    "sun",
+];
+const DAY_PARTS: [&str; 6] = [
+    "morning",
+    "afternoon",
+    "evening",
+    "night",
+    "weekend",
+    "week",
+];
+
+fn is_clock(w: &str) -> bool {
+    let w = w.trim_end_matches(['.', ',']);
+    let digits = w.trim_end_matches(['a', 'm', 'p', 'h']);
+    let suffix = &w[digits.len()..];
+    if !matches!(suffix, "" | "am" | "pm" | "h") {
+        return false;
+    }
+    let (h, m) = match digits.split_once(':') {
+        Some((h, m)) => (h, Some(m)),
+        None => (digits, None),
+    };
+    let hour_ok = !h.is_empty() && h.len() <= 2 && h.parse::<u32>().is_ok_and(|h| h <= 24);
+    let minute_ok = m.is_none_or(|m| m.len() == 2 && m.parse::<u32>().is_ok_and(|m| m < 60));
+    hour_ok && minute_ok && (suffix.is_empty() || m.is_some() || !suffix.is_empty())
+}
+
+fn is_amount(w: &str) -> bool {
+    w.parse::<u32>().is_ok()
+        || matches!(
+            w,
+            "a" | "an" | "one" | "two" | "three" | "few" | "couple" | "half"
+        )
+}
+
+fn is_time_unit(w: &str) -> bool {
+    matches!(
+        w,
+        "minute"
+            | "minutes"
+            | "min"
+            | "mins"
+            | "hour"
+            | "hours"
+            | "hr"
+            | "hrs"
+            | "h"
+            | "day"
+            | "days"
+            | "week"
+            | "weeks"
+    )
+}
+
+/// The time expression starting at token `i`, as the number of tokens it spans.
+fn time_at(words: &[&str], i: usize) -> Option<usize> {
+    let w = words[i];
+    let next = words.get(i + 1).copied().unwrap_or("");
+    let after = words.get(i + 2).copied().unwrap_or("");
+    match w {
+        "tomorrow" | "tmrw" | "tmr" | "tonight" | "tonite" | "overnight" | "later" | "eod"
+        | "eow" | "midnight" | "noon" | "schedule" | "scheduled" | "every" | "weekly" | "daily"
+        | "nightly" => Some(1),
+        _ if WEEKDAYS.contains(&w) => Some(1),
+        "at" | "by" | "after" | "before" | "around" | "from" | "until" | "till"
+            if is_clock(next)
+                && (next.contains(':')
+                    || next.ends_with('m')
+                    || next.ends_with('h')
+                    || matches!(w, "at" | "by" | "around")) =>
+        {
+            if matches!(after, "am" | "pm" | "o'clock") {
+                Some(3)
+            } else {
+                Some(2)
+            }
+        }
+        "in" if is_amount(next) && (is_time_unit(after) || (next == "half" && after == "an")) => {
+            Some(3)
+        }
+        "in" if next.len() > 1
+            && next.ends_with(['h', 'm'])
+            && next[..next.len() - 1].parse::<u32>().is_ok() =>
+        {
+            Some(2)
+        }
+        "next" | "this" | "coming" | "on"
+            if WEEKDAYS.contains(&next) || (w != "on" && DAY_PARTS.contains(&next)) =>
+        {
+            Some(2)
+        }
+        "end" if next == "of" && matches!(after, "day" | "week" | "today") => Some(3),
+        _ if is_clock(w) && (w.contains(':') || w.ends_with("am") || w.ends_with("pm")) => Some(1),
+        _ => None,
+    }
+}
+
+fn topic_of(w: &str) -> Option<Intent> {
+    Some(match w {
+        "deploy" | "deploys" | "deploying" | "ship" | "release" | "promote" => Intent::Deploy,
+        "rollback" | "rollbacks" | "revert" | "undo" => Intent::Rollback,
+        "status" => Intent::Status,
+        "history" => Intent::History,
+        "explain" => Intent::Explain,
+        "lock" | "locks" | "locking" | "freeze" | "freezes" => Intent::Lock,
+        "unlock" | "unfreeze" => Intent::Unlock,
+        "ready" | "readiness" => Intent::Readiness,
+        "cancel" | "stop" => Intent::Cancel,
+        "approve" | "approval" | "approvals" | "reject" => Intent::Approve,
+        _ => return None,
+    })
+}
+
+/// "help lock", "lock help", "help with locks", "how do I lock", "how to roll back".
+fn help_topic(words: &[&str]) -> Option<Intent> {
+    let (first, rest) = words.split_first()?;
+    let lead = match *first {
+        "help" | "usage" | "man" => 1,
+        "how" => match words.get(1..3) {
+            Some(["do", "i"]) | Some(["can", "i"]) | Some(["should", "i"]) => 3,
+            _ if words.get(1) == Some(&"to") => 2,
+            _ => return None,
+        },
+        _ => {
+            // "lock help", "lock?": the command word then help.
+            return match (words.len(), words.last()) {
+                (2, Some(&"help")) | (2, Some(&"usage")) => topic_of(first),
+                _ => None,
+            };
+        }
+    };
+    let _ = rest;
+    words
+        .iter()
+        .skip(lead)
+        .filter(|w| {
+            !matches!(
+                **w,
+                "with" | "on" | "for" | "about" | "the" | "a" | "command"
+            )
+        })
+        .take(2)
+        .find_map(|w| {
+            if *w == "roll" {
+                Some(Intent::Rollback)
+            } else {
+                topic_of(w)
+            }
+        })
+}
+
+fn run_number(w: &str) -> Option<i64> {
+    w.strip_prefix('#')
+        .unwrap_or(w)
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+}
+
+/// Finds the parts of a message.
+pub fn read(toks: &[Token], entities: &[Entity]) -> Parts {
+    let words: Vec<&str> = toks.iter().map(|t| t.text.as_str()).collect();
+    let mut parts = Parts::default();
+    // An index, not a search per word: the parse stays linear in the message length.
+    let mut covered = vec![false; words.len()];
+    for e in entities {
+        covered[e.start.min(words.len())..e.end.min(words.len())].fill(true);
+    }
+    let in_entity = |i: usize| covered[i];
+    let mut i = 0;
+    while i < words.len() {
+        if parts.time.is_none() && !in_entity(i) {
+            if let Some(n) = time_at(&words, i) {
+                parts.time = Some(words[i..(i + n).min(words.len())].join(" "));
+                i += n;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    for e in entities.iter().filter(|e| e.kind == SlotKind::Environment) {
+        let from = e.start > 0 && words[e.start - 1] == "from";
+        if from {
+            parts
+                .source_environment
+                .get_or_insert_with(|| e.value.clone());
+        } else if !parts.environments.contains(&e.value) {
+            parts.environments.push(e.value.clone());
+        }
+    }
+    parts.promote = words
+        .iter()
+        .any(|w| matches!(*w, "promote" | "promoting" | "promotion"));
+    for (k, w) in words.iter().enumerate() {
+        let after_run = k > 0 && matches!(words[k - 1], "run" | "job");
+        if (after_run || w.starts_with('#')) && parts.run_id.is_none() {
+            parts.run_id = run_number(w);
+        }
+        if matches!(
+            *w,
+            "last" | "latest" | "previous" | "recent" | "my" | "that"
+        ) && words[k + 1..].iter().take(2).any(|n| {
+            matches!(
+                *n,
+                "deployment" | "deploy" | "release" | "change" | "rollout"
+            )
+        }) {
+            parts.last_deployment = true;
+        }
+    }
+    parts.help_topic = help_topic(&words);
+    parts.reason_from = (1..words.len()).find(|&k| starts_reason(&words, k) && !in_entity(k));
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tokens::tokenize;
+    use super::*;
+
+    fn parts(text: &str) -> Parts {
+        read(&tokenize(text), &[])
+    }
+
+    #[test]
+    fn time_expressions_are_found() {
+        for (text, time) in [
+            ("deploy billionmail to staging at 6pm", "at 6pm"),
+            ("deploy billionmail to staging at 18:00", "at 18:00"),
+            ("deploy billionmail to staging at 6 pm", "at 6 pm"),
+            ("deploy billionmail tomorrow", "tomorrow"),
+            ("deploy billionmail to prod tonight at 22:00", "tonight"),
+            ("deploy billionmail in 2 hours", "in 2 hours"),
+            ("deploy billionmail in an hour", "in an hour"),
+            ("deploy billionmail in 30m", "in 30m"),
+            ("ship it on friday", "on friday"),
+            ("deploy billionmail next week", "next week"),
+            ("deploy billionmail this evening", "this evening"),
+            ("schedule a deploy of billionmail", "schedule"),
+            ("deploy billionmail by end of day", "end of day"),
+            ("every weekday at 06:00 run healthcheck", "every"),
+        ] {
+            assert_eq!(parts(text).time.as_deref(), Some(time), "{text}");
+        }
+        for text in [
+            "deploy billionmail 2.3.1 to staging",
+            "deploy billionmail to production with a 10% canary",
+            "deploy billionmail in staging",
+            "deploy billionmail at version 2.4",
+            "rollback billionmail in prod to 2.3.1",
+        ] {
+            assert_eq!(parts(text).time, None, "{text}");
+        }
+    }
+
+    #[test]
+    fn help_topics_and_run_numbers() {
+        assert_eq!(parts("help lock").help_topic, Some(Intent::Lock));
+        assert_eq!(parts("lock help").help_topic, Some(Intent::Lock));
+        assert_eq!(parts("help with locks").help_topic, Some(Intent::Lock));
+        assert_eq!(
+            parts("how do I roll back").help_topic,
+            Some(Intent::Rollback)
+        );
+        assert_eq!(parts("help").help_topic, None);
+        assert_eq!(parts("lock staging").help_topic, None);
+        assert_eq!(parts("stop run 12").run_id, Some(12));
+        assert_eq!(parts("cancel #7").run_id, Some(7));
+        assert_eq!(parts("cancel").run_id, None);
+        assert!(parts("undo last deployment").last_deployment);
+        assert!(parts("revert my last deploy").last_deployment);
+        assert!(!parts("rollback billionmail").last_deployment);
+    }
+}
