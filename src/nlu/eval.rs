@@ -1,7 +1,7 @@
 //! `deckhand eval`: accuracy, slot exact-match, false actions and latency of the NLU on a
 //! JSON Lines data set.
 
-use super::{Intent, Nlu, SlotKind};
+use super::{limits, Intent, Nlu, SlotKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -96,25 +96,14 @@ pub struct Report {
     pub misses: Vec<Miss>,
 }
 
-/// Longest message text evaluated, in characters: what a chat message may be (Slack's bound
-/// for text). Longer rows are cut, as the bot cuts messages.
-// Local until the shared `nlu::limits` bound is merged; then use it here.
-pub const MAX_MESSAGE_CHARS: usize = 4000;
-
-/// `text` cut to at most `max` characters (on a character boundary).
-fn cut(text: &mut String, max: usize) {
-    if let Some((at, _)) = text.char_indices().nth(max) {
-        text.truncate(at);
-    }
-}
-
 /// Whether reading a `none` row as `predicted` would act: an action intent, or a yes that
 /// answers whatever question is pending.
 pub fn is_false_action(predicted: Intent) -> bool {
     predicted.is_action() || predicted == Intent::Affirm
 }
 
-/// Parses JSON Lines rows, skipping blank lines; texts are cut to [`MAX_MESSAGE_CHARS`].
+/// Parses JSON Lines rows, skipping blank lines; texts are cut to
+/// [`limits::MAX_MESSAGE_CHARS`], as the bot cuts messages.
 pub fn parse_rows(text: &str) -> Result<Vec<Row>, EvalError> {
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -125,7 +114,10 @@ pub fn parse_rows(text: &str) -> Result<Vec<Row>, EvalError> {
             line: i + 1,
             message: e.to_string(),
         })?;
-        cut(&mut row.text, MAX_MESSAGE_CHARS);
+        let capped = limits::cap_message(&row.text);
+        if capped.cut {
+            row.text = capped.text.to_string();
+        }
         if Intent::parse(&row.intent).is_none() {
             return Err(EvalError::BadRow {
                 line: i + 1,
@@ -328,13 +320,21 @@ mod tests {
 
     #[test]
     fn long_rows_are_cut_to_the_message_bound() {
-        for unit in ["a ", "é ", "部署 ", "🚀"] {
+        for unit in ["a ", "é ", "部署 ", "🚀 "] {
             let long = unit.repeat(50_000);
             let line = serde_json::json!({"text": long, "intent": "none"}).to_string();
             let rows = parse_rows(&line).unwrap();
-            assert_eq!(rows[0].text.chars().count(), MAX_MESSAGE_CHARS, "{unit:?}");
+            let kept = rows[0].text.chars().count();
+            // Cut on a word boundary, within the bound and close to it.
+            assert!(
+                kept <= limits::MAX_MESSAGE_CHARS && kept + 3 >= limits::MAX_MESSAGE_CHARS,
+                "{unit:?}: {kept}"
+            );
             assert!(long.starts_with(&rows[0].text));
         }
+        // One unbroken 100k-character word: nothing of it is kept (no half a name).
+        let line = serde_json::json!({"text": "x".repeat(100_000), "intent": "none"}).to_string();
+        assert!(parse_rows(&line).unwrap()[0].text.is_empty());
         let rows = parse_rows("{\"text\": \"deploy redis\", \"intent\": \"deploy\"}").unwrap();
         assert_eq!(rows[0].text, "deploy redis");
     }
