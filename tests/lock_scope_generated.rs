@@ -24,16 +24,26 @@ const SCOPES: [(&str, &str, Option<&str>); 6] = [
     ("payments-api in dev", "dev", Some("payments-api")),
 ];
 
-const MARKERS: [&str; 9] = [
+const MARKERS: [&str; 12] = [
     "while",
     "because",
     "due to",
     "until",
     "since",
-    "as",
     "during",
     "for the",
     "because of",
+    "whilst",
+    "coz",
+    "reason:",
+    "re:",
+];
+
+/// Ways to start a reason without a marker word: punctuation, or any word that is not part
+/// of a scope once the environment is named.
+const BREAKS: [&str; 14] = [
+    "-", ":", ",", "(", ";", "—", "so that", "to let", "after", "ahead of", "pending", "given",
+    "now that", "as",
 ];
 
 const REASONS: [&str; 12] = [
@@ -164,4 +174,197 @@ fn names_that_do_not_resolve_never_widen_the_scope() {
         }
     }
     assert!(cases >= 100, "{cases}");
+}
+
+#[test]
+fn reasons_without_a_marker_word_never_change_the_scope() {
+    let nlu = nlu();
+    let mut checked = 0;
+    for verb in ["lock", "freeze", "unlock"] {
+        for (scope, env, service) in SCOPES {
+            for brk in BREAKS {
+                for reason in REASONS {
+                    let text = match brk {
+                        ":" | "," | ";" => format!("{verb} {scope}{brk} {reason}"),
+                        "(" => format!("{verb} {scope} ({reason})"),
+                        _ => format!("{verb} {scope} {brk} {reason}"),
+                    };
+                    let p = nlu.parse(&text);
+                    assert_eq!(p.slots.environment.as_deref(), Some(env), "{text}");
+                    assert_eq!(p.slots.service.as_deref(), service, "{text}");
+                    assert!(p.unknown.is_empty(), "{text}: unknown {:?}", p.unknown);
+                    assert!(p.services.len() <= 1, "{text}: services {:?}", p.services);
+                    let got = p.slots.lock.as_ref().and_then(|l| l.reason.clone());
+                    assert!(
+                        got.as_deref().is_some_and(|r| r.contains(reason)),
+                        "{text}: reason {got:?}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 3000, "{checked}");
+}
+
+/// Every word of the training data in a name's place: it resolves to a name, or it is
+/// reported; it never leaves a lock of the whole environment.
+#[test]
+fn any_word_in_a_name_place_resolves_or_is_reported() {
+    let nlu = nlu();
+    let mut words = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(support::root().join("intents")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for w in text.split(|c: char| !c.is_alphanumeric() && c != '-') {
+            let w = w.to_lowercase();
+            if w.len() > 2 && w.chars().all(|c| c.is_ascii_lowercase()) {
+                words.insert(w);
+            }
+        }
+    }
+    // Words that belong in a scope ("lock all staging deploys").
+    let scope_words = [
+        "lock",
+        "locks",
+        "locking",
+        "lockdown",
+        "freeze",
+        "freezing",
+        "frozen",
+        "unlock",
+        "unlocking",
+        "unfreeze",
+        "thaw",
+        "lift",
+        "remove",
+        "put",
+        "place",
+        "set",
+        "the",
+        "all",
+        "any",
+        "every",
+        "everything",
+        "deploys",
+        "deployments",
+        "deploy",
+        "deploying",
+        "deployment",
+        "releases",
+        "rollbacks",
+        "rollouts",
+        "changes",
+        "env",
+        "environment",
+        "environments",
+        "service",
+        "services",
+        "please",
+        "pls",
+        "plz",
+        "now",
+        "immediately",
+        "right",
+        "asap",
+        "for",
+        "hey",
+        "can",
+        "could",
+        "would",
+        "you",
+        "want",
+        "need",
+        "lets",
+        "and",
+        "whole",
+        "entire",
+        "just",
+        "only",
+        "deckhand",
+        "half",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "ten",
+        "twelve",
+        "fifteen",
+        "twenty",
+        "thirty",
+        "sec",
+        "secs",
+        "second",
+        "seconds",
+        "min",
+        "mins",
+        "minute",
+        "minutes",
+        "hour",
+        "hours",
+        "hrs",
+        "day",
+        "days",
+        "week",
+        "weeks",
+        "wks",
+    ];
+    let config = config_in("examples/deckhand.yaml", &temp_dir("lock-scope-names"));
+    let mut names: Vec<String> = Vec::new();
+    for s in &config.services {
+        names.push(s.name.clone());
+        names.extend(
+            s.aliases
+                .iter()
+                .flat_map(|a| a.split(' ').map(String::from)),
+        );
+    }
+    for e in &config.environments {
+        names.push(e.name.clone());
+        names.extend(
+            e.aliases
+                .iter()
+                .flat_map(|a| a.split(' ').map(String::from)),
+        );
+    }
+    let mut cases = 0;
+    for w in &words {
+        if scope_words.contains(&w.as_str()) || names.contains(w) {
+            continue;
+        }
+        for verb in ["lock", "unlock"] {
+            let text = format!("{verb} {w} in staging");
+            let p = nlu.parse(&text);
+            if !matches!(p.intent, Intent::Lock | Intent::Unlock) {
+                continue;
+            }
+            let whole_env = p.slots.environment.as_deref() == Some("staging")
+                && p.slots.service.is_none()
+                && p.unknown.is_empty()
+                && p.invalid.is_empty()
+                && p.parts.environments.len() <= 1;
+            assert!(!whole_env, "{text} would {verb} all of staging: {p:?}");
+            cases += 1;
+        }
+    }
+    assert!(cases >= 500, "{cases}");
+}
+
+#[test]
+fn exclusions_are_named_not_inverted() {
+    let nlu = nlu();
+    for text in [
+        "lock staging except billionmail",
+        "lock staging, not billionmail",
+        "lock staging but not redis",
+        "lock staging apart from redis",
+        "lock staging instead of redis",
+        "lock staging excluding redis",
+        "lock staging without redis",
+    ] {
+        let p = nlu.parse(text);
+        assert_eq!(p.slots.service, None, "{text}");
+        assert!(!p.parts.excluded.is_empty(), "{text}: {:?}", p.parts);
+    }
 }

@@ -108,10 +108,10 @@ pub fn describe(intent: Intent, s: &Slots) -> String {
         out.push_str(v);
     }
     if let Some(v) = &s.environment {
-        out.push_str(if intent == Intent::Deploy {
-            " to "
-        } else {
-            " in "
+        out.push_str(match intent {
+            Intent::Deploy => " to ",
+            Intent::Lock | Intent::Unlock if s.service.is_none() => " ",
+            _ => " in ",
         });
         out.push_str(v);
     }
@@ -145,11 +145,15 @@ fn merge(into: &mut Slots, from: &Slots, flow: &Flow) -> bool {
             into.percent = None;
         }
     }
-    if from.lock.is_some() && matches!(flow.intent.as_str(), "lock" | "unlock") {
+    let intent = Intent::parse(&flow.intent);
+    if from.lock.is_some() && matches!(intent, Some(Intent::Lock | Intent::Unlock)) {
         into.lock = from.lock.clone();
     }
-    if from.promote_from.is_some() && flow.intent == "deploy" {
+    if from.promote_from.is_some() && intent == Some(Intent::Deploy) {
         into.promote_from = from.promote_from.clone();
+    } else if from.version.is_some() && from.promote_from.is_none() {
+        // A version named in a correction makes it a plain deploy of that version.
+        into.promote_from = None;
     }
     if flow.uses(SlotKind::Percent) && from.percent.is_some() {
         into.percent = from.percent;
@@ -251,25 +255,37 @@ impl Dialogue {
         self.start(session, parsed, user, nlu)
     }
 
-    /// A part of an action request that cannot be honoured (a time, several environments or
-    /// services): named in the reply, and nothing runs. A pending request stays as it was.
-    fn unhonoured(&self, session: &Session, parsed: &Parsed) -> Option<String> {
+    /// A part of an action request that cannot be honoured (a time, several environments,
+    /// services or versions, an exclusion in a lock): named in the reply, and nothing runs.
+    /// A request already open in the thread is dropped with it, so a later "yes" cannot
+    /// start what the reply said was not run.
+    fn unhonoured(&self, session: &mut Session, parsed: &Parsed) -> Option<String> {
         let intent = match self.flows.get(parsed.intent) {
             Some(f) if f.action => parsed.intent,
             Some(_) => return None,
             None => session.pending.as_ref()?.intent,
         };
-        let mut slots = session
-            .pending
-            .as_ref()
-            .filter(|p| p.intent == intent)
-            .map(|p| p.slots.clone())
-            .unwrap_or_default();
+        let pending = session.pending.as_ref().filter(|p| p.intent == intent);
+        let mut slots = pending.map(|p| p.slots.clone()).unwrap_or_default();
         if let Some(flow) = self.flows.get(intent) {
             merge(&mut slots, &parsed.slots, flow);
         }
-        let now = describe(intent, &slots);
-        if let (Some(time), Intent::Deploy | Intent::Rollback) = (&parsed.parts.time, intent) {
+        let problem = self.unhonoured_part(intent, &slots, parsed)?;
+        let dropped = match session.pending.take() {
+            Some(p) => format!(
+                " I dropped the open request ({}); start it again the way you want it.",
+                describe(p.intent, &p.slots)
+            ),
+            None => String::new(),
+        };
+        Some(format!("{problem}{dropped}"))
+    }
+
+    fn unhonoured_part(&self, intent: Intent, slots: &Slots, parsed: &Parsed) -> Option<String> {
+        let now = describe(intent, slots);
+        let verb = intent.as_str();
+        let p = &parsed.parts;
+        if let (Some(time), Intent::Deploy | Intent::Rollback) = (&p.time, intent) {
             let (noun, verb) = if intent == Intent::Deploy {
                 ("deploys", "deploy")
             } else {
@@ -279,22 +295,41 @@ impl Dialogue {
                 "I can't schedule {noun} yet (you said \"{time}\"); nothing was run. Say `{now}` to {verb} now."
             ));
         }
-        let verb = intent.as_str();
-        if parsed.parts.environments.len() > 1 {
-            let envs = join_and(&parsed.parts.environments);
+        if matches!(intent, Intent::Lock | Intent::Unlock) && !p.excluded.is_empty() {
             return Some(format!(
-                "One {verb} at a time is supported for now, and you named {} environments: {envs}. Nothing was run; send one request per environment, e.g. `{}`.",
-                parsed.parts.environments.len(),
-                describe(intent, &Slots { environment: parsed.parts.environments.first().cloned(), ..slots.clone() })
+                "I can {verb} a whole environment or one service in it, not everything except {}; nothing was changed. Name exactly what to {verb}, e.g. `{verb} billionmail in staging`.",
+                join_and(&p.excluded)
             ));
         }
+        let several = |what: &str, names: &[String], example: Slots| {
+            format!(
+                "One {verb} at a time is supported for now, and you named {} {what}: {}. Nothing was run; send one request per {}, e.g. `{}`.",
+                names.len(),
+                join_and(names),
+                what.trim_end_matches('s'),
+                describe(intent, &example)
+            )
+        };
+        if p.environments.len() > 1 {
+            let example = Slots {
+                environment: p.environments.first().cloned(),
+                ..slots.clone()
+            };
+            return Some(several("environments", &p.environments, example));
+        }
         if parsed.services.len() > 1 {
-            return Some(format!(
-                "One {verb} at a time is supported for now, and you named {} services: {}. Nothing was run; send one request per service, e.g. `{}`.",
-                parsed.services.len(),
-                join_and(&parsed.services),
-                describe(intent, &Slots { service: parsed.services.first().cloned(), ..slots })
-            ));
+            let example = Slots {
+                service: parsed.services.first().cloned(),
+                ..slots.clone()
+            };
+            return Some(several("services", &parsed.services, example));
+        }
+        if p.versions.len() > 1 && matches!(intent, Intent::Deploy | Intent::Rollback) {
+            let example = Slots {
+                version: p.versions.first().cloned(),
+                ..slots.clone()
+            };
+            return Some(several("versions", &p.versions, example));
         }
         None
     }

@@ -118,7 +118,7 @@ mod tests {
             "a",
             "10%",
             "canary",
-            "because",
+            "also",
             "auth",
             "service",
             "looked",

@@ -23,9 +23,9 @@ pub struct LockDetails {
 
 /// Words that start the reason of a lock (lowercase; "due" only before "to", "for" only
 /// before "the").
-pub const REASON_MARKERS: [&str; 14] = [
-    "while", "because", "due", "since", "until", "till", "as", "cuz", "cause", "bc", "during",
-    "reason", "reason:", "for",
+pub const REASON_MARKERS: [&str; 15] = [
+    "while", "whilst", "because", "due", "since", "until", "till", "cuz", "coz", "cause", "bc",
+    "during", "reason", "re", "for",
 ];
 
 /// True when the word at `i` of `words` starts a reason.
@@ -37,7 +37,6 @@ pub fn starts_reason(words: &[&str], i: usize) -> bool {
     match w {
         "due" => next == Some("to"),
         "for" => next == Some("the"),
-        "as" => next.is_some_and(|n| !matches!(n, "well" | "soon")),
         _ => REASON_MARKERS.contains(&w),
     }
 }
@@ -97,8 +96,10 @@ fn compact(word: &str) -> Option<Vec<(f64, Option<u64>)>> {
     (!parts.is_empty()).then_some(parts)
 }
 
-/// A duration starting at `words[i]` (just after "for"): the seconds and how many words it took.
-fn duration_at(words: &[&str], i: usize) -> Option<(u64, usize)> {
+/// A duration starting at `words[i]`: its seconds and how many words it took. Reads
+/// "2 hours", "2h", "1h30", "1h 30m", "1 hour 30", "10 minutes and 30 seconds", "1.5h",
+/// "an hour", "half an hour".
+pub fn duration_at(words: &[&str], i: usize) -> Option<(u64, usize)> {
     let first = *words.get(i)?;
     if first == "half"
         && words.get(i + 1) == Some(&"an")
@@ -106,48 +107,73 @@ fn duration_at(words: &[&str], i: usize) -> Option<(u64, usize)> {
     {
         return Some((1800, 3));
     }
-    if let Some(n) = number_word(first) {
-        let unit = unit_secs(words.get(i + 1)?)?;
-        return Some((n * unit, 2));
-    }
-    let parts = compact(first)?;
     let mut secs = 0f64;
-    let mut used = 1;
-    let mut last_unit = None;
-    for (k, (n, unit)) in parts.iter().enumerate() {
-        let unit = match unit {
-            Some(u) => *u,
-            None if k == parts.len() - 1 => {
-                match last_unit {
-                    // "1h30": minutes after hours, seconds after minutes.
-                    Some(3600) => 60,
-                    Some(60) => 1,
-                    Some(_) => return None,
-                    None => {
-                        let u = unit_secs(words.get(i + 1)?)?;
-                        used = 2;
-                        u
-                    }
-                }
-            }
-            None => return None,
+    let mut k = i;
+    let mut last_unit: Option<u64> = None;
+    loop {
+        let before = k;
+        if last_unit.is_some() && words.get(k) == Some(&"and") {
+            k += 1;
+        }
+        let Some(w) = words.get(k).copied() else {
+            k = before;
+            break;
         };
-        secs += n * unit as f64;
-        last_unit = Some(unit);
-    }
-    // "for 1h 30m", "for 2 hours 15 minutes".
-    if let Some(more) = words.get(i + used) {
-        if let Some(extra) = compact(more).filter(|p| p.len() == 1 && p[0].1.is_some()) {
-            secs += extra[0].0 * extra[0].1.unwrap_or(1) as f64;
-            used += 1;
-        } else if more.parse::<u64>().is_ok() {
-            if let Some(u) = words.get(i + used + 1).and_then(|w| unit_secs(w)) {
-                secs += more.parse::<f64>().unwrap_or(0.0) * u as f64;
-                used += 2;
+        let step = if let Some(n) = number_word(w) {
+            words
+                .get(k + 1)
+                .and_then(|u| unit_secs(u))
+                .map(|u| (n as f64 * u as f64, u, 2))
+        } else if let Some(parts) = compact(w) {
+            let mut total = 0f64;
+            let mut unit_seen = last_unit;
+            let mut used = 1;
+            let mut ok = true;
+            for (j, (n, unit)) in parts.iter().enumerate() {
+                let u = match unit {
+                    Some(u) => *u,
+                    // "1h30": minutes after hours, seconds after minutes; a bare number
+                    // takes the unit word after it ("90 min").
+                    None if j == parts.len() - 1 => {
+                        let follows = parts.len() > 1 || last_unit.is_some();
+                        match (words.get(k + 1).and_then(|u| unit_secs(u)), unit_seen) {
+                            (Some(u), _) => {
+                                used = 2;
+                                u
+                            }
+                            (None, Some(3600)) if follows => 60,
+                            (None, Some(60)) if follows => 1,
+                            _ => {
+                                ok = false;
+                                0
+                            }
+                        }
+                    }
+                    None => {
+                        ok = false;
+                        0
+                    }
+                };
+                total += n * u as f64;
+                unit_seen = Some(u);
+            }
+            ok.then(|| (total, unit_seen.unwrap_or(1), used))
+        } else {
+            None
+        };
+        match step {
+            Some((value, unit, used)) => {
+                secs += value;
+                last_unit = Some(unit);
+                k += used;
+            }
+            None => {
+                k = before;
+                break;
             }
         }
     }
-    Some((secs.round() as u64, used))
+    (k > i).then(|| (secs.round() as u64, k - i))
 }
 
 /// "1 h 30 min", "90 min" -> exactly what was asked, in one style.
@@ -173,12 +199,15 @@ pub fn duration_text(d: Duration) -> String {
 /// True for the words of a duration ("2", "hours", "an", "1h30"): part of a lock request
 /// without being a name.
 pub fn is_duration_word(w: &str) -> bool {
-    unit_secs(w).is_some() || number_word(w).is_some() || compact(w).is_some() || w == "half"
+    unit_secs(w).is_some()
+        || number_word(w).is_some()
+        || compact(w).is_some()
+        || matches!(w, "half" | "and")
 }
 
 /// Words that may follow "for" without being a duration: the scope or filler ("lock staging
 /// for billionmail", "for now", "for good").
-fn is_duration_like(w: &str) -> bool {
+pub fn is_duration_like(w: &str) -> bool {
     w.starts_with(|c: char| c.is_ascii_digit())
         || number_word(w).is_some()
         || matches!(
@@ -198,62 +227,126 @@ fn is_duration_like(w: &str) -> bool {
         )
 }
 
-/// Reads the duration ("for N unit", "for 1h30", "for an hour") and the reason (after the
-/// first reason marker) of a lock request.
-pub fn parse_lock_details(text: &str) -> LockDetails {
-    let lower = text.to_lowercase();
-    let words: Vec<&str> = lower.split_whitespace().collect();
+/// Reason words that are a time, not a reason ("until tomorrow", "for the weekend").
+const TIME_REASONS: [&str; 10] = [
+    "tomorrow",
+    "tonight",
+    "weekend",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
+/// The duration and reason of a lock request whose scope ends at token `end`.
+pub fn details_from(
+    text: &str,
+    words: &[&str],
+    starts: &[usize],
+    end: usize,
+    duration: Option<(usize, usize)>,
+) -> (LockDetails, Option<String>) {
     let mut details = LockDetails::default();
-    let reason_word = (1..words.len()).find(|&i| starts_reason(&words, i));
-    let mut duration_span = None;
-    for i in 0..words.len() {
-        if words[i] != "for" || i + 1 >= words.len() || Some(i) == reason_word {
-            continue;
-        }
-        match duration_at(&words, i + 1) {
-            Some((secs, used)) => {
-                let d = Duration::from_secs(secs);
-                details.duration = Some(d);
-                details.duration_text = Some(duration_text(d));
-                duration_span = Some((i, i + 1 + used));
+    let mut time = None;
+    if let Some((secs, _)) = duration.and_then(|(at, _)| duration_at(words, at)) {
+        let d = Duration::from_secs(secs);
+        details.duration = Some(d);
+        details.duration_text = Some(duration_text(d));
+    }
+    if end >= words.len() {
+        return (details, time);
+    }
+    // Skip the marker: "because of", "due to", "while", "for" (keeping "the X").
+    let mut r = end;
+    while r < words.len() && matches!(words[r], "-" | "—" | "–" | "--") {
+        r += 1;
+    }
+    if r >= words.len() {
+        return (details, time);
+    }
+    let lead = words[r].trim_end_matches([',', ':']);
+    let marker = lead.to_string();
+    r += match lead {
+        "due" => 2,
+        "because" if words.get(r + 1) == Some(&"of") => 2,
+        _ if starts_reason(words, r) && lead != "for" => 1,
+        "for" => 1,
+        _ => 0,
+    };
+    let mut reason_end = words.len();
+    // A reason that is itself a duration ("for the next 2 hours", "(2 hours)") or ends in one.
+    let mut k = r;
+    while k < words.len() {
+        let start = if words[k] == "the" && words.get(k + 1) == Some(&"next") {
+            k + 2
+        } else {
+            k
+        };
+        if let Some((secs, used)) = duration_at(words, start) {
+            let at_end = start + used >= words.len();
+            let after_for = k > r && words[k - 1] == "for";
+            if details.duration.is_none() && (k == r || (at_end && after_for)) {
+                details.duration = Some(Duration::from_secs(secs));
+                details.duration_text = Some(duration_text(Duration::from_secs(secs)));
+                reason_end = if k == r { r } else { k - 1 };
+                if k == r {
+                    r = start + used;
+                    reason_end = words.len();
+                }
                 break;
             }
-            None if is_duration_like(words[i + 1]) => {
-                let end = (i + 3).min(words.len());
-                details.unreadable_duration = Some(words[i + 1..end].join(" "));
-            }
-            None => {}
         }
+        k += 1;
     }
-    if details.duration.is_some() {
-        details.unreadable_duration = None;
+    if details.duration.is_none()
+        && matches!(marker.as_str(), "until" | "till" | "for" | "by")
+        && words.get(r..).is_some_and(|rest| {
+            rest.first().is_some_and(|w| {
+                TIME_REASONS.contains(w)
+                    || (*w == "the" && rest.get(1).is_some_and(|n| TIME_REASONS.contains(n)))
+                    || super::parts::time_at(&["at", w], 0).is_some()
+            }) || super::parts::time_at(rest, 0).is_some()
+        })
+    {
+        time = Some(words[end..].join(" "));
     }
-    if let Some(r) = reason_word {
-        // Keep the user's own casing: find the byte offset of word `r` in the original text.
-        let original: Vec<&str> = text.split_whitespace().collect();
-        let skip = match words[r].trim_end_matches(',') {
-            "due" => 2,
-            // "because of the upgrade": the reason is "the upgrade".
-            "because" if words.get(r + 1) == Some(&"of") => 2,
-            // "for the X": keep "the X".
-            _ => 1,
+    if r < reason_end && r < starts.len() {
+        let from = starts[r];
+        let to = if reason_end < starts.len() {
+            starts[reason_end]
+        } else {
+            text.len()
         };
-        let mut kept: Vec<&str> = Vec::new();
-        for (k, w) in original.iter().enumerate().skip(r + skip) {
-            if duration_span.is_some_and(|(a, b)| k >= a && k < b) {
-                continue;
-            }
-            kept.push(w);
-        }
-        let reason = kept
-            .join(" ")
-            .trim_start_matches(':')
+        let raw = text[from..to]
             .trim()
-            .trim_end_matches(['.', '!'])
-            .to_string();
-        if !reason.is_empty() {
-            details.reason = Some(reason);
+            .trim_start_matches(['-', '—', '–', ':', ';', ',', '('])
+            .trim()
+            .trim_end_matches([')', ',', '.', '!', ';', ':'])
+            .trim();
+        if !raw.is_empty() {
+            details.reason = Some(raw.to_string());
         }
+    }
+    (details, time)
+}
+
+/// Reads the duration and reason of a lock request from its text alone (no config names):
+/// the same scope grammar and reason rules as a parse, for callers without an [`super::Nlu`].
+pub fn parse_lock_details(text: &str) -> LockDetails {
+    let toks = super::tokens::tokenize(text);
+    let words: Vec<&str> = toks.iter().map(|t| t.text.as_str()).collect();
+    let starts: Vec<usize> = toks.iter().map(|t| t.start).collect();
+    let scope = super::lock_scope::read(text, &toks, &[]);
+    let end = (1..words.len())
+        .find(|&i| starts_reason(&words, i))
+        .unwrap_or(words.len())
+        .min(scope.end);
+    let mut details = details_from(text, &words, &starts, end, scope.duration).0;
+    if details.duration.is_none() {
+        details.unreadable_duration = scope.unreadable;
     }
     details
 }

@@ -7,9 +7,11 @@ mod classifier;
 mod entities;
 pub mod eval;
 pub mod limits;
+mod lock_scope;
 pub mod lock_words;
 pub mod normalize;
 pub mod parts;
+mod refine;
 mod replies;
 pub mod semantic;
 mod tokens;
@@ -439,100 +441,8 @@ impl Nlu {
             negated,
             other_words,
         };
-        if parsed.parts.help_topic.is_some() && !negated {
-            // "help lock" asks about locking; it never starts a lock.
-            parsed.intent = Intent::Help;
-        }
-        if let (Some(r), false) = (
-            parsed.parts.reason_from,
-            matches!(parsed.intent, Intent::Lock | Intent::Unlock) || negated,
-        ) {
-            // A long reason can drown the command: "lock staging during the storage upgrade"
-            // is a lock when the words before the reason are one.
-            let head = self.parse(&text[..toks[r].start]);
-            if matches!(head.intent, Intent::Lock | Intent::Unlock) {
-                parsed.intent = head.intent;
-                parsed.confidence = head.confidence;
-            }
-        }
-        if matches!(parsed.intent, Intent::Lock | Intent::Unlock) {
-            self.read_lock_scope(&mut parsed, text, &toks, &entities);
-        }
-        if parsed.intent == Intent::Deploy
-            && (parsed.parts.promote || parsed.parts.source_environment.is_some())
-        {
-            parsed.slots.promote_from = Some(match &parsed.parts.source_environment {
-                Some(env) => PromoteFrom::Environment(env.clone()),
-                None => PromoteFrom::Previous,
-            });
-        }
+        self.refine(&mut parsed, text, &toks, &entities);
         parsed
-    }
-
-    /// A lock's scope comes only from the words before its reason, and every one of those
-    /// words must be understood: a name that does not resolve never widens the scope.
-    fn read_lock_scope(
-        &self,
-        parsed: &mut Parsed,
-        text: &str,
-        toks: &[tokens::Token],
-        entities: &[Entity],
-    ) {
-        let end = parsed.parts.reason_from.unwrap_or(toks.len());
-        let scope: Vec<Entity> = entities.iter().filter(|e| e.end <= end).cloned().collect();
-        let details = lock_words::parse_lock_details(text);
-        parsed.slots = slots_from(&scope, toks);
-        parsed.services = Vec::new();
-        for e in scope.iter().filter(|e| e.kind == SlotKind::Service) {
-            if !parsed.services.contains(&e.value) {
-                parsed.services.push(e.value.clone());
-            }
-        }
-        parsed.parts.environments = Vec::new();
-        for e in scope.iter().filter(|e| e.kind == SlotKind::Environment) {
-            if !parsed.parts.environments.contains(&e.value) {
-                parsed.parts.environments.push(e.value.clone());
-            }
-        }
-        parsed
-            .unknown
-            .retain(|u| u.index < end && !lock_words::is_duration_word(&u.text));
-        // Indexes, not a search per word: the parse stays linear in the message length.
-        let mut in_scope = vec![false; toks.len()];
-        for e in &scope {
-            in_scope[e.start..e.end].fill(true);
-        }
-        let mut listed = vec![false; toks.len()];
-        for u in &parsed.unknown {
-            listed[u.index] = true;
-        }
-        for (i, t) in toks.iter().enumerate().take(end) {
-            let w = t.text.as_str();
-            let understood = in_scope[i]
-                || self.known.contains(w)
-                || FILLER.contains(&w)
-                || w == "?"
-                || w.starts_with(|c: char| c.is_ascii_digit())
-                || lock_words::is_duration_word(w)
-                || listed[i];
-            if !understood {
-                parsed.unknown.push(UnknownTerm {
-                    text: w.to_string(),
-                    after_preposition: i > 0
-                        && matches!(toks[i - 1].text.as_str(), "in" | "on" | "to" | "for"),
-                    index: i,
-                });
-            }
-        }
-        parsed.unknown.sort_by_key(|u| u.index);
-        if let Some(bad) = &details.unreadable_duration {
-            parsed.invalid.push(format!(
-                "I can't read the duration `{bad}`; say for example \"for 2 hours\", \"for 90 min\" or \"for 1h30\", or leave it out to lock until someone unlocks."
-            ));
-        }
-        if details != LockDetails::default() {
-            parsed.slots.lock = Some(details);
-        }
     }
 
     /// The configured name closest to `word`, for "did you mean" replies.
@@ -541,7 +451,7 @@ impl Nlu {
     }
 }
 
-const FILLER: [&str; 44] = [
+pub(super) const FILLER: [&str; 44] = [
     "please",
     "pls",
     "plz",
@@ -697,7 +607,7 @@ fn negates_action(toks: &[tokens::Token]) -> bool {
     })
 }
 
-fn slots_from(entities: &[Entity], toks: &[tokens::Token]) -> Slots {
+pub(super) fn slots_from(entities: &[Entity], toks: &[tokens::Token]) -> Slots {
     let mut slots = Slots::default();
     let mut env_after_to = false;
     for e in entities {

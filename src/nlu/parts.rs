@@ -28,6 +28,10 @@ pub struct Parts {
     pub help_topic: Option<Intent>,
     /// Token index where a reason begins ("... while redis is migrated").
     pub reason_from: Option<usize>,
+    /// Every distinct version named.
+    pub versions: Vec<String>,
+    /// Names after "not", "except", "instead of" ...: they fill no slot.
+    pub excluded: Vec<String>,
 }
 
 const WEEKDAYS: [&str; 14] = [
@@ -99,7 +103,7 @@ fn is_time_unit(w: &str) -> bool {
 }
 
 /// The time expression starting at token `i`, as the number of tokens it spans.
-fn time_at(words: &[&str], i: usize) -> Option<usize> {
+pub(super) fn time_at(words: &[&str], i: usize) -> Option<usize> {
     let w = words[i];
     let next = words.get(i + 1).copied().unwrap_or("");
     let after = words.get(i + 2).copied().unwrap_or("");
@@ -232,6 +236,11 @@ pub fn read(toks: &[Token], entities: &[Entity]) -> Parts {
                 .get_or_insert_with(|| e.value.clone());
         } else if !parts.environments.contains(&e.value) {
             parts.environments.push(e.value.clone());
+        }
+    }
+    for e in entities.iter().filter(|e| e.kind == SlotKind::Version) {
+        if !parts.versions.contains(&e.value) {
+            parts.versions.push(e.value.clone());
         }
     }
     parts.promote = words
