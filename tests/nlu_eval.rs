@@ -234,20 +234,10 @@ fn the_phrasings_users_type_reach_their_intent_with_their_slots() {
         ("why isn't {s} building?", "explain", false),
         ("why is {s} failing in {e}", "explain", true),
     ];
-    // "payments" is an ordinary word too, so the extractor takes it as a name only where one
-    // is expected; "update" and "isn't" are not such places yet (issue 10 item 9, aliases
-    // wherever a service is expected, is entity work on another branch). Remove on merge.
-    let awaiting_alias_context = [
-        ("update {s} in {e}", "payments"),
-        ("why isn't {s} building?", "payments"),
-    ];
     let mut checked = 0;
     let mut failures = Vec::new();
     for (template, intent, with_env) in templates {
         for (s_text, s_name) in &services {
-            if awaiting_alias_context.contains(&(template, s_text.as_str())) {
-                continue;
-            }
             let envs: Vec<&(String, String)> = if with_env {
                 environments.iter().collect()
             } else {
