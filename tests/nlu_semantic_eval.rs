@@ -138,7 +138,8 @@ async fn the_bot_understands_a_paraphrase_through_the_semantic_stage() {
     config.nlu.model_dir = Some(std::fs::canonicalize(model_dir()).unwrap());
     config.nlu.cache_dir = tmp.path().join("cache");
     config.store.url = format!("sqlite://{}/d.db", tmp.path().display());
-    let text = "back out the billionmail change on live, we need the previous build";
+    // The lexical training rows cover "back out …" now; this wording is still outside them.
+    let text = "the billionmail change on live is bad, bring back the previous build";
     let lexical = Nlu::with_mode(&config, NluMode::Lexical)
         .unwrap()
         .parse(text);

@@ -1,7 +1,7 @@
 //! `deckhand eval`: accuracy, slot exact-match, false actions and latency of the NLU on a
 //! JSON Lines data set.
 
-use super::{Intent, Nlu, SlotKind};
+use super::{limits, Intent, Nlu, SlotKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -74,7 +74,8 @@ pub struct Report {
     pub intent_accuracy: f64,
     /// Share of rows whose five slots match exactly.
     pub slot_exact_match: f64,
-    /// `none` rows classified as an action intent.
+    /// `none` rows classified as an action intent or as `affirm` (at a yes/no question an
+    /// `affirm` starts what the question was about).
     pub false_actions: usize,
     /// false_actions / none rows.
     pub false_action_rate: f64,
@@ -95,17 +96,28 @@ pub struct Report {
     pub misses: Vec<Miss>,
 }
 
-/// Parses JSON Lines rows, skipping blank lines.
+/// Whether reading a `none` row as `predicted` would act: an action intent, or a yes that
+/// answers whatever question is pending.
+pub fn is_false_action(predicted: Intent) -> bool {
+    predicted.is_action() || predicted == Intent::Affirm
+}
+
+/// Parses JSON Lines rows, skipping blank lines; texts are cut to
+/// [`limits::MAX_MESSAGE_CHARS`], as the bot cuts messages.
 pub fn parse_rows(text: &str) -> Result<Vec<Row>, EvalError> {
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let row: Row = serde_json::from_str(line).map_err(|e| EvalError::BadRow {
+        let mut row: Row = serde_json::from_str(line).map_err(|e| EvalError::BadRow {
             line: i + 1,
             message: e.to_string(),
         })?;
+        let capped = limits::cap_message(&row.text);
+        if capped.cut {
+            row.text = capped.text.to_string();
+        }
         if Intent::parse(&row.intent).is_none() {
             return Err(EvalError::BadRow {
                 line: i + 1,
@@ -160,7 +172,7 @@ pub fn evaluate(nlu: &Nlu, rows: &[Row]) -> Report {
         }
         if expected == Intent::None {
             none_rows += 1;
-            if parsed.intent.is_action() {
+            if is_false_action(parsed.intent) {
                 false_actions += 1;
             }
         }
@@ -280,5 +292,50 @@ impl Report {
             }
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn nlu() -> Nlu {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/deckhand.yaml");
+        Nlu::new(&Config::load(&path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_yes_on_a_none_row_is_a_false_action() {
+        let rows = parse_rows(
+            "{\"text\": \"yes\", \"intent\": \"none\"}\n{\"text\": \"sure\", \"intent\": \"none\"}\n{\"text\": \"no\", \"intent\": \"none\"}\n",
+        )
+        .unwrap();
+        let r = evaluate(&nlu(), &rows);
+        // Both yeses would start what a pending question asked about; a no would not.
+        assert_eq!(r.false_actions, 2, "{}", r.render(true));
+        assert!(is_false_action(Intent::Affirm) && is_false_action(Intent::Deploy));
+        assert!(!is_false_action(Intent::Negate) && !is_false_action(Intent::Status));
+    }
+
+    #[test]
+    fn long_rows_are_cut_to_the_message_bound() {
+        for unit in ["a ", "é ", "部署 ", "🚀 "] {
+            let long = unit.repeat(50_000);
+            let line = serde_json::json!({"text": long, "intent": "none"}).to_string();
+            let rows = parse_rows(&line).unwrap();
+            let kept = rows[0].text.chars().count();
+            // Cut on a word boundary, within the bound and close to it.
+            assert!(
+                kept <= limits::MAX_MESSAGE_CHARS && kept + 3 >= limits::MAX_MESSAGE_CHARS,
+                "{unit:?}: {kept}"
+            );
+            assert!(long.starts_with(&rows[0].text));
+        }
+        // One unbroken 100k-character word: nothing of it is kept (no half a name).
+        let line = serde_json::json!({"text": "x".repeat(100_000), "intent": "none"}).to_string();
+        assert!(parse_rows(&line).unwrap()[0].text.is_empty());
+        let rows = parse_rows("{\"text\": \"deploy redis\", \"intent\": \"deploy\"}").unwrap();
+        assert_eq!(rows[0].text, "deploy redis");
     }
 }
