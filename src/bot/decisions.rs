@@ -8,6 +8,12 @@ use crate::dialogue::Session;
 use crate::governance::Actor;
 use crate::nlu::{Intent, Parsed, Reply};
 
+/// Words that show a message is about deciding ("should I approve?").
+const DECISION_WORDS: [&str; 14] = [
+    "approve", "approved", "approving", "approval", "reject", "rejected", "rejecting", "lgtm",
+    "+1", "-1", "deny", "denied", "veto", "decline",
+];
+
 /// What an undecided approval request's status is in the store.
 const PENDING: &str = "pending";
 
@@ -31,7 +37,13 @@ impl Bot {
                 return true;
             }
         }
-        if decision.is_some() || !matches!(parsed.intent, Intent::Approve | Intent::Reject) {
+        let lower = msg.text.to_lowercase();
+        let talks_of_deciding = lower
+            .split(|c: char| c.is_whitespace() || matches!(c, ',' | '?' | '!' | '.'))
+            .any(|w| DECISION_WORDS.contains(&w));
+        let about_deciding =
+            matches!(parsed.intent, Intent::Approve | Intent::Reject) || talks_of_deciding;
+        if decision.is_some() || !about_deciding {
             return false;
         }
         match self.store.latest_approval_in_thread(&msg.thread).await {
@@ -44,7 +56,9 @@ impl Bot {
             }
             // Talk about approving, with nothing to decide: not a command.
             Ok(_) => {
-                parsed.intent = Intent::None;
+                if matches!(parsed.intent, Intent::Approve | Intent::Reject) {
+                    parsed.intent = Intent::None;
+                }
                 false
             }
             Err(e) => {
