@@ -593,3 +593,37 @@ async fn a_long_message_is_cut_and_the_reply_says_so() {
         "{events:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_refusals_users_type_reject_a_pending_request() {
+    let rig = Rig::new("examples/deckhand.yaml", "refusals").await;
+    for (i, phrase) in [
+        "do not approve",
+        "don't approve",
+        "block this deploy",
+        "nope, not this one",
+        "reject",
+        "-1",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let thread = format!("refuse-{i}");
+        rig.say("alice", &thread, "deploy billionmail 2.3.1 to production")
+            .await;
+        let events = rig.say("alice", &thread, "yes").await;
+        assert!(
+            events.iter().any(|e| matches!(e, BotEvent::ApprovalRequest { .. })),
+            "{events:?}"
+        );
+        let events = rig.say("bob", &thread, phrase).await;
+        assert!(
+            texts(&events).iter().any(|t| t.contains("Rejected by bob")),
+            "{phrase:?}: {events:?}"
+        );
+        assert!(
+            !events.iter().any(|e| matches!(e, BotEvent::RunStarted { .. })),
+            "{phrase:?}"
+        );
+    }
+}
