@@ -613,7 +613,9 @@ async fn the_refusals_users_type_reject_a_pending_request() {
             .await;
         let events = rig.say("alice", &thread, "yes").await;
         assert!(
-            events.iter().any(|e| matches!(e, BotEvent::ApprovalRequest { .. })),
+            events
+                .iter()
+                .any(|e| matches!(e, BotEvent::ApprovalRequest { .. })),
             "{events:?}"
         );
         let events = rig.say("bob", &thread, phrase).await;
@@ -622,7 +624,9 @@ async fn the_refusals_users_type_reject_a_pending_request() {
             "{phrase:?}: {events:?}"
         );
         assert!(
-            !events.iter().any(|e| matches!(e, BotEvent::RunStarted { .. })),
+            !events
+                .iter()
+                .any(|e| matches!(e, BotEvent::RunStarted { .. })),
             "{phrase:?}"
         );
     }

@@ -10,8 +10,20 @@ use crate::nlu::{Intent, Parsed, Reply};
 
 /// Words that show a message is about deciding ("should I approve?").
 const DECISION_WORDS: [&str; 14] = [
-    "approve", "approved", "approving", "approval", "reject", "rejected", "rejecting", "lgtm",
-    "+1", "-1", "deny", "denied", "veto", "decline",
+    "approve",
+    "approved",
+    "approving",
+    "approval",
+    "reject",
+    "rejected",
+    "rejecting",
+    "lgtm",
+    "+1",
+    "-1",
+    "deny",
+    "denied",
+    "veto",
+    "decline",
 ];
 
 /// What an undecided approval request's status is in the store.

@@ -357,8 +357,8 @@ pub fn read(toks: &[Token], entities: &[Entity]) -> Parts {
     parts.help_topic = help_topic(&words);
     // "for the" starts a reason only in a lock ("lock staging for the upgrade"); elsewhere
     // it is part of the request ("rollback to v1.3.9 for the ledger service").
-    parts.reason_from = (1..words.len())
-        .find(|&k| words[k] != "for" && starts_reason(&words, k) && !in_entity(k));
+    parts.reason_from =
+        (1..words.len()).find(|&k| words[k] != "for" && starts_reason(&words, k) && !in_entity(k));
     parts
 }
 

@@ -139,7 +139,12 @@ impl ReplyLexicon {
             if !key.is_empty() {
                 key.push(' ');
             }
-            key.push_str(&t);
+            // "don't approve" is "do not approve": one listed form covers both.
+            key.push_str(match t.as_str() {
+                "don't" | "dont" | "don’t" => "do not",
+                "won't" | "wont" => "will not",
+                _ => &t,
+            });
         }
         key
     }
