@@ -233,11 +233,11 @@ fn default_nlu_cache() -> PathBuf {
 }
 
 fn default_semantic_accept() -> f32 {
-    0.8
+    0.9
 }
 
 fn default_semantic_accept_query() -> f32 {
-    0.7
+    0.8
 }
 
 fn default_semantic_margin() -> f32 {

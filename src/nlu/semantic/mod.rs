@@ -205,7 +205,9 @@ impl SemanticStage {
         } else {
             self.accept_query
         };
-        v.intent != Intent::None && v.similarity >= needed && v.margin >= self.margin
+        // Yes and no are explicit answers or nothing: never a guess from similarity.
+        let answer = matches!(v.intent, Intent::Affirm | Intent::Negate);
+        v.intent != Intent::None && !answer && v.similarity >= needed && v.margin >= self.margin
     }
 
     /// Number of examples in the matrix.
