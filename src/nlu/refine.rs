@@ -144,7 +144,7 @@ impl Nlu {
         }
         if let Some(scope) = scope {
             self.read_lock_scope(parsed, text, &words, toks, scope);
-        } else if end < toks.len() || words.iter().any(|w| *w == "for") {
+        } else if end < toks.len() || words.contains(&"for") {
             // An answer to "Lock which environment?" may carry the reason or duration
             // ("staging while redis is migrated", "dev for 2 hours"): keep them as slots,
             // and count only the words before the reason as the answer.
