@@ -146,8 +146,17 @@ fn merge(into: &mut Slots, from: &Slots, flow: &Flow) -> bool {
         }
     }
     let intent = Intent::parse(&flow.intent);
-    if from.lock.is_some() && matches!(intent, Some(Intent::Lock | Intent::Unlock)) {
-        into.lock = from.lock.clone();
+    if let (Some(add), true) = (&from.lock, matches!(intent, Some(Intent::Lock | Intent::Unlock))) {
+        // An answer adds to what the first message said; it never wipes it.
+        let mut lock = into.lock.clone().unwrap_or_default();
+        if add.duration.is_some() {
+            lock.duration = add.duration;
+            lock.duration_text = add.duration_text.clone();
+        }
+        if add.reason.is_some() {
+            lock.reason = add.reason.clone();
+        }
+        into.lock = Some(lock);
     }
     if from.promote_from.is_some() && intent == Some(Intent::Deploy) {
         into.promote_from = from.promote_from.clone();
@@ -292,6 +301,11 @@ impl Dialogue {
         let now = describe(intent, slots);
         let verb = intent.as_str();
         let p = &parsed.parts;
+        if let (Some(time), Intent::Lock | Intent::Unlock) = (&p.time, intent) {
+            return Some(format!(
+                "I can't lock from or until a time yet (you said \"{time}\"); nothing was changed. Give a duration such as \"for 2 hours\", or leave it out to lock until someone unlocks."
+            ));
+        }
         if let (Some(time), Intent::Deploy | Intent::Rollback) = (&p.time, intent) {
             let (noun, verb) = if intent == Intent::Deploy {
                 ("deploys", "deploy")

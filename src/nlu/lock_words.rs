@@ -23,9 +23,9 @@ pub struct LockDetails {
 
 /// Words that start the reason of a lock (lowercase; "due" only before "to", "for" only
 /// before "the").
-pub const REASON_MARKERS: [&str; 15] = [
-    "while", "whilst", "because", "due", "since", "until", "till", "cuz", "coz", "cause", "bc",
-    "during", "reason", "re", "for",
+pub const REASON_MARKERS: [&str; 17] = [
+    "while", "whilst", "because", "due", "since", "until", "till", "til", "untill", "cuz", "coz",
+    "cause", "bc", "during", "reason", "re", "for",
 ];
 
 /// True when the word at `i` of `words` starts a reason.
@@ -209,6 +209,7 @@ pub fn is_duration_word(w: &str) -> bool {
 /// for billionmail", "for now", "for good").
 pub fn is_duration_like(w: &str) -> bool {
     w.starts_with(|c: char| c.is_ascii_digit())
+        || (w.starts_with('-') && w[1..].starts_with(|c: char| c.is_ascii_digit()))
         || number_word(w).is_some()
         || matches!(
             w,
@@ -302,7 +303,7 @@ pub fn details_from(
         k += 1;
     }
     if details.duration.is_none()
-        && matches!(marker.as_str(), "until" | "till" | "for" | "by")
+        && matches!(marker.as_str(), "until" | "till" | "til" | "untill" | "for" | "by")
         && words.get(r..).is_some_and(|rest| {
             rest.first().is_some_and(|w| {
                 TIME_REASONS.contains(w)

@@ -152,6 +152,20 @@ pub(super) fn time_at(words: &[&str], i: usize) -> Option<usize> {
     let next = words.get(i + 1).copied().unwrap_or("");
     let after = words.get(i + 2).copied().unwrap_or("");
     match w {
+        "tomorow" | "tommorow" | "tommorrow" | "tmorrow" | "2morrow" | "2moro" | "tmrow" => Some(1),
+        // A condition is a time Deckhand cannot wait for either.
+        "once" | "whenever" => Some(1),
+        "as" if next == "soon" && after == "as" => Some(3),
+        "after" if matches!(next, "the" | "my" | "our") && !after.is_empty() => Some(3),
+        "at" if next.len() == 4
+            && next.parse::<u32>().is_ok_and(|t| t / 100 <= 24 && t % 100 < 60) =>
+        {
+            Some(2)
+        }
+        "in" if matches!(next, "a" | "an") && matches!(after, "few" | "couple" | "bit" | "while" | "sec" | "second" | "moment" | "minute" | "hour") => {
+            Some(if matches!(after, "few" | "couple") { 4 } else { 3 })
+        }
+        "in" if next.parse::<u32>().is_ok_and(|n| n <= 120) && after.is_empty() => Some(2),
         "tomorrow" | "tmrw" | "tmr" | "tonight" | "tonite" | "overnight" | "later" | "eod"
         | "eow" | "midnight" | "noon" | "schedule" | "scheduled" | "weekly" | "daily"
         | "nightly" | "weekday" | "weekdays" => Some(1),
@@ -396,6 +410,13 @@ mod tests {
             ("deploy billionmail on 12/24", "on 12/24"),
             ("deploy billionmail at 2026-12-02T18:00", "2026-12-02t18:00"),
             ("deploy billionmail in half an hour", "in half an hour"),
+            ("deploy billionmail to staging in a few minutes", "in a few minutes"),
+            ("deploy billionmail to staging tomorow", "tomorow"),
+            ("deploy billionmail to staging at 1800", "at 1800"),
+            ("deploy billionmail to staging after the standup", "after the standup"),
+            ("deploy billionmail to staging once tests pass", "once"),
+            ("deploy billionmail to staging in 5", "in 5"),
+            ("deploy billionmail as soon as ci is green", "as soon as"),
         ] {
             assert_eq!(parts(text).time.as_deref(), Some(time), "{text}");
         }

@@ -152,6 +152,11 @@ impl Nlu {
             let starts: Vec<usize> = toks.iter().map(|t| t.start).collect();
             let (details, _) =
                 lock_words::details_from(text, &words, &starts, end.min(sc.end), sc.duration);
+            if let (Some(bad), None) = (&sc.unreadable, details.duration) {
+                parsed.invalid.push(format!(
+                    "I can't read the duration `{bad}`; say for example \"for 2 hours\", \"for 90 min\" or \"for 1h30\"."
+                ));
+            }
             if details != LockDetails::default() {
                 parsed.slots.lock = Some(details);
             }
@@ -169,6 +174,9 @@ impl Nlu {
         }
         if parsed.parts.promote || parsed.parts.source_environment.is_some() {
             self.read_promotion(parsed, &words, &kept);
+        }
+        if matches!(parsed.intent, Intent::Deploy | Intent::Rollback) {
+            refuse_unread_versions(parsed, &words, entities);
         }
     }
 
@@ -249,5 +257,49 @@ impl Nlu {
             Some(env) => PromoteFrom::Environment(env.clone()),
             None => PromoteFrom::Previous,
         });
+    }
+}
+
+/// Words that try to be a version but are none (`release-2.4.1`, `2.3.1-`, `ver2.3.1`,
+/// `2.3.1rc1`, `v 2.4.1`): refused by name, never dropped for the latest build.
+fn refuse_unread_versions(parsed: &mut Parsed, words: &[&str], entities: &[Entity]) {
+    let mut covered = vec![false; words.len()];
+    for e in entities {
+        covered[e.start..e.end.min(words.len())].fill(true);
+    }
+    for (i, w) in words.iter().enumerate() {
+        if covered[i] {
+            // "v 2.4.1": the `v` belongs to the version.
+            if i > 0 && matches!(words[i - 1], "v" | "ver" | "version:") && !covered[i - 1] {
+                let is_version = entities
+                    .iter()
+                    .any(|e| e.start == i && e.kind == SlotKind::Version);
+                if is_version && words[i - 1] != "ver" {
+                    parsed.invalid.push(format!(
+                        "`{} {w}` is not a valid version: write it as one word (`{}{w}`) or without the `{}`.",
+                        words[i - 1], words[i - 1], words[i - 1]
+                    ));
+                }
+            }
+            continue;
+        }
+        let digits = w.bytes().any(|b| b.is_ascii_digit());
+        let plain_number = w.bytes().all(|b| b.is_ascii_digit());
+        let other_value = w.ends_with('%')
+            || w.starts_with('#')
+            || w.contains([':', '/'])
+            || w.ends_with("am")
+            || w.ends_with("pm")
+            || lock_words::is_duration_word(w)
+            || (i > 0 && matches!(words[i - 1], "run" | "job" | "last" | "in" | "at"));
+        let named = parsed
+            .invalid
+            .iter()
+            .any(|m| m.to_lowercase().contains(&w.to_lowercase()));
+        if digits && !plain_number && !other_value && !named {
+            parsed.invalid.push(format!(
+                "`{w}` is not a valid version: a version is letters, digits, `.`, `-` and `+` only (like `2.4.1` or `v2.4.1`), typed on its own."
+            ));
+        }
     }
 }

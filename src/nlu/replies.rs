@@ -181,6 +181,12 @@ impl ReplyLexicon {
     }
 }
 
+/// What may follow a first answer in one message.
+const FOLLOWERS: [&str; 20] = [
+    "go ahead", "do it", "go for it", "go", "proceed", "yes", "y", "yep", "👍", "✅", "confirm",
+    "confirmed", "ship it", "no", "nope", "n", "👎", "❌", "don't", "do not",
+];
+
 /// Words that only add politeness to an answer ("yes please", "no thanks").
 const POLITE: [&str; 9] = [
     "please", "pls", "plz", "thanks", "thank", "you", "thx", "ty", "🙏",
@@ -207,6 +213,11 @@ impl ReplyLexicon {
                 };
                 if i > 0 && reach[i] != Some(r) {
                     conflict = true;
+                    continue;
+                }
+                // After the first answer only plain confirmations may follow: "ok go ahead",
+                // "no no"; "yeah right" is not a yes.
+                if i > 0 && !FOLLOWERS.contains(&words[i..j].join(" ").as_str()) {
                     continue;
                 }
                 match reach[j] {

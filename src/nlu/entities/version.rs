@@ -171,6 +171,21 @@ fn starts_like_version(w: &str) -> bool {
     digits > 0 && b.get(digits) == Some(&b'.') && b.get(digits + 1).is_some_and(u8::is_ascii_digit)
 }
 
+/// Markdown marks must close what they open: `~2.3.1~` is struck-through text, `~2.3.1` a
+/// version range, `2.3.1*` a wildcard, `2.3.1>` a comparison.
+fn unbalanced(chunk: &str) -> bool {
+    let lead = chunk.chars().next();
+    let trail = chunk
+        .trim_end_matches(['.', ',', ';', ':', '!', '?'])
+        .chars()
+        .next_back();
+    ['*', '_', '~', '^']
+        .iter()
+        .any(|m| (lead == Some(*m)) != (trail == Some(*m)))
+        || (trail == Some('>') && lead != Some('<'))
+        || lead == Some('^')
+}
+
 /// The version part of a token as typed: after the `@` of `service@version`, else all of it.
 pub(super) fn typed_version<'a>(text: &'a str, tok: &Token) -> &'a str {
     let typed = &text[tok.span.clone()];
@@ -194,7 +209,7 @@ pub(super) fn glued_junk<'a>(text: &'a str, tok: &Token) -> Option<&'a str> {
                 .iter()
                 .find_map(|p| inner.strip_suffix(p))
                 .map_or(inner, |i| i.trim_end_matches(is_closer));
-            return inner != typed;
+            return inner != typed || unbalanced(chunk);
         }
         // `v1.2|x`, `2.4.0$`: one token, a version followed by a character no version has.
         // (`12.5%` is a percentage and `1.5h` a duration: neither is flagged.)
