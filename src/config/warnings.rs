@@ -48,7 +48,7 @@ impl Config {
                 let mut places = places;
                 places.dedup();
                 format!(
-                    "policy role `{role}` is held by nobody (people: … roles: [{role}]), so no one can: {}",
+                    "policy role `{role}` is held by nobody (people: … roles: [{role}]); it is named for: {}",
                     places.join(", ")
                 )
             })
