@@ -22,8 +22,20 @@ const FRAMES: [&str; 4] = [
 fn words_that_try_to_be_versions_are_refused_by_name() {
     let nlu = nlu();
     for bad in [
-        "release-2.4.1", "2.3.1-", "ver2.3.1", "2.3.1rc1", "2.4.0+", "1e10", "~2.3.1", "2.3.1*",
-        "2.3.1>", "^2.3.1", "v 2.4.1", "2.3.1;id", "2.4.0`id`", "$2.4.0",
+        "release-2.4.1",
+        "2.3.1-",
+        "ver2.3.1",
+        "2.3.1rc1",
+        "2.4.0+",
+        "1e10",
+        "~2.3.1",
+        "2.3.1*",
+        "2.3.1>",
+        "^2.3.1",
+        "v 2.4.1",
+        "2.3.1;id",
+        "2.4.0`id`",
+        "$2.4.0",
     ] {
         for frame in FRAMES {
             let text = frame.replace("{}", bad);
@@ -35,7 +47,14 @@ fn words_that_try_to_be_versions_are_refused_by_name() {
             );
         }
     }
-    for good in ["2.3.1", "v2.4.1", "V2.5.0-RC.1", "~2.3.1~", "`2.3.1`", "(2.3.1)"] {
+    for good in [
+        "2.3.1",
+        "v2.4.1",
+        "V2.5.0-RC.1",
+        "~2.3.1~",
+        "`2.3.1`",
+        "(2.3.1)",
+    ] {
         let p = nlu.parse(&format!("deploy billionmail {good} to staging"));
         assert!(p.invalid.is_empty(), "{good}: {:?}", p.invalid);
         assert_eq!(p.intent, Intent::Deploy, "{good}");
@@ -46,13 +65,35 @@ fn words_that_try_to_be_versions_are_refused_by_name() {
 fn times_and_conditions_are_named() {
     let nlu = nlu();
     for when in [
-        "at 6pm", "at 18:00", "at 18.00", "at 1800", "at 10.30pm", "tomorrow", "tomorow",
-        "tonight at 22:00", "in 2 hours", "in a few minutes", "in half an hour", "in 5",
-        "after lunch", "after the standup", "once tests pass", "as soon as ci is green",
-        "on friday", "next week", "this evening", "in the morning", "on dec 24", "on 12/24",
-        "at 2026-12-02T18:00", "by end of day",
+        "at 6pm",
+        "at 18:00",
+        "at 18.00",
+        "at 1800",
+        "at 10.30pm",
+        "tomorrow",
+        "tomorow",
+        "tonight at 22:00",
+        "in 2 hours",
+        "in a few minutes",
+        "in half an hour",
+        "in 5",
+        "after lunch",
+        "after the standup",
+        "once tests pass",
+        "as soon as ci is green",
+        "on friday",
+        "next week",
+        "this evening",
+        "in the morning",
+        "on dec 24",
+        "on 12/24",
+        "at 2026-12-02T18:00",
+        "by end of day",
     ] {
-        for frame in ["deploy billionmail to staging {}", "rollback redis in dev {}"] {
+        for frame in [
+            "deploy billionmail to staging {}",
+            "rollback redis in dev {}",
+        ] {
             let text = frame.replace("{}", when);
             let p = nlu.parse(&text);
             assert!(p.parts.time.is_some(), "{text}: no time found");

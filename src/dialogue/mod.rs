@@ -146,7 +146,10 @@ fn merge(into: &mut Slots, from: &Slots, flow: &Flow) -> bool {
         }
     }
     let intent = Intent::parse(&flow.intent);
-    if let (Some(add), true) = (&from.lock, matches!(intent, Some(Intent::Lock | Intent::Unlock))) {
+    if let (Some(add), true) = (
+        &from.lock,
+        matches!(intent, Some(Intent::Lock | Intent::Unlock)),
+    ) {
         // An answer adds to what the first message said; it never wipes it.
         let mut lock = into.lock.clone().unwrap_or_default();
         if add.duration.is_some() {

@@ -303,7 +303,10 @@ pub fn details_from(
         k += 1;
     }
     if details.duration.is_none()
-        && matches!(marker.as_str(), "until" | "till" | "til" | "untill" | "for" | "by")
+        && matches!(
+            marker.as_str(),
+            "until" | "till" | "til" | "untill" | "for" | "by"
+        )
         && words.get(r..).is_some_and(|rest| {
             rest.first().is_some_and(|w| {
                 TIME_REASONS.contains(w)

@@ -158,12 +158,31 @@ pub(super) fn time_at(words: &[&str], i: usize) -> Option<usize> {
         "as" if next == "soon" && after == "as" => Some(3),
         "after" if matches!(next, "the" | "my" | "our") && !after.is_empty() => Some(3),
         "at" if next.len() == 4
-            && next.parse::<u32>().is_ok_and(|t| t / 100 <= 24 && t % 100 < 60) =>
+            && next
+                .parse::<u32>()
+                .is_ok_and(|t| t / 100 <= 24 && t % 100 < 60) =>
         {
             Some(2)
         }
-        "in" if matches!(next, "a" | "an") && matches!(after, "few" | "couple" | "bit" | "while" | "sec" | "second" | "moment" | "minute" | "hour") => {
-            Some(if matches!(after, "few" | "couple") { 4 } else { 3 })
+        "in" if matches!(next, "a" | "an")
+            && matches!(
+                after,
+                "few"
+                    | "couple"
+                    | "bit"
+                    | "while"
+                    | "sec"
+                    | "second"
+                    | "moment"
+                    | "minute"
+                    | "hour"
+            ) =>
+        {
+            Some(if matches!(after, "few" | "couple") {
+                4
+            } else {
+                3
+            })
         }
         "in" if next.parse::<u32>().is_ok_and(|n| n <= 120) && after.is_empty() => Some(2),
         "tomorrow" | "tmrw" | "tmr" | "tonight" | "tonite" | "overnight" | "later" | "eod"
@@ -410,10 +429,16 @@ mod tests {
             ("deploy billionmail on 12/24", "on 12/24"),
             ("deploy billionmail at 2026-12-02T18:00", "2026-12-02t18:00"),
             ("deploy billionmail in half an hour", "in half an hour"),
-            ("deploy billionmail to staging in a few minutes", "in a few minutes"),
+            (
+                "deploy billionmail to staging in a few minutes",
+                "in a few minutes",
+            ),
             ("deploy billionmail to staging tomorow", "tomorow"),
             ("deploy billionmail to staging at 1800", "at 1800"),
-            ("deploy billionmail to staging after the standup", "after the standup"),
+            (
+                "deploy billionmail to staging after the standup",
+                "after the standup",
+            ),
             ("deploy billionmail to staging once tests pass", "once"),
             ("deploy billionmail to staging in 5", "in 5"),
             ("deploy billionmail as soon as ci is green", "as soon as"),

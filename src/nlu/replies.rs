@@ -183,8 +183,26 @@ impl ReplyLexicon {
 
 /// What may follow a first answer in one message.
 const FOLLOWERS: [&str; 20] = [
-    "go ahead", "do it", "go for it", "go", "proceed", "yes", "y", "yep", "👍", "✅", "confirm",
-    "confirmed", "ship it", "no", "nope", "n", "👎", "❌", "don't", "do not",
+    "go ahead",
+    "do it",
+    "go for it",
+    "go",
+    "proceed",
+    "yes",
+    "y",
+    "yep",
+    "👍",
+    "✅",
+    "confirm",
+    "confirmed",
+    "ship it",
+    "no",
+    "nope",
+    "n",
+    "👎",
+    "❌",
+    "don't",
+    "do not",
 ];
 
 /// Words that only add politeness to an answer ("yes please", "no thanks").
