@@ -325,6 +325,11 @@ impl Dialogue {
                 join_and(&p.excluded)
             ));
         }
+        if let (Some(many), Intent::Deploy | Intent::Rollback) = (&p.many, intent) {
+            return Some(format!(
+                "One {verb} at a time is supported for now, and \"{many}\" asks for several; nothing was run. Name one service and one environment, e.g. `{verb} billionmail to staging`."
+            ));
+        }
         let several = |what: &str, names: &[String], example: Slots| {
             format!(
                 "One {verb} at a time is supported for now, and you named {} {what}: {}. Nothing was run; send one request per {}, e.g. `{}`.",

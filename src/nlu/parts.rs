@@ -34,6 +34,9 @@ pub struct Parts {
     pub versions: Vec<String>,
     /// Names after "not", "except", "instead of" ...: they fill no slot.
     pub excluded: Vec<String>,
+    /// "everywhere", "all environments", "all services", "everything", "the last 2 deploys":
+    /// more than one target, as typed.
+    pub many: Option<String>,
 }
 
 const WEEKDAYS: [&str; 14] = [
@@ -305,6 +308,35 @@ fn help_topic(words: &[&str]) -> Option<Intent> {
         })
 }
 
+/// Words that ask for several targets at once.
+fn many_targets(words: &[&str]) -> Option<String> {
+    for (k, w) in words.iter().enumerate() {
+        let next = words.get(k + 1).copied().unwrap_or("");
+        let found = match *w {
+            "everywhere" | "everything" => Some(w.to_string()),
+            "all" | "every" | "each" | "both"
+                if matches!(
+                    next,
+                    "environments" | "envs" | "services" | "environment" | "service" | "of"
+                ) =>
+            {
+                Some(format!("{w} {next}"))
+            }
+            "last" | "previous" | "latest"
+                if next.parse::<u32>().is_ok_and(|n| n > 1)
+                    || matches!(next, "two" | "three" | "few" | "couple") =>
+            {
+                Some(format!("{w} {next}"))
+            }
+            _ => None,
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
 fn run_number(w: &str) -> Option<i64> {
     w.strip_prefix('#')
         .unwrap_or(w)
@@ -387,6 +419,7 @@ pub fn read(toks: &[Token], entities: &[Entity]) -> Parts {
             parts.last_deployment = true;
         }
     }
+    parts.many = many_targets(&words);
     parts.help_topic = help_topic(&words);
     // "for the" starts a reason only in a lock ("lock staging for the upgrade"); elsewhere
     // it is part of the request ("rollback to v1.3.9 for the ledger service").

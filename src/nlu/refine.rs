@@ -55,7 +55,16 @@ impl Nlu {
             // A long reason can drown the command: "lock staging during the storage upgrade"
             // is a lock when the words before the reason are one.
             let head = self.parse(&text[..toks[r].start]);
-            if matches!(head.intent, Intent::Lock | Intent::Unlock) {
+            // Also "stop run 1 because it is slow": a command drowned by its reason. Only a
+            // question, or a stop that names its run (it asks first), is taken from the head:
+            // "priya rejected the wix request because ..." stays talk.
+            let safe_head = !head.intent.is_action()
+                || (head.intent == Intent::Cancel && !head.parts.run_refs.is_empty());
+            let drowned = parsed.intent == Intent::None
+                && head.intent != Intent::None
+                && safe_head
+                && !matches!(head.intent, Intent::Affirm | Intent::Negate);
+            if matches!(head.intent, Intent::Lock | Intent::Unlock) || drowned {
                 parsed.intent = head.intent;
                 parsed.confidence = head.confidence;
             }
