@@ -430,6 +430,14 @@ impl Dialogue {
                 SlotKind::Environment
             } else if flow.uses(SlotKind::Service) && pending.slots.service.is_none() {
                 SlotKind::Service
+            } else if flow.action {
+                // A name-like word with no slot left for it: say so rather than drop it
+                // ("deploy billionmail deadbeef to staging" is not the latest build).
+                return Step::Reply(format!(
+                    "I don't know what `{}` is here, so nothing was run. Say `{}` without it, or put a version as `2.4.1` / `v2.4.1`.",
+                    term.text,
+                    describe(pending.intent, &pending.slots)
+                ));
             } else {
                 continue;
             };
