@@ -247,14 +247,7 @@ async fn audit_verify_and_export_from_the_command_line() {
     let config = hermetic_config("examples/deckhand.yaml", &dir);
     let events = run_all(&config, "{\"user\": \"alice\", \"text\": \"deploy redis to dev\"}\n{\"user\": \"alice\", \"text\": \"yes\"}\n");
     assert_eq!(of_type(&events, "run_finished")[0]["status"], "succeeded");
-    let deckhand = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_deckhand"))
-            .args(args)
-            .arg("--config")
-            .arg(&config)
-            .output()
-            .unwrap()
-    };
+    let deckhand = |args: &[&str]| support::run_with_config(args, &config);
     let ok = deckhand(&["audit", "verify"]);
     assert!(
         ok.status.success(),

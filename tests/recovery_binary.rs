@@ -138,12 +138,7 @@ fn current(dir: &Path, env: &str) -> String {
 }
 
 fn deckhand(config: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_deckhand"))
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .output()
-        .unwrap();
+    let out = support::run_with_config(args, config);
     assert!(
         out.status.success(),
         "deckhand {args:?}: {}",

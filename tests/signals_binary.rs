@@ -325,14 +325,7 @@ fn check(config: &Path, dir: &Path, plan: &Schedule, out: &Outcome) -> Vec<Strin
         );
         finished
     });
-    let deckhand = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_deckhand"))
-            .args(args)
-            .arg("--config")
-            .arg(config)
-            .output()
-            .unwrap()
-    };
+    let deckhand = |args: &[&str]| support::run_with_config(args, config);
     let verify = deckhand(&["audit", "verify"]);
     assert!(
         verify.status.success(),

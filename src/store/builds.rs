@@ -3,7 +3,7 @@
 
 use super::governance::ApprovalRecord;
 use super::records::RunRecord;
-use super::{Store, StoreError, RUN_COLUMNS};
+use super::{decode_all, Store, StoreError, RUN_COLUMNS};
 
 /// The newest deploy run of a service, and how far it got.
 #[derive(Debug, Clone)]
@@ -70,10 +70,7 @@ impl Store {
         .bind(environment.map(str::to_string))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(ApprovalRecord::from_row)
-            .collect::<Result<_, _>>()
-            .map_err(Into::into)
+        decode_all(&rows, ApprovalRecord::from_row)
     }
 }
 

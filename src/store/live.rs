@@ -6,7 +6,7 @@
 //! `outcome` says how the checks after the switch went.
 
 use super::records::{Action, Deployment, RunRecord};
-use super::{now_ms, Store, StoreError};
+use super::{decode_all, now_ms, Store, StoreError};
 use crate::chat::RunStatus;
 
 /// Columns of a live release read as a [`Deployment`]: `status` is the outcome of the checks
@@ -72,10 +72,7 @@ impl Store {
             .bind(run_id)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(Deployment::from_row)
-            .collect::<Result<_, _>>()
-            .map_err(Into::into)
+        decode_all(&rows, Deployment::from_row)
     }
 
     /// What each (service, environment) runs now: the release of its latest switch, whatever
@@ -95,10 +92,7 @@ impl Store {
         .bind(environment.map(str::to_string))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(Deployment::from_row)
-            .collect::<Result<_, _>>()
-            .map_err(Into::into)
+        decode_all(&rows, Deployment::from_row)
     }
 
     /// Switches of one target, newest first.
@@ -114,10 +108,7 @@ impl Store {
         .bind(environment)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(Deployment::from_row)
-            .collect::<Result<_, _>>()
-            .map_err(Into::into)
+        decode_all(&rows, Deployment::from_row)
     }
 
     /// The version to roll back to: the newest release that passed its checks and was live

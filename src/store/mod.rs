@@ -431,10 +431,7 @@ impl Store {
         ))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(RunRecord::from_row)
-            .collect::<Result<_, _>>()
-            .map_err(Into::into)
+        decode_all(&rows, RunRecord::from_row)
     }
 
     /// Stage results of a run in execution order.
@@ -446,10 +443,7 @@ impl Store {
         .bind(run_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(StageRecord::from_row)
-            .collect::<Result<_, _>>()
-            .map_err(Into::into)
+        decode_all(&rows, StageRecord::from_row)
     }
 
     /// Latest deployments (any outcome), newest first.
@@ -468,10 +462,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(Deployment::from_row)
-            .collect::<Result<_, _>>()
-            .map_err(Into::into)
+        decode_all(&rows, Deployment::from_row)
     }
 
     /// The newest deploy run (any outcome, running included) started from a thread: what
@@ -625,3 +616,14 @@ where
 mod live_tests;
 #[cfg(test)]
 mod tests;
+
+/// Decodes every row with `decode` (the record types' `from_row`).
+pub(crate) fn decode_all<T>(
+    rows: &[sqlx::any::AnyRow],
+    decode: fn(&sqlx::any::AnyRow) -> Result<T, sqlx::Error>,
+) -> Result<Vec<T>, StoreError> {
+    rows.iter()
+        .map(decode)
+        .collect::<Result<_, _>>()
+        .map_err(Into::into)
+}

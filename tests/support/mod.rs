@@ -77,3 +77,14 @@ pub fn text_of(e: &BotEvent) -> Option<&str> {
         _ => None,
     }
 }
+
+/// Runs the real binary with `args` followed by `--config CONFIG` (the audit and config
+/// subcommands take it last) and returns its output.
+pub fn run_with_config(args: &[&str], config: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_deckhand"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap()
+}
