@@ -6,6 +6,7 @@ mod support;
 
 use deckhand::bot::Bot;
 use deckhand::chat::{BotEvent, EventSink, Incoming, ThreadKey};
+use deckhand::store::Decision;
 use std::sync::Arc;
 use support::{config_in, temp_dir, text_of, Recorder};
 
@@ -127,7 +128,8 @@ async fn a_button_click_decides_like_a_typed_reply() {
         })
         .expect("an approval request");
     // The requester's click is refused by the same four-eyes rule.
-    bot.decide(id, "console", "alice", true, sink.clone()).await;
+    bot.decide(id, "console", "alice", Decision::Approve, sink.clone())
+        .await;
     let events = recorder.drain();
     assert!(
         events
@@ -140,8 +142,10 @@ async fn a_button_click_decides_like_a_typed_reply() {
         .iter()
         .any(|e| matches!(e, BotEvent::RunStarted { .. })));
     // Bob clicks Approve: the run starts, once, in the request's thread.
-    bot.decide(id, "console", "bob", true, sink.clone()).await;
-    bot.decide(id, "console", "bob", true, sink.clone()).await;
+    bot.decide(id, "console", "bob", Decision::Approve, sink.clone())
+        .await;
+    bot.decide(id, "console", "bob", Decision::Approve, sink.clone())
+        .await;
     bot.wait_idle().await;
     let events = recorder.drain();
     let started: Vec<&BotEvent> = events

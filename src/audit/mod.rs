@@ -2,8 +2,10 @@
 //! run end is appended as an entry that stores the previous entry's hash and its own SHA-256 over
 //! a canonical encoding. `verify` walks the chain and names the first entry that does not fit.
 
+mod event;
 mod since;
 
+pub use event::AuditEvent;
 pub use since::parse_since;
 
 use crate::store::{AuditRow, Store, StoreError};
@@ -83,6 +85,15 @@ impl Audit {
             .await
     }
 
+    /// Records one typed event: one audit row and one `tracing` event. Logs (does not fail)
+    /// when the store refuses: the action it records has already happened, and `verify`
+    /// shows the gap.
+    pub async fn log(&self, actor: &str, event: AuditEvent) {
+        let (kind, subject) = (event.kind(), event.subject());
+        tracing::info!(kind, subject = %subject, actor, "audit");
+        self.note(actor, kind, &subject, event.details()).await;
+    }
+
     /// Appends an entry, logging (not failing) when the store refuses: the action it records
     /// has already happened, and the log shows the gap on the next `verify` run anyway.
     pub async fn note(&self, actor: &str, kind: &str, subject: &str, details: serde_json::Value) {
@@ -153,7 +164,7 @@ impl Audit {
                 let details: serde_json::Value = serde_json::from_str(&e.details)
                     .unwrap_or(serde_json::Value::String(e.details.clone()));
                 let line = serde_json::json!({
-                    "seq": e.seq, "at": e.at, "time": crate::bot::utc(e.at), "actor": e.actor, "kind": e.kind,
+                    "seq": e.seq, "at": e.at, "time": crate::timefmt::utc(e.at), "actor": e.actor, "kind": e.kind,
                     "subject": e.subject, "details": details, "prev_hash": e.prev_hash, "hash": e.hash,
                 });
                 writeln!(out, "{line}").map_err(|e| StoreError::Query(sqlx::Error::Io(e)))?;

@@ -6,7 +6,7 @@ use crate::chat::{BotEvent, EventSink, Incoming, ThreadKey};
 use crate::dialogue::{Request, Session};
 use crate::governance::{Actor, Verb};
 use crate::nlu::Intent;
-use crate::store::{Action, ApprovalRecord, DecisionRecord, NewApproval, StoreError};
+use crate::store::{Action, ApprovalRecord, Decision, DecisionRecord, NewApproval, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -164,9 +164,10 @@ impl Bot {
         approval_id: i64,
         platform: &str,
         user: &str,
-        approve: bool,
+        decision: Decision,
         sink: Arc<dyn EventSink>,
     ) {
+        let approve = decision == Decision::Approve;
         let actor = self.governance.actor(platform, user);
         let text = match self.store.approval(approval_id).await {
             Ok(Some(a)) => {

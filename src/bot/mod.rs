@@ -11,10 +11,10 @@ mod locks;
 mod promote;
 mod recovery;
 mod stopping;
-mod timefmt;
+
 mod undo;
 
-pub use timefmt::{ago, span as timefmt_span, utc};
+pub use crate::timefmt::{ago, span as timefmt_span, utc};
 
 use crate::audit::Audit;
 use crate::chat::{BotEvent, EventSink, Incoming, ThreadKey};
@@ -242,6 +242,40 @@ impl Bot {
         intent
     }
 
+    /// Handles a button press by `user` in `thread` (Confirm/Cancel answer the thread's open
+    /// question; Approve/Reject decide an approval request). Returns the intent it stood for.
+    pub async fn click(
+        &self,
+        thread: ThreadKey,
+        user: &str,
+        click: crate::chat::Click,
+        event_id: Option<String>,
+        sink: Arc<dyn EventSink>,
+    ) -> Intent {
+        use crate::chat::Click;
+        use crate::store::Decision;
+        let (approval_id, decision) = match click {
+            Click::Confirm | Click::Cancel => {
+                let text = if click == Click::Confirm { "yes" } else { "no" };
+                let msg = Incoming {
+                    thread,
+                    user: user.to_string(),
+                    text: text.into(),
+                    event_id,
+                };
+                return self.handle(msg, sink).await;
+            }
+            Click::Approve(id) => (id, Decision::Approve),
+            Click::Reject(id) => (id, Decision::Reject),
+        };
+        self.decide(approval_id, &thread.platform, user, decision, sink)
+            .await;
+        match decision {
+            Decision::Approve => Intent::Approve,
+            Decision::Reject => Intent::Reject,
+        }
+    }
+
     async fn handle_parsed(&self, msg: Incoming, parsed: Parsed, sink: Arc<dyn EventSink>) {
         tracing::debug!(
             intent = parsed.intent.as_str(),
@@ -268,7 +302,7 @@ impl Bot {
             let text = format!(
                 "Your earlier request ({}) expired after {} without an answer, so I did nothing with it.",
                 crate::dialogue::describe(old.intent, &old.slots),
-                timefmt::span(Duration::from_secs(self.config.session.ttl_secs)),
+                timefmt_span(Duration::from_secs(self.config.session.ttl_secs)),
             );
             // An answer to a forgotten question must not revive it; a new command still works.
             let answer_only = matches!(

@@ -1,35 +1,7 @@
 //! Platform-neutral chat types: what adapters hand to the bot and what the bot hands back.
 
+pub use crate::origin::ThreadKey;
 use serde::Serialize;
-use std::fmt;
-
-/// Identifies one conversation: sessions, runs and replies are bound to it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub struct ThreadKey {
-    /// `console`, `slack`, `discord`, ...
-    pub platform: String,
-    /// Channel (or team/channel) within the platform.
-    pub channel: String,
-    /// Thread within the channel.
-    pub thread: String,
-}
-
-impl ThreadKey {
-    /// Builds a key from its parts.
-    pub fn new(platform: &str, channel: &str, thread: &str) -> ThreadKey {
-        ThreadKey {
-            platform: platform.into(),
-            channel: channel.into(),
-            thread: thread.into(),
-        }
-    }
-}
-
-impl fmt::Display for ThreadKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.platform, self.channel, self.thread)
-    }
-}
 
 /// A normalized message from any adapter.
 #[derive(Debug, Clone)]
@@ -42,6 +14,20 @@ pub struct Incoming {
     pub text: String,
     /// Platform event id, for de-duplicating retried deliveries.
     pub event_id: Option<String>,
+}
+
+/// A button press, already mapped from the platform payload; adapters hand it to
+/// [`crate::bot::Bot::click`] instead of typing words for the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Click {
+    /// "Confirm" under a yes/no question.
+    Confirm,
+    /// "Cancel" under a yes/no question.
+    Cancel,
+    /// "Approve" on approval request N.
+    Approve(i64),
+    /// "Reject" on approval request N.
+    Reject(i64),
 }
 
 /// How a run ended (or that it is still going).

@@ -7,14 +7,15 @@ mod rate;
 pub use crate::nlu::lock_words::{parse_lock_details, LockDetails};
 pub use rate::RateLimiter;
 
-use crate::bot::{ago, timefmt_span, utc};
 use crate::config::Config;
 use crate::store::LockRecord;
+use crate::timefmt::{ago, span as timefmt_span, utc};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Something a policy grants to roles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Verb {
     /// Deploy a service.
     Deploy,

@@ -3,9 +3,9 @@
 //! deployed around the same time) and, through the config's rules, a recommended strategy.
 //! Pure functions over a list of outcomes, so they are deterministic and easy to test.
 
-use crate::bot::timefmt_span;
 use crate::config::{MemoryConfig, Strategy};
 use crate::store::DeployOutcome;
+use crate::timefmt::span as timefmt_span;
 use std::collections::BTreeMap;
 use std::time::Duration;
 

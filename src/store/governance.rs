@@ -6,6 +6,76 @@ use crate::chat::ThreadKey;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 
+/// A person's decision on an approval request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Let it run (counts towards the approvals needed).
+    Approve,
+    /// Stop it (one rejection closes the request).
+    Reject,
+}
+
+impl Decision {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Reject => "reject",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Decision> {
+        match s {
+            "approve" => Some(Decision::Approve),
+            "reject" => Some(Decision::Reject),
+            _ => None,
+        }
+    }
+}
+
+/// Where an approval request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalStatus {
+    /// Waiting for decisions.
+    Pending,
+    /// Enough approvals; its run was started (or refused at start).
+    Approved,
+    /// Someone rejected it.
+    Rejected,
+    /// Its time ran out.
+    Expired,
+    /// The requester withdrew it.
+    Cancelled,
+}
+
+impl ApprovalStatus {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalStatus::Pending => "pending",
+            ApprovalStatus::Approved => "approved",
+            ApprovalStatus::Rejected => "rejected",
+            ApprovalStatus::Expired => "expired",
+            ApprovalStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<ApprovalStatus> {
+        Some(match s {
+            "pending" => ApprovalStatus::Pending,
+            "approved" => ApprovalStatus::Approved,
+            "rejected" => ApprovalStatus::Rejected,
+            "expired" => ApprovalStatus::Expired,
+            "cancelled" => ApprovalStatus::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
 /// An approval request about to be stored.
 #[derive(Debug, Clone)]
 pub struct NewApproval {

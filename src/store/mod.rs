@@ -15,7 +15,10 @@ pub mod testing;
 
 pub use audit::AuditRow;
 pub use builds::BuildRecord;
-pub use governance::{ApprovalRecord, DecisionRecord, DeployOutcome, LockRecord, NewApproval};
+pub use governance::{
+    ApprovalRecord, ApprovalStatus, Decision, DecisionRecord, DeployOutcome, LockRecord,
+    NewApproval,
+};
 pub use records::{Action, Deployment, NewRun, RunRecord, StageRecord};
 
 use crate::chat::{RunStatus, ThreadKey};

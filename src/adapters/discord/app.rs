@@ -12,6 +12,7 @@ use crate::adapters::delivery::turns::{first_time, Handlers, TurnLocks};
 use crate::bot::Bot;
 use crate::chat::{EventSink, Incoming, ThreadKey};
 use crate::nlu::Intent;
+use crate::store::Decision;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -308,10 +309,10 @@ impl DiscordApp {
                 .await;
             return;
         }
-        let (approve, rest) = if let Some(r) = custom_id.strip_prefix(render::APPROVE) {
-            (true, r)
+        let (decision, rest) = if let Some(r) = custom_id.strip_prefix(render::APPROVE) {
+            (Decision::Approve, r)
         } else if let Some(r) = custom_id.strip_prefix(render::REJECT) {
-            (false, r)
+            (Decision::Reject, r)
         } else {
             tracing::debug!(custom_id, "unknown button ignored");
             return;
@@ -324,11 +325,11 @@ impl DiscordApp {
         let sink: Arc<dyn EventSink> = Arc::new(self.outbox.clone());
         let span = tracing::info_span!("discord", platform = PLATFORM, session = %key);
         self.bot
-            .decide(approval_id, PLATFORM, user, approve, sink)
+            .decide(approval_id, PLATFORM, user, decision, sink)
             .instrument(span)
             .await;
         let awaiting = self.bot.awaiting_confirmation(&key).await;
-        let intent = if approve {
+        let intent = if decision == Decision::Approve {
             Intent::Approve
         } else {
             Intent::Reject

@@ -394,7 +394,17 @@ impl SlackApp {
                     let sink: Arc<dyn EventSink> = Arc::new(self.outbox.clone());
                     let span = tracing::info_span!("slack", platform = PLATFORM, session = %key);
                     self.bot
-                        .decide(approval_id, PLATFORM, &user, id == render::APPROVE, sink)
+                        .decide(
+                            approval_id,
+                            PLATFORM,
+                            &user,
+                            if id == render::APPROVE {
+                                crate::store::Decision::Approve
+                            } else {
+                                crate::store::Decision::Reject
+                            },
+                            sink,
+                        )
                         .instrument(span)
                         .await;
                     let awaiting = self.bot.awaiting_confirmation(&key).await;
