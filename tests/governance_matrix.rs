@@ -162,7 +162,7 @@ async fn a_button_click_decides_like_a_typed_reply() {
         "{events:?}"
     );
     let approval = bot.store().approval(id).await.unwrap().unwrap();
-    assert_eq!(approval.status, "approved");
+    assert_eq!(approval.status, deckhand::store::ApprovalStatus::Approved);
     assert!(approval.run_id.is_some());
     bot.store().close().await;
     let _ = std::fs::remove_dir_all(&dir);

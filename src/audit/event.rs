@@ -30,10 +30,8 @@ pub enum AuditEvent {
         intent: String,
         /// Platform identity of the actor.
         identity: String,
-        /// The refusal's kind (`not_permitted`, `locked`, ...).
-        refusal: String,
-        /// The refusal as the user read it.
-        reason: String,
+        /// The refusal with its facts (`{"kind": "not_permitted", ...}`).
+        refusal: Value,
     },
     /// An approval request was created.
     ApprovalRequested {
@@ -90,8 +88,8 @@ pub enum AuditEvent {
         /// Request id.
         #[serde(skip)]
         approval: i64,
-        /// Why, as the user read it.
-        reason: String,
+        /// Why: the refusal with its facts.
+        refusal: Value,
     },
     /// A lock or freeze was put in place.
     LockCreated {

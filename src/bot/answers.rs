@@ -463,7 +463,7 @@ impl Bot {
                 .decisions(a.id)
                 .await?
                 .iter()
-                .filter(|d| d.decision == "approve")
+                .filter(|d| d.decision == crate::store::Decision::Approve)
                 .count();
             lines.push(format!(
                 "  ⏳ request {}: {} (asked by {} {}; {approvals} of {} approval{}; expires {})",

@@ -2,11 +2,14 @@
 //! "do not approve") decides the thread's approval request; "I approve of this plan" or
 //! "should I approve?" does not, and is told how to decide.
 
+use super::outcomes;
 use super::{fault, Bot, Out};
 use crate::chat::Incoming;
+use crate::command::{ApprovalRef, Command, Decide, Origin, Outcome, RefusalKind};
 use crate::dialogue::Session;
 use crate::governance::Actor;
 use crate::nlu::{Intent, Parsed, Reply};
+use crate::store::{ApprovalStatus, Decision};
 
 /// Words that show a message is about deciding ("should I approve?").
 const DECISION_WORDS: [&str; 14] = [
@@ -26,9 +29,6 @@ const DECISION_WORDS: [&str; 14] = [
     "decline",
 ];
 
-/// What an undecided approval request's status is in the store.
-const PENDING: &str = "pending";
-
 impl Bot {
     /// Decides on the thread's approval request when the message is an explicit decision;
     /// true when the message was answered here.
@@ -42,11 +42,25 @@ impl Bot {
         out: &Out,
     ) -> bool {
         if let Some(d) = decision {
-            if self
-                .decide_in_thread(&msg.thread, actor, d == Reply::Approve, session, out)
-                .await
-            {
-                return true;
+            let decision = if d == Reply::Approve {
+                Decision::Approve
+            } else {
+                Decision::Reject
+            };
+            let command = Command::Decide(Decide {
+                approval: ApprovalRef::LatestFrom {
+                    origin: Origin::Thread(msg.thread.clone()),
+                },
+                decision,
+            });
+            match self.apply(command, actor, session, out).await {
+                // No request in this thread: the words are read as anything else would be.
+                Some(Outcome::Refused(r)) if r.kind() == RefusalKind::NoApprovalHere => {}
+                Some(outcome) => {
+                    outcomes::show(&outcome, session, out);
+                    return true;
+                }
+                None => return true,
             }
         }
         let lower = msg.text.to_lowercase();
@@ -58,8 +72,9 @@ impl Bot {
         if decision.is_some() || !about_deciding {
             return false;
         }
-        match self.store.latest_approval_in_thread(&msg.thread).await {
-            Ok(Some(a)) if a.status == PENDING => {
+        let origin = Origin::Thread(msg.thread.clone());
+        match self.store.latest_approval_from(&origin).await {
+            Ok(Some(a)) if a.status == ApprovalStatus::Pending => {
                 out.reply(
                     session,
                     "If you mean to decide on the approval request here, reply with just \"approve\" (or \"lgtm\", \"+1\") or \"reject\" (or \"do not approve\"); I don't take a question or a longer sentence as a decision.".into(),

@@ -7,23 +7,28 @@ mod confirm;
 mod decisions;
 mod governed;
 mod help;
-mod locks;
+mod outcomes;
 mod promote;
 mod recovery;
+mod refusals;
+mod resolve;
 mod stopping;
-
 mod undo;
+
+pub use refusals::reply_for;
+pub use resolve::resolve;
 
 pub use crate::timefmt::{ago, span as timefmt_span, utc};
 
 use crate::audit::Audit;
 use crate::chat::{BotEvent, EventSink, Incoming, ThreadKey};
+use crate::command::{Commander, Origin, Outcome};
 use crate::config::Config;
 use crate::dialogue::{Dialogue, FlowError, Flows, Request, Session, SessionStore, Step};
-use crate::governance::{Actor, Governance};
+use crate::governance::Actor;
 use crate::nlu::{Intent, Nlu, NluError, Parsed, Reply};
-use crate::pipeline::{Executor, StartError};
-use crate::store::{Action, NewRun, Store, StoreError};
+use crate::pipeline::Executor;
+use crate::store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -51,9 +56,8 @@ pub struct Bot {
     dialogue: Dialogue,
     sessions: SessionStore,
     store: Store,
-    executor: Executor,
-    governance: Governance,
-    audit: Audit,
+    /// Governance, approvals, locks, runs: every governed action goes through it.
+    commander: Commander,
     /// The latest sink of each platform, for messages not caused by a message (expiry notices).
     sinks: std::sync::Mutex<HashMap<String, Arc<dyn EventSink>>>,
     /// Messages about runs a crash interrupted, until their platform has a sink.
@@ -99,16 +103,14 @@ impl Bot {
         );
         let audit = Audit::new(store.clone());
         let executor = Executor::new(config.clone(), store.clone(), audit.clone());
-        let governance = Governance::new(config.clone());
+        let commander = Commander::new(config.clone(), store.clone(), executor, audit);
         Ok(Bot {
             config,
             nlu,
             dialogue,
             sessions,
             store,
-            executor,
-            governance,
-            audit,
+            commander,
             sinks: std::sync::Mutex::new(HashMap::new()),
             recovery: std::sync::Mutex::new(recovered),
         })
@@ -121,7 +123,16 @@ impl Bot {
 
     /// The audit log.
     pub fn audit(&self) -> &Audit {
-        &self.audit
+        self.commander.audit()
+    }
+
+    /// The command layer every governed action goes through.
+    pub fn commander(&self) -> &Commander {
+        &self.commander
+    }
+
+    fn executor(&self) -> &Executor {
+        self.commander.executor()
     }
 
     fn sink_for(&self, platform: &str) -> Option<Arc<dyn EventSink>> {
@@ -171,17 +182,17 @@ impl Bot {
 
     /// Waits for every run in progress to finish.
     pub async fn wait_idle(&self) {
-        self.executor.wait_idle().await;
+        self.executor().wait_idle().await;
     }
 
     /// Ids of the runs in progress in this process.
     pub fn active_runs(&self) -> Vec<i64> {
-        self.executor.active_runs()
+        self.executor().active_runs()
     }
 
     /// Cancels every run in progress (shutdown); they end as `cancelled`.
     pub fn cancel_all_runs(&self) -> Vec<i64> {
-        self.executor.cancel_all()
+        self.executor().cancel_all()
     }
 
     /// Handles one message; everything the bot says goes to `sink`. Returns the intent the
@@ -288,7 +299,10 @@ impl Bot {
             .insert(msg.thread.platform.clone(), sink.clone());
         self.deliver_recovery(&msg.thread.platform, sink.clone())
             .await;
-        let actor = self.governance.actor(&msg.thread.platform, &msg.user);
+        let actor = self
+            .commander
+            .governance()
+            .actor(&msg.thread.platform, &msg.user);
         let session = self.sessions.get(&msg.thread).await;
         let mut session = session.lock().await;
         let expired = session.touch(self.sessions.ttl());
@@ -321,23 +335,11 @@ impl Bot {
             }
             out.reply(&mut session, text);
         }
+        // Only an explicit reply decides an approval request; the command layer counts it
+        // towards the rate limit like any other action.
         let decision = parsed
             .reply
             .filter(|r| matches!(r, Reply::Approve | Reply::Reject));
-        if parsed.intent.is_action() || decision.is_some() {
-            if let Err(refusal) = self.governance.check_rate(&actor) {
-                return self
-                    .refuse(
-                        &actor,
-                        parsed.intent,
-                        "rate limit",
-                        refusal,
-                        &mut session,
-                        &out,
-                    )
-                    .await;
-            }
-        }
         let mut parsed = parsed;
         if self
             .take_decision(&mut parsed, decision, &msg, &actor, &mut session, &out)
@@ -399,11 +401,7 @@ impl Bot {
                     out.reply(session, fault("preparing the confirmation", &e));
                 }
             },
-            Step::Run(req) => match req.intent {
-                Intent::Lock => self.lock(&req, actor, session, out).await,
-                Intent::Unlock => self.unlock(&req, actor, session, out).await,
-                _ => self.request_run(req, msg, actor, session, out).await,
-            },
+            Step::Run(req) => self.run_confirmed(&req, actor, session, out).await,
             Step::Query(req) => {
                 let text = match req.intent {
                     Intent::Status => self.status(&req).await,
@@ -427,55 +425,44 @@ impl Bot {
         }
     }
 
-    /// Starts a confirmed run; returns a reply when it did not start.
-    /// Starts a run; Ok(run id), or Err(the reply saying why it did not start).
-    async fn start_run(
+    /// A confirmed deploy, rollback, lock or unlock: the command layer checks it again and
+    /// applies it; the outcome is shown in the thread.
+    async fn run_confirmed(&self, req: &Request, actor: &Actor, session: &mut Session, out: &Out) {
+        let command = match resolve(req, &self.config) {
+            Some(Ok(c)) => c,
+            Some(Err(refusal)) => return out.reply(session, reply_for(&refusal)),
+            None => return,
+        };
+        let origin = Origin::Thread(out.thread.clone());
+        match self
+            .commander
+            .apply_confirmed(command, actor, &origin, out.sink.clone())
+            .await
+        {
+            Ok(outcome) => outcomes::show(&outcome, session, out),
+            Err(e) => out.reply(session, fault("carrying out the request", &e)),
+        }
+    }
+
+    /// Applies a command from this thread and shows its outcome; returns the outcome.
+    async fn apply(
         &self,
-        req: Request,
-        requested_by: &str,
-        thread: &ThreadKey,
-        sink: Arc<dyn EventSink>,
-    ) -> Result<i64, String> {
-        let (Some(service), Some(environment)) = (req.service.clone(), req.environment.clone())
-        else {
-            return Err(
-                "That request is missing a service or environment; please ask again.".into(),
-            );
-        };
-        let strategy = req.strategy.unwrap_or_else(|| {
-            self.config
-                .environment(&environment)
-                .map(|e| e.default_strategy)
-                .unwrap_or_default()
-        });
-        let run = NewRun {
-            action: if req.intent == Intent::Rollback {
-                Action::Rollback
-            } else {
-                Action::Deploy
-            },
-            service,
-            environment,
-            version: req.version.clone(),
-            strategy,
-            percent: req.percent,
-            requested_by: requested_by.to_string(),
-            thread: thread.clone(),
-        };
-        match self.executor.start(run, sink).await {
-            Ok(id) => Ok(id),
-            Err(StartError::Busy(r)) => Err(format!(
-                "{} in {} is busy: run {} ({} {} by {}, started {}) is in progress. Wait for it to finish, or say \"cancel\" in its thread.",
-                r.service,
-                r.environment,
-                r.id,
-                r.action.as_str(),
-                r.version.as_deref().unwrap_or("latest build"),
-                r.requested_by,
-                ago(r.started_at),
-            )),
-            Err(e @ (StartError::NoRollback(_) | StartError::Unknown(_))) => Err(format!("I can't start that: {e}.")),
-            Err(StartError::Store(e)) => Err(fault("starting the run", &e)),
+        command: crate::command::Command,
+        actor: &Actor,
+        session: &mut Session,
+        out: &Out,
+    ) -> Option<Outcome> {
+        let origin = Origin::Thread(out.thread.clone());
+        match self
+            .commander
+            .apply(command, actor, &origin, out.sink.clone())
+            .await
+        {
+            Ok(outcome) => Some(outcome),
+            Err(e) => {
+                out.reply(session, fault("carrying out the request", &e));
+                None
+            }
         }
     }
 }

@@ -1,14 +1,19 @@
 //! Stopping runs: "cancel" in a run's thread, or "stop run 12" / "cancel run 12" from any
-//! thread. Both ask "Stop run N (...)? [yes/no]" first, and both check who may stop it.
+//! thread. Both ask "Stop run N (...)? [yes/no]" first; the command layer checks who may stop
+//! it, when asked and again on "yes".
 
-use super::{ago, fault, Bot, Out};
+use super::outcomes;
+use super::{fault, Bot, Out};
 use crate::chat::{BotEvent, Incoming};
+use crate::command::{ApprovalRef, Command, Origin, Outcome, Plan, RefusalKind, StopTarget};
 use crate::dialogue::Session;
 use crate::governance::Actor;
 use crate::nlu::Intent;
+use crate::timefmt::ago;
 
 impl Bot {
-    /// Asks whether to stop the runs of this thread, or the run named; nothing stops yet.
+    /// Asks whether to stop the runs of this thread, or the run named; nothing stops yet. A
+    /// bare "cancel" from the requester first withdraws their pending approval request.
     pub(super) async fn ask_to_stop(
         &self,
         named: Option<i64>,
@@ -17,60 +22,47 @@ impl Bot {
         session: &mut Session,
         out: &Out,
     ) {
+        let origin = Origin::Thread(msg.thread.clone());
         if named.is_none() {
-            match self.withdraw_pending_approval(&msg.thread, actor).await {
-                Ok(Some(text)) => return out.reply(session, text),
-                Ok(None) => {}
-                Err(e) => return out.reply(session, fault("reading approval requests", &e)),
+            let withdraw = Command::Withdraw(ApprovalRef::LatestFrom {
+                origin: origin.clone(),
+            });
+            match self.apply(withdraw, actor, session, out).await {
+                Some(Outcome::Refused(r))
+                    if matches!(
+                        r.kind(),
+                        RefusalKind::NoApprovalHere | RefusalKind::NothingToWithdraw
+                    ) => {}
+                Some(outcome) => return outcomes::show(&outcome, session, out),
+                None => return,
             }
         }
-        let candidates = match named {
-            Some(id) if self.executor.active_runs().contains(&id) => vec![id],
-            Some(id) => {
-                let text = match self.store.run(id).await {
-                    Ok(Some(r)) => format!(
-                        "Run {id} ({}) is not running (it is {}); nothing to stop.",
-                        r.describe(),
-                        r.status.as_str()
-                    ),
-                    Ok(None) => format!("There is no run {id}; nothing to stop."),
-                    Err(e) => fault("reading the run", &e),
-                };
-                return out.reply(session, text);
-            }
-            None => self.executor.runs_in_thread(&msg.thread),
+        let target = match named {
+            Some(id) => StopTarget::Run { id },
+            None => StopTarget::From { origin },
         };
-        let mut ids = Vec::new();
-        let mut refusal = None;
-        for id in candidates {
-            match self.may_stop(actor, id).await {
-                Ok(()) => ids.push(id),
-                Err(why) => refusal = Some(why),
+        let plan = match self.commander.check(&Command::Stop(target), actor).await {
+            Ok(Ok(Plan::Stop(plan))) => plan,
+            Ok(Ok(_)) => return,
+            Ok(Err(refusal)) => {
+                return outcomes::show(&Outcome::Refused(refusal), session, out);
             }
-        }
-        if ids.is_empty() {
-            return match refusal {
-                Some(why) => {
-                    self.refuse(actor, Intent::Cancel, "cancel", why, session, out)
-                        .await
-                }
-                None => out.reply(session, "There's nothing to cancel in this thread.".into()),
-            };
-        }
-        let mut described = Vec::new();
-        for id in &ids {
-            match self.store.run(*id).await {
-                Ok(Some(r)) => described.push(format!(
+            Err(e) => return out.reply(session, fault("reading the run", &e)),
+        };
+        let described: Vec<String> = plan
+            .runs
+            .iter()
+            .map(|r| {
+                format!(
                     "run {} ({}, started by {} {})",
                     r.id,
                     r.describe(),
                     r.requested_by,
                     ago(r.started_at)
-                )),
-                _ => described.push(format!("run {id}")),
-            }
-        }
-        session.pending_stop = Some(ids);
+                )
+            })
+            .collect();
+        session.pending_stop = Some(plan.runs.iter().map(|r| r.id).collect());
         let text = format!("Stop {}? [yes/no]", described.join(" and "));
         session.record("deckhand", &text);
         out.sink.emit(BotEvent::Confirm {
@@ -88,26 +80,15 @@ impl Bot {
         session: &mut Session,
         out: &Out,
     ) {
-        let mut stopped: Vec<String> = Vec::new();
-        for id in ids {
-            // Permission is checked again: the question may have been answered by someone else.
-            if self.may_stop(actor, id).await.is_ok() && self.executor.cancel_run(id) {
-                self.audit
-                    .note(
-                        actor.name(),
-                        "run.cancelled",
-                        &format!("run {id}"),
-                        serde_json::json!({"identity": actor.identity}),
-                    )
-                    .await;
-                stopped.push(id.to_string());
-            }
+        let origin = Origin::Thread(out.thread.clone());
+        let command = Command::Stop(StopTarget::Runs { ids });
+        match self
+            .commander
+            .apply_confirmed(command, actor, &origin, out.sink.clone())
+            .await
+        {
+            Ok(outcome) => outcomes::show(&outcome, session, out),
+            Err(e) => out.reply(session, fault("stopping the run", &e)),
         }
-        let text = match stopped.as_slice() {
-            [] => "That run has already finished; nothing to stop.".to_string(),
-            [one] => format!("Cancelling run {one}: stopping its current stage."),
-            many => format!("Cancelling runs {}.", many.join(", ")),
-        };
-        out.reply(session, text);
     }
 }

@@ -37,6 +37,11 @@ impl ServiceName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A name read back from the store, where only resolved names are written.
+    pub(crate) fn trusted(name: &str) -> ServiceName {
+        ServiceName(name.to_string())
+    }
 }
 
 impl EnvName {
@@ -61,6 +66,11 @@ impl EnvName {
     /// The name as configured.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// A name read back from the store, where only resolved names are written.
+    pub(crate) fn trusted(name: &str) -> EnvName {
+        EnvName(name.to_string())
     }
 }
 

@@ -129,6 +129,13 @@ pub enum Refusal {
         /// The id asked for.
         approval: i64,
     },
+    /// The thread (origin) has no approval request to decide on.
+    NoApprovalHere,
+    /// The request is not the person's own pending request.
+    NothingToWithdraw {
+        /// The request.
+        approval: i64,
+    },
     /// There is no run with that id.
     UnknownRun {
         /// The id asked for.
@@ -229,6 +236,10 @@ pub enum RefusalKind {
     Expired,
     /// See [`Refusal::UnknownApproval`].
     UnknownApproval,
+    /// See [`Refusal::NoApprovalHere`].
+    NoApprovalHere,
+    /// See [`Refusal::NothingToWithdraw`].
+    NothingToWithdraw,
     /// See [`Refusal::UnknownRun`].
     UnknownRun,
     /// See [`Refusal::NotRunning`].
@@ -271,6 +282,8 @@ impl Refusal {
             Refusal::Closed { .. } => RefusalKind::Closed,
             Refusal::Expired { .. } => RefusalKind::Expired,
             Refusal::UnknownApproval { .. } => RefusalKind::UnknownApproval,
+            Refusal::NoApprovalHere => RefusalKind::NoApprovalHere,
+            Refusal::NothingToWithdraw { .. } => RefusalKind::NothingToWithdraw,
             Refusal::UnknownRun { .. } => RefusalKind::UnknownRun,
             Refusal::NotRunning { .. } => RefusalKind::NotRunning,
             Refusal::NothingRunning => RefusalKind::NothingRunning,
@@ -283,6 +296,24 @@ impl Refusal {
             Refusal::Incomplete { .. } => RefusalKind::Incomplete,
             Refusal::CannotStart { .. } => RefusalKind::CannotStart,
         }
+    }
+}
+
+impl Refusal {
+    /// Whether the audit log keeps it: a person tried something the rules stopped (roles,
+    /// locks, the rate limit, four-eyes, one request per thread). Facts about the world
+    /// (nothing to roll back, not locked) are answers, not attempts worth recording.
+    pub fn is_audited(&self) -> bool {
+        matches!(
+            self,
+            Refusal::UnknownIdentity { .. }
+                | Refusal::NotPermitted { .. }
+                | Refusal::Locked { .. }
+                | Refusal::RateLimited { .. }
+                | Refusal::ApprovalPending { .. }
+                | Refusal::OwnRequest { .. }
+                | Refusal::CannotStop { .. }
+        )
     }
 }
 
@@ -304,6 +335,8 @@ impl RefusalKind {
             RefusalKind::Closed => "closed",
             RefusalKind::Expired => "expired",
             RefusalKind::UnknownApproval => "unknown_approval",
+            RefusalKind::NoApprovalHere => "no_approval_here",
+            RefusalKind::NothingToWithdraw => "nothing_to_withdraw",
             RefusalKind::UnknownRun => "unknown_run",
             RefusalKind::NotRunning => "not_running",
             RefusalKind::NothingRunning => "nothing_running",

@@ -9,7 +9,7 @@ pub use rate::RateLimiter;
 
 use crate::config::Config;
 use crate::store::LockRecord;
-use crate::timefmt::{ago, span as timefmt_span, utc};
+use crate::timefmt::{ago, utc};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,7 +28,8 @@ pub enum Verb {
 }
 
 impl Verb {
-    fn words(self) -> (&'static str, &'static str) {
+    /// The verb and its preposition in a refusal ("deploy" "to", "roll back" "in").
+    pub fn words(self) -> (&'static str, &'static str) {
         match self {
             Verb::Deploy => ("deploy", "to"),
             Verb::Rollback => ("roll back", "in"),
@@ -107,20 +108,19 @@ impl Governance {
         }
     }
 
-    /// May `actor` do `verb` for `service` in `environment`? Err is the refusal to show.
+    /// May `actor` do `verb` for `service` in `environment`? Err says why not, as facts.
     pub fn authorize(
         &self,
         actor: &Actor,
         verb: Verb,
         service: Option<&str>,
         environment: &str,
-    ) -> Result<(), String> {
-        let (what, prep) = verb.words();
+    ) -> Result<(), Denial> {
         let Some(person) = &actor.person else {
-            return Err(format!(
-                "I don't know who `{}` is, so I can't let you {what}. Ask an admin to add `{}` to a person under `people` in the Deckhand config.",
-                actor.identity, actor.identity
-            ));
+            return Err(Denial::UnknownIdentity {
+                identity: actor.identity.clone(),
+                verb,
+            });
         };
         let policy = self.config.policy(service, environment);
         let allowed = match verb {
@@ -133,44 +133,20 @@ impl Governance {
         if roles.iter().any(|r| actor.roles.contains(r)) {
             return Ok(());
         }
-        let needed = match roles.as_slice() {
-            [] => "a role, but none is allowed to".to_string(),
-            [one] => format!("the role `{one}`"),
-            many => format!(
-                "one of the roles {}",
-                many.iter()
-                    .map(|r| format!("`{r}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
-        let scope = match service {
-            Some(s)
-                if self
-                    .config
-                    .service(s)
-                    .is_some_and(|svc| svc.policies.contains_key(environment)) =>
-            {
-                format!("{s} in {environment}")
-            }
-            _ => environment.to_string(),
-        };
-        let has = if actor.roles.is_empty() {
-            format!("{person} has no roles")
-        } else {
-            format!("{person} has: {}", actor.roles.join(", "))
-        };
-        let service_scoped = scope.contains(" in ");
-        let target = match (verb, service_scoped) {
-            // "deploy payments-api to production" reads better than "deploy to payments-api in production".
-            (Verb::Deploy, true) => scope.replacen(" in ", " to ", 1),
-            (Verb::Rollback, true) | (Verb::Lock, _) => scope,
-            _ if prep.is_empty() => scope,
-            _ => format!("{prep} {scope}"),
-        };
-        Err(format!(
-            "{person} may not {what} {target}: that needs {needed} ({has}). Nothing was run."
-        ))
+        // The service is named only when the policy that refused is the service's own.
+        let service_scoped = service.filter(|s| {
+            self.config
+                .service(s)
+                .is_some_and(|svc| svc.policies.contains_key(environment))
+        });
+        Err(Denial::NotPermitted {
+            person: person.clone(),
+            verb,
+            service: service_scoped.map(str::to_string),
+            environment: environment.to_string(),
+            needed: roles.clone(),
+            held: actor.roles.clone(),
+        })
     }
 
     /// Approvals a deploy or rollback of `service` in `environment` needs.
@@ -186,28 +162,58 @@ impl Governance {
         self.config.policy(Some(service), environment).approve
     }
 
-    /// Counts one action intent for the actor; Err is the refusal with when to retry.
-    pub fn check_rate(&self, actor: &Actor) -> Result<(), String> {
+    /// Counts one action for the actor; Err says when to retry.
+    pub fn check_rate(&self, actor: &Actor) -> Result<(), RateLimited> {
         let key = actor
             .person
             .clone()
             .unwrap_or_else(|| actor.identity.clone());
         self.limiter
             .hit(&key, crate::clock::now_ms())
-            .map_err(|retry| {
-                format!(
-                    "Slow down: you've sent {} commands in the last {}. Try again in {}.",
-                    self.config.governance.rate_limit_actions,
-                    timefmt_span(Duration::from_secs(
-                        self.config.governance.rate_limit_window_secs
-                    )),
-                    // Rounded up: "try again in 60 s" must not be a second too early.
-                    timefmt_span(Duration::from_secs(
-                        (retry.as_millis() as u64).div_ceil(1000).max(1)
-                    ))
-                )
+            .map_err(|retry_in| RateLimited {
+                retry_in,
+                limit: self.config.governance.rate_limit_actions,
+                window: Duration::from_secs(self.config.governance.rate_limit_window_secs),
             })
     }
+}
+
+/// Why a person may not do something, as facts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Denial {
+    /// The identity maps to no person.
+    UnknownIdentity {
+        /// `platform:id`.
+        identity: String,
+        /// What they tried.
+        verb: Verb,
+    },
+    /// The person lacks a role the policy asks for.
+    NotPermitted {
+        /// Who.
+        person: String,
+        /// What they tried.
+        verb: Verb,
+        /// The service, when the refusing policy is the service's own.
+        service: Option<String>,
+        /// The environment.
+        environment: String,
+        /// Roles any of which would do.
+        needed: Vec<String>,
+        /// Roles held.
+        held: Vec<String>,
+    },
+}
+
+/// Over the rate limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimited {
+    /// How long until one more action is allowed.
+    pub retry_in: Duration,
+    /// Actions allowed per window.
+    pub limit: u32,
+    /// The window.
+    pub window: Duration,
 }
 
 /// The lock that blocks deploys of `service` in `environment`, if any: an environment-wide

@@ -89,49 +89,57 @@ fn role_by_environment_by_action_matrix() {
 }
 
 #[test]
-fn refusals_name_the_missing_role() {
+fn denials_name_the_missing_role_and_the_policy_scope() {
     let g = gov();
-    let err = g
-        .authorize(
-            &g.actor("console", "dave"),
-            Verb::Deploy,
-            Some("billionmail"),
-            "production",
-        )
-        .unwrap_err();
-    assert_eq!(err, "dave may not deploy to production: that needs the role `deployer` (dave has no roles). Nothing was run.");
-    let err = g
-        .authorize(
-            &g.actor("console", "bob"),
-            Verb::Rollback,
-            Some("billionmail"),
-            "production",
-        )
-        .unwrap_err();
-    assert!(
-        err.contains("one of the roles `deployer`, `oncall` (bob has: approver, sre)"),
-        "{err}"
+    let deny = |who: &str, verb: Verb, service: Option<&str>, env: &str| {
+        g.authorize(&g.actor("console", who), verb, service, env)
+            .unwrap_err()
+    };
+    let not_permitted =
+        |person: &str, verb, service: Option<&str>, env: &str, needed: &[&str], held: &[&str]| {
+            Denial::NotPermitted {
+                person: person.into(),
+                verb,
+                service: service.map(str::to_string),
+                environment: env.into(),
+                needed: needed.iter().map(|r| r.to_string()).collect(),
+                held: held.iter().map(|r| r.to_string()).collect(),
+            }
+        };
+    // The environment's policy refused: the service is not named.
+    assert_eq!(
+        deny("dave", Verb::Deploy, Some("billionmail"), "production"),
+        not_permitted("dave", Verb::Deploy, None, "production", &["deployer"], &[])
     );
-    let err = g
-        .authorize(
-            &g.actor("console", "alice"),
+    assert_eq!(
+        deny("bob", Verb::Rollback, Some("billionmail"), "production"),
+        not_permitted(
+            "bob",
+            Verb::Rollback,
+            None,
+            "production",
+            &["deployer", "oncall"],
+            &["approver", "sre"]
+        )
+    );
+    // The service's own policy refused: it is named.
+    assert_eq!(
+        deny("alice", Verb::Deploy, Some("payments-api"), "production"),
+        not_permitted(
+            "alice",
             Verb::Deploy,
             Some("payments-api"),
             "production",
+            &["payments"],
+            &["deployer", "approver"]
         )
-        .unwrap_err();
-    assert!(
-        err.starts_with(
-            "alice may not deploy payments-api to production: that needs the role `payments`"
-        ),
-        "{err}"
     );
-    let err = g
-        .authorize(&g.actor("console", "mallory"), Verb::Deploy, None, "dev")
-        .unwrap_err();
-    assert!(
-        err.contains("add `console:mallory` to a person under `people`"),
-        "{err}"
+    assert_eq!(
+        deny("mallory", Verb::Deploy, None, "dev"),
+        Denial::UnknownIdentity {
+            identity: "console:mallory".into(),
+            verb: Verb::Deploy
+        }
     );
 }
 

@@ -174,10 +174,11 @@ mod tests {
                 service: "billionmail".into(),
                 environment: env.into(),
                 version: None,
-                strategy: "direct".into(),
+                strategy: crate::config::Strategy::Direct,
                 percent: None,
                 requested_by: "alice".into(),
-                thread: ThreadKey::new("console", "console", "t1"),
+                origin: ThreadKey::new("console", "console", "t1").into(),
+                command: String::new(),
                 required: 1,
                 note: String::new(),
                 created_at: 0,
@@ -187,7 +188,9 @@ mod tests {
             let stale = s.create_approval(&ask("production", 500)).await.unwrap();
             let stg = s.create_approval(&ask("staging", 10_000)).await.unwrap();
             let decided = s.create_approval(&ask("staging", 10_000)).await.unwrap();
-            s.close_approval(decided, "approved", 900).await.unwrap();
+            s.close_approval(decided, crate::store::ApprovalStatus::Approved, 900)
+                .await
+                .unwrap();
             let ids = |v: Vec<super::ApprovalRecord>| v.iter().map(|a| a.id).collect::<Vec<_>>();
             assert_eq!(
                 ids(s

@@ -2,7 +2,7 @@
 
 use super::records::Action;
 use super::{get, Store, StoreError};
-use crate::chat::ThreadKey;
+use crate::origin::{Origin, ThreadKey};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 
@@ -88,13 +88,15 @@ pub struct NewApproval {
     /// Version (None = latest build).
     pub version: Option<String>,
     /// Strategy.
-    pub strategy: String,
+    pub strategy: crate::config::Strategy,
     /// Canary percent.
     pub percent: Option<u8>,
     /// Person who asked.
     pub requested_by: String,
-    /// Thread where the request was made and is answered.
-    pub thread: ThreadKey,
+    /// Where the request was made (and, for a chat thread, where it is answered).
+    pub origin: Origin,
+    /// The command that runs when it is approved, serialised by the command layer.
+    pub command: String,
     /// Approvals needed.
     pub required: u32,
     /// Recommendation or warning shown with the request.
@@ -118,18 +120,20 @@ pub struct ApprovalRecord {
     pub environment: String,
     /// Version.
     pub version: Option<String>,
-    /// Strategy.
+    /// Strategy, as stored (`direct`, `canary`, `blue-green`).
     pub strategy: String,
     /// Canary percent.
     pub percent: Option<i64>,
     /// Person who asked.
     pub requested_by: String,
-    /// Thread.
-    pub thread: ThreadKey,
+    /// Where it was asked for.
+    pub origin: Origin,
+    /// The command waiting on it, serialised (None for requests stored before commands were).
+    pub command: Option<String>,
     /// Approvals needed.
     pub required: i64,
-    /// `pending`, `approved`, `rejected`, `expired` or `cancelled`.
-    pub status: String,
+    /// Where it stands.
+    pub status: ApprovalStatus,
     /// Recommendation shown with it.
     pub note: String,
     /// Created, unix ms.
@@ -157,13 +161,20 @@ impl ApprovalRecord {
             strategy: get(r, "strategy")?,
             percent: get(r, "percent")?,
             requested_by: get(r, "requested_by")?,
-            thread: ThreadKey {
+            origin: Origin::from_key(ThreadKey {
                 platform: get(r, "platform")?,
                 channel: get(r, "channel")?,
                 thread: get(r, "thread")?,
-            },
+            }),
+            command: get(r, "command")?,
             required: get(r, "required")?,
-            status: get(r, "status")?,
+            status: {
+                let s: String = get(r, "status")?;
+                ApprovalStatus::parse(&s).ok_or_else(|| sqlx::Error::ColumnDecode {
+                    index: "status".into(),
+                    source: format!("unknown approval status `{s}`").into(),
+                })?
+            },
             note: get(r, "note")?,
             created_at: get(r, "created_at")?,
             expires_at: get(r, "expires_at")?,
@@ -180,8 +191,8 @@ pub struct DecisionRecord {
     pub person: String,
     /// Platform identity used.
     pub identity: String,
-    /// `approve` or `reject`.
-    pub decision: String,
+    /// What they decided.
+    pub decision: Decision,
     /// When, unix ms.
     pub decided_at: i64,
 }
@@ -239,7 +250,7 @@ pub struct DeployOutcome {
     pub live_problem: Option<String>,
 }
 
-pub(super) const APPROVAL_COLUMNS: &str = "SELECT id, action, service, environment, version, strategy, percent, requested_by, platform, channel, thread, required, status, note, created_at, expires_at, decided_at, run_id FROM approvals";
+pub(super) const APPROVAL_COLUMNS: &str = "SELECT id, action, service, environment, version, strategy, percent, requested_by, platform, channel, thread, command, required, status, note, created_at, expires_at, decided_at, run_id FROM approvals";
 const LOCK_COLUMNS: &str =
     "SELECT id, environment, service, holder, reason, created_at, expires_at FROM locks";
 
@@ -339,20 +350,22 @@ impl Store {
 
     /// Stores a pending approval request; returns its id.
     pub async fn create_approval(&self, a: &NewApproval) -> Result<i64, StoreError> {
+        let key = a.origin.to_key();
         let row = sqlx::query(
-            "INSERT INTO approvals (action, service, environment, version, strategy, percent, requested_by, platform, channel, thread, required, status, note, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13, $14) RETURNING id",
+            "INSERT INTO approvals (action, service, environment, version, strategy, percent, requested_by, platform, channel, thread, command, required, status, note, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13, $14, $15) RETURNING id",
         )
         .bind(a.action.as_str())
         .bind(&a.service)
         .bind(&a.environment)
         .bind(a.version.clone())
-        .bind(&a.strategy)
+        .bind(a.strategy.as_str())
         .bind(a.percent.map(i64::from))
         .bind(&a.requested_by)
-        .bind(&a.thread.platform)
-        .bind(&a.thread.channel)
-        .bind(&a.thread.thread)
+        .bind(key.platform)
+        .bind(key.channel)
+        .bind(key.thread)
+        .bind(&a.command)
         .bind(i64::from(a.required))
         .bind(&a.note)
         .bind(a.created_at)
@@ -371,11 +384,12 @@ impl Store {
         Ok(row.map(|r| ApprovalRecord::from_row(&r)).transpose()?)
     }
 
-    /// The newest approval request made in a thread.
-    pub async fn latest_approval_in_thread(
+    /// The newest approval request made from an origin (a chat thread, an API client).
+    pub async fn latest_approval_from(
         &self,
-        thread: &ThreadKey,
+        origin: &Origin,
     ) -> Result<Option<ApprovalRecord>, StoreError> {
+        let thread = &origin.to_key();
         let row = sqlx::query(&format!("{APPROVAL_COLUMNS} WHERE platform = $1 AND channel = $2 AND thread = $3 ORDER BY id DESC LIMIT 1"))
             .bind(&thread.platform)
             .bind(&thread.channel)
@@ -412,7 +426,7 @@ impl Store {
             .bind(approval_id)
             .bind(&d.person)
             .bind(&d.identity)
-            .bind(&d.decision)
+            .bind(d.decision.as_str())
             .bind(d.decided_at)
             .execute(&self.pool)
             .await;
@@ -434,7 +448,13 @@ impl Store {
                 Ok(DecisionRecord {
                     person: get(r, "person")?,
                     identity: get(r, "identity")?,
-                    decision: get(r, "decision")?,
+                    decision: {
+                        let d: String = get(r, "decision")?;
+                        Decision::parse(&d).ok_or_else(|| sqlx::Error::ColumnDecode {
+                            index: "decision".into(),
+                            source: format!("unknown decision `{d}`").into(),
+                        })?
+                    },
                     decided_at: get(r, "decided_at")?,
                 })
             })
@@ -443,9 +463,14 @@ impl Store {
     }
 
     /// Moves a request out of `pending`; false when it was no longer pending (single use).
-    pub async fn close_approval(&self, id: i64, status: &str, at: i64) -> Result<bool, StoreError> {
+    pub async fn close_approval(
+        &self,
+        id: i64,
+        status: ApprovalStatus,
+        at: i64,
+    ) -> Result<bool, StoreError> {
         let r = sqlx::query("UPDATE approvals SET status = $1, decided_at = $2 WHERE id = $3 AND status = 'pending'")
-            .bind(status)
+            .bind(status.as_str())
             .bind(at)
             .bind(id)
             .execute(&self.pool)

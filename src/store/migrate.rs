@@ -37,6 +37,11 @@ const SQLITE: Migrations = &[
         "live releases",
         include_str!("../../migrations/sqlite/0006_live_releases.sql"),
     ),
+    (
+        7,
+        "approval command",
+        include_str!("../../migrations/sqlite/0007_approval_command.sql"),
+    ),
 ];
 const POSTGRES: Migrations = &[
     (
@@ -68,6 +73,11 @@ const POSTGRES: Migrations = &[
         6,
         "live releases",
         include_str!("../../migrations/postgres/0006_live_releases.sql"),
+    ),
+    (
+        7,
+        "approval command",
+        include_str!("../../migrations/postgres/0007_approval_command.sql"),
     ),
 ];
 

@@ -8,7 +8,7 @@ use super::status::StatusEditor;
 use super::{Persistence, RunView, Surface};
 use crate::chat::{BotEvent, EventSink, StageState, ThreadKey};
 use crate::nlu::Intent;
-use crate::store::Store;
+use crate::store::{ApprovalStatus, Decision, Store};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -536,11 +536,11 @@ impl<S: Surface> Worker<S> {
                 }
             };
             let decisions = self.ctx.store.decisions(id).await.unwrap_or_default();
-            if record.status == "pending" {
+            if record.status == ApprovalStatus::Pending {
                 // Still waiting for more approvals: show who approved so far.
                 let approved: Vec<String> = decisions
                     .iter()
-                    .filter(|d| d.decision == "approve")
+                    .filter(|d| d.decision == Decision::Approve)
                     .map(|d| surface.name(&d.identity, &d.person))
                     .collect();
                 let Some(m) = self.approvals.get_mut(&id) else {
@@ -561,7 +561,7 @@ impl<S: Surface> Worker<S> {
                 }
                 continue;
             }
-            let who = |decision: &str| {
+            let who = |decision: Decision| {
                 let names: Vec<String> = decisions
                     .iter()
                     .filter(|d| d.decision == decision)
@@ -574,12 +574,12 @@ impl<S: Surface> Worker<S> {
                 }
             };
             let [ok, no, cancelled, expired] = surface.marks();
-            let outcome = match record.status.as_str() {
-                "approved" => format!("{ok} Approved by {}", who("approve")),
-                "rejected" => format!("{no} Rejected by {}", who("reject")),
-                "expired" => format!("{expired} Expired; nothing ran."),
-                "cancelled" => format!("{cancelled} Withdrawn by the requester."),
-                other => format!("Closed ({other})."),
+            let outcome = match record.status {
+                ApprovalStatus::Approved => format!("{ok} Approved by {}", who(Decision::Approve)),
+                ApprovalStatus::Rejected => format!("{no} Rejected by {}", who(Decision::Reject)),
+                ApprovalStatus::Expired => format!("{expired} Expired; nothing ran."),
+                ApprovalStatus::Cancelled => format!("{cancelled} Withdrawn by the requester."),
+                ApprovalStatus::Pending => continue,
             };
             if let Some(m) = self.approvals.remove(&id) {
                 self.update(&m.id, surface.answered(&m.shown, &outcome))

@@ -1,0 +1,186 @@
+//! The one place a command's [`Outcome`] becomes what the thread sees: a reply, an approval
+//! request (with buttons where the platform has them), or nothing (a started run reports
+//! itself through its progress).
+
+use super::refusals::{reply_for, roles_text};
+use super::Out;
+use crate::chat::BotEvent;
+use crate::command::{
+    ApprovalTicket, DecisionReport, DecisionResult, LockReport, Outcome, Report, RunCommand,
+    StopReport, UnlockReport,
+};
+use crate::dialogue::Session;
+use crate::store::Action;
+use crate::timefmt::{ago, span, utc};
+use std::time::Duration;
+
+/// "deploy billionmail (latest build) to production, canary 10%".
+pub(super) fn describe_request(
+    action: Action,
+    service: &str,
+    environment: &str,
+    version: Option<&str>,
+    strategy: &str,
+    percent: Option<i64>,
+) -> String {
+    let strategy = match percent {
+        Some(p) => format!("{strategy} {p}%"),
+        None => strategy.to_string(),
+    };
+    match action {
+        Action::Deploy => format!(
+            "deploy {service} ({}) to {environment}, {strategy}",
+            version.unwrap_or("latest build")
+        ),
+        Action::Rollback => format!(
+            "roll back {service} in {environment} to {}",
+            version.unwrap_or("the previous release")
+        ),
+    }
+}
+
+/// [`describe_request`] for a command whose strategy is settled.
+pub(super) fn describe_run(action: Action, run: &RunCommand) -> String {
+    describe_request(
+        action,
+        run.service.as_str(),
+        run.environment.as_str(),
+        run.version.as_deref(),
+        run.strategy.unwrap_or_default().as_str(),
+        run.percent.map(i64::from),
+    )
+}
+
+/// Shows an outcome in the thread.
+pub(super) fn show(outcome: &Outcome, session: &mut Session, out: &Out) {
+    match outcome {
+        Outcome::Started(_) => {}
+        Outcome::AwaitingApproval(ticket) => {
+            let text = approval_request(ticket);
+            session.record("deckhand", &text);
+            out.sink.emit(BotEvent::ApprovalRequest {
+                thread: out.thread.clone(),
+                approval_id: ticket.id,
+                text,
+                requested_by: ticket.requested_by.clone(),
+                required: i64::from(ticket.required),
+            });
+        }
+        Outcome::Answer(report) => out.reply(session, report_text(report)),
+        Outcome::Refused(refusal) => out.reply(session, reply_for(refusal)),
+    }
+}
+
+/// The text of an outcome that is a reply (the approval request's text for a ticket).
+pub(super) fn text_of(outcome: &Outcome) -> Option<String> {
+    match outcome {
+        Outcome::Started(_) => None,
+        Outcome::AwaitingApproval(t) => Some(approval_request(t)),
+        Outcome::Answer(r) => Some(report_text(r)),
+        Outcome::Refused(r) => Some(reply_for(r)),
+    }
+}
+
+fn approval_request(t: &ApprovalTicket) -> String {
+    format!(
+        "🔐 Approval needed (request #{}): {} asks to {}.{}\nNeeds {} approval{} from {} other than {}. Reply \"approve\" or \"reject\" in this thread within {} (until {}).",
+        t.id,
+        t.requested_by,
+        describe_run(t.action, &t.run),
+        t.note.as_ref().map(|n| format!("\n⚠ {n}")).unwrap_or_default(),
+        t.required,
+        if t.required == 1 { "" } else { "s" },
+        roles_text(&t.approver_roles),
+        t.requested_by,
+        span(t.timeout),
+        utc(t.expires_at),
+    )
+}
+
+fn report_text(report: &Report) -> String {
+    match report {
+        Report::Decided(d) => decided(d),
+        Report::Locked(l) => locked(l),
+        Report::Unlocked(u) => unlocked(u),
+        Report::Stopping(s) => stopping(s),
+        Report::Withdrawn { approval } => {
+            format!("OK, request #{approval} is withdrawn; nothing ran.")
+        }
+    }
+}
+
+fn decided(d: &DecisionReport) -> String {
+    let what = describe_run(d.action, &d.run);
+    match &d.result {
+        DecisionResult::Waiting {
+            approvals,
+            required,
+        } => format!(
+            "👍 {} approved request #{} ({approvals} of {required}); waiting for {} more.",
+            d.by,
+            d.approval,
+            required - approvals
+        ),
+        DecisionResult::Rejected => format!(
+            "❌ Rejected by {}: {}'s request to {what} will not run.",
+            d.by, d.requested_by
+        ),
+        DecisionResult::Started { .. } => format!("✅ Approved by {}. Starting: {what}.", d.by),
+        DecisionResult::Refused { refusal } => format!(
+            "Approved by {}, but it can't run now: {}",
+            d.by,
+            reply_for(refusal)
+        ),
+        DecisionResult::DidNotStart { refusal } => format!(
+            "Approved by {}, but the run did not start: {}",
+            d.by,
+            reply_for(refusal)
+        ),
+    }
+}
+
+fn locked(l: &LockReport) -> String {
+    let scope = l.target.scope();
+    let until = match l.lock.expires_at {
+        Some(expires) => {
+            let d = Duration::from_millis((expires - l.lock.created_at).max(0) as u64);
+            format!(
+                "for {} (until {})",
+                l.duration_text.clone().unwrap_or_else(|| span(d)),
+                utc(expires)
+            )
+        }
+        None => "until someone unlocks it".into(),
+    };
+    format!(
+        "🔒 Locked {scope} {until}: {}. Deploys and rollbacks there are refused; \"unlock {}\" lifts it.",
+        l.lock.reason,
+        scope.replace(" in ", " ")
+    )
+}
+
+fn unlocked(u: &UnlockReport) -> String {
+    let lifted: Vec<String> = u
+        .lifted
+        .iter()
+        .map(|l| {
+            format!(
+                "locked by {} since {} ({}): {}",
+                l.holder,
+                utc(l.created_at),
+                ago(l.created_at),
+                l.reason
+            )
+        })
+        .collect();
+    format!("🔓 Unlocked {} ({}).", u.target.scope(), lifted.join("; "))
+}
+
+fn stopping(s: &StopReport) -> String {
+    let ids: Vec<String> = s.stopped.iter().map(ToString::to_string).collect();
+    match ids.as_slice() {
+        [] => "That run has already finished; nothing to stop.".to_string(),
+        [one] => format!("Cancelling run {one}: stopping its current stage."),
+        many => format!("Cancelling runs {}.", many.join(", ")),
+    }
+}

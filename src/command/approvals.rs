@@ -1,0 +1,444 @@
+//! Approval requests: deciding (four-eyes, single use: only the decision that moves a request
+//! out of `pending` starts its run), withdrawing, expiring. A request stores its serialised
+//! [`Command`], so what runs is exactly what was asked for.
+
+use super::EnvName;
+use super::{
+    Actor, ApprovalRef, Command, CommandResult, Commander, Decide, Outcome, Progress, Refusal,
+    Report, RunCommand, ServiceName,
+};
+use crate::audit::AuditEvent;
+use crate::governance::Verb;
+use crate::origin::Origin;
+use crate::store::{Action, ApprovalRecord, ApprovalStatus, Decision, DecisionRecord, StoreError};
+use serde::Serialize;
+use std::time::Duration;
+
+/// A request stored to wait for approvals.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApprovalTicket {
+    /// Its id (what "approve", a button or the API names).
+    pub id: i64,
+    /// Deploy or rollback.
+    pub action: Action,
+    /// What runs when it is approved (strategy settled).
+    pub run: RunCommand,
+    /// Who asked.
+    pub requested_by: String,
+    /// Where it was asked.
+    pub origin: Origin,
+    /// Approvals needed.
+    pub required: u32,
+    /// Roles that may approve.
+    pub approver_roles: Option<Vec<String>>,
+    /// Deploy memory's warning, if any.
+    pub note: Option<String>,
+    /// How long it waits.
+    #[serde(skip)]
+    pub timeout: Duration,
+    /// When it expires, unix ms.
+    pub expires_at: i64,
+}
+
+/// A decision that was recorded, and what followed.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionReport {
+    /// The request.
+    pub approval: i64,
+    /// Approve or reject.
+    pub decision: Decision,
+    /// Who decided.
+    pub by: String,
+    /// Who had asked.
+    pub requested_by: String,
+    /// Deploy or rollback.
+    pub action: Action,
+    /// What was asked for.
+    pub run: RunCommand,
+    /// What followed.
+    pub result: DecisionResult,
+}
+
+/// What followed a recorded decision.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum DecisionResult {
+    /// More approvals are needed.
+    Waiting {
+        /// Approvals so far.
+        approvals: i64,
+        /// Approvals needed.
+        required: i64,
+    },
+    /// The request is rejected and will not run.
+    Rejected,
+    /// Approved, and its run started.
+    Started {
+        /// The run.
+        run_id: i64,
+    },
+    /// Approved, but the checks made again refused it (permission, a new lock).
+    Refused {
+        /// Why.
+        refusal: Refusal,
+    },
+    /// Approved, but the executor did not start it (busy target, ...).
+    DidNotStart {
+        /// Why.
+        refusal: Refusal,
+    },
+}
+
+/// A request the sweeper closed as expired, for its origin to be told.
+#[derive(Debug, Clone)]
+pub struct Expired {
+    /// The request as it was.
+    pub approval: ApprovalRecord,
+}
+
+/// The command a stored request waits on (requests stored before commands were are read from
+/// their columns).
+fn stored_command(a: &ApprovalRecord) -> Option<(Action, RunCommand)> {
+    if let Some(cmd) = a.command.as_deref() {
+        if let Ok(c) = serde_json::from_str::<Command>(cmd) {
+            if let Some((action, run)) = c.run() {
+                return Some((action, run.clone()));
+            }
+        }
+    }
+    // Columns hold canonical names; they were checked when the request was made.
+    let run = RunCommand {
+        service: ServiceName::trusted(&a.service),
+        environment: EnvName::trusted(&a.environment),
+        version: a.version.clone(),
+        strategy: crate::config::Strategy::parse(&a.strategy),
+        percent: a.percent.and_then(|p| u8::try_from(p).ok()),
+    };
+    Some((a.action, run))
+}
+
+impl Commander {
+    /// The request a decision or withdrawal is about; Err when there is none.
+    async fn find_approval(
+        &self,
+        r: &ApprovalRef,
+    ) -> CommandResult<Result<ApprovalRecord, Refusal>> {
+        let found = match r {
+            ApprovalRef::Id { id } => self.store.approval(*id).await?,
+            ApprovalRef::LatestFrom { origin } => self.store.latest_approval_from(origin).await?,
+        };
+        Ok(found.ok_or(match r {
+            ApprovalRef::Id { id } => Refusal::UnknownApproval { approval: *id },
+            ApprovalRef::LatestFrom { .. } => Refusal::NoApprovalHere,
+        }))
+    }
+
+    /// A decision on a request.
+    pub(super) async fn decide(
+        &self,
+        d: &Decide,
+        actor: &Actor,
+        progress: Progress,
+    ) -> CommandResult<Outcome> {
+        let a = match self.find_approval(&d.approval).await? {
+            Ok(a) => a,
+            Err(refusal) => return Ok(Outcome::Refused(refusal)),
+        };
+        match self.record(&a, d.decision, actor).await? {
+            Err(refusal) => Ok(Outcome::Refused(refusal)),
+            Ok(None) => Ok(Outcome::Refused(self.closed(&a).await?)),
+            Ok(Some(result)) => {
+                let result = match result {
+                    Recorded::Final => self.approved(&a, actor, progress).await?,
+                    Recorded::Waiting(r) => r,
+                };
+                let (action, run) = stored_command(&a).expect("every request has a command");
+                Ok(Outcome::Answer(Report::Decided(DecisionReport {
+                    approval: a.id,
+                    decision: d.decision,
+                    by: actor.name().into(),
+                    requested_by: a.requested_by.clone(),
+                    action,
+                    run,
+                    result,
+                })))
+            }
+        }
+    }
+
+    /// Checks and records one decision. Ok(None): the request was closed meanwhile.
+    async fn record(
+        &self,
+        a: &ApprovalRecord,
+        decision: Decision,
+        actor: &Actor,
+    ) -> CommandResult<Result<Option<Recorded>, Refusal>> {
+        let now = crate::clock::now_ms();
+        let subject = format!("approval {}", a.id);
+        if a.status != ApprovalStatus::Pending {
+            return Ok(Err(self.closed(a).await?));
+        }
+        if now >= a.expires_at {
+            return Ok(Err(match self.expire(a).await? {
+                false => self.closed(a).await?,
+                true => Refusal::Expired {
+                    approval: a.id,
+                    expired_at: a.expires_at,
+                    requested_by: a.requested_by.clone(),
+                },
+            }));
+        }
+        if actor.person.as_deref() == Some(a.requested_by.as_str()) {
+            let refusal = Refusal::OwnRequest {
+                approval: a.id,
+                decision,
+                approver_roles: self.governance.approver_roles(&a.service, &a.environment),
+            };
+            return Ok(Err(self
+                .refused(decision.as_str(), &subject, actor, refusal)
+                .await));
+        }
+        if let Err(denial) =
+            self.governance
+                .authorize(actor, Verb::Approve, Some(&a.service), &a.environment)
+        {
+            let refusal = self
+                .refused(decision.as_str(), &subject, actor, denial.into())
+                .await;
+            return Ok(Err(refusal));
+        }
+        let record = DecisionRecord {
+            person: actor.name().into(),
+            identity: actor.identity.clone(),
+            decision,
+            decided_at: now,
+        };
+        if !self.store.record_decision(a.id, &record).await? {
+            return Ok(Err(Refusal::AlreadyDecided { approval: a.id }));
+        }
+        self.audit
+            .log(
+                actor.name(),
+                AuditEvent::ApprovalDecision {
+                    approval: a.id,
+                    decision,
+                    identity: actor.identity.clone(),
+                },
+            )
+            .await;
+        if decision == Decision::Reject {
+            if !self
+                .store
+                .close_approval(a.id, ApprovalStatus::Rejected, now)
+                .await?
+            {
+                return Ok(Ok(None));
+            }
+            self.audit
+                .log(
+                    actor.name(),
+                    AuditEvent::ApprovalRejected { approval: a.id },
+                )
+                .await;
+            return Ok(Ok(Some(Recorded::Waiting(DecisionResult::Rejected))));
+        }
+        let approvals = self
+            .store
+            .decisions(a.id)
+            .await?
+            .iter()
+            .filter(|d| d.decision == Decision::Approve)
+            .count() as i64;
+        if approvals < a.required {
+            return Ok(Ok(Some(Recorded::Waiting(DecisionResult::Waiting {
+                approvals,
+                required: a.required,
+            }))));
+        }
+        // Single use: only the decision that moves it out of `pending` starts the run.
+        if !self
+            .store
+            .close_approval(a.id, ApprovalStatus::Approved, now)
+            .await?
+        {
+            return Ok(Ok(None));
+        }
+        self.audit
+            .log(
+                actor.name(),
+                AuditEvent::ApprovalApproved {
+                    approval: a.id,
+                    approvals,
+                },
+            )
+            .await;
+        Ok(Ok(Some(Recorded::Final)))
+    }
+
+    /// The request got its last approval: check the requester's permission and the locks
+    /// again (things change in 30 min), then start it.
+    async fn approved(
+        &self,
+        a: &ApprovalRecord,
+        actor: &Actor,
+        progress: Progress,
+    ) -> CommandResult<DecisionResult> {
+        let (action, run) = stored_command(a).expect("every request has a command");
+        let requester = self.governance.actor_for_person(&a.requested_by);
+        let not_started = |refusal: &Refusal| AuditEvent::ApprovalNotStarted {
+            approval: a.id,
+            refusal: serde_json::to_value(refusal).unwrap_or_default(),
+        };
+        if let Err(refusal) = self.verify_run(action, &run, &requester).await? {
+            self.audit.log(actor.name(), not_started(&refusal)).await;
+            return Ok(DecisionResult::Refused { refusal });
+        }
+        match self
+            .start_run(action, run, &a.requested_by, &a.origin, progress)
+            .await?
+        {
+            Outcome::Started(s) => {
+                if let Err(e) = self.store.set_approval_run(a.id, s.run_id).await {
+                    tracing::error!(error = %e, approval_id = a.id, run_id = s.run_id, "could not link the approval to its run");
+                }
+                Ok(DecisionResult::Started { run_id: s.run_id })
+            }
+            Outcome::Refused(refusal) => {
+                self.audit.log(actor.name(), not_started(&refusal)).await;
+                Ok(DecisionResult::DidNotStart { refusal })
+            }
+            other => unreachable!("start_run only starts or refuses, not {other:?}"),
+        }
+    }
+
+    /// The facts of a request that is no longer pending, read fresh.
+    async fn closed(&self, a: &ApprovalRecord) -> Result<Refusal, StoreError> {
+        let fresh = self
+            .store
+            .approval(a.id)
+            .await?
+            .unwrap_or_else(|| a.clone());
+        let wanted = match fresh.status {
+            ApprovalStatus::Rejected => Decision::Reject,
+            _ => Decision::Approve,
+        };
+        let deciders = self
+            .store
+            .decisions(a.id)
+            .await?
+            .into_iter()
+            .filter(|d| d.decision == wanted)
+            .map(|d| d.person)
+            .collect();
+        Ok(Refusal::Closed {
+            approval: a.id,
+            status: fresh.status,
+            deciders,
+            decided_at: fresh.decided_at,
+            expires_at: a.expires_at,
+            requested_by: a.requested_by.clone(),
+            run_id: fresh.run_id,
+        })
+    }
+
+    /// Closes a request as expired; true only when this call closed it (another process or a
+    /// racing approval may have got there first).
+    async fn expire(&self, a: &ApprovalRecord) -> Result<bool, StoreError> {
+        let closed = self
+            .store
+            .close_approval(a.id, ApprovalStatus::Expired, crate::clock::now_ms())
+            .await?;
+        if closed {
+            self.audit
+                .log(
+                    "deckhand",
+                    AuditEvent::ApprovalExpired {
+                        approval: a.id,
+                        requested_by: a.requested_by.clone(),
+                    },
+                )
+                .await;
+        }
+        Ok(closed)
+    }
+
+    /// Expires pending requests whose time is up; returns the ones this call closed, for
+    /// their origins to be told. Runs periodically (see [`Commander::sweep`]).
+    pub async fn expire_approvals(&self) -> Vec<Expired> {
+        let due = match self
+            .store
+            .expired_pending_approvals(crate::clock::now_ms())
+            .await
+        {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read approval requests to expire");
+                return Vec::new();
+            }
+        };
+        let mut closed = Vec::new();
+        for a in due {
+            match self.expire(&a).await {
+                Ok(true) => closed.push(Expired { approval: a }),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, approval_id = a.id, "could not expire the approval request");
+                }
+            }
+        }
+        closed
+    }
+
+    /// The periodic upkeep: expires approval requests, prunes delivery and thread records.
+    /// Returns the requests that expired.
+    pub async fn sweep(&self) -> Vec<Expired> {
+        let expired = self.expire_approvals().await;
+        let day_ago = crate::clock::now_ms() - 86_400_000;
+        if let Err(e) = self.store.prune_deliveries(day_ago).await {
+            tracing::warn!(error = %e, "could not prune delivered events");
+        }
+        let quarter_ago = crate::clock::now_ms() - 90 * 86_400_000;
+        if let Err(e) = self.store.prune_threads(quarter_ago).await {
+            tracing::warn!(error = %e, "could not prune bot threads");
+        }
+        expired
+    }
+
+    /// The requester withdraws their pending request.
+    pub(super) async fn withdraw(&self, r: &ApprovalRef, actor: &Actor) -> CommandResult<Outcome> {
+        let a = match self.find_approval(r).await? {
+            Ok(a) => a,
+            Err(refusal) => return Ok(Outcome::Refused(refusal)),
+        };
+        if a.status != ApprovalStatus::Pending
+            || actor.person.as_deref() != Some(a.requested_by.as_str())
+        {
+            return Ok(Outcome::Refused(Refusal::NothingToWithdraw {
+                approval: a.id,
+            }));
+        }
+        if !self
+            .store
+            .close_approval(a.id, ApprovalStatus::Cancelled, crate::clock::now_ms())
+            .await?
+        {
+            // An approval or expiry won the race; say what actually happened.
+            return Ok(Outcome::Refused(self.closed(&a).await?));
+        }
+        self.audit
+            .log(
+                actor.name(),
+                AuditEvent::ApprovalWithdrawn { approval: a.id },
+            )
+            .await;
+        Ok(Outcome::Answer(Report::Withdrawn { approval: a.id }))
+    }
+}
+
+/// How a recorded decision left the request.
+enum Recorded {
+    /// It needs no more decisions: it is approved.
+    Final,
+    /// It is settled otherwise (rejected) or waits for more approvals.
+    Waiting(DecisionResult),
+}

@@ -1,0 +1,165 @@
+//! A checked deploy or rollback: checked again, recorded, then either stored as an approval
+//! request (when the policy needs approvals) or started.
+
+use super::{
+    Actor, ApprovalTicket, Command, CommandResult, Commander, Origin, Outcome, Progress, Refusal,
+    RunCommand, Started,
+};
+use crate::audit::AuditEvent;
+use crate::pipeline::StartError;
+use crate::store::{Action, ApprovalStatus, NewApproval, NewRun};
+use std::time::Duration;
+
+impl Commander {
+    /// Checks a deploy or rollback again, records it, and asks for approval or starts it.
+    pub(super) async fn request_run(
+        &self,
+        command: Command,
+        actor: &Actor,
+        origin: &Origin,
+        progress: Progress,
+    ) -> CommandResult<Outcome> {
+        let Some((action, run)) = command.run() else {
+            unreachable!("request_run is only called for deploys and rollbacks")
+        };
+        let run = run.clone();
+        if let Err(refusal) = self.verify_run(action, &run, actor).await? {
+            let refusal = self
+                .refused(command.verb(), &command.subject(), actor, refusal)
+                .await;
+            return Ok(Outcome::Refused(refusal));
+        }
+        self.audit
+            .log(
+                actor.name(),
+                AuditEvent::Command {
+                    subject: command.subject(),
+                    command: serde_json::to_value(&command).unwrap_or_default(),
+                    identity: actor.identity.clone(),
+                    origin: origin.to_string(),
+                },
+            )
+            .await;
+        let (service, environment) = (run.service.as_str(), run.environment.as_str());
+        let required = self.governance.approvals_required(service, environment);
+        if required == 0 {
+            return self
+                .start_run(action, run, actor.name(), origin, progress)
+                .await;
+        }
+        if let Some(open) = self.store.latest_approval_from(origin).await? {
+            if open.status == ApprovalStatus::Pending && crate::clock::now_ms() < open.expires_at {
+                // One open request per thread keeps a typed "approve" unambiguous.
+                let refusal = Refusal::ApprovalPending {
+                    approval: open.id,
+                    requested_by: open.requested_by,
+                };
+                let refusal = self
+                    .refused(command.verb(), &command.subject(), actor, refusal)
+                    .await;
+                return Ok(Outcome::Refused(refusal));
+            }
+        }
+        let ticket = self
+            .create_approval(action, run, required, actor, origin)
+            .await?;
+        Ok(Outcome::AwaitingApproval(ticket))
+    }
+
+    async fn create_approval(
+        &self,
+        action: Action,
+        mut run: RunCommand,
+        required: u32,
+        actor: &Actor,
+        origin: &Origin,
+    ) -> CommandResult<ApprovalTicket> {
+        let (service, environment) = (run.service.to_string(), run.environment.to_string());
+        let note = match (action, self.memory(&service, &environment).await?) {
+            (Action::Deploy, (_, Some(rec))) => Some(rec.reason),
+            _ => None,
+        };
+        let strategy = self.default_strategy(&run);
+        run.strategy = Some(strategy);
+        let now = crate::clock::now_ms();
+        let timeout = Duration::from_secs(self.config.governance.approval_timeout_secs);
+        let command = Command::for_action(action, run.clone());
+        let new = NewApproval {
+            action,
+            service: service.clone(),
+            environment: environment.clone(),
+            version: run.version.clone(),
+            strategy,
+            percent: run.percent,
+            requested_by: actor.name().into(),
+            origin: origin.clone(),
+            command: serde_json::to_string(&command).unwrap_or_default(),
+            required,
+            note: note.clone().map(|n| format!("⚠ {n}")).unwrap_or_default(),
+            created_at: now,
+            expires_at: now + timeout.as_millis() as i64,
+        };
+        let id = self.store.create_approval(&new).await?;
+        self.audit
+            .log(
+                actor.name(),
+                AuditEvent::ApprovalRequested {
+                    approval: id,
+                    required,
+                    request: format!("{service}/{environment}"),
+                    expires_at: new.expires_at,
+                },
+            )
+            .await;
+        Ok(ApprovalTicket {
+            id,
+            action,
+            run,
+            requested_by: actor.name().into(),
+            origin: origin.clone(),
+            required,
+            approver_roles: self.governance.approver_roles(&service, &environment),
+            note,
+            timeout,
+            expires_at: new.expires_at,
+        })
+    }
+
+    /// Starts a run the checks let through; a target that is busy, or a pipeline without a
+    /// rollback, is a refusal.
+    pub(super) async fn start_run(
+        &self,
+        action: Action,
+        run: RunCommand,
+        requested_by: &str,
+        origin: &Origin,
+        progress: Progress,
+    ) -> CommandResult<Outcome> {
+        let strategy = self.default_strategy(&run);
+        let new = NewRun {
+            action,
+            service: run.service.to_string(),
+            environment: run.environment.to_string(),
+            version: run.version.clone(),
+            strategy,
+            percent: run.percent,
+            requested_by: requested_by.to_string(),
+            thread: origin.to_key(),
+        };
+        match self.executor.start(new, progress).await {
+            Ok(run_id) => Ok(Outcome::Started(Started {
+                run_id,
+                action,
+                command: run,
+            })),
+            Err(StartError::Busy(r)) => Ok(Outcome::Refused(Refusal::Busy { run: r })),
+            Err(StartError::NoRollback(service)) => {
+                Ok(Outcome::Refused(Refusal::NoRollbackPipeline { service }))
+            }
+            Err(e @ StartError::Unknown(_)) => Ok(Outcome::Refused(Refusal::CannotStart {
+                reason: e.to_string(),
+            })),
+            Err(StartError::Store(e)) => Err(e.into()),
+        }
+    }
+}

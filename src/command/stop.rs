@@ -1,0 +1,92 @@
+//! Stopping runs: by id from anywhere, or the runs an origin started. The person who asked
+//! for a run may stop it, as may anyone allowed to deploy or roll back there.
+
+use super::{Actor, CommandResult, Commander, Outcome, Refusal, Report, StopTarget};
+use crate::audit::AuditEvent;
+use crate::governance::Verb;
+use crate::store::{Action, RunRecord};
+use serde::Serialize;
+
+/// Runs being stopped.
+#[derive(Debug, Clone, Serialize)]
+pub struct StopReport {
+    /// The runs told to stop (empty: they had all finished already).
+    pub stopped: Vec<i64>,
+}
+
+impl Commander {
+    /// The run ids a stop target names, in progress in this process; or why there are none.
+    pub(super) async fn stop_candidates(
+        &self,
+        target: &StopTarget,
+    ) -> CommandResult<Result<Vec<i64>, Refusal>> {
+        let active = self.executor.active_runs();
+        let ids = match target {
+            StopTarget::Run { id } if active.contains(id) => vec![*id],
+            StopTarget::Run { id } => {
+                return Ok(Err(match self.store.run(*id).await? {
+                    Some(r) => Refusal::NotRunning { run: Box::new(r) },
+                    None => Refusal::UnknownRun { run: *id },
+                }))
+            }
+            StopTarget::Runs { ids } => ids.clone(),
+            StopTarget::From { origin } => self.executor.runs_in_thread(&origin.to_key()),
+        };
+        Ok(Ok(ids))
+    }
+
+    /// Whether `actor` may stop run `id`: they asked for it, or may deploy/roll back there.
+    pub(super) async fn may_stop(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> CommandResult<Result<RunRecord, Refusal>> {
+        let Some(run) = self.store.run(id).await? else {
+            return Ok(Err(Refusal::UnknownRun { run: id }));
+        };
+        if actor.person.as_deref() == Some(run.requested_by.as_str()) {
+            return Ok(Ok(run));
+        }
+        let verb = match run.action {
+            Action::Rollback => Verb::Rollback,
+            Action::Deploy => Verb::Deploy,
+        };
+        Ok(
+            match self
+                .governance
+                .authorize(actor, verb, Some(&run.service), &run.environment)
+            {
+                Ok(()) => Ok(run),
+                Err(denial) => Err(Refusal::CannotStop {
+                    run: Box::new(run),
+                    because: Box::new(denial.into()),
+                }),
+            },
+        )
+    }
+
+    /// Stops what the person may still stop (permission checked again: the question may have
+    /// been answered by someone else).
+    pub(super) async fn stop(&self, target: &StopTarget, actor: &Actor) -> CommandResult<Outcome> {
+        let ids = match self.stop_candidates(target).await? {
+            Ok(ids) => ids,
+            Err(refusal) => return Ok(Outcome::Refused(refusal)),
+        };
+        let mut stopped = Vec::new();
+        for id in ids {
+            if self.may_stop(actor, id).await?.is_ok() && self.executor.cancel_run(id) {
+                self.audit
+                    .log(
+                        actor.name(),
+                        AuditEvent::RunCancelled {
+                            run: id,
+                            identity: actor.identity.clone(),
+                        },
+                    )
+                    .await;
+                stopped.push(id);
+            }
+        }
+        Ok(Outcome::Answer(Report::Stopping(StopReport { stopped })))
+    }
+}
