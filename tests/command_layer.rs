@@ -1,0 +1,266 @@
+//! The command layer driven directly, with no chat at all (as the REST API, MCP server and
+//! schedules will): deploy → approval → decide → run → status, with the refusals on the way
+//! asserted by kind, on SQLite and on PostgreSQL.
+
+mod support;
+
+use deckhand::audit::Audit;
+use deckhand::command::{
+    ApprovalRef, Command, Commander, Decide, DecisionResult, EnvName, LockSpec, LockTarget,
+    Origin, Outcome, RefusalKind, Report, RunCommand, ServiceName, StopTarget,
+};
+use deckhand::pipeline::Executor;
+use deckhand::store::{testing, ApprovalStatus, Decision, RunStatus, Store};
+use std::sync::Arc;
+use support::{config_in, temp_dir, Recorder};
+
+fn kind(outcome: &Outcome) -> Option<RefusalKind> {
+    match outcome {
+        Outcome::Refused(r) => Some(r.kind()),
+        _ => None,
+    }
+}
+
+async fn commander(url: Option<String>, tag: &str) -> Commander {
+    let dir = temp_dir(tag);
+    let mut config = config_in("examples/deckhand.yaml", &dir);
+    if let Some(url) = url {
+        config.store.url = url;
+    }
+    let config = Arc::new(config);
+    let store = Store::open(&config.store_url()).await.unwrap();
+    let audit = Audit::new(store.clone());
+    let executor = Executor::new(config.clone(), store.clone(), audit.clone());
+    Commander::new(config, store, executor, audit)
+}
+
+fn run(c: &Commander, service: &str, env: &str, version: Option<&str>) -> RunCommand {
+    RunCommand {
+        service: ServiceName::resolve(c.config(), service).unwrap(),
+        environment: EnvName::resolve(c.config(), env).unwrap(),
+        version: version.map(str::to_string),
+        strategy: None,
+        percent: None,
+    }
+}
+
+async fn deploy_approve_run_status(c: Commander) {
+    let gov = c.governance();
+    let (alice, bob, dave) = (
+        gov.actor_for_person("alice"),
+        gov.actor_for_person("bob"),
+        gov.actor_for_person("dave"),
+    );
+    let stranger = gov.actor("api", "mallory");
+    let origin = Origin::Api {
+        client: "alice".into(),
+    };
+    let progress = Arc::new(Recorder::default());
+    let deploy = Command::Deploy(run(&c, "billionmail", "production", Some("2.4.0")));
+
+    // Nothing acts for a stranger or a person without the role.
+    for (who, expected) in [
+        (&stranger, RefusalKind::UnknownIdentity),
+        (&dave, RefusalKind::NotPermitted),
+    ] {
+        let o = c
+            .apply(deploy.clone(), who, &origin, progress.clone())
+            .await
+            .unwrap();
+        assert_eq!(kind(&o), Some(expected), "{o:?}");
+    }
+
+    // Production needs one approval from someone else.
+    let ticket = match c
+        .apply(deploy.clone(), &alice, &origin, progress.clone())
+        .await
+        .unwrap()
+    {
+        Outcome::AwaitingApproval(t) => t,
+        other => panic!("expected an approval request, got {other:?}"),
+    };
+    assert_eq!(ticket.required, 1);
+    // One open request per origin.
+    let again = c
+        .apply(deploy.clone(), &alice, &origin, progress.clone())
+        .await
+        .unwrap();
+    assert_eq!(kind(&again), Some(RefusalKind::ApprovalPending));
+
+    let decide = |who: Decision| {
+        Command::Decide(Decide {
+            approval: ApprovalRef::Id { id: ticket.id },
+            decision: who,
+        })
+    };
+    // Four eyes: not the requester, not someone without the approver role.
+    let own = c
+        .apply(decide(Decision::Approve), &alice, &origin, progress.clone())
+        .await
+        .unwrap();
+    assert_eq!(kind(&own), Some(RefusalKind::OwnRequest));
+    let viewer = c
+        .apply(decide(Decision::Approve), &dave, &origin, progress.clone())
+        .await
+        .unwrap();
+    assert_eq!(kind(&viewer), Some(RefusalKind::NotPermitted));
+
+    // Bob's approval starts the stored command, as the requester, from the request's origin.
+    let run_id = match c
+        .apply(decide(Decision::Approve), &bob, &origin, progress.clone())
+        .await
+        .unwrap()
+    {
+        Outcome::Answer(Report::Decided(d)) => match d.result {
+            DecisionResult::Started { run_id } => run_id,
+            other => panic!("expected a started run, got {other:?}"),
+        },
+        other => panic!("expected a decision, got {other:?}"),
+    };
+    let closed = c
+        .apply(decide(Decision::Reject), &bob, &origin, progress.clone())
+        .await
+        .unwrap();
+    assert_eq!(kind(&closed), Some(RefusalKind::Closed), "single use");
+
+    c.executor().wait_idle().await;
+    let record = c.store().run(run_id).await.unwrap().unwrap();
+    assert_eq!(record.status, RunStatus::Succeeded, "{record:?}");
+    assert_eq!(record.requested_by, "alice");
+    assert_eq!(record.version.as_deref(), Some("2.4.0"));
+    let approval = c.store().approval(ticket.id).await.unwrap().unwrap();
+    assert_eq!(approval.status, ApprovalStatus::Approved);
+    assert_eq!(approval.run_id, Some(run_id));
+    assert_eq!(approval.origin, origin);
+
+    // Status: what production runs now.
+    let live = c
+        .store()
+        .live_versions(Some("billionmail"), Some("production"))
+        .await
+        .unwrap();
+    assert_eq!(
+        live.first().and_then(|d| d.version.as_deref()),
+        Some("2.4.0")
+    );
+
+    // Deploying what already runs there is not a rollback target; rolling back without an
+    // earlier release is refused as such.
+    let rollback = Command::Rollback(run(&c, "billionmail", "production", None));
+    let o = c
+        .apply(rollback, &bob, &origin, progress.clone())
+        .await
+        .unwrap();
+    assert_eq!(kind(&o), Some(RefusalKind::NothingToRollBack), "{o:?}");
+
+    c.store().close().await;
+}
+
+async fn locks_and_stops(c: Commander) {
+    let gov = c.governance();
+    let (alice, bob) = (gov.actor_for_person("alice"), gov.actor_for_person("bob"));
+    let origin = Origin::Api {
+        client: "bob".into(),
+    };
+    let progress = Arc::new(Recorder::default());
+    let staging = LockTarget {
+        environment: EnvName::resolve(c.config(), "staging").unwrap(),
+        service: None,
+    };
+    let lock = Command::Lock(LockSpec {
+        target: staging.clone(),
+        duration: Some(std::time::Duration::from_secs(3600)),
+        duration_text: Some("1 h".into()),
+        reason: Some("incident".into()),
+    });
+    match c
+        .apply(lock.clone(), &bob, &origin, progress.clone())
+        .await
+        .unwrap()
+    {
+        Outcome::Answer(Report::Locked(l)) => {
+            assert_eq!(l.lock.reason, "incident");
+            assert!(l.lock.expires_at.is_some());
+        }
+        other => panic!("expected a lock, got {other:?}"),
+    }
+    let twice = c
+        .apply(lock, &bob, &origin, progress.clone())
+        .await
+        .unwrap();
+    assert_eq!(kind(&twice), Some(RefusalKind::AlreadyLocked));
+    let deploy = Command::Deploy(run(&c, "billionmail", "staging", None));
+    let locked = c
+        .apply(deploy.clone(), &alice, &origin, progress.clone())
+        .await
+        .unwrap();
+    assert_eq!(kind(&locked), Some(RefusalKind::Locked));
+    match c
+        .apply(Command::Unlock(staging), &bob, &origin, progress.clone())
+        .await
+        .unwrap()
+    {
+        Outcome::Answer(Report::Unlocked(u)) => assert_eq!(u.lifted.len(), 1),
+        other => panic!("expected an unlock, got {other:?}"),
+    }
+    let started = c
+        .apply(deploy, &alice, &origin, progress.clone())
+        .await
+        .unwrap();
+    let Outcome::Started(s) = started else {
+        panic!("expected a started run, got {started:?}");
+    };
+    c.executor().wait_idle().await;
+    let stop = Command::Stop(StopTarget::Run { id: s.run_id });
+    let o = c.apply(stop, &bob, &origin, progress.clone()).await.unwrap();
+    assert_eq!(kind(&o), Some(RefusalKind::NotRunning));
+    let o = c
+        .apply(
+            Command::Stop(StopTarget::Run { id: 999_999 }),
+            &bob,
+            &origin,
+            progress,
+        )
+        .await
+        .unwrap();
+    assert_eq!(kind(&o), Some(RefusalKind::UnknownRun));
+    c.store().close().await;
+}
+
+async fn postgres_url() -> Option<testing::TestStore> {
+    let pg = testing::postgres().await;
+    if pg.is_none() && std::env::var_os("CI").is_some() {
+        panic!("{} must be set in CI", testing::POSTGRES_ENV);
+    }
+    pg
+}
+
+#[tokio::test]
+async fn deploy_approval_decision_run_and_status_without_chat() {
+    deploy_approve_run_status(commander(None, "cmd-approve").await).await;
+}
+
+#[tokio::test]
+async fn deploy_approval_decision_run_and_status_without_chat_on_postgres() {
+    let Some(pg) = postgres_url().await else {
+        eprintln!("note: {} is not set; skipping", testing::POSTGRES_ENV);
+        return;
+    };
+    deploy_approve_run_status(commander(Some(pg.url.clone()), "cmd-approve-pg").await).await;
+    pg.cleanup().await;
+}
+
+#[tokio::test]
+async fn locks_refuse_deploys_and_stops_name_the_run() {
+    locks_and_stops(commander(None, "cmd-locks").await).await;
+}
+
+#[tokio::test]
+async fn locks_refuse_deploys_and_stops_name_the_run_on_postgres() {
+    let Some(pg) = postgres_url().await else {
+        eprintln!("note: {} is not set; skipping", testing::POSTGRES_ENV);
+        return;
+    };
+    locks_and_stops(commander(Some(pg.url.clone()), "cmd-locks-pg").await).await;
+    pg.cleanup().await;
+}
