@@ -4,12 +4,9 @@
 use super::{fault, Bot, Out};
 use crate::dialogue::{join_choices, Request, Session};
 use crate::governance::{blocking_lock, describe_lock, lock_scope, Actor, Verb};
-use crate::memory::{facts, recommend, Facts, Recommendation};
+use crate::memory::{Facts, Recommendation};
 use crate::nlu::Intent;
 use crate::store::{Action, StoreError};
-
-/// How many recent deploys of an environment deploy memory reads.
-pub(super) const MEMORY_HISTORY: i64 = 500;
 
 pub(super) fn verb_of(intent: Intent) -> Verb {
     if intent == Intent::Rollback {
@@ -112,13 +109,7 @@ impl Bot {
         service: &str,
         environment: &str,
     ) -> Result<(Facts, Option<Recommendation>), StoreError> {
-        let history = self
-            .store
-            .deploy_outcomes(environment, MEMORY_HISTORY)
-            .await?;
-        let f = facts(&history, service, environment, &self.config.memory);
-        let rec = recommend(&f, &self.config.memory);
-        Ok((f, rec))
+        crate::command::reports::memory(&self.config, &self.store, service, environment).await
     }
 
     /// Records a refusal in the audit log and tells the user.
