@@ -16,7 +16,7 @@ use super::Bot;
 use crate::command::reports::{self, ExplainQuery, HistoryQuery, ReadinessQuery, StatusQuery};
 use crate::command::{EnvName, Refusal, ServiceName};
 use crate::config::Config;
-use crate::dialogue::{Flows, Request};
+use crate::dialogue::{join_choices, Flows, Request};
 use crate::store::StoreError;
 
 /// Help generated from the flows (one registry), plus the words that work in any thread.
@@ -68,6 +68,7 @@ impl Bot {
         })
     }
 
+    /// "status [service] [environment]": what is live where and what is running.
     pub(super) async fn status(&self, req: &Request) -> Result<String, StoreError> {
         let n = match self.names(req) {
             Ok(n) => n,
@@ -81,6 +82,7 @@ impl Bot {
         Ok(render_status(&report))
     }
 
+    /// "history [service] [environment]": the latest deployments, newest first.
     pub(super) async fn history(&self, req: &Request) -> Result<String, StoreError> {
         let n = match self.names(req) {
             Ok(n) => n,
@@ -94,6 +96,7 @@ impl Bot {
         Ok(render_history(&reports::history(&self.store, &q).await?))
     }
 
+    /// "explain <service> [environment]": why its last failed run failed.
     pub(super) async fn explain(&self, req: &Request) -> Result<String, StoreError> {
         let n = match self.names(req) {
             Ok(n) => n,
@@ -135,13 +138,16 @@ impl Bot {
 fn unknown_name(r: &Refusal) -> String {
     match r {
         Refusal::UnknownService { name, suggestions } => format!(
-            "I don't know the service `{name}`. Known services: {}.",
-            suggestions.join(", ")
+            "I don't know the service `{name}`; did you mean {}?",
+            join_choices(suggestions)
         ),
         Refusal::UnknownEnvironment { name, suggestions } => format!(
-            "I don't know the environment `{name}`. Known environments: {}.",
-            suggestions.join(", ")
+            "I don't know the environment `{name}`; did you mean {}?",
+            join_choices(suggestions)
         ),
         other => format!("I can't answer that ({}).", other.kind().as_str()),
     }
 }
+
+#[cfg(test)]
+mod tests;
