@@ -5,12 +5,14 @@
 mod support;
 
 use deckhand::audit::Audit;
+use deckhand::chat::RunStatus;
+use deckhand::command::reports::StatusQuery;
 use deckhand::command::{
-    ApprovalRef, Command, Commander, Decide, DecisionResult, EnvName, LockSpec, LockTarget,
-    Origin, Outcome, RefusalKind, Report, RunCommand, ServiceName, StopTarget,
+    ApprovalRef, Command, Commander, Decide, DecisionResult, EnvName, LockSpec, LockTarget, Origin,
+    Outcome, Query, RefusalKind, Report, RunCommand, ServiceName, StopTarget,
 };
 use deckhand::pipeline::Executor;
-use deckhand::store::{testing, ApprovalStatus, Decision, RunStatus, Store};
+use deckhand::store::{testing, ApprovalStatus, Decision, Store};
 use std::sync::Arc;
 use support::{config_in, temp_dir, Recorder};
 
@@ -133,16 +135,25 @@ async fn deploy_approve_run_status(c: Commander) {
     assert_eq!(approval.run_id, Some(run_id));
     assert_eq!(approval.origin, origin);
 
-    // Status: what production runs now.
-    let live = c
-        .store()
-        .live_versions(Some("billionmail"), Some("production"))
+    // Status, as a typed report: what production runs now.
+    let status = Command::Query(Query::Status(StatusQuery {
+        service: Some(ServiceName::resolve(c.config(), "billionmail").unwrap()),
+        environment: Some(EnvName::resolve(c.config(), "production").unwrap()),
+    }));
+    let report = match c
+        .apply(status, &dave, &origin, progress.clone())
         .await
-        .unwrap();
-    assert_eq!(
-        live.first().and_then(|d| d.version.as_deref()),
-        Some("2.4.0")
-    );
+        .unwrap()
+    {
+        Outcome::Answer(r @ Report::Status(_)) => r,
+        other => panic!("expected a status report, got {other:?}"),
+    };
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["report"], "status");
+    let target = &json["services"][0]["targets"][0];
+    assert_eq!(target["environment"], "production", "{json}");
+    assert_eq!(target["live"]["version"], "2.4.0", "{json}");
+    assert_eq!(target["live"]["run_id"], run_id, "{json}");
 
     // Deploying what already runs there is not a rollback target; rolling back without an
     // earlier release is refused as such.
@@ -212,7 +223,10 @@ async fn locks_and_stops(c: Commander) {
     };
     c.executor().wait_idle().await;
     let stop = Command::Stop(StopTarget::Run { id: s.run_id });
-    let o = c.apply(stop, &bob, &origin, progress.clone()).await.unwrap();
+    let o = c
+        .apply(stop, &bob, &origin, progress.clone())
+        .await
+        .unwrap();
     assert_eq!(kind(&o), Some(RefusalKind::NotRunning));
     let o = c
         .apply(

@@ -451,7 +451,11 @@ async fn non_answers_from_an_approver_decide_nothing() {
         let events = rig.say("bob", thread, &text).await;
         assert_eq!(acted(&events), None, "{text:?} from bob acted: {events:?}");
         let a = rig.bot.store().approval(id).await.unwrap().unwrap();
-        assert_eq!(a.status, deckhand::store::ApprovalStatus::Pending, "{text:?} decided the request");
+        assert_eq!(
+            a.status,
+            deckhand::store::ApprovalStatus::Pending,
+            "{text:?} decided the request"
+        );
     }
     // The rejections users type still reject.
     let events = rig.say("bob", thread, "do not approve").await;

@@ -15,7 +15,7 @@ use crate::timefmt::{ago, span, utc};
 use std::time::Duration;
 
 /// "deploy billionmail (latest build) to production, canary 10%".
-pub(super) fn describe_request(
+pub(crate) fn describe_request(
     action: Action,
     service: &str,
     environment: &str,
@@ -105,6 +105,26 @@ fn report_text(report: &Report) -> String {
         Report::Stopping(s) => stopping(s),
         Report::Withdrawn { approval } => {
             format!("OK, request #{approval} is withdrawn; nothing ran.")
+        }
+        Report::Status(r) => super::answers::render_status(r),
+        Report::History(r) => super::answers::render_history(r),
+        Report::Explanation(r) => super::answers::render_explanation(r),
+        Report::Readiness(r) => super::answers::render_readiness(r),
+        Report::Context(r) => {
+            let (service, environment) = (&r.query.service, &r.query.environment);
+            let facts = r.facts.summary(r.as_of).unwrap_or_else(|| {
+                format!(
+                    "Nothing in the recent deploys of {service} to {environment} calls for care."
+                )
+            });
+            match &r.recommendation {
+                Some(rec) => format!(
+                    "{facts}
+⚠ {}",
+                    rec.reason
+                ),
+                None => facts,
+            }
         }
     }
 }

@@ -6,13 +6,10 @@ use super::{
     Actor, Command, CommandResult, Commander, LockSpec, LockTarget, Refusal, RunCommand, StopTarget,
 };
 use crate::governance::{blocking_lock, Denial, Verb};
-use crate::memory::{facts, recommend, Facts, Recommendation};
+use crate::memory::{Facts, Recommendation};
 use crate::nlu::version_order_key;
 use crate::store::{Action, Deployment, LockRecord, RunRecord, StoreError};
 use std::time::Duration;
-
-/// How many recent deploys of an environment deploy memory reads.
-const MEMORY_HISTORY: i64 = 500;
 
 /// Shortest and longest lock a duration may ask for; longer freezes are unlocked by hand.
 pub(super) const MIN_LOCK: Duration = Duration::from_secs(60);
@@ -152,7 +149,7 @@ impl Commander {
                 .await?
                 .map(|p| Plan::Lock(Box::new(p))),
             Command::Stop(target) => self.stop_plan(target, actor).await?.map(Plan::Stop),
-            Command::Decide(_) | Command::Withdraw(_) => Ok(Plan::Direct),
+            Command::Decide(_) | Command::Withdraw(_) | Command::Query(_) => Ok(Plan::Direct),
         };
         Ok(plan)
     }
@@ -289,13 +286,7 @@ impl Commander {
         service: &str,
         environment: &str,
     ) -> Result<(Facts, Option<Recommendation>), StoreError> {
-        let history = self
-            .store
-            .deploy_outcomes(environment, MEMORY_HISTORY)
-            .await?;
-        let f = facts(&history, service, environment, &self.config.memory);
-        let rec = recommend(&f, &self.config.memory);
-        Ok((f, rec))
+        super::reports::memory(&self.config, &self.store, service, environment).await
     }
 
     /// May `actor` lock or unlock this scope? The refusal is audited.

@@ -25,6 +25,7 @@ mod approvals;
 mod check;
 mod locks;
 mod names;
+mod query;
 mod refusal;
 pub mod reports;
 mod runs;
@@ -36,6 +37,7 @@ pub use approvals::{ApprovalTicket, DecisionReport, DecisionResult, Expired};
 pub use check::{LockPlan, Plan, RunPlan, StopPlan};
 pub use locks::{LockReport, UnlockReport};
 pub use names::{EnvName, ServiceName};
+pub use query::Query;
 pub use refusal::{Refusal, RefusalKind};
 pub use stop::StopReport;
 
@@ -69,6 +71,10 @@ pub enum Command {
     Decide(Decide),
     /// The requester withdraws their own pending approval request.
     Withdraw(ApprovalRef),
+    /// A question (status, history, explain, context, readiness); never stored, so it is
+    /// not serialised.
+    #[serde(skip)]
+    Query(Query),
 }
 
 /// A deploy's or rollback's target and how.
@@ -193,6 +199,7 @@ impl Command {
             Command::Stop(_) => "cancel",
             Command::Decide(d) => d.decision.as_str(),
             Command::Withdraw(_) => "cancel",
+            Command::Query(_) => "query",
         }
     }
 
@@ -205,6 +212,7 @@ impl Command {
             Command::Lock(l) => l.target.scope(),
             Command::Unlock(t) => t.scope(),
             Command::Stop(_) | Command::Withdraw(_) => "cancel".into(),
+            Command::Query(_) => "query".into(),
             Command::Decide(d) => match &d.approval {
                 ApprovalRef::Id { id } => format!("approval {id}"),
                 ApprovalRef::LatestFrom { .. } => "approval".into(),
@@ -215,7 +223,7 @@ impl Command {
     /// Whether the command counts towards the person's rate limit (withdrawing a request
     /// of one's own does not: it only undoes).
     fn is_rate_limited(&self) -> bool {
-        !matches!(self, Command::Withdraw(_))
+        !matches!(self, Command::Withdraw(_) | Command::Query(_))
     }
 }
 
@@ -260,6 +268,16 @@ pub enum Report {
         /// The request.
         approval: i64,
     },
+    /// What is live where.
+    Status(Box<reports::StatusReport>),
+    /// The latest deployments.
+    History(Box<reports::HistoryReport>),
+    /// Why the last failed run failed.
+    Explanation(Box<reports::Explanation>),
+    /// Deploy memory for one target.
+    Context(Box<reports::ContextReport>),
+    /// Whether a service is ready to go out.
+    Readiness(Box<reports::ReadinessReport>),
 }
 
 /// A fault below the command layer (the store failed): nothing the person did wrong.
@@ -376,6 +394,7 @@ impl Commander {
             Command::Stop(target) => self.stop(&target, actor).await?,
             Command::Decide(d) => self.decide(&d, actor, progress).await?,
             Command::Withdraw(r) => self.withdraw(&r, actor).await?,
+            Command::Query(q) => Outcome::Answer(self.query(&q).await?),
         };
         Ok(outcome)
     }

@@ -6,11 +6,12 @@
 use crate::config::{MemoryConfig, Strategy};
 use crate::store::DeployOutcome;
 use crate::timefmt::span as timefmt_span;
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// What history says about one service in one environment.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Facts {
     /// Service.
     pub service: String,
@@ -32,7 +33,7 @@ pub struct Facts {
 }
 
 /// A strategy suggested by the rules, with the reason to show.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Recommendation {
     /// Suggested strategy.
     pub strategy: Strategy,

@@ -1,0 +1,56 @@
+//! The chat text of a [`StatusReport`].
+
+use super::phrases::{live_line, running_phrase};
+use crate::command::reports::{StatusReport, TargetStatus};
+use crate::governance::describe_lock;
+use crate::timefmt::ago;
+
+/// "billionmail:\n  staging: 2.4.0 (deployed by alice 2 min ago, run 4)\n🔒 …".
+pub fn render_status(r: &StatusReport) -> String {
+    let mut lines = Vec::new();
+    if r.services.is_empty() && !r.any_lock_active {
+        lines.push(
+            "Nothing has been deployed through Deckhand yet. Try \"deploy billionmail to staging\"."
+                .to_string(),
+        );
+    }
+    for s in &r.services {
+        lines.push(format!("{}:", s.service));
+        for t in &s.targets {
+            lines.push(target_line(t));
+            if let Some(summary) = t.memory.summary(r.as_of) {
+                lines.push(format!("    ⚠ {summary}"));
+            }
+        }
+    }
+    for l in &r.locks {
+        lines.push(format!("🔒 {}", describe_lock(l)));
+    }
+    lines.join("\n")
+}
+
+/// "  staging: 2.4.0 (…); last attempt: deploy 2.5.0 failed 3 min ago; ⏳ run 9 is …".
+fn target_line(t: &TargetStatus) -> String {
+    let mut line = match &t.live {
+        Some(l) => format!("  {}: {}", t.environment, live_line(l)),
+        None => format!("  {}: not deployed", t.environment),
+    };
+    if let Some(a) = &t.unsettled_attempt {
+        line.push_str(&format!(
+            "; last attempt: {} {} {} {}",
+            a.action.as_str(),
+            a.version.as_deref().unwrap_or("(no version)"),
+            a.status.as_str(),
+            ago(a.at)
+        ));
+    }
+    if let Some(r) = &t.running {
+        line.push_str(&format!(
+            "; ⏳ {} (by {}, started {})",
+            running_phrase(r),
+            r.requested_by,
+            ago(r.started_at)
+        ));
+    }
+    line
+}
