@@ -85,6 +85,9 @@ struct Expect {
     /// Kinds of entries the audit log must hold by now.
     #[serde(default)]
     audit_kinds: Vec<String>,
+    /// The step is refused with this kind (`not_permitted`, `locked`, `rate_limited`, ...);
+    /// `none` asserts that nothing was refused.
+    refused: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -179,6 +182,24 @@ fn check(
         },
         "reply",
     )?;
+    if let Some(kind) = &expect.refused {
+        let kinds: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                BotEvent::Reply {
+                    refusal: Some(k), ..
+                } => Some(k.as_str()),
+                _ => None,
+            })
+            .collect();
+        let ok = match kind.as_str() {
+            "none" => kinds.is_empty(),
+            k => kinds.contains(&k),
+        };
+        if !ok {
+            return Err(ctx(format!("expected refusal {kind}, got {kinds:?}")));
+        }
+    }
     for needle in &expect.reply_contains {
         if !texts.iter().any(|t| t.contains(needle.as_str())) {
             return Err(ctx(format!("no reply contains {needle:?}")));

@@ -6,6 +6,7 @@ mod support;
 
 use deckhand::bot::Bot;
 use deckhand::chat::{BotEvent, EventSink, Incoming, ThreadKey};
+use deckhand::command::RefusalKind;
 use deckhand::store::Decision;
 use std::sync::Arc;
 use support::{config_in, temp_dir, text_of, Recorder};
@@ -72,21 +73,23 @@ async fn nothing_unauthorized_ever_starts_a_run() {
                     .iter()
                     .any(|e| matches!(e, BotEvent::ApprovalRequest { .. }));
                 let texts: Vec<&str> = events.iter().filter_map(text_of).collect();
-                let got = if started {
-                    Runs
-                } else if approval {
-                    NeedsApproval
-                } else if texts
+                let refusals: Vec<RefusalKind> = events
                     .iter()
-                    .any(|t| t.contains("may not") || t.contains("I don't know who"))
-                {
-                    Refused
-                } else if texts.iter().any(|t| {
-                    t.contains("nothing to roll back") || t.contains("no earlier successful deploy")
-                }) {
-                    NothingToRollBack
-                } else {
-                    panic!("{person} {action} {env}: unexpected {texts:?}")
+                    .filter_map(|e| match e {
+                        BotEvent::Reply {
+                            refusal: Some(k), ..
+                        } => Some(*k),
+                        _ => None,
+                    })
+                    .collect();
+                let got = match (started, approval, refusals.as_slice()) {
+                    (true, false, []) => Runs,
+                    (false, true, []) => NeedsApproval,
+                    (false, false, [RefusalKind::NotPermitted | RefusalKind::UnknownIdentity]) => {
+                        Refused
+                    }
+                    (false, false, [RefusalKind::NothingToRollBack]) => NothingToRollBack,
+                    _ => panic!("{person} {action} {env}: unexpected {refusals:?} {texts:?}"),
                 };
                 assert_eq!(
                     got,
@@ -131,6 +134,7 @@ async fn a_button_click_decides_like_a_typed_reply() {
     bot.decide(id, "console", "alice", Decision::Approve, sink.clone())
         .await;
     let events = recorder.drain();
+    assert_eq!(refusals(&events), [RefusalKind::OwnRequest], "{events:?}");
     assert!(
         events
             .iter()
@@ -154,6 +158,7 @@ async fn a_button_click_decides_like_a_typed_reply() {
         .collect();
     assert_eq!(started.len(), 1, "{events:?}");
     assert_eq!(started[0].thread(), &thread);
+    assert_eq!(refusals(&events), [RefusalKind::Closed], "{events:?}");
     assert!(
         events
             .iter()
@@ -164,6 +169,60 @@ async fn a_button_click_decides_like_a_typed_reply() {
     let approval = bot.store().approval(id).await.unwrap().unwrap();
     assert_eq!(approval.status, deckhand::store::ApprovalStatus::Approved);
     assert!(approval.run_id.is_some());
+    bot.store().close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn refusals(events: &[BotEvent]) -> Vec<RefusalKind> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            BotEvent::Reply {
+                refusal: Some(k), ..
+            } => Some(*k),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn button_decisions_count_towards_the_rate_limit() {
+    let dir = temp_dir("button-rate");
+    let mut config = config_in("examples/deckhand.yaml", &dir);
+    config.governance.rate_limit_actions = 2;
+    let bot = Bot::new(config).await.unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let sink: Arc<dyn EventSink> = recorder.clone();
+    let thread = ThreadKey::new("console", "console", "r1");
+    let say = |user: &str, text: &str| Incoming {
+        thread: thread.clone(),
+        user: user.into(),
+        text: text.into(),
+        event_id: None,
+    };
+    bot.handle(say("alice", "deploy redis to production"), sink.clone())
+        .await;
+    bot.handle(say("alice", "yes"), sink.clone()).await;
+    let id = recorder
+        .drain()
+        .iter()
+        .find_map(|e| match e {
+            BotEvent::ApprovalRequest { approval_id, .. } => Some(*approval_id),
+            _ => None,
+        })
+        .expect("an approval request");
+    // Carol may not approve in production: each click is refused, and counted.
+    for _ in 0..2 {
+        bot.decide(id, "console", "carol", Decision::Approve, sink.clone())
+            .await;
+        assert_eq!(refusals(&recorder.drain()), [RefusalKind::NotPermitted]);
+    }
+    bot.decide(id, "console", "carol", Decision::Approve, sink.clone())
+        .await;
+    assert_eq!(refusals(&recorder.drain()), [RefusalKind::RateLimited]);
+    // A typed "approve" from her is limited by the same count.
+    bot.handle(say("carol", "approve"), sink.clone()).await;
+    assert_eq!(refusals(&recorder.drain()), [RefusalKind::RateLimited]);
     bot.store().close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,7 +1,7 @@
 //! Approval requests as the thread sees them: decisions by button or typed reply go to the
 //! command layer; expiry notices go to the thread the request was made in.
 
-use super::outcomes::{describe_request, text_of};
+use super::outcomes::{describe_request, refusal_kind, text_of};
 use super::{fault, Bot};
 use crate::chat::{BotEvent, EventSink};
 use crate::command::{ApprovalRef, Command, Decide, Expired};
@@ -44,19 +44,20 @@ impl Bot {
             decision,
         });
         let origin = crate::command::Origin::Thread(thread.clone());
-        let text = match self
+        let (text, refusal) = match self
             .commander
             .apply(command, &actor, &origin, sink.clone())
             .await
         {
-            Ok(outcome) => text_of(&outcome),
-            Err(e) => Some(fault("recording the decision", &e)),
+            Ok(outcome) => (text_of(&outcome), refusal_kind(&outcome)),
+            Err(e) => (Some(fault("recording the decision", &e)), None),
         };
         if let Some(text) = text {
             sink.emit(BotEvent::Reply {
                 thread,
                 text,
                 intent: Some(decision.as_str().into()),
+                refusal,
             });
         }
     }
@@ -86,6 +87,7 @@ impl Bot {
                     thread: thread.clone(),
                     text,
                     intent: None,
+                    refusal: None,
                 }),
                 None => tracing::warn!(
                     approval_id = a.id,

@@ -2,38 +2,49 @@
 //! rendered from the command layer's [`Plan`] with what the user should know first (deploy
 //! memory, what is live, approvals needed), or the refusal when it could not run anyway.
 
-use super::refusals::reply_for;
 use super::{resolve, Bot};
-use crate::command::{LockPlan, Plan, RunPlan};
+use crate::command::{LockPlan, Plan, Refusal, RunPlan};
 use crate::dialogue::{render, Flow, Request, Session};
 use crate::governance::Actor;
 use crate::nlu::Intent;
 use crate::store::{Action, StoreError};
 use std::collections::BTreeMap;
 
+/// Why no question is asked: a refusal from the command layer, or the dialogue's own reply
+/// (nothing to promote).
+pub(super) enum NoQuestion {
+    /// The command layer refused.
+    Refused(Refusal),
+    /// A reply about the request itself.
+    Reply(String),
+}
+
 impl Bot {
-    /// The confirmation text, or a refusal when the request cannot go ahead.
+    /// The confirmation text, or why the request cannot go ahead.
     pub(super) async fn confirmation(
         &self,
         req: &Request,
         actor: &Actor,
         session: &mut Session,
-    ) -> Result<Result<String, String>, StoreError> {
+    ) -> Result<Result<String, NoQuestion>, StoreError> {
         let command = match resolve(req, &self.config) {
             Some(Ok(c)) => c,
-            Some(Err(refusal)) => return Ok(Err(reply_for(&refusal))),
-            None => return Ok(Err(String::new())),
+            Some(Err(refusal)) => return Ok(Err(NoQuestion::Refused(refusal))),
+            None => return Ok(Err(NoQuestion::Reply(String::new()))),
         };
         // Refuse before asking "yes/no" for something that could not run anyway.
         let plan = match self.commander.check(&command, actor).await {
             Ok(Ok(plan)) => plan,
-            Ok(Err(refusal)) => return Ok(Err(reply_for(&refusal))),
+            Ok(Err(refusal)) => return Ok(Err(NoQuestion::Refused(refusal))),
             Err(crate::command::CommandError::Store(e)) => return Err(e),
         };
         match plan {
             Plan::Lock(lock) => Ok(Ok(lock_question(&lock))),
-            Plan::Run(plan) => self.run_question(req, &plan, session).await,
-            Plan::Stop(_) | Plan::Direct => Ok(Err(String::new())),
+            Plan::Run(plan) => Ok(self
+                .run_question(req, &plan, session)
+                .await?
+                .map_err(NoQuestion::Reply)),
+            Plan::Stop(_) | Plan::Direct => Ok(Err(NoQuestion::Reply(String::new()))),
         }
     }
 

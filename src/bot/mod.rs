@@ -218,6 +218,7 @@ impl Bot {
                     crate::nlu::limits::MAX_MESSAGE_CHARS
                 ),
                 intent: None,
+                refusal: None,
             });
         }
         let span = tracing::info_span!("message", platform = %msg.thread.platform, session = %msg.thread, user = %msg.user);
@@ -242,6 +243,7 @@ impl Bot {
                         thread: msg.thread.clone(),
                         text,
                         intent: None,
+                        refusal: None,
                     });
                     return Intent::None;
                 }
@@ -392,9 +394,13 @@ impl Bot {
                         intent: req.intent.as_str().into(),
                     });
                 }
-                Ok(Err(refusal)) => {
+                Ok(Err(confirm::NoQuestion::Refused(refusal))) => {
                     session.pending = None;
-                    out.reply(session, refusal);
+                    out.refuse(session, &refusal);
+                }
+                Ok(Err(confirm::NoQuestion::Reply(text))) => {
+                    session.pending = None;
+                    out.reply(session, text);
                 }
                 Err(e) => {
                     session.pending = None;
@@ -430,7 +436,7 @@ impl Bot {
     async fn run_confirmed(&self, req: &Request, actor: &Actor, session: &mut Session, out: &Out) {
         let command = match resolve(req, &self.config) {
             Some(Ok(c)) => c,
-            Some(Err(refusal)) => return out.reply(session, reply_for(&refusal)),
+            Some(Err(refusal)) => return out.refuse(session, &refusal),
             None => return,
         };
         let origin = Origin::Thread(out.thread.clone());
@@ -475,12 +481,25 @@ struct Out {
 }
 
 impl Out {
+    /// A refusal, rendered at the chat edge, with its kind on the event.
+    fn refuse(&self, session: &mut Session, refusal: &crate::command::Refusal) {
+        let text = reply_for(refusal);
+        session.record("deckhand", &text);
+        self.sink.emit(BotEvent::Reply {
+            thread: self.thread.clone(),
+            text,
+            intent: Some(self.intent.as_str().into()),
+            refusal: Some(refusal.kind()),
+        });
+    }
+
     fn reply(&self, session: &mut Session, text: String) {
         session.record("deckhand", &text);
         self.sink.emit(BotEvent::Reply {
             thread: self.thread.clone(),
             text,
             intent: Some(self.intent.as_str().into()),
+            refusal: None,
         });
     }
 }

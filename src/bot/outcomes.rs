@@ -67,7 +67,7 @@ pub(super) fn show(outcome: &Outcome, session: &mut Session, out: &Out) {
             });
         }
         Outcome::Answer(report) => out.reply(session, report_text(report)),
-        Outcome::Refused(refusal) => out.reply(session, reply_for(refusal)),
+        Outcome::Refused(refusal) => out.refuse(session, refusal),
     }
 }
 
@@ -78,6 +78,14 @@ pub(super) fn text_of(outcome: &Outcome) -> Option<String> {
         Outcome::AwaitingApproval(t) => Some(approval_request(t)),
         Outcome::Answer(r) => Some(report_text(r)),
         Outcome::Refused(r) => Some(reply_for(r)),
+    }
+}
+
+/// The refusal's kind, when the outcome is one.
+pub(super) fn refusal_kind(outcome: &Outcome) -> Option<crate::command::RefusalKind> {
+    match outcome {
+        Outcome::Refused(r) => Some(r.kind()),
+        _ => None,
     }
 }
 

@@ -210,6 +210,7 @@ impl Bot {
                     thread: n.thread,
                     text: n.text,
                     intent: None,
+                    refusal: None,
                 }),
             }
         }

@@ -115,6 +115,10 @@ pub enum BotEvent {
         text: String,
         /// Intent the bot understood, if any.
         intent: Option<String>,
+        /// When the reply is a refusal: its kind (`not_permitted`, `locked`, ...), so scripts
+        /// and tests need not read the sentence.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        refusal: Option<crate::command::RefusalKind>,
     },
     /// A question for a missing slot.
     Prompt {

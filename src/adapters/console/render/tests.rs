@@ -198,6 +198,7 @@ fn generated_interleavings_never_print_inside_the_live_block() {
                         thread: thread(thread_name),
                         text: text.clone(),
                         intent: None,
+                        refusal: None,
                     }));
                     rig.permanent(&format!(
                         "deckhand> {tag}{}",
@@ -326,6 +327,7 @@ fn json_mode_writes_one_object_per_event_and_notices_on_their_stream() {
             thread: thread("t1"),
             text: "hi".into(),
             intent: None,
+            refusal: None,
         }),
         &mut out,
         &mut err,
