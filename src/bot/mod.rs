@@ -222,37 +222,80 @@ impl Bot {
             });
         }
         let span = tracing::info_span!("message", platform = %msg.thread.platform, session = %msg.thread, user = %msg.user);
-        if let Some(id) = &msg.event_id {
-            // Platforms redeliver events; act on each one once.
-            // Recorded in the store, so a retry is caught after a restart or by another replica.
-            match self
-                .store
-                .first_delivery(&msg.thread.platform, id, crate::clock::now_ms())
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => {
-                    span.in_scope(|| tracing::info!(event_id = %id, "duplicate delivery ignored"));
-                    return Intent::None;
-                }
-                Err(e) => {
-                    // Without the record we cannot tell a retry from a first delivery; acting
-                    // twice is worse than asking the user to repeat.
-                    let text = fault("checking for a repeated delivery", &e);
-                    sink.emit(BotEvent::Reply {
-                        thread: msg.thread.clone(),
-                        text,
-                        intent: None,
-                        refusal: None,
-                    });
-                    return Intent::None;
-                }
-            }
+        if !self.first_time(&msg, &span, &sink).await {
+            return Intent::None;
         }
         let parsed = self.parse_off_runtime(&msg.text).await;
         let intent = parsed.intent;
         self.handle_parsed(msg, parsed, sink).instrument(span).await;
         intent
+    }
+
+    /// Handles a request that arrives already structured (a slash command's options): it
+    /// skips the NLU and enters the dialogue as if its words had been understood exactly, so
+    /// anything missing is asked for and actions are confirmed as usual. `msg.text` is what
+    /// the thread's history records (the command as typed).
+    pub async fn handle_structured(
+        &self,
+        msg: Incoming,
+        request: Structured,
+        sink: Arc<dyn EventSink>,
+    ) -> Intent {
+        let span = tracing::info_span!("message", platform = %msg.thread.platform, session = %msg.thread, user = %msg.user);
+        if !self.first_time(&msg, &span, &sink).await {
+            return Intent::None;
+        }
+        let parsed = Parsed {
+            intent: request.intent,
+            confidence: 1.0,
+            services: request.slots.service.iter().cloned().collect(),
+            slots: request.slots,
+            unknown: Vec::new(),
+            invalid: Vec::new(),
+            negated: false,
+            parts: Default::default(),
+            reply: None,
+            other_words: 0,
+        };
+        let intent = parsed.intent;
+        self.handle_parsed(msg, parsed, sink).instrument(span).await;
+        intent
+    }
+
+    /// Platforms redeliver events; act on each one once. Recorded in the store, so a retry is
+    /// caught after a restart or by another replica. False: seen before (or unknowable).
+    async fn first_time(
+        &self,
+        msg: &Incoming,
+        span: &tracing::Span,
+        sink: &Arc<dyn EventSink>,
+    ) -> bool {
+        let Some(id) = &msg.event_id else {
+            return true;
+        };
+        match self
+            .store
+            .first_delivery(&msg.thread.platform, id, crate::clock::now_ms())
+            .await
+        {
+            Ok(true) => true,
+            Ok(false) => {
+                span.in_scope(|| tracing::info!(event_id = %id, "duplicate delivery ignored"));
+                false
+            }
+            Err(e) => {
+                // Without the record we cannot tell a retry from a first delivery; acting
+                // twice is worse than asking the user to repeat.
+                let text = fault("checking for a repeated delivery", &e);
+                sink.emit(BotEvent::Reply {
+                    thread: msg.thread.clone(),
+                    text,
+                    intent: None,
+                    refusal: None,
+                });
+                false
+            }
+        }
     }
 
     /// Handles a button press by `user` in `thread` (Confirm/Cancel answer the thread's open
@@ -471,6 +514,16 @@ impl Bot {
             }
         }
     }
+}
+
+/// A request whose parts are already known (a slash command's options, validated by the
+/// adapter against the config): an intent and its slots.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Structured {
+    /// What is asked.
+    pub intent: Intent,
+    /// The parts given (canonical names, a version as typed, a lock's duration and reason).
+    pub slots: crate::nlu::Slots,
 }
 
 /// Where one message's answers go.

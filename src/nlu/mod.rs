@@ -21,7 +21,7 @@ pub use entities::{
     damerau_levenshtein, parse_version, version_order_key, Entity, Extraction, SlotKind,
     UnknownTerm, VersionKey,
 };
-pub use lock_words::LockDetails;
+pub use lock_words::{parse_lock_details, LockDetails};
 pub use normalize::normalize;
 pub use parts::Parts;
 pub use replies::Reply;

@@ -214,16 +214,16 @@ impl DiscordApp {
         else {
             return;
         };
-        let text = commands::sentence(&data);
-        let asked = format!(
-            "<@{user}> asked: `{}`",
-            typed_command(&data).replace('`', "'")
-        );
-        if let Some(refusal) = commands::free_text_conflict(&self.bot, &data) {
-            self.edit_original(token, &format!("{asked}\n{refusal}"))
-                .await;
-            return;
-        }
+        let typed = typed_command(&data);
+        let asked = format!("<@{user}> asked: `{}`", typed.replace('`', "'"));
+        let request = match commands::request(self.bot.config(), &data) {
+            Ok(r) => r,
+            Err(reply) => {
+                self.edit_original(token, &format!("{asked}\n{reply}"))
+                    .await;
+                return;
+            }
+        };
         let key = match self
             .existing_thread(guild, channel, interaction.get("channel"))
             .await
@@ -238,7 +238,7 @@ impl DiscordApp {
                 let Some(message) = self.edit_original(token, &first).await else {
                     return;
                 };
-                let name = render::head(&text, 90);
+                let name = render::head(typed.trim_start_matches('/'), 90);
                 match self.rest.start_thread(channel, &message, &name).await {
                     Ok(thread) => {
                         DiscordThread::new(guild.unwrap_or(DIRECT), channel, &thread).key()
@@ -254,8 +254,30 @@ impl DiscordApp {
                 }
             }
         };
-        self.deliver(key, user, text, Some(format!("interaction:{id}")))
-            .await;
+        let _turn = self.turns.lock(&key).await;
+        let span = tracing::info_span!("discord", platform = PLATFORM, session = %key);
+        async {
+            if let Err(e) = self
+                .bot
+                .store()
+                .join_thread(&key, crate::clock::now_ms())
+                .await
+            {
+                tracing::warn!(error = %e, "cannot record the thread");
+            }
+            let sink: Arc<dyn EventSink> = Arc::new(self.outbox.clone());
+            let msg = Incoming {
+                thread: key.clone(),
+                user: user.to_string(),
+                text: typed,
+                event_id: Some(format!("interaction:{id}")),
+            };
+            let intent = self.bot.handle_structured(msg, request, sink).await;
+            let awaiting = self.bot.awaiting_confirmation(&key).await;
+            self.outbox.turn_done(&key, user, intent, awaiting);
+        }
+        .instrument(span)
+        .await
     }
 
     /// Edits the deferred answer; returns the message id.

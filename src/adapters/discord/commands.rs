@@ -1,8 +1,12 @@
 //! Deckhand's slash commands: their definitions, built from the config at start-up (service
-//! autocomplete, environment choices), and the sentence each invocation stands for, which then
-//! goes through the same NLU and dialogue as typed text.
+//! autocomplete, environment choices), and the request each invocation stands for, which
+//! enters the same dialogue as typed text (missing parts asked for, actions confirmed) without
+//! a round trip through the NLU.
 
-use crate::config::Config;
+use crate::bot::{reply_for, Structured};
+use crate::command::{EnvName, ServiceName};
+use crate::config::{Config, Strategy};
+use crate::nlu::{parse_lock_details, parse_version, Intent, LockDetails, Slots};
 use serde_json::{json, Value};
 
 const STRING: u8 = 3;
@@ -120,116 +124,66 @@ pub fn option_value<'a>(data: &'a Value, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// The sentence a command invocation stands for, e.g. `/deploy service:billionmail
-/// environment:staging` -> `deploy billionmail to staging`.
-pub fn sentence(data: &Value) -> String {
+/// The request a command invocation stands for, built from its options directly (no
+/// sentence for the NLU to re-read): names are checked against the config, a version must be
+/// one version, a duration must read as one, a reason is taken as written. Err is the reply
+/// when an option cannot be used; nothing is done then.
+pub fn request(config: &Config, data: &Value) -> Result<Structured, String> {
     let name = data.get("name").and_then(|n| n.as_str()).unwrap_or("help");
     let opt = |n: &str| option_value(data, n);
-    let first = if name == "history" {
-        "show deploy history"
-    } else {
-        name
+    let intent = match name {
+        "deploy" => Intent::Deploy,
+        "rollback" => Intent::Rollback,
+        "status" => Intent::Status,
+        "history" => Intent::History,
+        "lock" => Intent::Lock,
+        "unlock" => Intent::Unlock,
+        _ => Intent::Help,
     };
-    let mut words: Vec<String> = vec![first.to_string()];
-    let mut push = |prefix: &str, v: Option<&str>| {
-        if let Some(v) = v {
-            if !prefix.is_empty() {
-                words.push(prefix.to_string());
-            }
-            words.push(v.to_string());
-        }
-    };
-    match name {
-        "deploy" => {
-            push("", opt("service"));
-            push("", opt("version"));
-            push("to", opt("environment"));
-            push("using", opt("strategy"));
-        }
-        "rollback" => {
-            push("", opt("service"));
-            push("on", opt("environment"));
-            push("to", opt("version"));
-        }
-        "status" => {
-            push("", opt("service"));
-            push("in", opt("environment"));
-        }
-        "history" => {
-            push("for", opt("service"));
-            push("in", opt("environment"));
-        }
-        "lock" | "unlock" => {
-            push("", opt("service"));
-            push(
-                if opt("service").is_some() { "in" } else { "" },
-                opt("environment"),
-            );
-            if name == "lock" {
-                push("for", opt("duration"));
-                push("because", opt("reason"));
-            }
-        }
-        _ => {}
+    let mut slots = Slots::default();
+    if let Some(s) = opt("service") {
+        let service = ServiceName::resolve(config, s).map_err(|r| reply_for(&r))?;
+        slots.service = Some(service.to_string());
     }
-    words.join(" ")
+    if let Some(e) = opt("environment") {
+        let environment = EnvName::resolve(config, e).map_err(|r| reply_for(&r))?;
+        slots.environment = Some(environment.to_string());
+    }
+    if let Some(v) = opt("version") {
+        slots.version = Some(parse_version(v).ok_or_else(|| {
+            unusable(
+                "version",
+                v,
+                "is not a single version (e.g. `2.4.1` or a commit sha)",
+            )
+        })?);
+    }
+    if let Some(st) = opt("strategy") {
+        slots.strategy =
+            Some(Strategy::parse(st).ok_or_else(|| unusable("strategy", st, "is not a strategy"))?);
+    }
+    if intent == Intent::Lock {
+        let mut details = LockDetails::default();
+        if let Some(d) = opt("duration") {
+            let read = parse_lock_details(&format!("for {d}"));
+            if read.duration.is_none() {
+                return Err(unusable("duration", d, "is not a duration"));
+            }
+            details.duration = read.duration;
+            details.duration_text = read.duration_text;
+        }
+        details.reason = opt("reason").map(str::to_string);
+        slots.lock = Some(details);
+    }
+    Ok(Structured { intent, slots })
 }
 
-/// Options whose text is free; the NLU reads them along with the rest of the sentence.
-const FREE_TEXT: [&str; 3] = ["version", "duration", "reason"];
-
-/// When free text (a version, duration or reason) would change what the structured options
-/// say once the sentence is read (`reason: deploys to production` naming another environment,
-/// a version with `canary 50%` in it), the refusal to show; `None` when they agree.
-pub fn free_text_conflict(bot: &crate::bot::Bot, data: &Value) -> Option<String> {
-    let given: Vec<&str> = FREE_TEXT
-        .iter()
-        .copied()
-        .filter(|n| option_value(data, n).is_some())
-        .collect();
-    if given.is_empty() {
-        return None;
-    }
-    let mut structured = data.clone();
-    if let Some(options) = structured.get_mut("options").and_then(|o| o.as_array_mut()) {
-        options.retain(|o| {
-            let name = o.get("name").and_then(|n| n.as_str()).unwrap_or("");
-            !FREE_TEXT.contains(&name)
-        });
-    }
-    let full = bot.understand(&sentence(data));
-    let base = bot.understand(&sentence(&structured));
-    let fields = given
-        .iter()
-        .map(|n| format!("`{n}:`"))
-        .collect::<Vec<_>>()
-        .join(" and ");
-    let refuse = |what: &str, seen: String| {
-        Some(format!(
-            "The text in {fields} changes the {what} ({seen}), so nothing was done. Put only a version in `version:`, a duration like `2h` in `duration:` and plain words in `reason:`."
-        ))
-    };
-    if full.intent != base.intent {
-        return refuse("command", format!("read as `{}`", full.intent.as_str()));
-    }
-    let (a, b) = (&full.slots, &base.slots);
-    for (what, x, y) in [
-        ("service", &a.service, &b.service),
-        ("environment", &a.environment, &b.environment),
-    ] {
-        if x != y {
-            return refuse(what, format!("`{}`", x.as_deref().unwrap_or("none")));
-        }
-    }
-    if a.strategy != b.strategy || a.percent != b.percent {
-        return refuse("strategy", "a rollout strategy appears in it".into());
-    }
-    if let Some(v) = option_value(data, "version") {
-        if a.version.as_deref() != Some(v) {
-            return refuse("version", format!("`{v}` is not a single version"));
-        }
-    }
-    None
+/// "The `version:` option `1.0 canary 50%` is not a single version, so nothing was done."
+fn unusable(option: &str, value: &str, why: &str) -> String {
+    format!(
+        "The `{option}:` option `{}` {why}, so nothing was done. Put only a version in `version:`, a duration like `2h` in `duration:` and plain words in `reason:`.",
+        value.replace('`', "'")
+    )
 }
 
 /// Autocomplete choices for the focused option (services by name or alias).
@@ -277,63 +231,95 @@ mod tests {
         json!({ "name": name, "options": options })
     }
 
+    fn config() -> Config {
+        Config::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/deckhand.yaml"),
+        )
+        .unwrap()
+    }
+
     #[test]
-    fn invocations_become_sentences() {
-        let d = data(
-            "deploy",
-            &[("service", "billionmail"), ("environment", "staging")],
-        );
-        assert_eq!(sentence(&d), "deploy billionmail to staging");
-        let d = data(
-            "deploy",
-            &[
-                ("service", "redis"),
-                ("version", "7.2.5"),
-                ("environment", "production"),
-                ("strategy", "canary"),
-            ],
-        );
-        assert_eq!(
-            sentence(&d),
-            "deploy redis 7.2.5 to production using canary"
-        );
-        assert_eq!(
-            sentence(&data("deploy", &[("service", "billionmail")])),
-            "deploy billionmail"
-        );
-        assert_eq!(
-            sentence(&data(
-                "rollback",
+    fn invocations_become_requests() {
+        let c = config();
+        let r = request(
+            &c,
+            &data(
+                "deploy",
+                &[("service", "billionmail"), ("environment", "staging")],
+            ),
+        )
+        .unwrap();
+        assert_eq!(r.intent, Intent::Deploy);
+        assert_eq!(r.slots.service.as_deref(), Some("billionmail"));
+        assert_eq!(r.slots.environment.as_deref(), Some("staging"));
+        let r = request(
+            &c,
+            &data(
+                "deploy",
                 &[
-                    ("service", "x"),
-                    ("environment", "prod"),
-                    ("version", "1.0")
-                ]
-            )),
-            "rollback x on prod to 1.0"
-        );
-        assert_eq!(sentence(&data("status", &[])), "status");
+                    ("service", "redis"),
+                    ("version", "7.2.5"),
+                    ("environment", "production"),
+                    ("strategy", "canary"),
+                ],
+            ),
+        )
+        .unwrap();
         assert_eq!(
-            sentence(&data("history", &[("service", "redis")])),
-            "show deploy history for redis"
+            (r.slots.version.as_deref(), r.slots.strategy),
+            (Some("7.2.5"), Some(Strategy::Canary))
         );
+        let r = request(&c, &data("deploy", &[("service", "billionmail")])).unwrap();
+        assert_eq!(r.slots.environment, None, "asked for in the thread");
         assert_eq!(
-            sentence(&data(
+            request(&c, &data("status", &[])).unwrap().intent,
+            Intent::Status
+        );
+        let r = request(
+            &c,
+            &data(
                 "lock",
                 &[
                     ("environment", "production"),
                     ("duration", "2h"),
-                    ("reason", "incident")
-                ]
-            )),
-            "lock production for 2h because incident"
-        );
+                    ("reason", "deploys to staging"),
+                ],
+            ),
+        )
+        .unwrap();
+        let lock = r.slots.lock.unwrap();
+        assert_eq!(lock.duration, Some(std::time::Duration::from_secs(7200)));
+        assert_eq!(lock.reason.as_deref(), Some("deploys to staging"));
         assert_eq!(
-            sentence(&data(
-                "unlock",
-                &[("environment", "staging"), ("service", "redis")]
-            )),
-            "unlock redis in staging"
+            r.slots.environment.as_deref(),
+            Some("production"),
+            "a reason never moves the scope"
         );
+    }
+
+    #[test]
+    fn unusable_options_do_nothing_and_say_which() {
+        let c = config();
+        for (name, options, needle) in [
+            (
+                "deploy",
+                vec![("service", "billionmail"), ("version", "1.0 canary 50%")],
+                "`version:`",
+            ),
+            ("deploy", vec![("service", "nosuch")], "nosuch"),
+            (
+                "lock",
+                vec![("environment", "staging"), ("duration", "a fortnight")],
+                "`duration:`",
+            ),
+            (
+                "deploy",
+                vec![("service", "redis"), ("strategy", "yolo")],
+                "`strategy:`",
+            ),
+        ] {
+            let err = request(&c, &data(name, &options)).unwrap_err();
+            assert!(err.contains(needle), "{err}");
+        }
     }
 }
