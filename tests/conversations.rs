@@ -410,6 +410,7 @@ conversations!(
     approval_expiry,
     approval_after_restart,
     locks,
+    locks_two_turns,
     deploy_memory,
     rate_limit,
     review_guards,
