@@ -4,6 +4,7 @@
 pub mod discord_rig;
 pub mod fake_discord;
 pub mod fake_slack;
+pub mod postgres;
 pub mod slack_rig;
 
 use deckhand::chat::{BotEvent, EventSink};
