@@ -35,6 +35,9 @@ pub fn admin_url(test: &str) -> Option<String> {
 pub async fn store(test: &str) -> Option<TestStore> {
     admin_url(test)?;
     let store = testing::postgres().await;
-    assert!(store.is_some(), "{test}: {POSTGRES_ENV} is set but no store opened");
+    assert!(
+        store.is_some(),
+        "{test}: {POSTGRES_ENV} is set but no store opened"
+    );
     store
 }
