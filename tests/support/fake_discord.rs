@@ -266,16 +266,7 @@ impl FakeDiscord {
     }
 
     /// Answers the next calls starting with `prefix` (e.g. `PATCH /channels/9/messages/5`)
-    /// with 429 and these `retry_after` seconds.
-    pub fn rate_limit(&self, prefix: &str, retry_after: &[f64]) {
-        let failures: Vec<Failure> = retry_after
-            .iter()
-            .map(|s| Failure::RateLimited(*s))
-            .collect();
-        self.fail_next(prefix, &failures);
-    }
-
-    /// Answers the next calls starting with `prefix` with these failures, in order.
+    /// with these failures, in order.
     pub fn fail_next(&self, prefix: &str, failures: &[Failure]) {
         self.shared.core.fail_next(prefix, failures);
     }
