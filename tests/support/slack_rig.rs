@@ -315,23 +315,20 @@ impl PlatformRig for Rig {
     }
 
     async fn slash_command(&self, person: Person, name: &str, options: &[(&str, &str)]) -> String {
-        let text: Vec<&str> = options.iter().map(|(_, v)| *v).collect();
-        let asked = format!("asked: `/{name} {}`", text.join(" "));
+        let words: Vec<&str> = options.iter().map(|(_, v)| *v).collect();
+        let asked = format!("asked: `/{name} {}`", words.join(" "));
         let opened = |r: &Rig| -> Vec<String> {
             r.fake
                 .calls()
                 .into_iter()
                 .filter(|c| c.method == "chat.postMessage" && c.ok)
-                .filter(|c| {
-                    c.body.get("thread_ts").is_none()
-                        && super::slack_rig::text(&c.body).contains(&asked)
-                })
+                .filter(|c| c.body.get("thread_ts").is_none() && text(&c.body).contains(&asked))
                 .filter_map(|c| c.ts)
                 .collect()
         };
         let before = opened(self).len();
         let (status, _) = self
-            .command(user_id(person), &format!("/{name}"), &text.join(" "))
+            .command(user_id(person), &format!("/{name}"), &words.join(" "))
             .await;
         assert_eq!(status, 200);
         self.wait_until(&format!("the post opening {asked:?}"), |r| {
