@@ -1,6 +1,8 @@
 //! The Discord adapter end to end: `Server` with the HTTP interactions endpoint, a real bot,
 //! store and pipelines, talking to a local fake Discord. Interactions are signed with a test
 //! Ed25519 key pair; gateway messages go through the same handler the gateway client calls.
+//! Only what Discord alone does is here; the stories every platform shares are in
+//! tests/platform_stories.rs.
 
 mod support;
 

@@ -1,4 +1,6 @@
 //! More Discord adapter scenarios (see the rig in tests/support/discord_rig.rs).
+//! Only what Discord alone does is here; the stories every platform shares are in
+//! tests/platform_stories.rs.
 
 mod support;
 

@@ -1,5 +1,7 @@
 //! The Slack adapter end to end: `Server` (Events API or Socket Mode) with a real bot, store and
 //! pipelines, talking to a local fake Slack. Requests are signed like Slack signs them.
+//! Only what Slack alone does is here; the stories every platform shares are in
+//! tests/platform_stories.rs.
 
 mod support;
 

@@ -1,4 +1,6 @@
 //! More Slack adapter scenarios (see the rig in tests/support/slack_rig.rs).
+//! Only what Slack alone does is here; the stories every platform shares are in
+//! tests/platform_stories.rs.
 
 mod support;
 
