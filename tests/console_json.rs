@@ -290,11 +290,7 @@ async fn audit_verify_and_export_from_the_command_line() {
 
 #[tokio::test]
 async fn two_processes_on_postgres_share_one_unbroken_audit_chain() {
-    let Some(pg) = deckhand::store::testing::postgres().await else {
-        eprintln!(
-            "note: {} is not set; skipped",
-            deckhand::store::testing::POSTGRES_ENV
-        );
+    let Some(pg) = support::postgres::store("two_processes_on_postgres").await else {
         return;
     };
     let dir = temp_dir("two-procs");
@@ -401,11 +397,8 @@ fn audit_commands_on_a_missing_store_exit_2_and_create_nothing() {
 /// On PostgreSQL a database without Deckhand's tables is a missing store too, and stays empty.
 #[tokio::test]
 async fn audit_verify_on_an_empty_postgres_database_exits_2_and_creates_no_tables() {
-    let Ok(admin) = std::env::var(deckhand::store::testing::POSTGRES_ENV) else {
-        eprintln!(
-            "note: {} is not set; skipped",
-            deckhand::store::testing::POSTGRES_ENV
-        );
+    let Some(admin) = support::postgres::admin_url("audit_verify_on_an_empty_postgres_database")
+    else {
         return;
     };
     use sqlx::Connection;

@@ -6,7 +6,6 @@ mod support;
 use deckhand::bot::Bot;
 use deckhand::chat::{BotEvent, EventSink, Incoming, ThreadKey};
 use deckhand::nlu::Intent;
-use deckhand::store::testing;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -296,18 +295,12 @@ async fn run_conversation(name: &str, postgres: bool) {
         config.governance.rate_limit_actions = n;
     }
     let pg = if postgres {
-        match testing::postgres().await {
+        match support::postgres::store(&format!("conversation {name}")).await {
             Some(pg) => {
                 config.store.url = pg.url.clone();
                 Some(pg)
             }
-            None => {
-                eprintln!(
-                    "note: {} is not set; skipping the PostgreSQL run of {name}",
-                    testing::POSTGRES_ENV
-                );
-                return;
-            }
+            None => return,
         }
     } else {
         None
@@ -431,6 +424,7 @@ conversations!(
     approval_expiry,
     approval_after_restart,
     locks,
+    locks_two_turns,
     deploy_memory,
     rate_limit,
     review_guards,

@@ -95,6 +95,8 @@ pub async fn all() -> Vec<TestStore> {
     let mut out = vec![sqlite().await.expect("sqlite test store")];
     if let Some(pg) = postgres().await {
         out.push(pg);
+    } else if std::env::var("CI").is_ok_and(|v| !v.is_empty()) {
+        panic!("{POSTGRES_ENV} is not set but CI is; the PostgreSQL variants must run in CI");
     } else {
         eprintln!("note: {POSTGRES_ENV} is not set; PostgreSQL variant skipped");
     }

@@ -2,8 +2,9 @@
 //! local fake, and helpers that build and sign platform payloads.
 #![allow(dead_code)]
 
+use super::fake_core::{http_post, Failure};
 use super::fake_discord::{FakeDiscord, BOT_USER};
-use super::fake_slack::http_post;
+pub use super::rig::{Button, Message, Person, PlatformRig, WAIT};
 use deckhand::adapters::discord::DiscordSecrets;
 use deckhand::adapters::serve::{Secrets, Server};
 use deckhand::bot::Bot;
@@ -14,7 +15,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const WAIT: Duration = Duration::from_secs(20);
 pub const GUILD: &str = "100";
 pub const CHANNEL: &str = "200";
 pub const ALICE: &str = "1001";
@@ -252,14 +252,157 @@ impl Rig {
             .on_message(gateway_message(user, text, channel))
             .await;
     }
+}
 
-    pub async fn flush(&self) {
-        assert!(self.server.as_ref().unwrap().flush(WAIT).await);
+/// The Discord user id of `person` (added to the config's identities by the rig).
+pub fn user_id(person: Person) -> &'static str {
+    match person {
+        Person::Alice => ALICE,
+        Person::Bob => BOB,
+        Person::Dave => DAVE,
+    }
+}
+
+/// The buttons of a message body (its components' custom ids).
+pub fn buttons(body: &Value) -> Vec<Button> {
+    custom_ids(body)
+        .into_iter()
+        .map(|id| {
+            let approval = |prefix: &str| -> Option<i64> { id.strip_prefix(prefix)?.parse().ok() };
+            if id == "deckhand:confirm" {
+                Button::Confirm
+            } else if id == "deckhand:cancel" {
+                Button::Cancel
+            } else if let Some(n) = approval("deckhand:approve:") {
+                Button::Approve(n)
+            } else if let Some(n) = approval("deckhand:reject:") {
+                Button::Reject(n)
+            } else {
+                panic!("unknown button {id:?} in {body}")
+            }
+        })
+        .collect()
+}
+
+fn message_of(call: super::fake_discord::Call, id: String) -> Message {
+    Message {
+        id,
+        text: content(&call),
+        buttons: buttons(&call.body),
+        body: call.body,
+        ok: call.ok,
+        at: call.at,
+    }
+}
+
+impl PlatformRig for Rig {
+    const PLATFORM: &'static str = "discord";
+
+    async fn start_with(edit: impl FnOnce(&mut deckhand::config::Config)) -> Self {
+        rig_with(edit).await
     }
 
-    pub async fn stop(mut self) {
-        if let Some(s) = self.server.take() {
-            s.shutdown().await;
-        }
+    fn server(&self) -> &Server {
+        self.server.as_ref().expect("server running")
+    }
+
+    fn take_server(&mut self) -> Option<Server> {
+        self.server.take()
+    }
+
+    fn bot(&self) -> &Bot {
+        &self.bot
+    }
+
+    fn mention(&self, person: Person) -> String {
+        format!("<@{}>", user_id(person))
+    }
+
+    /// A mention in the channel: Deckhand answers there once and continues in a thread of
+    /// that answer.
+    async fn open(&self, person: Person, text: &str) -> String {
+        let prefix = format!("/channels/{CHANNEL}/messages/");
+        let threads = |r: &Rig| -> Vec<String> {
+            r.fake
+                .ok_calls("POST", &prefix)
+                .into_iter()
+                .filter(|c| c.path.ends_with("/threads"))
+                .filter_map(|c| c.created)
+                .collect()
+        };
+        let before = threads(self).len();
+        self.say(user_id(person), &format!("<@{BOT_USER}> {text}"), CHANNEL)
+            .await;
+        self.wait_until("the thread of a mention", |r| threads(r).len() > before)
+            .await;
+        threads(self).pop().unwrap()
+    }
+
+    async fn slash_command(&self, person: Person, name: &str, options: &[(&str, &str)]) -> String {
+        self.command_in_channel(user_id(person), name, options)
+            .await
+    }
+
+    async fn say(&self, person: Person, thread: &str, text: &str) {
+        Rig::say(self, user_id(person), text, thread).await;
+    }
+
+    async fn click(&self, person: Person, thread: &str, message: &Message, button: Button) {
+        let custom_id = match button {
+            Button::Confirm => "deckhand:confirm".to_string(),
+            Button::Cancel => "deckhand:cancel".to_string(),
+            Button::Approve(id) => format!("deckhand:approve:{id}"),
+            Button::Reject(id) => format!("deckhand:reject:{id}"),
+        };
+        let (status, _) = self
+            .send(&click(
+                user_id(person),
+                &custom_id,
+                &message.id,
+                thread,
+                &message.text,
+            ))
+            .await;
+        assert_eq!(status, 200);
+    }
+
+    fn post_attempts_in(&self, thread: &str) -> Vec<Message> {
+        let path = format!("/channels/{thread}/messages");
+        self.fake
+            .calls()
+            .into_iter()
+            .filter(|c| c.method == "POST" && c.path == path)
+            .map(|c| {
+                let id = c.created.clone().unwrap_or_default();
+                message_of(c, id)
+            })
+            .collect()
+    }
+
+    fn edits_of(&self, thread: &str, message: &str) -> Vec<Message> {
+        Rig::edits_of(self, thread, message)
+            .into_iter()
+            .map(|c| message_of(c, message.to_string()))
+            .collect()
+    }
+
+    fn next_message_id(&self) -> String {
+        self.fake.next_id()
+    }
+
+    fn fail_edits_of(&self, thread: &str, message: &str, failures: &[Failure]) {
+        self.fake.fail_next(
+            &format!("PATCH /channels/{thread}/messages/{message}"),
+            failures,
+        );
+    }
+
+    fn fail_next_posts(&self, thread: &str, failures: &[Failure]) {
+        self.fake
+            .fail_next(&format!("POST /channels/{thread}/messages"), failures);
+    }
+
+    async fn wait_until(&self, what: &str, check: impl Fn(&Self) -> bool) {
+        self.fake.wait_for(what, WAIT, |_| check(self)).await;
     }
 }

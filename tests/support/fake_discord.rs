@@ -9,11 +9,13 @@ use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Value};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+
+use super::fake_core::{Failure, FakeCore};
 
 /// The fake bot user and application.
 pub const BOT_USER: &str = "7000";
@@ -39,10 +41,9 @@ pub struct Call {
 
 #[derive(Default)]
 struct Shared {
-    calls: Mutex<Vec<Call>>,
+    /// REST calls and scripted failures (keys: a "METHOD path" prefix).
+    core: FakeCore<Call>,
     next_id: AtomicU64,
-    /// 429s to answer, per "METHOD path-prefix".
-    limits: Mutex<HashMap<String, VecDeque<f64>>>,
     /// Interaction token -> (channel, original message id).
     originals: Mutex<HashMap<String, (String, String)>>,
     /// Thread id -> parent channel.
@@ -77,16 +78,11 @@ async fn api(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
     let path = uri.path().trim_start_matches("/api/v10").to_string();
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let method = method.as_str().to_string();
-    let limited = {
-        let mut limits = shared.limits.lock().unwrap();
-        limits
-            .iter_mut()
-            .find(|(k, q)| !q.is_empty() && format!("{method} {path}").starts_with(k.as_str()))
-            .and_then(|(_, q)| q.pop_front())
-    };
+    let route = format!("{method} {path}");
+    let failure = shared.core.next_failure(|k| route.starts_with(k));
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let mut created = None;
-    let answer: Option<(StatusCode, Value)> = if limited.is_some() {
+    let answer: Option<(StatusCode, Value)> = if failure.is_some() {
         None
     } else {
         let new_id = || (shared.next_id.fetch_add(1, Ordering::SeqCst) + 5001).to_string();
@@ -172,7 +168,7 @@ async fn api(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
         })
     };
     let (method_s, path_s) = (method.clone(), path.clone());
-    shared.calls.lock().unwrap().push(Call {
+    shared.core.record(Call {
         method,
         path,
         body,
@@ -200,8 +196,20 @@ async fn api(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
             v.to_string(),
         )
             .into_response(),
+        None if failure == Some(Failure::ServerError) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "upstream error").into_response()
+        }
+        None if failure == Some(Failure::Refused) => (
+            StatusCode::FORBIDDEN,
+            [("content-type", "application/json")],
+            json!({"message": "Missing Permissions", "code": 50013}).to_string(),
+        )
+            .into_response(),
         None => {
-            let after = limited.unwrap_or(1.0);
+            let after = match failure {
+                Some(Failure::RateLimited(secs)) => secs,
+                _ => 1.0,
+            };
             (
                 StatusCode::TOO_MANY_REQUESTS,
                 [
@@ -258,15 +266,14 @@ impl FakeDiscord {
     }
 
     /// Answers the next calls starting with `prefix` (e.g. `PATCH /channels/9/messages/5`)
-    /// with 429 and these `retry_after` seconds.
-    pub fn rate_limit(&self, prefix: &str, retry_after: &[f64]) {
-        self.shared
-            .limits
-            .lock()
-            .unwrap()
-            .entry(prefix.into())
-            .or_default()
-            .extend(retry_after.iter().copied());
+    /// with these failures, in order.
+    pub fn fail_next(&self, prefix: &str, failures: &[Failure]) {
+        self.shared.core.fail_next(prefix, failures);
+    }
+
+    /// The id the fake will give the next message or thread it creates.
+    pub fn next_id(&self) -> String {
+        (self.shared.next_id.load(Ordering::SeqCst) + 5001).to_string()
     }
 
     /// Answers calls starting with `prefix` with `X-RateLimit-Remaining: 0` and
@@ -281,7 +288,7 @@ impl FakeDiscord {
 
     /// Every call so far.
     pub fn calls(&self) -> Vec<Call> {
-        self.shared.calls.lock().unwrap().clone()
+        self.shared.core.calls()
     }
 
     /// Successful calls of `method` whose path starts with `prefix`.
@@ -300,22 +307,13 @@ impl FakeDiscord {
             .collect()
     }
 
-    /// Waits until `check` holds (polling), or panics with `what` after `limit`.
+    /// Waits until `check` holds, or panics with `what` after `limit`.
     pub async fn wait_for(
         &self,
         what: &str,
         limit: Duration,
         check: impl Fn(&FakeDiscord) -> bool,
     ) {
-        let deadline = Instant::now() + limit;
-        while !check(self) {
-            if Instant::now() > deadline {
-                panic!(
-                    "timed out waiting for {what}; calls so far:\n{:#?}",
-                    self.calls()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.shared.core.wait_for(what, limit, || check(self)).await;
     }
 }

@@ -10,17 +10,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use futures_util::{SinkExt, StreamExt};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
-use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
+
+use super::fake_core::FakeCore;
+pub use super::fake_core::{http_post, Failure};
 
 /// One recorded Web API call.
 #[derive(Debug, Clone)]
@@ -37,21 +36,10 @@ pub struct Call {
     pub ts: Option<String>,
 }
 
-/// A scripted failure for the next call of a method.
-#[derive(Debug, Clone, Copy)]
-pub enum Failure {
-    /// HTTP 429 with `Retry-After: secs`.
-    RateLimited(u64),
-    /// HTTP 500.
-    ServerError,
-    /// HTTP 200 with `{"ok": false, "error": "cant_update_message"}` (not retryable).
-    Refused,
-}
-
 #[derive(Default)]
 struct Shared {
-    calls: Mutex<Vec<Call>>,
-    script: Mutex<HashMap<String, VecDeque<Failure>>>,
+    /// Web API calls and scripted failures (keys: `method` or `method@ts`).
+    core: FakeCore<Call>,
     next_ts: AtomicU64,
     ws_url: Mutex<String>,
     sockets: Mutex<Vec<mpsc::UnboundedSender<Message>>>,
@@ -80,14 +68,10 @@ async fn api(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("Bearer x"));
-    let failure = {
-        let mut script = shared.script.lock().unwrap();
-        let for_message = body["ts"]
-            .as_str()
-            .and_then(|ts| script.get_mut(&format!("{method}@{ts}")))
-            .and_then(|q| q.pop_front());
-        for_message.or_else(|| script.get_mut(&method).and_then(|q| q.pop_front()))
-    };
+    let for_message = body["ts"].as_str().map(|ts| format!("{method}@{ts}"));
+    let failure = for_message
+        .and_then(|key| shared.core.next_failure(|k| k == key))
+        .or_else(|| shared.core.next_failure(|k| k == method));
     let not_in_channel = method == "chat.postMessage"
         && body["channel"]
             .as_str()
@@ -95,19 +79,20 @@ async fn api(
     let ok = failure.is_none() && authorized && !not_in_channel;
     let ts = {
         // Numbered under the same lock as the record, so call order and ts order agree.
-        let mut calls = shared.calls.lock().unwrap();
-        let ts = (ok && method == "chat.postMessage").then(|| {
-            let n = shared.next_ts.fetch_add(1, Ordering::SeqCst) + 1;
-            format!("1800000000.{n:06}")
-        });
-        calls.push(Call {
-            method: method.clone(),
-            body: body.clone(),
-            at: Instant::now(),
-            ok,
-            ts: ts.clone(),
-        });
-        ts
+        shared.core.with_log(|calls| {
+            let ts = (ok && method == "chat.postMessage").then(|| {
+                let n = shared.next_ts.fetch_add(1, Ordering::SeqCst) + 1;
+                format!("1800000000.{n:06}")
+            });
+            calls.push(Call {
+                method: method.clone(),
+                body: body.clone(),
+                at: Instant::now(),
+                ok,
+                ts: ts.clone(),
+            });
+            ts
+        })
     };
     match failure {
         Some(Failure::RateLimited(secs)) => {
@@ -225,13 +210,7 @@ impl FakeSlack {
 
     /// Makes the next calls of `method` fail as listed, in order.
     pub fn fail_next(&self, method: &str, failures: &[Failure]) {
-        self.shared
-            .script
-            .lock()
-            .unwrap()
-            .entry(method.to_string())
-            .or_default()
-            .extend(failures.iter().copied());
+        self.shared.core.fail_next(method, failures);
     }
 
     /// Makes the next calls of `method` about message `ts` fail as listed.
@@ -241,7 +220,7 @@ impl FakeSlack {
 
     /// Every call so far.
     pub fn calls(&self) -> Vec<Call> {
-        self.shared.calls.lock().unwrap().clone()
+        self.shared.core.calls()
     }
 
     /// Successful calls of `method`, bodies only.
@@ -271,18 +250,14 @@ impl FakeSlack {
         self.send_frame(Message::Close(None));
     }
 
-    /// Waits until `check` holds (polling), or panics with `what` after `limit`.
+    /// Waits until `check` holds, or panics with `what` after `limit`.
     pub async fn wait_for(&self, what: &str, limit: Duration, check: impl Fn(&FakeSlack) -> bool) {
-        let deadline = Instant::now() + limit;
-        while !check(self) {
-            if Instant::now() > deadline {
-                panic!(
-                    "timed out waiting for {what}; calls so far:\n{:#?}",
-                    self.calls()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.shared.core.wait_for(what, limit, || check(self)).await;
+    }
+
+    /// The ts the fake will give the next successful post.
+    pub fn next_ts(&self) -> String {
+        self.ts_of_post(self.shared.next_ts.load(Ordering::SeqCst) + 1)
     }
 
     /// Socket Mode connections opened so far.
@@ -309,20 +284,4 @@ impl FakeSlack {
     pub fn responses(&self) -> Vec<Value> {
         self.shared.responses.lock().unwrap().clone()
     }
-}
-
-/// POSTs `body` to `url` with `headers`; returns the status and body text.
-pub async fn http_post(url: &str, headers: &[(&str, String)], body: Vec<u8>) -> (u16, String) {
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let mut req = hyper::Request::post(url);
-    for (k, v) in headers {
-        req = req.header(*k, v);
-    }
-    let resp = client
-        .request(req.body(Full::new(Bytes::from(body))).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&text).into_owned())
 }

@@ -2,8 +2,11 @@
 #![allow(dead_code)]
 
 pub mod discord_rig;
+pub mod fake_core;
 pub mod fake_discord;
 pub mod fake_slack;
+pub mod postgres;
+pub mod rig;
 pub mod slack_rig;
 
 use deckhand::chat::{BotEvent, EventSink};

@@ -2,7 +2,9 @@
 //! local fake, and helpers that build and sign platform payloads.
 #![allow(dead_code)]
 
+use super::fake_core::Failure;
 use super::fake_slack::{http_post, FakeSlack};
+pub use super::rig::{Button, Message, Person, PlatformRig, WAIT};
 use deckhand::adapters::serve::{Secrets, Server};
 use deckhand::adapters::slack::signature::SlackVerifier;
 use deckhand::adapters::slack::SlackSecrets;
@@ -11,10 +13,8 @@ use deckhand::config::SlackTransport;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 pub const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
-pub const WAIT: Duration = Duration::from_secs(20);
 
 pub struct Rig {
     pub fake: FakeSlack,
@@ -25,12 +25,21 @@ pub struct Rig {
 }
 
 pub async fn rig(transport: SlackTransport) -> Rig {
+    rig_with(transport, |_| {}).await
+}
+
+/// A rig whose config `edit` changes first (after Slack is pointed at the fake).
+pub async fn rig_with(
+    transport: SlackTransport,
+    edit: impl FnOnce(&mut deckhand::config::Config),
+) -> Rig {
     let fake = FakeSlack::start().await;
     let tmp = tempfile::tempdir().unwrap();
     let mut config = super::config_in("tests/data/slack_deckhand.yaml", tmp.path());
     let slack = config.slack.as_mut().unwrap();
     slack.api_base_url = fake.api_base.clone();
     slack.transport = transport;
+    edit(&mut config);
     let bot = Arc::new(Bot::new(config).await.unwrap());
     let secrets = SlackSecrets {
         bot_token: "xoxb-test".into(),
@@ -185,13 +194,6 @@ impl Rig {
             .unwrap_or_else(|| panic!("no post contains {needle:?}"))
     }
 
-    pub async fn flush(&self) {
-        assert!(
-            self.server.as_ref().unwrap().flush(WAIT).await,
-            "flush timed out"
-        );
-    }
-
     /// Successful updates of message `ts`, in order.
     pub fn updates_of(&self, ts: &str) -> Vec<Value> {
         self.fake
@@ -219,12 +221,6 @@ impl Rig {
             .find(|b| text(b).contains(needle))
             .unwrap()
     }
-
-    pub async fn stop(mut self) {
-        if let Some(s) = self.server.take() {
-            s.shutdown().await;
-        }
-    }
 }
 
 pub fn text(body: &Value) -> String {
@@ -240,4 +236,162 @@ pub fn action_ids(body: &Value) -> Vec<String> {
         .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
         .map(|e| e["action_id"].as_str().unwrap_or("").to_string())
         .collect()
+}
+
+/// A fresh message ts, for the messages people write.
+pub fn fresh_ts() -> String {
+    format!("1700100000.{:06}", EVENT.fetch_add(1, Ordering::SeqCst))
+}
+
+/// The Slack user id of `person` (tests/data/slack_deckhand.yaml).
+pub fn user_id(person: Person) -> &'static str {
+    match person {
+        Person::Alice => "UALICE",
+        Person::Bob => "UBOB",
+        Person::Dave => "UDAVE",
+    }
+}
+
+/// The buttons of a `chat.postMessage` or `chat.update` body.
+pub fn buttons(body: &Value) -> Vec<Button> {
+    body["blocks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .map(|e| {
+            let approval = || e["value"].as_str().and_then(|v| v.parse().ok());
+            match e["action_id"].as_str().unwrap_or("") {
+                "deckhand_confirm" => Button::Confirm,
+                "deckhand_cancel" => Button::Cancel,
+                "deckhand_approve" => Button::Approve(approval().expect("approval id")),
+                "deckhand_reject" => Button::Reject(approval().expect("approval id")),
+                other => panic!("unknown button {other:?} in {body}"),
+            }
+        })
+        .collect()
+}
+
+fn message_of(call: super::fake_slack::Call, id: String) -> Message {
+    Message {
+        id,
+        text: text(&call.body),
+        buttons: buttons(&call.body),
+        body: call.body,
+        ok: call.ok,
+        at: call.at,
+    }
+}
+
+impl PlatformRig for Rig {
+    const PLATFORM: &'static str = "slack";
+
+    async fn start_with(edit: impl FnOnce(&mut deckhand::config::Config)) -> Self {
+        rig_with(SlackTransport::EventsApi, edit).await
+    }
+
+    fn server(&self) -> &Server {
+        self.server.as_ref().expect("server running")
+    }
+
+    fn take_server(&mut self) -> Option<Server> {
+        self.server.take()
+    }
+
+    fn bot(&self) -> &Bot {
+        &self.bot
+    }
+
+    fn mention(&self, person: Person) -> String {
+        format!("<@{}>", user_id(person))
+    }
+
+    async fn open(&self, person: Person, text: &str) -> String {
+        let thread = fresh_ts();
+        let (status, _) = self.event(&mention(user_id(person), text, &thread)).await;
+        assert_eq!(status, 200);
+        thread
+    }
+
+    async fn slash_command(&self, person: Person, name: &str, options: &[(&str, &str)]) -> String {
+        let words: Vec<&str> = options.iter().map(|(_, v)| *v).collect();
+        let asked = format!("asked: `/{name} {}`", words.join(" "));
+        let opened = |r: &Rig| -> Vec<String> {
+            r.fake
+                .calls()
+                .into_iter()
+                .filter(|c| c.method == "chat.postMessage" && c.ok)
+                .filter(|c| c.body.get("thread_ts").is_none() && text(&c.body).contains(&asked))
+                .filter_map(|c| c.ts)
+                .collect()
+        };
+        let before = opened(self).len();
+        let (status, _) = self
+            .command(user_id(person), &format!("/{name}"), &words.join(" "))
+            .await;
+        assert_eq!(status, 200);
+        self.wait_until(&format!("the post opening {asked:?}"), |r| {
+            opened(r).len() > before
+        })
+        .await;
+        opened(self).pop().unwrap()
+    }
+
+    async fn say(&self, person: Person, thread: &str, text: &str) {
+        let (status, _) = self
+            .event(&reply(user_id(person), text, &fresh_ts(), thread))
+            .await;
+        assert_eq!(status, 200);
+    }
+
+    async fn click(&self, person: Person, thread: &str, message: &Message, button: Button) {
+        let (action, value) = match button {
+            Button::Confirm => ("deckhand_confirm", "yes".to_string()),
+            Button::Cancel => ("deckhand_cancel", "no".to_string()),
+            Button::Approve(id) => ("deckhand_approve", id.to_string()),
+            Button::Reject(id) => ("deckhand_reject", id.to_string()),
+        };
+        let (status, _) = self
+            .interact(&click(user_id(person), action, &value, &message.id, thread))
+            .await;
+        assert_eq!(status, 200);
+    }
+
+    fn post_attempts_in(&self, thread: &str) -> Vec<Message> {
+        self.fake
+            .calls()
+            .into_iter()
+            .filter(|c| c.method == "chat.postMessage" && c.body["thread_ts"] == thread)
+            .map(|c| {
+                let id = c.ts.clone().unwrap_or_default();
+                message_of(c, id)
+            })
+            .collect()
+    }
+
+    fn edits_of(&self, _thread: &str, message: &str) -> Vec<Message> {
+        self.fake
+            .calls()
+            .into_iter()
+            .filter(|c| c.method == "chat.update" && c.body["ts"] == message)
+            .map(|c| message_of(c, message.to_string()))
+            .collect()
+    }
+
+    fn next_message_id(&self) -> String {
+        self.fake.next_ts()
+    }
+
+    fn fail_edits_of(&self, _thread: &str, message: &str, failures: &[Failure]) {
+        self.fake.fail_next_for("chat.update", message, failures);
+    }
+
+    fn fail_next_posts(&self, _thread: &str, failures: &[Failure]) {
+        self.fake.fail_next("chat.postMessage", failures);
+    }
+
+    async fn wait_until(&self, what: &str, check: impl Fn(&Self) -> bool) {
+        self.fake.wait_for(what, WAIT, |_| check(self)).await;
+    }
 }
