@@ -12,7 +12,7 @@ use deckhand::command::{
     Outcome, Query, RefusalKind, Report, RunCommand, ServiceName, StopTarget,
 };
 use deckhand::pipeline::Executor;
-use deckhand::store::{testing, ApprovalStatus, Decision, Store};
+use deckhand::store::{ApprovalStatus, Decision, Store};
 use std::sync::Arc;
 use support::{config_in, temp_dir, Recorder};
 
@@ -241,13 +241,6 @@ async fn locks_and_stops(c: Commander) {
     c.store().close().await;
 }
 
-async fn postgres_url() -> Option<testing::TestStore> {
-    let pg = testing::postgres().await;
-    if pg.is_none() && std::env::var_os("CI").is_some() {
-        panic!("{} must be set in CI", testing::POSTGRES_ENV);
-    }
-    pg
-}
 
 #[tokio::test]
 async fn deploy_approval_decision_run_and_status_without_chat() {
@@ -256,8 +249,7 @@ async fn deploy_approval_decision_run_and_status_without_chat() {
 
 #[tokio::test]
 async fn deploy_approval_decision_run_and_status_without_chat_on_postgres() {
-    let Some(pg) = postgres_url().await else {
-        eprintln!("note: {} is not set; skipping", testing::POSTGRES_ENV);
+    let Some(pg) = support::postgres::store("command_layer approvals").await else {
         return;
     };
     deploy_approve_run_status(commander(Some(pg.url.clone()), "cmd-approve-pg").await).await;
@@ -271,8 +263,7 @@ async fn locks_refuse_deploys_and_stops_name_the_run() {
 
 #[tokio::test]
 async fn locks_refuse_deploys_and_stops_name_the_run_on_postgres() {
-    let Some(pg) = postgres_url().await else {
-        eprintln!("note: {} is not set; skipping", testing::POSTGRES_ENV);
+    let Some(pg) = support::postgres::store("command_layer locks").await else {
         return;
     };
     locks_and_stops(commander(Some(pg.url.clone()), "cmd-locks-pg").await).await;

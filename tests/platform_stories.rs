@@ -326,6 +326,5 @@ on_every_platform!(
     the_final_state_arrives_even_when_the_status_message_cannot_be_edited,
     a_failed_stage_posts_the_end_of_its_output,
     disguised_answers_are_read_as_what_they_are,
-    #[ignore = "fixed by the command layer"]
     approval_clicks_count_towards_the_rate_limit,
 );
