@@ -1,15 +1,38 @@
 //! Deckhand: a chat-ops bot that understands deploy requests in natural language, fills in
-//! what is missing through dialogue, runs real pipelines and reports progress in the thread.
+//! what is missing through dialogue, checks who may do it, runs real pipelines and reports
+//! progress in the thread.
 //!
-//! Modules, in the order a message flows through them:
-//! - [`config`]: `deckhand.yaml` schema, validation and look-ups.
-//! - [`chat`]: platform-neutral messages and the [`chat::EventSink`] adapters implement.
-//! - [`nlu`]: intent classifier and entity extraction; `deckhand eval`.
-//! - [`dialogue`]: per-thread sessions, slot filling, corrections, confirmation.
-//! - [`pipeline`]: runs stages as child processes, timeouts, cancel, auto-rollback.
-//! - [`store`]: runs, stage results and deployments in SQLite or PostgreSQL.
-//! - [`bot`]: [`bot::Bot::handle`], the one entry point every adapter calls.
-//! - [`adapters`]: the console adapter (`deckhand chat`).
+//! # Layout
+//!
+//! Every surface hands the [`command`] layer a typed command; nothing below it knows chat.
+//!
+//! - Surfaces and chat, top down:
+//!   - [`adapters`]: the console (`deckhand chat`), `deckhand serve` (HTTP listener, Slack's
+//!     Events API and Socket Mode, Discord's interactions endpoint and gateway), the shared
+//!     delivery layer (per-thread outbox, coalescing status editor) and signal handling.
+//!   - [`bot`]: [`bot::Bot`], the chat client of the command layer: de-duplication, NLU,
+//!     dialogue, sessions, and the one edge where outcomes, refusals and reports become text.
+//!   - [`chat`]: platform-neutral messages and events ([`chat::BotEvent`],
+//!     [`chat::EventSink`], [`chat::Click`]).
+//!   - [`nlu`]: intent classifier and entity extraction (lexical; embeddings behind the
+//!     `semantic` feature); `deckhand eval`.
+//!   - [`dialogue`]: flows from `dialogues/*.yaml`, per-thread sessions, slot filling,
+//!     corrections, confirmation.
+//! - The command layer:
+//!   - [`command`]: [`command::Command`], [`command::Outcome`], [`command::Refusal`] and the
+//!     [`command::Commander`] that checks and applies commands (rate limit, roles, locks,
+//!     approvals, deploy memory, audit); typed reports for the questions.
+//!   - [`origin`]: where a command came from ([`origin::Origin`]: a chat thread, an API or MCP
+//!     client, a schedule, a webhook).
+//! - The domain below it:
+//!   - [`governance`]: people and roles, policies, locks, rate limits.
+//!   - [`memory`]: deploy history → facts → recommended strategy.
+//!   - [`pipeline`]: runs stages as child processes, timeouts, cancel, auto-rollback.
+//!   - [`store`]: runs, stages, deployments, approvals, locks, audit rows in SQLite or
+//!     PostgreSQL.
+//!   - [`audit`]: typed audit events, the hash chain, verify, export.
+//! - Utilities: [`config`] (schema, validation, look-ups), [`clock`] (one injectable clock),
+//!   [`timefmt`] (human time spans and UTC times).
 
 pub mod adapters;
 pub mod audit;

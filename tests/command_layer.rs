@@ -241,7 +241,6 @@ async fn locks_and_stops(c: Commander) {
     c.store().close().await;
 }
 
-
 #[tokio::test]
 async fn deploy_approval_decision_run_and_status_without_chat() {
     deploy_approve_run_status(commander(None, "cmd-approve").await).await;

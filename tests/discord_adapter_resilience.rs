@@ -119,11 +119,7 @@ async fn replays_and_free_text_that_contradicts_the_options_do_nothing() {
         let edit = &r
             .fake
             .ok_calls("PATCH", &format!("/webhooks/7100/{token}/"))[0];
-        assert!(
-            content(edit).contains(what),
-            "{}",
-            content(edit)
-        );
+        assert!(content(edit).contains(what), "{}", content(edit));
         r.flush().await;
         assert!(r
             .fake

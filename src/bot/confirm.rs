@@ -30,7 +30,12 @@ impl Bot {
         let command = match resolve(req, &self.config) {
             Some(Ok(c)) => c,
             Some(Err(refusal)) => return Ok(Err(NoQuestion::Refused(refusal))),
-            None => return Ok(Err(NoQuestion::Reply(String::new()))),
+            None => {
+                return Ok(Err(NoQuestion::Reply(super::fault(
+                    "preparing the confirmation",
+                    &format!("`{}` is not an action", req.intent.as_str()),
+                ))))
+            }
         };
         // Refuse before asking "yes/no" for something that could not run anyway.
         let plan = match self.commander.check(&command, actor).await {
@@ -44,7 +49,10 @@ impl Bot {
                 .run_question(req, &plan, session)
                 .await?
                 .map_err(NoQuestion::Reply)),
-            Plan::Stop(_) | Plan::Direct => Ok(Err(NoQuestion::Reply(String::new()))),
+            Plan::Stop(_) | Plan::Direct => Ok(Err(NoQuestion::Reply(super::fault(
+                "preparing the confirmation",
+                &"the request has no question to ask",
+            )))),
         }
     }
 

@@ -241,10 +241,6 @@ impl Bot {
         request: Structured,
         sink: Arc<dyn EventSink>,
     ) -> Intent {
-        let span = tracing::info_span!("message", platform = %msg.thread.platform, session = %msg.thread, user = %msg.user);
-        if !self.first_time(&msg, &span, &sink).await {
-            return Intent::None;
-        }
         let parsed = Parsed {
             intent: request.intent,
             confidence: 1.0,
@@ -257,6 +253,20 @@ impl Bot {
             reply: None,
             other_words: 0,
         };
+        self.handle_understood(msg, parsed, sink).await
+    }
+
+    /// Handles a message whose meaning is already known (no NLU pass).
+    async fn handle_understood(
+        &self,
+        msg: Incoming,
+        parsed: Parsed,
+        sink: Arc<dyn EventSink>,
+    ) -> Intent {
+        let span = tracing::info_span!("message", platform = %msg.thread.platform, session = %msg.thread, user = %msg.user);
+        if !self.first_time(&msg, &span, &sink).await {
+            return Intent::None;
+        }
         let intent = parsed.intent;
         self.handle_parsed(msg, parsed, sink).instrument(span).await;
         intent
@@ -312,14 +322,30 @@ impl Bot {
         use crate::store::Decision;
         let (approval_id, decision) = match click {
             Click::Confirm | Click::Cancel => {
-                let text = if click == Click::Confirm { "yes" } else { "no" };
+                // The button is the explicit answer itself: no words to read.
+                let (intent, reply, text) = match click {
+                    Click::Confirm => (Intent::Affirm, Reply::Yes, "yes"),
+                    _ => (Intent::Negate, Reply::No, "no"),
+                };
                 let msg = Incoming {
                     thread,
                     user: user.to_string(),
                     text: text.into(),
                     event_id,
                 };
-                return self.handle(msg, sink).await;
+                let parsed = Parsed {
+                    intent,
+                    confidence: 1.0,
+                    slots: Default::default(),
+                    unknown: Vec::new(),
+                    invalid: Vec::new(),
+                    services: Vec::new(),
+                    negated: false,
+                    parts: Default::default(),
+                    reply: Some(reply),
+                    other_words: 0,
+                };
+                return self.handle_understood(msg, parsed, sink).await;
             }
             Click::Approve(id) => (id, Decision::Approve),
             Click::Reject(id) => (id, Decision::Reject),
@@ -483,11 +509,22 @@ impl Bot {
             None => return,
         };
         let origin = Origin::Thread(out.thread.clone());
-        match self
-            .commander
-            .apply_confirmed(command, actor, &origin, out.sink.clone())
-            .await
-        {
+        // A flow without a confirmation never went through `check`: apply counts it then.
+        let confirmed = self
+            .dialogue
+            .flows()
+            .get(req.intent)
+            .is_some_and(|f| f.confirm.is_some());
+        let result = if confirmed {
+            self.commander
+                .apply_confirmed(command, actor, &origin, out.sink.clone())
+                .await
+        } else {
+            self.commander
+                .apply(command, actor, &origin, out.sink.clone())
+                .await
+        };
+        match result {
             Ok(outcome) => outcomes::show(&outcome, session, out),
             Err(e) => out.reply(session, fault("carrying out the request", &e)),
         }

@@ -100,6 +100,9 @@ pub fn reply_for(refusal: &Refusal) -> String {
             "Request #{approval} expired at {}, so nothing ran; {requested_by} can ask again.",
             utc(*expired_at)
         ),
+        Refusal::StaleRequest { approval, reason } => format!(
+            "Request #{approval} can't run as it was asked: {reason}; nothing ran. Ask again."
+        ),
         Refusal::UnknownApproval { approval } => {
             format!("There is no approval request #{approval}.")
         }

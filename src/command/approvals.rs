@@ -8,6 +8,7 @@ use super::{
     Report, RunCommand, ServiceName,
 };
 use crate::audit::AuditEvent;
+use crate::config::Config;
 use crate::governance::Verb;
 use crate::origin::Origin;
 use crate::store::{Action, ApprovalRecord, ApprovalStatus, Decision, DecisionRecord, StoreError};
@@ -96,25 +97,45 @@ pub struct Expired {
     pub approval: ApprovalRecord,
 }
 
-/// The command a stored request waits on (requests stored before commands were are read from
-/// their columns).
-fn stored_command(a: &ApprovalRecord) -> Option<(Action, RunCommand)> {
-    if let Some(cmd) = a.command.as_deref() {
-        if let Ok(c) = serde_json::from_str::<Command>(cmd) {
-            if let Some((action, run)) = c.run() {
-                return Some((action, run.clone()));
-            }
-        }
-    }
-    // Columns hold canonical names; they were checked when the request was made.
-    let run = RunCommand {
-        service: ServiceName::trusted(&a.service),
-        environment: EnvName::trusted(&a.environment),
-        version: a.version.clone(),
-        strategy: crate::config::Strategy::parse(&a.strategy),
-        percent: a.percent.and_then(|p| u8::try_from(p).ok()),
+/// The command a stored request waits on, its names resolved again against today's config
+/// (requests stored before commands were are read from their columns).
+fn stored_command(config: &Config, a: &ApprovalRecord) -> Result<(Action, RunCommand), Refusal> {
+    let stale = |reason: &str| Refusal::StaleRequest {
+        approval: a.id,
+        reason: reason.to_string(),
     };
-    Some((a.action, run))
+    let (action, run) = match a.command.as_deref() {
+        Some(cmd) => match serde_json::from_str::<Command>(cmd) {
+            Ok(c) => match c.run() {
+                Some((action, run)) => (action, run.clone()),
+                None => return Err(stale("it does not hold a deploy or rollback")),
+            },
+            Err(_) => return Err(stale("its stored command cannot be read")),
+        },
+        None => (
+            a.action,
+            RunCommand {
+                service: ServiceName::trusted(&a.service),
+                environment: EnvName::trusted(&a.environment),
+                version: a.version.clone(),
+                strategy: crate::config::Strategy::parse(&a.strategy),
+                percent: a.percent.and_then(|p| u8::try_from(p).ok()),
+            },
+        ),
+    };
+    // The config may have changed since: a name that no longer resolves runs nowhere.
+    let service = ServiceName::resolve(config, run.service.as_str())
+        .map_err(|_| stale(&format!("`{}` is no longer configured", run.service)))?;
+    let environment = EnvName::resolve(config, run.environment.as_str())
+        .map_err(|_| stale(&format!("`{}` is no longer configured", run.environment)))?;
+    Ok((
+        action,
+        RunCommand {
+            service,
+            environment,
+            ..run
+        },
+    ))
 }
 
 impl Commander {
@@ -144,15 +165,18 @@ impl Commander {
             Ok(a) => a,
             Err(refusal) => return Ok(Outcome::Refused(refusal)),
         };
-        match self.record(&a, d.decision, actor).await? {
+        let (action, run) = match stored_command(&self.config, &a) {
+            Ok(c) => c,
+            Err(refusal) => return Ok(Outcome::Refused(refusal)),
+        };
+        match self.record(&a, &run, d.decision, actor).await? {
             Err(refusal) => Ok(Outcome::Refused(refusal)),
             Ok(None) => Ok(Outcome::Refused(self.closed(&a).await?)),
             Ok(Some(result)) => {
                 let result = match result {
-                    Recorded::Final => self.approved(&a, actor, progress).await?,
+                    Recorded::Final => self.approved(&a, action, &run, actor, progress).await?,
                     Recorded::Waiting(r) => r,
                 };
-                let (action, run) = stored_command(&a).expect("every request has a command");
                 Ok(Outcome::Answer(Report::Decided(DecisionReport {
                     approval: a.id,
                     decision: d.decision,
@@ -170,9 +194,11 @@ impl Commander {
     async fn record(
         &self,
         a: &ApprovalRecord,
+        run: &RunCommand,
         decision: Decision,
         actor: &Actor,
     ) -> CommandResult<Result<Option<Recorded>, Refusal>> {
+        let (service, environment) = (run.service.as_str(), run.environment.as_str());
         let now = crate::clock::now_ms();
         let subject = format!("approval {}", a.id);
         if a.status != ApprovalStatus::Pending {
@@ -192,7 +218,7 @@ impl Commander {
             let refusal = Refusal::OwnRequest {
                 approval: a.id,
                 decision,
-                approver_roles: self.governance.approver_roles(&a.service, &a.environment),
+                approver_roles: self.governance.approver_roles(service, environment),
             };
             return Ok(Err(self
                 .refused(decision.as_str(), &subject, actor, refusal)
@@ -200,7 +226,7 @@ impl Commander {
         }
         if let Err(denial) =
             self.governance
-                .authorize(actor, Verb::Approve, Some(&a.service), &a.environment)
+                .authorize(actor, Verb::Approve, Some(service), environment)
         {
             let refusal = self
                 .refused(decision.as_str(), &subject, actor, denial.into())
@@ -249,10 +275,14 @@ impl Commander {
             .iter()
             .filter(|d| d.decision == Decision::Approve)
             .count() as i64;
-        if approvals < a.required {
+        // A policy tightened since the request was made applies to it too.
+        let required = a.required.max(i64::from(
+            self.governance.approvals_required(service, environment),
+        ));
+        if approvals < required {
             return Ok(Ok(Some(Recorded::Waiting(DecisionResult::Waiting {
                 approvals,
-                required: a.required,
+                required,
             }))));
         }
         // Single use: only the decision that moves it out of `pending` starts the run.
@@ -280,10 +310,12 @@ impl Commander {
     async fn approved(
         &self,
         a: &ApprovalRecord,
+        action: Action,
+        run: &RunCommand,
         actor: &Actor,
         progress: Progress,
     ) -> CommandResult<DecisionResult> {
-        let (action, run) = stored_command(a).expect("every request has a command");
+        let run = run.clone();
         let requester = self.governance.actor_for_person(&a.requested_by);
         let not_started = |refusal: &Refusal| AuditEvent::ApprovalNotStarted {
             approval: a.id,
@@ -303,11 +335,17 @@ impl Commander {
                 }
                 Ok(DecisionResult::Started { run_id: s.run_id })
             }
-            Outcome::Refused(refusal) => {
+            other => {
+                let refusal = match other {
+                    Outcome::Refused(r) => r,
+                    // start_run only starts or refuses; anything else did not start either.
+                    _ => Refusal::CannotStart {
+                        reason: "the executor gave no run".into(),
+                    },
+                };
                 self.audit.log(actor.name(), not_started(&refusal)).await;
                 Ok(DecisionResult::DidNotStart { refusal })
             }
-            other => unreachable!("start_run only starts or refuses, not {other:?}"),
         }
     }
 

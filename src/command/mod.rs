@@ -54,6 +54,10 @@ use std::time::Duration;
 pub type Progress = Arc<dyn crate::chat::EventSink>;
 
 /// Something a person (or a configured CI/agent identity) asked Deckhand to do.
+///
+/// It serialises for storage (an approval keeps the command it waits on). Names read back
+/// are resolved again against the config before anything acts on them; a surface that
+/// accepts JSON from outside resolves names itself rather than deserialising a `Command`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
@@ -198,7 +202,7 @@ impl Command {
             Command::Unlock(_) => "unlock",
             Command::Stop(_) => "cancel",
             Command::Decide(d) => d.decision.as_str(),
-            Command::Withdraw(_) => "cancel",
+            Command::Withdraw(_) => "withdraw",
             Command::Query(_) => "query",
         }
     }
@@ -352,14 +356,6 @@ impl Commander {
         if let Err(refusal) = self.admit(&command, actor).await {
             return Ok(Outcome::Refused(refusal));
         }
-        let command = match &command {
-            Command::Deploy(_) | Command::Rollback(_) => match self.plan(&command, actor).await? {
-                Ok(Plan::Run(plan)) => plan.command(),
-                Ok(_) => command,
-                Err(refusal) => return Ok(Outcome::Refused(refusal)),
-            },
-            _ => command,
-        };
         self.apply_confirmed(command, actor, origin, progress).await
     }
 
@@ -376,8 +372,10 @@ impl Commander {
         self.plan(command, actor).await
     }
 
-    /// Applies a command the same actor has already checked and confirmed: permissions and
-    /// locks are checked again (time has passed), the rate limit is not counted twice.
+    /// Applies a command the same actor has already had checked (and confirmed): everything
+    /// is checked again (time has passed: roles, locks, the rollback target), except that the
+    /// rate limit is not counted twice. A surface without a confirmation step calls
+    /// [`Commander::apply`] instead.
     pub async fn apply_confirmed(
         &self,
         command: Command,
@@ -385,9 +383,22 @@ impl Commander {
         origin: &Origin,
         progress: Progress,
     ) -> CommandResult<Outcome> {
+        let command = match &command {
+            Command::Deploy(_) | Command::Rollback(_) => match self.plan(&command, actor).await? {
+                Ok(Plan::Run(plan)) => plan.command(),
+                Ok(_) => command,
+                Err(refusal) => return Ok(Outcome::Refused(refusal)),
+            },
+            _ => command,
+        };
         let outcome = match command {
-            Command::Deploy(_) | Command::Rollback(_) => {
-                self.request_run(command, actor, origin, progress).await?
+            Command::Deploy(run) => {
+                self.request_run(Action::Deploy, run, actor, origin, progress)
+                    .await?
+            }
+            Command::Rollback(run) => {
+                self.request_run(Action::Rollback, run, actor, origin, progress)
+                    .await?
             }
             Command::Lock(spec) => self.lock(&spec, actor).await?,
             Command::Unlock(target) => self.unlock(&target, actor).await?,
@@ -441,6 +452,3 @@ mod opt_secs {
         Ok(Option::<u64>::deserialize(d)?.map(Duration::from_secs))
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -124,6 +124,14 @@ pub enum Refusal {
         /// Who asked.
         requested_by: String,
     },
+    /// A stored request can no longer run as stored (the config changed, or it cannot be
+    /// read); nothing ran.
+    StaleRequest {
+        /// The request.
+        approval: i64,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// There is no approval request with that id.
     UnknownApproval {
         /// The id asked for.
@@ -234,6 +242,8 @@ pub enum RefusalKind {
     Closed,
     /// See [`Refusal::Expired`].
     Expired,
+    /// See [`Refusal::StaleRequest`].
+    StaleRequest,
     /// See [`Refusal::UnknownApproval`].
     UnknownApproval,
     /// See [`Refusal::NoApprovalHere`].
@@ -281,6 +291,7 @@ impl Refusal {
             Refusal::AlreadyDecided { .. } => RefusalKind::AlreadyDecided,
             Refusal::Closed { .. } => RefusalKind::Closed,
             Refusal::Expired { .. } => RefusalKind::Expired,
+            Refusal::StaleRequest { .. } => RefusalKind::StaleRequest,
             Refusal::UnknownApproval { .. } => RefusalKind::UnknownApproval,
             Refusal::NoApprovalHere => RefusalKind::NoApprovalHere,
             Refusal::NothingToWithdraw { .. } => RefusalKind::NothingToWithdraw,
@@ -334,6 +345,7 @@ impl RefusalKind {
             RefusalKind::AlreadyDecided => "already_decided",
             RefusalKind::Closed => "closed",
             RefusalKind::Expired => "expired",
+            RefusalKind::StaleRequest => "stale_request",
             RefusalKind::UnknownApproval => "unknown_approval",
             RefusalKind::NoApprovalHere => "no_approval_here",
             RefusalKind::NothingToWithdraw => "nothing_to_withdraw",

@@ -11,24 +11,19 @@ use crate::store::{Action, ApprovalStatus, NewApproval, NewRun};
 use std::time::Duration;
 
 impl Commander {
-    /// Checks a deploy or rollback again, records it, and asks for approval or starts it.
+    /// A planned deploy or rollback (checked just now): records it, and asks for approval or
+    /// starts it.
     pub(super) async fn request_run(
         &self,
-        command: Command,
+        action: Action,
+        mut run: RunCommand,
         actor: &Actor,
         origin: &Origin,
         progress: Progress,
     ) -> CommandResult<Outcome> {
-        let Some((action, run)) = command.run() else {
-            unreachable!("request_run is only called for deploys and rollbacks")
-        };
-        let run = run.clone();
-        if let Err(refusal) = self.verify_run(action, &run, actor).await? {
-            let refusal = self
-                .refused(command.verb(), &command.subject(), actor, refusal)
-                .await;
-            return Ok(Outcome::Refused(refusal));
-        }
+        // The record says what will run: the strategy settled, not left to a default.
+        run.strategy = Some(self.default_strategy(&run));
+        let command = Command::for_action(action, run.clone());
         self.audit
             .log(
                 actor.name(),

@@ -73,8 +73,16 @@ impl Commander {
             Err(refusal) => return Ok(Outcome::Refused(refusal)),
         };
         let mut stopped = Vec::new();
+        let mut refusal = None;
         for id in ids {
-            if self.may_stop(actor, id).await?.is_ok() && self.executor.cancel_run(id) {
+            let allowed = match self.may_stop(actor, id).await? {
+                Ok(_) => true,
+                Err(why) => {
+                    refusal = Some(why);
+                    false
+                }
+            };
+            if allowed && self.executor.cancel_run(id) {
                 self.audit
                     .log(
                         actor.name(),
@@ -86,6 +94,12 @@ impl Commander {
                     .await;
                 stopped.push(id);
             }
+        }
+        if let (true, Some(why)) = (stopped.is_empty(), refusal) {
+            // Not permitted is not "already finished".
+            return Ok(Outcome::Refused(
+                self.refused("cancel", "cancel", actor, why).await,
+            ));
         }
         Ok(Outcome::Answer(Report::Stopping(StopReport { stopped })))
     }
