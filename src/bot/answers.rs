@@ -270,8 +270,8 @@ impl Bot {
         );
         let failed = stages
             .iter()
-            .filter(|s| s.phase == "main")
-            .find(|s| s.status != "succeeded");
+            .filter(|s| s.phase == crate::pipeline::Phase::Main)
+            .find(|s| s.status != crate::pipeline::StageState::Succeeded);
         let mut text = match (&failed, run.status) {
             (_, crate::chat::RunStatus::Interrupted) => {
                 format!("{what} was interrupted: Deckhand stopped while it was running.")

@@ -8,6 +8,7 @@ mod decisions;
 mod governed;
 mod help;
 mod locks;
+mod progress;
 mod promote;
 mod recovery;
 mod stopping;
@@ -460,10 +461,11 @@ impl Bot {
             strategy,
             percent: req.percent,
             requested_by: requested_by.to_string(),
-            thread: thread.clone(),
+            origin: thread.clone().into(),
         };
-        match self.executor.start(run, sink).await {
-            Ok(id) => Ok(id),
+        let progress = Arc::new(progress::ChatProgress::new(sink));
+        match self.executor.start(run, progress).await {
+            Ok(handle) => Ok(handle.id),
             Err(StartError::Busy(r)) => Err(format!(
                 "{} in {} is busy: run {} ({} {} by {}, started {}) is in progress. Wait for it to finish, or say \"cancel\" in its thread.",
                 r.service,

@@ -152,7 +152,7 @@ pub(super) async fn recover(store: &Store, config: &Config) -> Result<Vec<Notice
                         ..Slots::default()
                     },
                     awaiting: Awaiting::Confirmation,
-                    requested_by: platform_user(config, &run.requested_by, &run.thread.platform),
+                    requested_by: platform_user(config, &run.requested_by, run.origin.platform()),
                     suggestion: None,
                 })
             }
@@ -171,7 +171,7 @@ pub(super) async fn recover(store: &Store, config: &Config) -> Result<Vec<Notice
             }
         };
         notices.push(Notice {
-            thread: run.thread.clone(),
+            thread: run.origin.to_key(),
             text,
             offer,
         });

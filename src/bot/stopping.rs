@@ -38,7 +38,7 @@ impl Bot {
                 };
                 return out.reply(session, text);
             }
-            None => self.executor.runs_in_thread(&msg.thread),
+            None => self.executor.runs_from(&msg.thread.clone().into()),
         };
         let mut ids = Vec::new();
         let mut refusal = None;

@@ -1,7 +1,11 @@
 //! Platform-neutral chat types: what adapters hand to the bot and what the bot hands back.
 
+mod stage_line;
+
 pub use crate::origin::ThreadKey;
+pub use crate::pipeline::{RunStatus, StageState};
 use serde::Serialize;
+pub use stage_line::{format_duration, stage_label, StageLine};
 
 /// A normalized message from any adapter.
 #[derive(Debug, Clone)]
@@ -28,79 +32,6 @@ pub enum Click {
     Approve(i64),
     /// "Reject" on approval request N.
     Reject(i64),
-}
-
-/// How a run ended (or that it is still going).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatus {
-    /// Stages are executing.
-    Running,
-    /// Every stage succeeded.
-    Succeeded,
-    /// A stage failed (and a rollback may have run).
-    Failed,
-    /// A user cancelled it.
-    Cancelled,
-    /// The process died while it was running; found at the next start.
-    Interrupted,
-}
-
-impl RunStatus {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Running => "running",
-            RunStatus::Succeeded => "succeeded",
-            RunStatus::Failed => "failed",
-            RunStatus::Cancelled => "cancelled",
-            RunStatus::Interrupted => "interrupted",
-        }
-    }
-
-    /// Parses the stored spelling.
-    pub fn parse(s: &str) -> Option<RunStatus> {
-        Some(match s {
-            "running" => RunStatus::Running,
-            "succeeded" => RunStatus::Succeeded,
-            "failed" => RunStatus::Failed,
-            "cancelled" => RunStatus::Cancelled,
-            "interrupted" => RunStatus::Interrupted,
-            _ => return None,
-        })
-    }
-}
-
-/// State of one stage in a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StageState {
-    /// Not started yet.
-    Pending,
-    /// Executing now.
-    Running,
-    /// Exited 0.
-    Succeeded,
-    /// Exited non-zero or could not start.
-    Failed,
-    /// Exceeded its timeout and was stopped.
-    TimedOut,
-    /// Stopped because the run was cancelled.
-    Cancelled,
-}
-
-impl StageState {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StageState::Pending => "pending",
-            StageState::Running => "running",
-            StageState::Succeeded => "succeeded",
-            StageState::Failed => "failed",
-            StageState::TimedOut => "timed_out",
-            StageState::Cancelled => "cancelled",
-        }
-    }
 }
 
 /// What the bot says or reports; adapters render these.

@@ -13,7 +13,7 @@ fn new_run(action: Action, version: &str) -> NewRun {
         strategy: Strategy::Direct,
         percent: None,
         requested_by: "alice".into(),
-        thread: ThreadKey::new("console", "console", "t1"),
+        origin: ThreadKey::new("console", "console", "t1").into(),
     }
 }
 
@@ -247,10 +247,10 @@ async fn failed_stages_of_history_rows_come_from_their_phase() {
             .unwrap();
         let stage = |phase: &str, name: &str, status: &str| StageRecord {
             run_id: id,
-            phase: phase.into(),
+            phase: crate::pipeline::Phase::parse(phase).unwrap(),
             position: 0,
             name: name.into(),
-            status: status.into(),
+            status: crate::pipeline::StageState::parse(status).unwrap(),
             exit_code: None,
             duration_ms: 1,
             log_tail: String::new(),

@@ -1,5 +1,10 @@
-//! Runs one stage as a child process in its own process group: output lines are streamed,
-//! `::key value` lines are collected as facts, and a timeout or cancel stops the whole group.
+//! The process stage kind: one stage as a child process (`sh -c`) in its own process group.
+//! Output lines are streamed, `::key value` lines are collected as facts, and a timeout or
+//! cancel stops the whole group. The group id is reported through `on_spawn` so that
+//! [`crate::pipeline::stop_orphaned_stage`] can stop it after a crash.
+
+use super::{StageEnd, StageJob, StageOutcome, StageRunner, LOG_TAIL_LINES};
+use futures_util::future::BoxFuture;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -10,8 +15,6 @@ use tokio::process::Command;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-/// Lines of output kept for the store and failure notes.
-pub const LOG_TAIL_LINES: usize = 20;
 const MAX_LINE: usize = 2000;
 /// Time a stopped group gets between SIGTERM and SIGKILL.
 const KILL_GRACE: Duration = Duration::from_secs(3);
@@ -19,30 +22,29 @@ const KILL_GRACE: Duration = Duration::from_secs(3);
 /// Inherited variables a stage may see; everything else (tokens, secrets) is withheld.
 const INHERITED_ENV: [&str; 7] = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TMPDIR", "TZ"];
 
-/// How a stage ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StageEnd {
-    /// Exit code 0.
-    Succeeded,
-    /// Non-zero exit, a signal (None), or the process could not start.
-    Failed(Option<i32>),
-    /// The timeout elapsed.
-    TimedOut,
-    /// The run was cancelled.
-    Cancelled,
+/// Runs a [`crate::config::StageKind::Process`] stage.
+pub struct ProcessStage<'c> {
+    /// Command line for `sh -c` (from the config, never from chat).
+    pub command: &'c str,
 }
 
-/// Result of one stage.
-#[derive(Debug, Clone)]
-pub struct StageOutcome {
-    /// How it ended.
-    pub end: StageEnd,
-    /// Wall time.
-    pub duration: Duration,
-    /// Last lines of output.
-    pub tail: Vec<String>,
-    /// `::key value` facts reported by the stage.
-    pub facts: Vec<(String, String)>,
+impl StageRunner for ProcessStage<'_> {
+    fn run<'a>(
+        &'a self,
+        job: StageJob<'a>,
+        cancel: &'a mut watch::Receiver<bool>,
+        on_line: &'a mut (dyn FnMut(&str) + Send),
+    ) -> BoxFuture<'a, StageOutcome> {
+        let cmd = StageCommand {
+            command: self.command,
+            cwd: job.cwd,
+            env: job.env,
+            timeout: job.timeout,
+            on_spawn: job.on_spawn,
+            fact_tx: job.fact_tx,
+        };
+        Box::pin(run_stage(cmd, cancel, on_line))
+    }
 }
 
 /// What to run.
@@ -342,6 +344,7 @@ mod tests {
     #[tokio::test]
     async fn cancel_stops_the_stage() {
         let (tx, mut rx) = watch::channel(false);
+        let (line_tx, mut first_line) = mpsc::unbounded_channel::<String>();
         let task = tokio::spawn(async move {
             run_stage(
                 StageCommand {
@@ -353,11 +356,14 @@ mod tests {
                     fact_tx: None,
                 },
                 &mut rx,
-                |_| {},
+                |l| {
+                    let _ = line_tx.send(l.to_string());
+                },
             )
             .await
         });
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Cancelled once the stage has printed, so the line is surely in its tail.
+        assert_eq!(first_line.recv().await.as_deref(), Some("started"));
         tx.send(true).unwrap();
         let out = task.await.unwrap();
         assert_eq!(out.end, StageEnd::Cancelled);
@@ -367,9 +373,9 @@ mod tests {
     #[tokio::test]
     async fn cancel_asks_politely_first() {
         let (tx, mut rx) = watch::channel(false);
+        let (line_tx, mut lines_rx) = mpsc::unbounded_channel::<String>();
         let task = tokio::spawn(async move {
-            let mut lines = Vec::new();
-            let out = run_stage(
+            run_stage(
                 StageCommand {
                     command: "trap 'echo cleaning up; exit 143' TERM; echo ready; while :; do sleep 0.05; done",
                     cwd: Path::new("."),
@@ -379,16 +385,21 @@ mod tests {
                     fact_tx: None,
                 },
                 &mut rx,
-                |l| lines.push(l.to_string()),
+                |l| {
+                    let _ = line_tx.send(l.to_string());
+                },
             )
-            .await;
-            (out, lines)
+            .await
         });
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // "ready" is printed after the trap is set: cancelling now reaches the handler.
+        assert_eq!(lines_rx.recv().await.as_deref(), Some("ready"));
         tx.send(true).unwrap();
-        let (out, lines) = task.await.unwrap();
+        let out = task.await.unwrap();
         assert_eq!(out.end, StageEnd::Cancelled);
-        assert_eq!(lines.first().map(String::as_str), Some("ready"));
+        let mut lines = vec!["ready".to_string()];
+        while let Some(l) = lines_rx.recv().await {
+            lines.push(l);
+        }
         assert!(
             lines.iter().any(|l| l == "cleaning up"),
             "the stage's TERM handler ran: {lines:?}"
