@@ -161,7 +161,7 @@ pub struct RunOutcome {
     pub rolled_back: bool,
     /// Whether the run switched its target (a `::live` fact or its switching stage succeeded).
     pub switched: bool,
-    /// The release live on the target once the run's checks were settled (for a stopped run:
+    /// The release live on the target once the run's result was stored (for a stopped run:
     /// what it left behind).
     pub live: Option<Deployment>,
     /// For a failed deploy: the release a manual rollback would return to.

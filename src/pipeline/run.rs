@@ -345,7 +345,6 @@ impl RunJob {
             )
             .await;
         }
-        outcome.live = self.live_release().await;
         outcome
     }
 
@@ -377,8 +376,9 @@ impl RunJob {
         outcome.failure = Some(failure);
     }
 
-    /// Stores, audits and reports the end of the run.
-    async fn finish(&self, outcome: RunOutcome) {
+    /// Stores, audits and reports the end of the run, with what is live once it is stored
+    /// (a run that succeeded without reporting a switch switched at its end).
+    async fn finish(&self, mut outcome: RunOutcome) {
         let r = &self.record;
         let mut record = r.clone();
         record.version = outcome.version.clone();
@@ -395,7 +395,8 @@ impl RunJob {
             tracing::error!(error = %e, "could not store the run result");
         }
         tracing::info!(status = outcome.status.as_str(), "run finished");
-        let live = self.live_release().await.and_then(|d| d.version);
+        outcome.live = self.live_release().await;
+        let live = outcome.live.as_ref().and_then(|d| d.version.clone());
         let event = AuditEvent::RunFinished {
             run: r.id,
             status: outcome.status.as_str().into(),
