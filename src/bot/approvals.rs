@@ -176,7 +176,11 @@ impl Bot {
                 sink.emit(BotEvent::Reply {
                     thread,
                     text,
-                    intent: Some(if approve { "approve" } else { "reject" }.into()),
+                    intent: Some(if approve {
+                        Intent::Approve
+                    } else {
+                        Intent::Reject
+                    }),
                 });
                 return;
             }

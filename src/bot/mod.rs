@@ -377,8 +377,8 @@ impl Bot {
                 out.sink.emit(BotEvent::Prompt {
                     thread: out.thread.clone(),
                     text,
-                    intent: intent.as_str().into(),
-                    slot: slot.as_str().into(),
+                    intent,
+                    slot,
                     choices,
                 });
             }
@@ -388,7 +388,7 @@ impl Bot {
                     out.sink.emit(BotEvent::Confirm {
                         thread: out.thread.clone(),
                         text,
-                        intent: req.intent.as_str().into(),
+                        intent: req.intent,
                     });
                 }
                 Ok(Err(refusal)) => {
@@ -495,7 +495,7 @@ impl Out {
         self.sink.emit(BotEvent::Reply {
             thread: self.thread.clone(),
             text,
-            intent: Some(self.intent.as_str().into()),
+            intent: Some(self.intent),
         });
     }
 }

@@ -49,7 +49,7 @@ impl ChatProgress {
             thread: thread.clone(),
             run_id: run.id,
             stage: at.name.clone(),
-            phase: at.phase.as_str().into(),
+            phase: at.phase,
             state,
             line,
             summary,
@@ -73,11 +73,11 @@ impl ProgressSink for ChatProgress {
                 self.sink.emit(BotEvent::RunStarted {
                     thread: thread.clone(),
                     run_id: run.id,
-                    action: run.action.as_str().into(),
+                    action: run.action,
                     service: run.service.clone(),
                     environment: run.environment.clone(),
                     version: run.version.clone(),
-                    strategy: run.strategy.as_str().into(),
+                    strategy: run.strategy,
                 });
             }
             Progress::StageStarted(at) => {

@@ -203,7 +203,7 @@ impl Bot {
                     sink.emit(BotEvent::Confirm {
                         thread: n.thread,
                         text: n.text,
-                        intent: Intent::Rollback.as_str().into(),
+                        intent: Intent::Rollback,
                     });
                 }
                 _ => sink.emit(BotEvent::Reply {

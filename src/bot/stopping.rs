@@ -76,7 +76,7 @@ impl Bot {
         out.sink.emit(BotEvent::Confirm {
             thread: out.thread.clone(),
             text,
-            intent: Intent::Cancel.as_str().into(),
+            intent: Intent::Cancel,
         });
     }
 

@@ -2,8 +2,12 @@
 
 mod stage_line;
 
+use crate::config::Strategy;
+use crate::nlu::{Intent, SlotKind};
 pub use crate::origin::ThreadKey;
+use crate::pipeline::Phase;
 pub use crate::pipeline::{RunStatus, StageState};
+use crate::store::Action;
 use serde::Serialize;
 pub use stage_line::{format_duration, stage_label, StageLine};
 
@@ -45,7 +49,7 @@ pub enum BotEvent {
         /// Text to show.
         text: String,
         /// Intent the bot understood, if any.
-        intent: Option<String>,
+        intent: Option<Intent>,
     },
     /// A question for a missing slot.
     Prompt {
@@ -54,9 +58,9 @@ pub enum BotEvent {
         /// Text to show.
         text: String,
         /// Intent being filled.
-        intent: String,
+        intent: Intent,
         /// The slot asked for.
-        slot: String,
+        slot: SlotKind,
         /// Valid answers.
         choices: Vec<String>,
     },
@@ -67,7 +71,7 @@ pub enum BotEvent {
         /// Text to show.
         text: String,
         /// Intent to confirm.
-        intent: String,
+        intent: Intent,
     },
     /// A request waits for approval; platforms with buttons show Approve/Reject.
     ApprovalRequest {
@@ -88,8 +92,8 @@ pub enum BotEvent {
         thread: ThreadKey,
         /// Store id of the run.
         run_id: i64,
-        /// `deploy` or `rollback`.
-        action: String,
+        /// Deploy or rollback.
+        action: Action,
         /// Service name.
         service: String,
         /// Environment name.
@@ -97,7 +101,7 @@ pub enum BotEvent {
         /// Version requested, if any.
         version: Option<String>,
         /// Strategy.
-        strategy: String,
+        strategy: Strategy,
     },
     /// A stage started, logged a line, or finished.
     Progress {
@@ -107,8 +111,8 @@ pub enum BotEvent {
         run_id: i64,
         /// Stage name.
         stage: String,
-        /// `main` or `rollback`.
-        phase: String,
+        /// Main pipeline or automatic rollback.
+        phase: Phase,
         /// State of the stage after this event.
         state: StageState,
         /// Output line, for log events.

@@ -26,12 +26,19 @@ impl Action {
         }
     }
 
-    fn parse(s: &str) -> Action {
-        if s == "rollback" {
-            Action::Rollback
-        } else {
-            Action::Deploy
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Action> {
+        match s {
+            "deploy" => Some(Action::Deploy),
+            "rollback" => Some(Action::Rollback),
+            _ => None,
         }
+    }
+
+    /// Reads a stored action. Rows are only written from the enum; any other spelling reads
+    /// as a deploy, as it always has.
+    fn from_stored(s: &str) -> Action {
+        Action::parse(s).unwrap_or(Action::Deploy)
     }
 }
 
@@ -123,7 +130,7 @@ impl RunRecord {
         let status: String = get(r, "status")?;
         Ok(RunRecord {
             id: get(r, "id")?,
-            action: Action::parse(&get::<String>(r, "action")?),
+            action: Action::from_stored(&get::<String>(r, "action")?),
             service: get(r, "service")?,
             environment: get(r, "environment")?,
             version: get(r, "version")?,
@@ -217,7 +224,7 @@ impl Deployment {
     pub(crate) fn from_row(r: &AnyRow) -> Result<Deployment, sqlx::Error> {
         Ok(Deployment {
             run_id: get(r, "run_id")?,
-            action: Action::parse(&get::<String>(r, "action")?),
+            action: Action::from_stored(&get::<String>(r, "action")?),
             service: get(r, "service")?,
             environment: get(r, "environment")?,
             version: get(r, "version")?,

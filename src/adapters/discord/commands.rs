@@ -2,7 +2,7 @@
 //! autocomplete, environment choices), and the sentence each invocation stands for, which then
 //! goes through the same NLU and dialogue as typed text.
 
-use crate::config::Config;
+use crate::config::{Config, Strategy};
 use serde_json::{json, Value};
 
 const STRING: u8 = 3;
@@ -36,9 +36,9 @@ fn command(name: &str, description: &str, options: Vec<Value>) -> Value {
 
 /// The commands to register (a bulk overwrite, so removed ones disappear).
 pub fn definitions(config: &Config) -> Value {
-    let strategies: Vec<Value> = ["direct", "canary", "blue-green"]
+    let strategies: Vec<Value> = Strategy::ALL
         .iter()
-        .map(|s| json!({ "name": s, "value": s }))
+        .map(|s| json!({ "name": s.as_str(), "value": s.as_str() }))
         .collect();
     let mut strategy = option(
         "strategy",
