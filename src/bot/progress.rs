@@ -64,22 +64,7 @@ impl ProgressSink for ChatProgress {
             return;
         };
         match &event.progress {
-            Progress::Started { stages } => {
-                let labels: Vec<String> = stages
-                    .iter()
-                    .map(|s| stage_label(s, run.strategy, run.percent))
-                    .collect();
-                self.update(run.id, |l| *l = StageLine::new(&labels));
-                self.sink.emit(BotEvent::RunStarted {
-                    thread: thread.clone(),
-                    run_id: run.id,
-                    action: run.action,
-                    service: run.service.clone(),
-                    environment: run.environment.clone(),
-                    version: run.version.clone(),
-                    strategy: run.strategy,
-                });
-            }
+            Progress::Started { stages } => self.started(thread, run, stages),
             Progress::StageStarted(at) => {
                 let summary = self.update(run.id, |l| {
                     l.set(at.phase, at.index, StageState::Running, None)
@@ -88,14 +73,8 @@ impl ProgressSink for ChatProgress {
             }
             Progress::StageOutput { stage, line } => {
                 let summary = self.update(run.id, |_| {});
-                self.emit_progress(
-                    thread,
-                    run,
-                    stage,
-                    StageState::Running,
-                    Some(line.clone()),
-                    summary,
-                );
+                let line = Some(line.clone());
+                self.emit_progress(thread, run, stage, StageState::Running, line, summary);
             }
             Progress::StageFinished {
                 stage,
@@ -122,24 +101,45 @@ impl ProgressSink for ChatProgress {
             Progress::RollbackStarted { stages } => {
                 self.update(run.id, |l| l.begin_rollback(stages));
             }
-            Progress::Finished(outcome) => {
-                let summary = {
-                    let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
-                    lines.remove(&run.id).unwrap_or_default().render()
-                };
-                self.sink.emit(BotEvent::RunFinished {
-                    thread: thread.clone(),
-                    run_id: run.id,
-                    status: outcome.status,
-                    version: outcome
-                        .version
-                        .clone()
-                        .filter(|_| outcome.status == RunStatus::Succeeded),
-                    summary,
-                    text: finished_text(run, outcome),
-                });
-            }
+            Progress::Finished(outcome) => self.finished(thread, run, outcome),
         }
+    }
+}
+
+impl ChatProgress {
+    fn started(&self, thread: &ThreadKey, run: &RunFacts, stages: &[String]) {
+        let labels: Vec<String> = stages
+            .iter()
+            .map(|s| stage_label(s, run.strategy, run.percent))
+            .collect();
+        self.update(run.id, |l| *l = StageLine::new(&labels));
+        self.sink.emit(BotEvent::RunStarted {
+            thread: thread.clone(),
+            run_id: run.id,
+            action: run.action,
+            service: run.service.clone(),
+            environment: run.environment.clone(),
+            version: run.version.clone(),
+            strategy: run.strategy,
+        });
+    }
+
+    fn finished(&self, thread: &ThreadKey, run: &RunFacts, outcome: &RunOutcome) {
+        let summary = {
+            let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+            lines.remove(&run.id).unwrap_or_default().render()
+        };
+        self.sink.emit(BotEvent::RunFinished {
+            thread: thread.clone(),
+            run_id: run.id,
+            status: outcome.status,
+            version: outcome
+                .version
+                .clone()
+                .filter(|_| outcome.status == RunStatus::Succeeded),
+            summary,
+            text: finished_text(run, outcome),
+        });
     }
 }
 

@@ -80,7 +80,7 @@ pub enum Progress {
         stages: Vec<String>,
     },
     /// The run ended (always the last event of a run).
-    Finished(RunOutcome),
+    Finished(Box<RunOutcome>),
 }
 
 /// A [`Progress`] event with the run it belongs to.

@@ -82,7 +82,7 @@ impl Reporter {
 
     /// Reports the last event and publishes the outcome.
     pub(super) fn finish(&self, outcome: RunOutcome) {
-        self.report(Progress::Finished(outcome.clone()));
+        self.report(Progress::Finished(Box::new(outcome.clone())));
         self.done.send_replace(Some(outcome));
     }
 }

@@ -86,7 +86,37 @@ fn stage_state(end: StageEnd) -> StageState {
     }
 }
 
+/// The automatic rollback's stages with their environment, and the version it restores.
+type RollbackPlan = ((Vec<Stage>, BTreeMap<String, String>), String);
+
 impl RunJob {
+    /// What the automatic rollback would run, or why it does not run.
+    fn rollback_plan(
+        &mut self,
+        r: &RunRecord,
+        failed_stage: &str,
+        switched: bool,
+    ) -> Result<RollbackPlan, RollbackOutcome> {
+        if r.action != Action::Deploy || !self.auto_rollback {
+            return Err(RollbackOutcome::NotRequested);
+        }
+        if let Some(first_change) = &self.rollback_from {
+            let pos = |name: &str| self.stage_names.iter().position(|s| s == name);
+            // A stage that reported `::live` changed the target, wherever it is.
+            if !switched && pos(failed_stage) < pos(first_change) {
+                return Err(RollbackOutcome::NotNeeded {
+                    first_change: first_change.clone(),
+                });
+            }
+        }
+        let target = self.previous.clone();
+        let stages = self
+            .rollback_stages
+            .take()
+            .ok_or(RollbackOutcome::NoPipeline)?;
+        Ok((stages, target.ok_or(RollbackOutcome::NoTarget)?))
+    }
+
     fn base_env(
         &self,
         action: Action,
@@ -416,23 +446,9 @@ impl RunJob {
         failed_stage: &str,
         switched: bool,
     ) -> RollbackOutcome {
-        if r.action != Action::Deploy || !self.auto_rollback {
-            return RollbackOutcome::NotRequested;
-        }
-        if let Some(first_change) = &self.rollback_from {
-            let pos = |name: &str| self.stage_names.iter().position(|s| s == name);
-            // A stage that reported `::live` changed the target, wherever it is.
-            if !switched && pos(failed_stage) < pos(first_change) {
-                return RollbackOutcome::NotNeeded {
-                    first_change: first_change.clone(),
-                };
-            }
-        }
-        let Some((stages, env)) = self.rollback_stages.take() else {
-            return RollbackOutcome::NoPipeline;
-        };
-        let Some(target) = self.previous.clone() else {
-            return RollbackOutcome::NoTarget;
+        let ((stages, env), target) = match self.rollback_plan(r, failed_stage, switched) {
+            Ok(plan) => plan,
+            Err(not_run) => return not_run,
         };
         self.report.report(Progress::RollbackStarted {
             stages: stages.iter().map(|s| s.name.clone()).collect(),

@@ -181,7 +181,10 @@ async fn a_failed_deploy_reports_its_stage_and_the_automatic_rollback() {
         events[deploy_end + 2],
         Progress::StageStarted(at(Phase::Rollback, 0, "restore"))
     );
-    assert_eq!(events.last(), Some(&Progress::Finished(outcome.clone())));
+    assert_eq!(
+        events.last(),
+        Some(&Progress::Finished(Box::new(outcome.clone())))
+    );
     // The sink saw both runs, each event naming its own.
     let runs: std::collections::BTreeSet<i64> =
         sink.0.lock().unwrap().iter().map(|e| e.run.id).collect();
@@ -210,7 +213,7 @@ async fn a_cancelled_run_skips_the_stages_it_never_started() {
         events.await,
         [
             Progress::StageSkipped(at(Phase::Main, 0, "build")),
-            Progress::Finished(outcome)
+            Progress::Finished(Box::new(outcome))
         ]
     );
     exec.wait_idle().await;

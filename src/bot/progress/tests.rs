@@ -127,7 +127,7 @@ fn a_successful_canary_deploy_reads_as_today() {
             finished("build", Phase::Main, 0, StageState::Succeeded, 1200),
             Progress::StageStarted(stage(Phase::Main, 1, "deploy")),
             finished("deploy", Phase::Main, 1, StageState::Succeeded, 43_000),
-            Progress::Finished(outcome(RunStatus::Succeeded, "2.4.0")),
+            Progress::Finished(Box::new(outcome(RunStatus::Succeeded, "2.4.0"))),
         ],
     );
     match &events[0] {
@@ -198,7 +198,7 @@ fn a_failed_deploy_names_the_stage_and_the_automatic_rollback() {
             },
             Progress::StageStarted(stage(Phase::Rollback, 0, "restore")),
             finished("restore", Phase::Rollback, 0, StageState::Succeeded, 100),
-            Progress::Finished(out),
+            Progress::Finished(Box::new(out)),
         ],
     );
     let (progress, end) = split(&events);
@@ -281,7 +281,7 @@ fn a_stage_cancelled_before_it_started_shows_only_in_the_final_line() {
             Progress::StageStarted(stage(Phase::Main, 0, "build")),
             finished("build", Phase::Main, 0, StageState::Succeeded, 100),
             Progress::StageSkipped(stage(Phase::Main, 1, "deploy")),
-            Progress::Finished(out),
+            Progress::Finished(Box::new(out)),
         ],
     );
     let (progress, end) = split(&events);
@@ -308,7 +308,7 @@ fn runs_from_other_origins_are_not_posted_to_chat() {
                 stages: vec!["build".into()],
             },
             Progress::StageStarted(stage(Phase::Main, 0, "build")),
-            Progress::Finished(outcome(RunStatus::Succeeded, "2.4.0")),
+            Progress::Finished(Box::new(outcome(RunStatus::Succeeded, "2.4.0"))),
         ],
     );
     assert!(events.is_empty(), "{events:?}");
