@@ -1,5 +1,5 @@
 //! The compact stage line every adapter shows for a run (a chat rendering, kept here and fed by
-//! [`crate::bot::progress::ChatProgress`] from the executor's typed events):
+//! `bot::progress::ChatProgress` from the executor's typed events):
 //! `build ✓ 1.2s → test ✓ 0.8s → deploy[canary 5%] ⏳`, with ` ↩ ` before rollback stages.
 
 use crate::config::Strategy;

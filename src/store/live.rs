@@ -7,7 +7,7 @@
 
 use super::records::{Action, Deployment, RunRecord};
 use super::{decode_all, now_ms, Store, StoreError};
-use crate::chat::RunStatus;
+use crate::pipeline::RunStatus;
 
 /// Columns of a live release read as a [`Deployment`]: `status` is the outcome of the checks
 /// after the switch (`running` while its run is in progress, `interrupted` when its run ended

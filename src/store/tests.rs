@@ -1,6 +1,6 @@
 use super::testing;
 use super::*;
-use crate::chat::ThreadKey;
+use crate::origin::ThreadKey;
 use crate::config::Strategy;
 
 fn new_run(service: &str, env: &str) -> NewRun {
