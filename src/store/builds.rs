@@ -79,9 +79,9 @@ impl Store {
 mod tests {
     use super::super::testing;
     use super::super::{Action, NewApproval, NewRun, StageRecord, Store};
+    use crate::config::Strategy;
     use crate::origin::ThreadKey;
     use crate::pipeline::RunStatus;
-    use crate::config::Strategy;
 
     async fn run(s: &Store, env: &str, version: Option<&str>, stages: &[(&str, &str)]) -> i64 {
         let id = s

@@ -1,7 +1,7 @@
 use super::testing;
 use super::*;
-use crate::origin::ThreadKey;
 use crate::config::Strategy;
+use crate::origin::ThreadKey;
 
 fn new_run(service: &str, env: &str) -> NewRun {
     NewRun {
