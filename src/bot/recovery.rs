@@ -33,7 +33,7 @@ struct Progress {
 
 fn progress(run: &RunRecord, switched: bool, config: &Config) -> Progress {
     let stage = run.stage.as_deref();
-    let in_rollback = run.stage_phase.as_deref() == Some("rollback");
+    let in_rollback = run.stage_phase == Some(crate::pipeline::Phase::Rollback);
     let place = match (stage, in_rollback) {
         (None, _) => "before its first stage".to_string(),
         (Some(s), true) => format!("in the automatic rollback, at {s}"),

@@ -194,7 +194,7 @@ impl RunJob {
     async fn begin_stage(&self, at: &StageRef) {
         if let Err(e) = self
             .store
-            .set_run_stage(self.record.id, at.phase.as_str(), &at.name)
+            .set_run_stage(self.record.id, at.phase, &at.name)
             .await
         {
             tracing::warn!(error = %e, "could not record the stage being run");

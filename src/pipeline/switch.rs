@@ -11,7 +11,7 @@ impl RunJob {
     pub(super) async fn switch(&self, phase: Phase, action: Action, version: Option<&str>) -> bool {
         match self
             .store
-            .record_switch(&self.record, phase.as_str(), action, version)
+            .record_switch(&self.record, phase, action, version)
             .await
         {
             Ok(()) => {
@@ -66,7 +66,7 @@ impl RunJob {
         let (outcome, stage) = end.settlement();
         if let Err(e) = self
             .store
-            .settle_switches(self.record.id, phase.as_str(), outcome, stage)
+            .settle_switches(self.record.id, phase, outcome, stage)
             .await
         {
             tracing::error!(error = %e, "could not record how the checks after the switch went");

@@ -103,7 +103,7 @@ pub struct RunRecord {
     /// The stage running now (or last started), for recovery after a crash.
     pub stage: Option<String>,
     /// Its phase, `main` or `rollback`.
-    pub stage_phase: Option<String>,
+    pub stage_phase: Option<Phase>,
 }
 
 impl RunRecord {
@@ -152,7 +152,9 @@ impl RunRecord {
             heartbeat_at: get(r, "heartbeat_at")?,
             pgid: get(r, "pgid")?,
             stage: get(r, "stage")?,
-            stage_phase: get(r, "stage_phase")?,
+            stage_phase: get::<Option<String>>(r, "stage_phase")?
+                .as_deref()
+                .and_then(Phase::parse),
         })
     }
 }
