@@ -12,9 +12,28 @@ use deckhand::command::{
     Outcome, Query, RefusalKind, Report, RunCommand, ServiceName, StopTarget,
 };
 use deckhand::pipeline::Executor;
+use deckhand::pipeline::{Progress, ProgressSink, RunEvent};
 use deckhand::store::{ApprovalStatus, Decision, Store};
 use std::sync::Arc;
-use support::{config_in, temp_dir, Recorder};
+use std::sync::Mutex;
+use support::{config_in, temp_dir};
+
+/// Collects the typed progress of every run, as an API's event stream would.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<RunEvent>>);
+
+impl ProgressSink for Recorder {
+    fn report(&self, event: &RunEvent) {
+        self.0.lock().unwrap().push(event.clone());
+    }
+}
+
+impl Recorder {
+    fn of_run(&self, id: i64) -> Vec<RunEvent> {
+        let all = self.0.lock().unwrap();
+        all.iter().filter(|e| e.run.id == id).cloned().collect()
+    }
+}
 
 fn kind(outcome: &Outcome) -> Option<RefusalKind> {
     match outcome {
@@ -126,6 +145,17 @@ async fn deploy_approve_run_status(c: Commander) {
     assert_eq!(kind(&closed), Some(RefusalKind::Closed), "single use");
 
     c.executor().wait_idle().await;
+    // The run reported to the request's origin, typed, from start to finish.
+    let events = progress.of_run(run_id);
+    assert!(events.iter().all(|e| e.run.origin == origin), "{events:?}");
+    assert!(matches!(
+        events.first().map(|e| &e.progress),
+        Some(Progress::Started { .. })
+    ));
+    match events.last().map(|e| &e.progress) {
+        Some(Progress::Finished(outcome)) => assert_eq!(outcome.status, RunStatus::Succeeded),
+        other => panic!("expected the run's outcome last, got {other:?}"),
+    }
     let record = c.store().run(run_id).await.unwrap().unwrap();
     assert_eq!(record.status, RunStatus::Succeeded, "{record:?}");
     assert_eq!(record.requested_by, "alice");
@@ -221,6 +251,8 @@ async fn locks_and_stops(c: Commander) {
     let Outcome::Started(s) = started else {
         panic!("expected a started run, got {started:?}");
     };
+    // The handle is awaited like a plan's step would be.
+    assert_eq!(s.handle.finished().await.status, RunStatus::Succeeded);
     c.executor().wait_idle().await;
     let stop = Command::Stop(StopTarget::Run { id: s.run_id });
     let o = c

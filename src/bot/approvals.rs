@@ -46,7 +46,12 @@ impl Bot {
         let origin = crate::command::Origin::Thread(thread.clone());
         let (text, refusal) = match self
             .commander
-            .apply(command, &actor, &origin, sink.clone())
+            .apply(
+                command,
+                &actor,
+                &origin,
+                Arc::new(super::progress::ChatProgress::new(sink.clone())),
+            )
             .await
         {
             Ok(outcome) => (text_of(&outcome), refusal_kind(&outcome)),
@@ -56,7 +61,10 @@ impl Bot {
             sink.emit(BotEvent::Reply {
                 thread,
                 text,
-                intent: Some(decision.as_str().into()),
+                intent: Some(match decision {
+                    Decision::Approve => crate::nlu::Intent::Approve,
+                    Decision::Reject => crate::nlu::Intent::Reject,
+                }),
                 refusal,
             });
         }

@@ -8,6 +8,7 @@ mod decisions;
 mod governed;
 mod help;
 mod outcomes;
+mod progress;
 mod promote;
 mod recovery;
 mod refusals;
@@ -449,8 +450,8 @@ impl Bot {
                 out.sink.emit(BotEvent::Prompt {
                     thread: out.thread.clone(),
                     text,
-                    intent: intent.as_str().into(),
-                    slot: slot.as_str().into(),
+                    intent,
+                    slot,
                     choices,
                 });
             }
@@ -460,7 +461,7 @@ impl Bot {
                     out.sink.emit(BotEvent::Confirm {
                         thread: out.thread.clone(),
                         text,
-                        intent: req.intent.as_str().into(),
+                        intent: req.intent,
                     });
                 }
                 Ok(Err(confirm::NoQuestion::Refused(refusal))) => {
@@ -517,11 +518,11 @@ impl Bot {
             .is_some_and(|f| f.confirm.is_some());
         let result = if confirmed {
             self.commander
-                .apply_confirmed(command, actor, &origin, out.sink.clone())
+                .apply_confirmed(command, actor, &origin, out.progress())
                 .await
         } else {
             self.commander
-                .apply(command, actor, &origin, out.sink.clone())
+                .apply(command, actor, &origin, out.progress())
                 .await
         };
         match result {
@@ -541,7 +542,7 @@ impl Bot {
         let origin = Origin::Thread(out.thread.clone());
         match self
             .commander
-            .apply(command, actor, &origin, out.sink.clone())
+            .apply(command, actor, &origin, out.progress())
             .await
         {
             Ok(outcome) => Some(outcome),
@@ -571,6 +572,11 @@ struct Out {
 }
 
 impl Out {
+    /// Where a run started from this thread reports: the thread itself, rendered.
+    fn progress(&self) -> crate::command::Progress {
+        Arc::new(progress::ChatProgress::new(self.sink.clone()))
+    }
+
     /// A refusal, rendered at the chat edge, with its kind on the event.
     fn refuse(&self, session: &mut Session, refusal: &crate::command::Refusal) {
         let text = reply_for(refusal);
@@ -578,7 +584,7 @@ impl Out {
         self.sink.emit(BotEvent::Reply {
             thread: self.thread.clone(),
             text,
-            intent: Some(self.intent.as_str().into()),
+            intent: Some(self.intent),
             refusal: Some(refusal.kind()),
         });
     }
@@ -588,7 +594,7 @@ impl Out {
         self.sink.emit(BotEvent::Reply {
             thread: self.thread.clone(),
             text,
-            intent: Some(self.intent.as_str().into()),
+            intent: Some(self.intent),
             refusal: None,
         });
     }

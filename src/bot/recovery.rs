@@ -33,7 +33,7 @@ struct Progress {
 
 fn progress(run: &RunRecord, switched: bool, config: &Config) -> Progress {
     let stage = run.stage.as_deref();
-    let in_rollback = run.stage_phase.as_deref() == Some("rollback");
+    let in_rollback = run.stage_phase == Some(crate::pipeline::Phase::Rollback);
     let place = match (stage, in_rollback) {
         (None, _) => "before its first stage".to_string(),
         (Some(s), true) => format!("in the automatic rollback, at {s}"),
@@ -152,7 +152,7 @@ pub(super) async fn recover(store: &Store, config: &Config) -> Result<Vec<Notice
                         ..Slots::default()
                     },
                     awaiting: Awaiting::Confirmation,
-                    requested_by: platform_user(config, &run.requested_by, &run.thread.platform),
+                    requested_by: platform_user(config, &run.requested_by, run.origin.platform()),
                     suggestion: None,
                 })
             }
@@ -171,7 +171,7 @@ pub(super) async fn recover(store: &Store, config: &Config) -> Result<Vec<Notice
             }
         };
         notices.push(Notice {
-            thread: run.thread.clone(),
+            thread: run.origin.to_key(),
             text,
             offer,
         });
@@ -203,7 +203,7 @@ impl Bot {
                     sink.emit(BotEvent::Confirm {
                         thread: n.thread,
                         text: n.text,
-                        intent: Intent::Rollback.as_str().into(),
+                        intent: Intent::Rollback,
                     });
                 }
                 _ => sink.emit(BotEvent::Reply {

@@ -68,7 +68,7 @@ impl Bot {
         out.sink.emit(BotEvent::Confirm {
             thread: out.thread.clone(),
             text,
-            intent: Intent::Cancel.as_str().into(),
+            intent: Intent::Cancel,
         });
     }
 
@@ -84,7 +84,7 @@ impl Bot {
         let command = Command::Stop(StopTarget::Runs { ids });
         match self
             .commander
-            .apply_confirmed(command, actor, &origin, out.sink.clone())
+            .apply_confirmed(command, actor, &origin, out.progress())
             .await
         {
             Ok(outcome) => outcomes::show(&outcome, session, out),

@@ -1,7 +1,15 @@
 //! Platform-neutral chat types: what adapters hand to the bot and what the bot hands back.
 
+mod stage_line;
+
+use crate::config::Strategy;
+use crate::nlu::{Intent, SlotKind};
 pub use crate::origin::ThreadKey;
+use crate::pipeline::Phase;
+pub use crate::pipeline::{RunStatus, StageState};
+use crate::store::Action;
 use serde::Serialize;
+pub use stage_line::{format_duration, stage_label, StageLine};
 
 /// A normalized message from any adapter.
 #[derive(Debug, Clone)]
@@ -30,79 +38,6 @@ pub enum Click {
     Reject(i64),
 }
 
-/// How a run ended (or that it is still going).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatus {
-    /// Stages are executing.
-    Running,
-    /// Every stage succeeded.
-    Succeeded,
-    /// A stage failed (and a rollback may have run).
-    Failed,
-    /// A user cancelled it.
-    Cancelled,
-    /// The process died while it was running; found at the next start.
-    Interrupted,
-}
-
-impl RunStatus {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Running => "running",
-            RunStatus::Succeeded => "succeeded",
-            RunStatus::Failed => "failed",
-            RunStatus::Cancelled => "cancelled",
-            RunStatus::Interrupted => "interrupted",
-        }
-    }
-
-    /// Parses the stored spelling.
-    pub fn parse(s: &str) -> Option<RunStatus> {
-        Some(match s {
-            "running" => RunStatus::Running,
-            "succeeded" => RunStatus::Succeeded,
-            "failed" => RunStatus::Failed,
-            "cancelled" => RunStatus::Cancelled,
-            "interrupted" => RunStatus::Interrupted,
-            _ => return None,
-        })
-    }
-}
-
-/// State of one stage in a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StageState {
-    /// Not started yet.
-    Pending,
-    /// Executing now.
-    Running,
-    /// Exited 0.
-    Succeeded,
-    /// Exited non-zero or could not start.
-    Failed,
-    /// Exceeded its timeout and was stopped.
-    TimedOut,
-    /// Stopped because the run was cancelled.
-    Cancelled,
-}
-
-impl StageState {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StageState::Pending => "pending",
-            StageState::Running => "running",
-            StageState::Succeeded => "succeeded",
-            StageState::Failed => "failed",
-            StageState::TimedOut => "timed_out",
-            StageState::Cancelled => "cancelled",
-        }
-    }
-}
-
 /// What the bot says or reports; adapters render these.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -114,7 +49,7 @@ pub enum BotEvent {
         /// Text to show.
         text: String,
         /// Intent the bot understood, if any.
-        intent: Option<String>,
+        intent: Option<Intent>,
         /// When the reply is a refusal: its kind (`not_permitted`, `locked`, ...), so scripts
         /// and tests need not read the sentence.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -127,9 +62,9 @@ pub enum BotEvent {
         /// Text to show.
         text: String,
         /// Intent being filled.
-        intent: String,
+        intent: Intent,
         /// The slot asked for.
-        slot: String,
+        slot: SlotKind,
         /// Valid answers.
         choices: Vec<String>,
     },
@@ -140,7 +75,7 @@ pub enum BotEvent {
         /// Text to show.
         text: String,
         /// Intent to confirm.
-        intent: String,
+        intent: Intent,
     },
     /// A request waits for approval; platforms with buttons show Approve/Reject.
     ApprovalRequest {
@@ -161,8 +96,8 @@ pub enum BotEvent {
         thread: ThreadKey,
         /// Store id of the run.
         run_id: i64,
-        /// `deploy` or `rollback`.
-        action: String,
+        /// Deploy or rollback.
+        action: Action,
         /// Service name.
         service: String,
         /// Environment name.
@@ -170,7 +105,7 @@ pub enum BotEvent {
         /// Version requested, if any.
         version: Option<String>,
         /// Strategy.
-        strategy: String,
+        strategy: Strategy,
     },
     /// A stage started, logged a line, or finished.
     Progress {
@@ -180,8 +115,8 @@ pub enum BotEvent {
         run_id: i64,
         /// Stage name.
         stage: String,
-        /// `main` or `rollback`.
-        phase: String,
+        /// Main pipeline or automatic rollback.
+        phase: Phase,
         /// State of the stage after this event.
         state: StageState,
         /// Output line, for log events.

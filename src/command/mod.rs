@@ -50,8 +50,8 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Where a started run reports its progress.
-pub type Progress = Arc<dyn crate::chat::EventSink>;
+/// Where a started run reports its progress (typed events; each surface renders them).
+pub type Progress = Arc<dyn crate::pipeline::ProgressSink>;
 
 /// Something a person (or a configured CI/agent identity) asked Deckhand to do.
 ///
@@ -253,6 +253,9 @@ pub struct Started {
     pub action: Action,
     /// What runs.
     pub command: RunCommand,
+    /// Await the run's outcome or subscribe to its progress.
+    #[serde(skip)]
+    pub handle: crate::pipeline::RunHandle,
 }
 
 /// A typed answer; surfaces render it (chat as text, the API as JSON).

@@ -139,13 +139,14 @@ impl Commander {
             strategy,
             percent: run.percent,
             requested_by: requested_by.to_string(),
-            thread: origin.to_key(),
+            origin: origin.clone(),
         };
         match self.executor.start(new, progress).await {
-            Ok(run_id) => Ok(Outcome::Started(Started {
-                run_id,
+            Ok(handle) => Ok(Outcome::Started(Started {
+                run_id: handle.id,
                 action,
                 command: run,
+                handle,
             })),
             Err(StartError::Busy(r)) => Ok(Outcome::Refused(Refusal::Busy { run: r })),
             Err(StartError::NoRollback(service)) => {

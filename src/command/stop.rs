@@ -30,7 +30,7 @@ impl Commander {
                 }))
             }
             StopTarget::Runs { ids } => ids.clone(),
-            StopTarget::From { origin } => self.executor.runs_in_thread(&origin.to_key()),
+            StopTarget::From { origin } => self.executor.runs_from(origin),
         };
         Ok(Ok(ids))
     }

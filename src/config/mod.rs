@@ -6,7 +6,7 @@ mod warnings;
 pub use schema::{
     Config, DialogueConfig, DiscordConfig, Environment, GovernanceConfig, MemoryConfig, MemoryRule,
     NluConfig, Person, Pipeline, Policy, ServeConfig, Service, SessionConfig, SlackConfig,
-    SlackTransport, Stage, StoreConfig, Strategy,
+    SlackTransport, Stage, StageKind, StoreConfig, Strategy,
 };
 
 use std::collections::HashMap;
@@ -351,11 +351,14 @@ impl Config {
                 if st.name.trim().is_empty() {
                     out.push(format!("pipeline `{name}` has a stage without a name"));
                 }
-                if st.command.trim().is_empty() {
-                    out.push(format!(
-                        "stage `{}` of pipeline `{name}` has an empty command",
-                        st.name
-                    ));
+                match &st.kind {
+                    StageKind::Process { command } if command.trim().is_empty() => {
+                        out.push(format!(
+                            "stage `{}` of pipeline `{name}` has an empty command",
+                            st.name
+                        ));
+                    }
+                    StageKind::Process { .. } => {}
                 }
                 if st.timeout_secs == 0 {
                     out.push(format!(

@@ -318,6 +318,9 @@ impl Strategy {
         }
     }
 
+    /// Every strategy, in the order choices are offered.
+    pub const ALL: [Strategy; 3] = [Strategy::Direct, Strategy::Canary, Strategy::BlueGreen];
+
     /// Parses a canonical spelling.
     pub fn parse(s: &str) -> Option<Strategy> {
         match s {
@@ -354,17 +357,79 @@ pub struct Pipeline {
     pub rollback_from: Option<String>,
 }
 
-/// One step of a pipeline, run as a child process.
+/// One step of a pipeline. Written `{ name, command, timeout_secs }` for a shell command
+/// (the default kind); `type:` names another kind once one exists.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawStage")]
 pub struct Stage {
     /// Short name shown in progress (`build`, `test`, ...).
     pub name: String,
-    /// Command line run with `sh -c` in the config folder. Written by the operator, never by chat.
-    pub command: String,
+    /// What the stage does, and its kind's settings.
+    pub kind: StageKind,
     /// Seconds before the stage is stopped and counted as failed.
-    #[serde(default = "default_stage_timeout")]
     pub timeout_secs: u64,
+}
+
+/// The kinds of stage; each has a runner in `pipeline::stage`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StageKind {
+    /// A command line run with `sh -c` in the config folder, in its own process group.
+    /// Written by the operator, never by chat.
+    Process {
+        /// The command line.
+        command: String,
+    },
+}
+
+/// The `type:` of a stage in the YAML.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum StageType {
+    #[default]
+    Process,
+}
+
+/// A stage as written: the fields of every kind, checked by [`Stage`]'s `TryFrom`, so a kind's
+/// fields are required for it (and only accepted by it) without a `type:` on process stages.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStage {
+    name: String,
+    #[serde(rename = "type", default)]
+    kind: StageType,
+    command: Option<String>,
+    #[serde(default = "default_stage_timeout")]
+    timeout_secs: u64,
+}
+
+impl TryFrom<RawStage> for Stage {
+    type Error = String;
+
+    fn try_from(raw: RawStage) -> Result<Stage, String> {
+        let kind = match raw.kind {
+            StageType::Process => StageKind::Process {
+                command: raw.command.ok_or("missing field `command`")?,
+            },
+        };
+        Ok(Stage {
+            name: raw.name,
+            kind,
+            timeout_secs: raw.timeout_secs,
+        })
+    }
+}
+
+impl Stage {
+    /// A shell-command stage (tests, defaults).
+    pub fn process(name: &str, command: &str, timeout_secs: u64) -> Stage {
+        Stage {
+            name: name.into(),
+            kind: StageKind::Process {
+                command: command.into(),
+            },
+            timeout_secs,
+        }
+    }
 }
 
 fn default_stage_timeout() -> u64 {

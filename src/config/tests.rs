@@ -219,3 +219,26 @@ fn service_policies_are_checked_and_a_config_without_policies_has_no_warnings() 
         "{w:?}"
     );
 }
+
+#[test]
+fn stages_are_process_stages_unless_typed_otherwise() {
+    let typed = GOOD.replace(
+        "      - name: build\n        command: \"true\"",
+        "      - name: build\n        type: process\n        command: \"true\"",
+    );
+    for text in [GOOD, typed.as_str()] {
+        let c = parse(text).unwrap();
+        assert_eq!(
+            c.pipelines["p"].stages[0].kind,
+            StageKind::Process {
+                command: "true".into()
+            }
+        );
+    }
+    let no_command = GOOD.replace("        command: \"true\"\n", "");
+    let err = parse(&no_command).unwrap_err().to_string();
+    assert!(err.contains("missing field `command`"), "{err}");
+    let unknown = typed.replace("type: process", "type: kubernetes");
+    let err = parse(&unknown).unwrap_err().to_string();
+    assert!(err.contains("kubernetes"), "{err}");
+}

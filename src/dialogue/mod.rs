@@ -192,7 +192,7 @@ impl Dialogue {
         match kind {
             SlotKind::Service => self.config.service_names(),
             SlotKind::Environment => self.config.environment_names(),
-            SlotKind::Strategy => vec!["direct".into(), "canary".into(), "blue-green".into()],
+            SlotKind::Strategy => Strategy::ALL.iter().map(|s| s.as_str().into()).collect(),
             SlotKind::Version | SlotKind::Percent => Vec::new(),
         }
     }

@@ -12,7 +12,8 @@ mod version;
 pub use version::{parse_version, version_order_key, VersionKey};
 
 /// Which slot an entity fills.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SlotKind {
     /// A configured service.
     Service,

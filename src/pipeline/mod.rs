@@ -1,20 +1,31 @@
 //! Pipeline executor: turns a confirmed deploy or rollback into a run whose stages execute in
-//! order as child processes, reporting progress into an [`EventSink`] and results into the store.
-//! Chat text never reaches a command line: stages get validated values as `DECKHAND_*` variables.
+//! order (each through its kind's [`stage::StageRunner`]), reporting typed progress into a
+//! [`ProgressSink`] and results into the store. It knows nothing of chat: surfaces render the
+//! events. Chat text never reaches a command line: stages get validated values as
+//! `DECKHAND_*` variables.
 
-mod progress;
+mod events;
+mod handle;
 mod run;
-mod stage;
+pub mod stage;
+mod status;
 mod switch;
+#[cfg(test)]
+mod tests;
 
-pub use progress::{format_duration, Phase, StageLine};
+pub use events::{
+    Progress, ProgressSink, RollbackOutcome, RunEvent, RunFacts, RunOutcome, StageFailure, StageRef,
+};
+pub use handle::RunHandle;
 pub use stage::{run_stage, StageCommand, StageEnd, StageOutcome, LOG_TAIL_LINES};
+pub use status::{Phase, RunStatus, StageState};
 
-use crate::audit::Audit;
-use crate::chat::{BotEvent, EventSink, ThreadKey};
-use crate::config::Config;
+use crate::audit::{Audit, AuditEvent};
+use crate::config::{Config, Environment, Pipeline, Stage};
+use crate::origin::Origin;
 use crate::store::{Action, NewRun, RunRecord, Store, StoreError};
-use std::collections::HashMap;
+use handle::Reporter;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -37,7 +48,7 @@ pub enum StartError {
 }
 
 struct ActiveRun {
-    thread: ThreadKey,
+    origin: Origin,
     cancel: watch::Sender<bool>,
 }
 
@@ -88,42 +99,14 @@ impl Executor {
         }
     }
 
-    /// Records the run and starts it in the background; returns its id.
-    pub async fn start(&self, req: NewRun, sink: Arc<dyn EventSink>) -> Result<i64, StartError> {
-        let service = self
-            .config
-            .service(&req.service)
-            .ok_or_else(|| StartError::Unknown(req.service.clone()))?;
-        let env = self
-            .config
-            .environment(&req.environment)
-            .ok_or_else(|| StartError::Unknown(req.environment.clone()))?;
-        let pipeline = self
-            .config
-            .pipelines
-            .get(&service.pipeline)
-            .ok_or_else(|| StartError::Unknown(service.pipeline.clone()))?;
-        let rollback = pipeline
-            .rollback
-            .as_ref()
-            .and_then(|r| self.config.pipelines.get(r));
-        let (stages, rollback_stages, pipeline_env, switch_stage) = match req.action {
-            Action::Deploy => (
-                pipeline.stages.clone(),
-                rollback.map(|p| (p.stages.clone(), p.env.clone())),
-                pipeline.env.clone(),
-                pipeline.rollback_from.clone(),
-            ),
-            Action::Rollback => {
-                let rb = rollback.ok_or_else(|| StartError::NoRollback(req.service.clone()))?;
-                (
-                    rb.stages.clone(),
-                    None,
-                    rb.env.clone(),
-                    rb.rollback_from.clone(),
-                )
-            }
-        };
+    /// Records the run and starts it in the background, reporting its progress into `sink`;
+    /// the handle awaits or follows it.
+    pub async fn start(
+        &self,
+        req: NewRun,
+        sink: Arc<dyn ProgressSink>,
+    ) -> Result<RunHandle, StartError> {
+        let plan = self.plan(&req)?;
         let previous = self
             .store
             .restore_point(&req.service, &req.environment)
@@ -148,59 +131,14 @@ impl Executor {
             .await
             .map_err(StartError::Store)?
             .ok_or(StartError::Unknown(format!("run {run_id}")))?;
-        let cancel_rx = {
-            // Under the lock cancel_all takes: a run is either seen by it or starts cancelled.
-            let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
-            let closing = self.closing.load(std::sync::atomic::Ordering::SeqCst);
-            let (cancel_tx, cancel_rx) = watch::channel(closing);
-            active.insert(
-                run_id,
-                ActiveRun {
-                    thread: req.thread.clone(),
-                    cancel: cancel_tx,
-                },
-            );
-            cancel_rx
-        };
-        self.audit
-            .note(
-                &req.requested_by,
-                "run.started",
-                &format!("run {run_id}"),
-                serde_json::json!({
-                    "action": req.action.as_str(), "service": req.service, "environment": req.environment,
-                    "version": req.version, "strategy": req.strategy.as_str(), "percent": req.percent,
-                    "thread": req.thread.to_string(),
-                }),
-            )
-            .await;
-        sink.emit(BotEvent::RunStarted {
-            thread: req.thread.clone(),
-            run_id,
-            action: req.action.as_str().into(),
-            service: req.service.clone(),
-            environment: req.environment.clone(),
-            version: req.version.clone(),
-            strategy: req.strategy.as_str().into(),
+        let cancel = self.register(run_id, &req.origin);
+        self.audit_start(run_id, &req).await;
+        let (report, handle) = Reporter::new(facts(run_id, &req), sink);
+        report.report(Progress::Started {
+            stages: plan.main.stages.iter().map(|s| s.name.clone()).collect(),
         });
-        let job = run::RunJob {
-            config: self.config.clone(),
-            store: self.store.clone(),
-            audit: self.audit.clone(),
-            sink,
-            record,
-            stages,
-            rollback_stages,
-            pipeline_env,
-            auto_rollback: env.auto_rollback,
-            rollback_from: pipeline.rollback_from.clone(),
-            switch_stage,
-            rollback_switch_stage: rollback.and_then(|p| p.rollback_from.clone()),
-            stage_names: pipeline.stages.iter().map(|s| s.name.clone()).collect(),
-            previous,
-            cancel: cancel_rx,
-        };
-        let span = tracing::info_span!("run", run_id, platform = %req.thread.platform, session = %req.thread);
+        let job = plan.into_job(self, report, record, previous, cancel);
+        let span = tracing::info_span!("run", run_id, platform = %req.origin.platform(), session = %req.origin);
         tokio::spawn(
             async move {
                 let _guard = guard;
@@ -208,15 +146,78 @@ impl Executor {
             }
             .instrument(span),
         );
-        Ok(run_id)
+        Ok(handle)
     }
 
-    /// Ids of the runs started from this thread that are still in progress.
-    pub fn runs_in_thread(&self, thread: &ThreadKey) -> Vec<i64> {
+    /// The pipelines a request runs, from the config.
+    fn plan(&self, req: &NewRun) -> Result<RunPlan<'_>, StartError> {
+        let config = &self.config;
+        let service = config
+            .service(&req.service)
+            .ok_or_else(|| StartError::Unknown(req.service.clone()))?;
+        let env = config
+            .environment(&req.environment)
+            .ok_or_else(|| StartError::Unknown(req.environment.clone()))?;
+        let pipeline = config
+            .pipelines
+            .get(&service.pipeline)
+            .ok_or_else(|| StartError::Unknown(service.pipeline.clone()))?;
+        let rollback = pipeline
+            .rollback
+            .as_ref()
+            .and_then(|r| config.pipelines.get(r));
+        let main = match req.action {
+            Action::Deploy => pipeline,
+            Action::Rollback => {
+                rollback.ok_or_else(|| StartError::NoRollback(req.service.clone()))?
+            }
+        };
+        Ok(RunPlan {
+            env,
+            pipeline,
+            main,
+            // A rollback has no automatic rollback of its own.
+            auto: rollback.filter(|_| req.action == Action::Deploy),
+        })
+    }
+
+    /// Marks the run active (cancellable); returns its cancel signal.
+    fn register(&self, run_id: i64, origin: &Origin) -> watch::Receiver<bool> {
+        // Under the lock cancel_all takes: a run is either seen by it or starts cancelled.
+        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        let closing = self.closing.load(std::sync::atomic::Ordering::SeqCst);
+        let (cancel_tx, cancel_rx) = watch::channel(closing);
+        active.insert(
+            run_id,
+            ActiveRun {
+                origin: origin.clone(),
+                cancel: cancel_tx,
+            },
+        );
+        cancel_rx
+    }
+
+    async fn audit_start(&self, run_id: i64, req: &NewRun) {
+        let event = AuditEvent::RunStarted {
+            run: run_id,
+            action: req.action.as_str().into(),
+            service: req.service.clone(),
+            environment: req.environment.clone(),
+            version: req.version.clone(),
+            strategy: req.strategy.as_str().into(),
+            percent: req.percent,
+            thread: req.origin.to_string(),
+        };
+        self.audit.log(&req.requested_by, event).await;
+    }
+
+    /// Ids of the runs started from this origin (a chat thread, an API client) that are
+    /// still in progress.
+    pub fn runs_from(&self, origin: &Origin) -> Vec<i64> {
         let active = self.active.lock().unwrap_or_else(|e| e.into_inner());
         let mut ids: Vec<i64> = active
             .iter()
-            .filter(|(_, r)| &r.thread == thread)
+            .filter(|(_, r)| &r.origin == origin)
             .map(|(id, _)| *id)
             .collect();
         ids.sort_unstable();
@@ -265,6 +266,68 @@ impl Executor {
         let mut count = self.tasks.subscribe();
         // The sender lives in `self`, so the channel cannot close while we wait.
         let _ = count.wait_for(|n| *n == 0).await;
+    }
+}
+
+/// The facts every event of the run carries.
+fn facts(run_id: i64, req: &NewRun) -> RunFacts {
+    RunFacts {
+        id: run_id,
+        action: req.action,
+        service: req.service.clone(),
+        environment: req.environment.clone(),
+        version: req.version.clone(),
+        strategy: req.strategy,
+        percent: req.percent,
+        requested_by: req.requested_by.clone(),
+        origin: req.origin.clone(),
+    }
+}
+
+/// The config a run executes: the environment, the service's pipeline, the pipeline the main
+/// phase runs (the service's, or its rollback pipeline for a rollback), and the automatic
+/// rollback's pipeline for a deploy.
+struct RunPlan<'c> {
+    env: &'c Environment,
+    pipeline: &'c Pipeline,
+    main: &'c Pipeline,
+    auto: Option<&'c Pipeline>,
+}
+
+impl RunPlan<'_> {
+    fn into_job(
+        self,
+        executor: &Executor,
+        report: Reporter,
+        record: RunRecord,
+        previous: Option<String>,
+        cancel: watch::Receiver<bool>,
+    ) -> run::RunJob {
+        let stages_of = |p: &Pipeline| -> (Vec<Stage>, BTreeMap<String, String>) {
+            (p.stages.clone(), p.env.clone())
+        };
+        run::RunJob {
+            config: executor.config.clone(),
+            store: executor.store.clone(),
+            audit: executor.audit.clone(),
+            report,
+            record,
+            stages: self.main.stages.clone(),
+            rollback_stages: self.auto.map(stages_of),
+            pipeline_env: self.main.env.clone(),
+            auto_rollback: self.env.auto_rollback,
+            rollback_from: self.pipeline.rollback_from.clone(),
+            switch_stage: self.main.rollback_from.clone(),
+            rollback_switch_stage: self.auto.and_then(|p| p.rollback_from.clone()),
+            stage_names: self
+                .pipeline
+                .stages
+                .iter()
+                .map(|s| s.name.clone())
+                .collect(),
+            previous,
+            cancel,
+        }
     }
 }
 

@@ -1,9 +1,12 @@
-//! One background run: executes the stages of a phase, records results, reports progress,
-//! and runs the automatic rollback when a deploy fails.
+//! One background run: executes the stages of a phase, records results, reports typed
+//! progress, and runs the automatic rollback when a deploy fails. No sentence is composed
+//! here: the outcome is facts (see [`super::events`]).
 
-use super::{run_stage, Phase, StageCommand, StageEnd, StageLine};
-use crate::audit::Audit;
-use crate::chat::{BotEvent, EventSink, RunStatus, StageState};
+use super::events::{Progress, RollbackOutcome, RunOutcome, StageFailure, StageRef};
+use super::handle::Reporter;
+use super::stage::{self, StageEnd, StageJob, StageOutcome};
+use super::status::{Phase, RunStatus, StageState};
+use crate::audit::{Audit, AuditEvent};
 use crate::config::{Config, Stage};
 use crate::store::{Action, RunRecord, StageRecord, Store};
 use std::collections::BTreeMap;
@@ -25,7 +28,7 @@ pub(super) struct RunJob {
     pub(super) config: Arc<Config>,
     pub(super) store: Store,
     pub(super) audit: Audit,
-    pub(super) sink: Arc<dyn EventSink>,
+    pub(super) report: Reporter,
     pub(super) record: RunRecord,
     pub(super) stages: Vec<Stage>,
     pub(super) rollback_stages: Option<(Vec<Stage>, BTreeMap<String, String>)>,
@@ -74,17 +77,46 @@ struct PhaseSpec<'a> {
     switch_stage: Option<&'a str>,
 }
 
-/// How the automatic rollback went, for the run's final sentence.
-struct RollbackEnd {
-    /// It restored the previous release and its checks passed.
-    restored: bool,
-    /// It ran and did not succeed.
-    failed: bool,
-    /// The sentence tail (starts with "." or ";").
-    tail: String,
+fn stage_state(end: StageEnd) -> StageState {
+    match end {
+        StageEnd::Succeeded => StageState::Succeeded,
+        StageEnd::Failed(_) => StageState::Failed,
+        StageEnd::TimedOut => StageState::TimedOut,
+        StageEnd::Cancelled => StageState::Cancelled,
+    }
 }
 
+/// The automatic rollback's stages with their environment, and the version it restores.
+type RollbackPlan = ((Vec<Stage>, BTreeMap<String, String>), String);
+
 impl RunJob {
+    /// What the automatic rollback would run, or why it does not run.
+    fn rollback_plan(
+        &mut self,
+        r: &RunRecord,
+        failed_stage: &str,
+        switched: bool,
+    ) -> Result<RollbackPlan, RollbackOutcome> {
+        if r.action != Action::Deploy || !self.auto_rollback {
+            return Err(RollbackOutcome::NotRequested);
+        }
+        if let Some(first_change) = &self.rollback_from {
+            let pos = |name: &str| self.stage_names.iter().position(|s| s == name);
+            // A stage that reported `::live` changed the target, wherever it is.
+            if !switched && pos(failed_stage) < pos(first_change) {
+                return Err(RollbackOutcome::NotNeeded {
+                    first_change: first_change.clone(),
+                });
+            }
+        }
+        let target = self.previous.clone();
+        let stages = self
+            .rollback_stages
+            .take()
+            .ok_or(RollbackOutcome::NoPipeline)?;
+        Ok((stages, target.ok_or(RollbackOutcome::NoTarget)?))
+    }
+
     fn base_env(
         &self,
         action: Action,
@@ -102,7 +134,7 @@ impl RunJob {
             "DECKHAND_VERSION".into(),
             version.unwrap_or_default().to_string(),
         ));
-        env.push(("DECKHAND_STRATEGY".into(), r.strategy.clone()));
+        env.push(("DECKHAND_STRATEGY".into(), r.strategy.as_str().into()));
         env.push((
             "DECKHAND_CANARY_PERCENT".into(),
             r.percent.map(|p| p.to_string()).unwrap_or_default(),
@@ -112,166 +144,34 @@ impl RunJob {
         env
     }
 
-    fn label(&self, stage: &Stage) -> String {
-        let r = &self.record;
-        match (stage.name.as_str(), r.strategy.as_str()) {
-            ("deploy", "canary") => match r.percent {
-                Some(p) => format!("deploy[canary {p}%]"),
-                None => "deploy[canary]".into(),
-            },
-            ("deploy", "blue-green") => "deploy[blue-green]".into(),
-            _ => stage.name.clone(),
-        }
-    }
-
-    fn emit_progress(
-        &self,
-        stage: &str,
-        phase: Phase,
-        state: StageState,
-        line: Option<String>,
-        summary: String,
-    ) {
-        self.sink.emit(BotEvent::Progress {
-            thread: self.record.thread.clone(),
-            run_id: self.record.id,
-            stage: stage.to_string(),
-            phase: phase.as_str().into(),
-            state,
-            line,
-            summary,
-        });
-    }
-
     /// Runs one phase's stages in order; `version` is updated from `::version` facts.
     /// Returns how it ended and whether the target was switched during it.
     async fn run_phase(
         &mut self,
         spec: &PhaseSpec<'_>,
         version: &mut Option<String>,
-        line: &mut StageLine,
     ) -> (PhaseEnd, bool) {
-        let (phase, action, extra_env) = (spec.phase, spec.action, spec.env);
         let mut switched = false;
-        for (i, stage) in spec.stages.iter().enumerate() {
+        for (index, stage) in spec.stages.iter().enumerate() {
+            let at = StageRef {
+                phase: spec.phase,
+                index,
+                name: stage.name.clone(),
+            };
             if *self.cancel.borrow() {
                 // Cancelled between stages: the next one never starts.
-                line.set(phase, i, StageState::Cancelled, Some(Duration::ZERO));
+                self.report.report(Progress::StageSkipped(at));
                 let end = PhaseEnd::Stopped {
                     stage: stage.name.clone(),
                     end: StageEnd::Cancelled,
                 };
                 return (end, switched);
             }
-            // How far the run got survives a crash of this process (see bot::recovery).
-            if let Err(e) = self
-                .store
-                .set_run_stage(self.record.id, phase.as_str(), &stage.name)
-                .await
-            {
-                tracing::warn!(error = %e, "could not record the stage being run");
-            }
-            line.set(phase, i, StageState::Running, None);
-            self.emit_progress(&stage.name, phase, StageState::Running, None, line.render());
-            let mut env = self.base_env(action, version.as_deref(), extra_env);
-            env.push(("DECKHAND_STAGE".into(), stage.name.clone()));
-            let mut cancel = self.cancel.clone();
-            let (fact_tx, fact_rx) = mpsc::unbounded_channel();
-            let (outcome, live_reported) = {
-                let sink = self.sink.clone();
-                let thread = self.record.thread.clone();
-                let run_id = self.record.id;
-                let summary = line.render();
-                let stage_run = run_stage(
-                    StageCommand {
-                        command: &stage.command,
-                        cwd: &self.config.base_dir,
-                        env: &env,
-                        timeout: Duration::from_secs(stage.timeout_secs),
-                        on_spawn: Some(Box::new({
-                            let store = self.store.clone();
-                            move |pgid| {
-                                tokio::spawn(async move {
-                                    if let Err(e) =
-                                        store.set_run_pgid(run_id, Some(i64::from(pgid))).await
-                                    {
-                                        tracing::warn!(error = %e, "could not record the stage's process group");
-                                    }
-                                });
-                            }
-                        })),
-                        fact_tx: Some(fact_tx),
-                    },
-                    &mut cancel,
-                    |l| {
-                        sink.emit(BotEvent::Progress {
-                            thread: thread.clone(),
-                            run_id,
-                            stage: stage.name.clone(),
-                            phase: phase.as_str().into(),
-                            state: StageState::Running,
-                            line: Some(l.to_string()),
-                            summary: summary.clone(),
-                        });
-                    },
-                );
-                // The fact channel closes when the stage ends, so both finish together.
-                tokio::join!(
-                    stage_run,
-                    self.record_live_facts(phase, action, version.clone(), fact_rx)
-                )
-            };
+            self.begin_stage(&at).await;
+            let (outcome, live_reported) = self.run_stage(spec, &at, stage, version).await;
             switched |= live_reported;
-            for (key, value) in &outcome.facts {
-                if key == "version" {
-                    if safe_version(value) {
-                        *version = Some(value.clone());
-                        if let Err(e) = self.store.set_run_version(self.record.id, value).await {
-                            tracing::error!(error = %e, "could not store the reported version");
-                        }
-                    } else {
-                        tracing::warn!(stage = %stage.name, value = %value, "ignored unsafe ::version fact");
-                    }
-                }
-            }
-            let state = match outcome.end {
-                StageEnd::Succeeded => StageState::Succeeded,
-                StageEnd::Failed(_) => StageState::Failed,
-                StageEnd::TimedOut => StageState::TimedOut,
-                StageEnd::Cancelled => StageState::Cancelled,
-            };
-            line.set(phase, i, state, Some(outcome.duration));
-            self.emit_progress(&stage.name, phase, state, None, line.render());
-            let record = StageRecord {
-                run_id: self.record.id,
-                phase: phase.as_str().into(),
-                position: i as i64,
-                name: stage.name.clone(),
-                status: state.as_str().into(),
-                exit_code: match outcome.end {
-                    StageEnd::Succeeded => Some(0),
-                    StageEnd::Failed(code) => code.map(i64::from),
-                    _ => None,
-                },
-                duration_ms: outcome.duration.as_millis() as i64,
-                log_tail: outcome.tail.join("\n"),
-                finished_at: crate::store::now_ms(),
-            };
-            self.audit
-                .note(
-                    "deckhand",
-                    "stage.finished",
-                    &format!("run {}", self.record.id),
-                    serde_json::json!({
-                        "stage": record.name, "phase": record.phase, "status": record.status,
-                        "exit_code": record.exit_code, "duration_ms": record.duration_ms,
-                    }),
-                )
-                .await;
-            if let Err(e) = self.store.record_stage(&record).await {
-                tracing::error!(error = %e, stage = %stage.name, "could not store the stage result");
-            }
-            tracing::info!(stage = %stage.name, phase = phase.as_str(), state = state.as_str(), ms = record.duration_ms, "stage finished");
+            self.take_version(stage, &outcome, version).await;
+            self.record_stage(&at, &outcome).await;
             if outcome.end != StageEnd::Succeeded {
                 let end = PhaseEnd::Stopped {
                     stage: stage.name.clone(),
@@ -281,10 +181,130 @@ impl RunJob {
             }
             // The pipeline's switching stage succeeding is the switch, unless it said so.
             if !switched && spec.switch_stage == Some(stage.name.as_str()) {
-                switched = self.switch(phase, action, version.as_deref()).await;
+                switched = self
+                    .switch(spec.phase, spec.action, version.as_deref())
+                    .await;
             }
         }
         (PhaseEnd::Completed, switched)
+    }
+
+    /// Records how far the run got (it survives a crash of this process, see
+    /// `bot::recovery`) and reports the stage as started.
+    async fn begin_stage(&self, at: &StageRef) {
+        if let Err(e) = self
+            .store
+            .set_run_stage(self.record.id, at.phase, &at.name)
+            .await
+        {
+            tracing::warn!(error = %e, "could not record the stage being run");
+        }
+        self.report.report(Progress::StageStarted(at.clone()));
+    }
+
+    /// Runs one stage through its kind's runner, streaming its lines as progress and
+    /// recording `::live` switches as they are reported; returns its outcome and whether it
+    /// reported a switch.
+    async fn run_stage(
+        &self,
+        spec: &PhaseSpec<'_>,
+        at: &StageRef,
+        stage: &Stage,
+        version: &Option<String>,
+    ) -> (StageOutcome, bool) {
+        let mut env = self.base_env(spec.action, version.as_deref(), spec.env);
+        env.push(("DECKHAND_STAGE".into(), stage.name.clone()));
+        let mut cancel = self.cancel.clone();
+        let (fact_tx, fact_rx) = mpsc::unbounded_channel();
+        let run_id = self.record.id;
+        let store = self.store.clone();
+        let job = StageJob {
+            cwd: &self.config.base_dir,
+            env: &env,
+            timeout: Duration::from_secs(stage.timeout_secs),
+            on_spawn: Some(Box::new(move |pgid| {
+                tokio::spawn(async move {
+                    if let Err(e) = store.set_run_pgid(run_id, Some(i64::from(pgid))).await {
+                        tracing::warn!(error = %e, "could not record the stage's process group");
+                    }
+                });
+            })),
+            fact_tx: Some(fact_tx),
+        };
+        let mut on_line = |line: &str| {
+            self.report.report(Progress::StageOutput {
+                stage: at.clone(),
+                line: line.to_string(),
+            });
+        };
+        let runner = stage::runner(&stage.kind);
+        let stage_run = runner.run(job, &mut cancel, &mut on_line);
+        // The fact channel closes when the stage ends, so both finish together.
+        tokio::join!(
+            stage_run,
+            self.record_live_facts(spec.phase, spec.action, version.clone(), fact_rx)
+        )
+    }
+
+    /// Takes the version a stage reported with `::version` (when it is safe).
+    async fn take_version(
+        &self,
+        stage: &Stage,
+        outcome: &StageOutcome,
+        version: &mut Option<String>,
+    ) {
+        for (key, value) in &outcome.facts {
+            if key != "version" {
+                continue;
+            }
+            if !safe_version(value) {
+                tracing::warn!(stage = %stage.name, value = %value, "ignored unsafe ::version fact");
+                continue;
+            }
+            *version = Some(value.clone());
+            if let Err(e) = self.store.set_run_version(self.record.id, value).await {
+                tracing::error!(error = %e, "could not store the reported version");
+            }
+        }
+    }
+
+    /// Reports a finished stage, then stores and audits its result.
+    async fn record_stage(&self, at: &StageRef, outcome: &StageOutcome) {
+        let state = stage_state(outcome.end);
+        self.report.report(Progress::StageFinished {
+            stage: at.clone(),
+            state,
+            duration: outcome.duration,
+            tail: outcome.tail.clone(),
+        });
+        let record = StageRecord {
+            run_id: self.record.id,
+            phase: at.phase,
+            position: at.index as i64,
+            name: at.name.clone(),
+            status: state,
+            exit_code: match outcome.end {
+                StageEnd::Succeeded => Some(0),
+                StageEnd::Failed(code) => code.map(i64::from),
+                _ => None,
+            },
+            duration_ms: outcome.duration.as_millis() as i64,
+            log_tail: outcome.tail.join("\n"),
+            finished_at: crate::store::now_ms(),
+        };
+        let event = AuditEvent::StageFinished {
+            run: self.record.id,
+            stage: record.name.clone(),
+            phase: at.phase.as_str().into(),
+            status: state.as_str().into(),
+            exit_code: record.exit_code,
+            duration_ms: Some(record.duration_ms),
+        };
+        self.audit.log("deckhand", event).await;
+        if let Err(e) = self.store.record_stage(&record).await {
+            tracing::error!(error = %e, stage = %at.name, "could not store the stage result");
+        }
+        tracing::info!(stage = %at.name, phase = at.phase.as_str(), state = state.as_str(), ms = record.duration_ms, "stage finished");
     }
 
     pub(super) async fn execute(mut self) {
@@ -304,16 +324,17 @@ impl RunJob {
                 }
             }
         });
-        self.execute_stages().await;
+        let outcome = self.execute_stages().await;
         heartbeat.abort();
         // Awaited so no heartbeat query is still in flight when shutdown closes the store.
         let _ = heartbeat.await;
+        self.finish(outcome).await;
     }
 
-    async fn execute_stages(&mut self) {
+    /// Runs the main phase (and the automatic rollback when it fails) and works out how the
+    /// run ended.
+    async fn execute_stages(&mut self) -> RunOutcome {
         let r = self.record.clone();
-        let labels: Vec<String> = self.stages.iter().map(|s| self.label(s)).collect();
-        let mut line = StageLine::new(&labels);
         let mut version = r.version.clone();
         let stages = std::mem::take(&mut self.stages);
         let env = self.pipeline_env.clone();
@@ -325,115 +346,97 @@ impl RunJob {
             env: &env,
             switch_stage: switch_stage.as_deref(),
         };
-        let (end, switched) = self.run_phase(&spec, &mut version, &mut line).await;
+        let (end, switched) = self.run_phase(&spec, &mut version).await;
         self.settle(Phase::Main, &end).await;
-        let mut record = r.clone();
-        record.version = version.clone();
-        let what = match r.action {
-            Action::Deploy => format!(
-                "Deploy of {} {}to {}",
-                r.service,
-                version
-                    .as_deref()
-                    .map(|v| format!("{v} "))
-                    .unwrap_or_default(),
-                r.environment
-            ),
-            Action::Rollback => format!("Rollback of {} in {}", r.service, r.environment),
+        let mut outcome = RunOutcome {
+            status: RunStatus::Succeeded,
+            version,
+            failure: None,
+            rollback: RollbackOutcome::NotRequested,
+            rolled_back: false,
+            switched,
+            live: None,
+            rollback_target: None,
+            error: None,
         };
-        // After a failure, say what the target runs when this run may have changed it.
-        let tell_live = switched || r.action == Action::Rollback;
-        let (status, rolled_back, error, text) = match end {
-            PhaseEnd::Completed => {
-                let text = match r.action {
-                    Action::Deploy => format!(
-                        "{} {} is live on {}",
-                        r.service,
-                        version.as_deref().unwrap_or("(unknown version)"),
-                        r.environment
-                    ),
-                    Action::Rollback => format!(
-                        "{} is back on {} in {}",
-                        r.service,
-                        version.as_deref().unwrap_or("the previous release"),
-                        r.environment
-                    ),
-                };
-                (RunStatus::Succeeded, false, None, text)
-            }
-            PhaseEnd::Stopped {
-                stage,
-                end: StageEnd::Cancelled,
-            } => {
-                let live = match tell_live {
-                    true => self.live_sentence().await.unwrap_or_default(),
-                    false => String::new(),
-                };
-                (
-                    RunStatus::Cancelled,
-                    false,
-                    Some(format!("cancelled during {stage}")),
-                    format!("{what} was cancelled during {stage}.{live}"),
-                )
-            }
-            PhaseEnd::Stopped { stage, end } => {
-                let why = match end {
-                    StageEnd::TimedOut => {
-                        let secs = stages
-                            .iter()
-                            .find(|s| s.name == stage)
-                            .map(|s| s.timeout_secs)
-                            .unwrap_or(0);
-                        format!("{stage} timed out after {secs}s")
+        if let PhaseEnd::Stopped { stage, end } = end {
+            let timeout = stages
+                .iter()
+                .find(|s| s.name == stage)
+                .map(|s| Duration::from_secs(s.timeout_secs))
+                .unwrap_or_default();
+            self.stopped(
+                &mut outcome,
+                StageFailure {
+                    stage,
+                    end,
+                    timeout,
+                },
+            )
+            .await;
+        }
+        outcome
+    }
+
+    /// Fills in the outcome of a run a stage stopped: cancelled, or failed (then the
+    /// automatic rollback runs when the environment asks for it).
+    async fn stopped(&mut self, outcome: &mut RunOutcome, failure: StageFailure) {
+        outcome.error = Some(failure.stored_error());
+        if failure.end == StageEnd::Cancelled {
+            outcome.status = RunStatus::Cancelled;
+            outcome.failure = Some(failure);
+            return;
+        }
+        outcome.status = RunStatus::Failed;
+        let r = self.record.clone();
+        outcome.rollback = self
+            .auto_rollback(&r, &failure.stage, outcome.switched)
+            .await;
+        outcome.rolled_back = matches!(outcome.rollback, RollbackOutcome::Restored { .. });
+        if r.action == Action::Deploy {
+            outcome.rollback_target =
+                match self.store.rollback_target(&r.service, &r.environment).await {
+                    Ok(target) => target,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not read the rollback target");
+                        None
                     }
-                    StageEnd::Failed(Some(code)) => format!("{stage} failed (exit {code})"),
-                    _ => format!("{stage} failed"),
                 };
-                let rb = self.auto_rollback(&r, &stage, switched, &mut line).await;
-                let live = match (tell_live || rb.failed) && !rb.restored {
-                    true => self.live_sentence().await.unwrap_or_default(),
-                    false => String::new(),
-                };
-                let hint = self.next_step_hint(&r, switched && !rb.restored).await;
-                let text = format!("{what} failed: {why}{}{live} {hint}", rb.tail);
-                (RunStatus::Failed, rb.restored, Some(why), text)
-            }
-        };
+        }
+        outcome.failure = Some(failure);
+    }
+
+    /// Stores, audits and reports the end of the run, with what is live once it is stored
+    /// (a run that succeeded without reporting a switch switched at its end).
+    async fn finish(&self, mut outcome: RunOutcome) {
+        let r = &self.record;
+        let mut record = r.clone();
+        record.version = outcome.version.clone();
         if let Err(e) = self
             .store
-            .finish_run(&record, status, rolled_back, error.as_deref())
+            .finish_run(
+                &record,
+                outcome.status,
+                outcome.rolled_back,
+                outcome.error.as_deref(),
+            )
             .await
         {
             tracing::error!(error = %e, "could not store the run result");
         }
-        tracing::info!(status = status.as_str(), "run finished");
-        let live = self
-            .store
-            .live_versions(Some(&r.service), Some(&r.environment))
-            .await
-            .ok()
-            .and_then(|l| l.into_iter().next())
-            .and_then(|d| d.version);
-        self.audit
-            .note(
-                "deckhand",
-                "run.finished",
-                &format!("run {}", r.id),
-                serde_json::json!({"status": status.as_str(), "version": version, "rolled_back": rolled_back, "error": error, "live": live}),
-            )
-            .await;
-        self.sink.emit(BotEvent::RunFinished {
-            thread: r.thread.clone(),
-            run_id: r.id,
-            status,
-            version: if status == RunStatus::Succeeded {
-                version
-            } else {
-                None
-            },
-            summary: line.render(),
-            text,
-        });
+        tracing::info!(status = outcome.status.as_str(), "run finished");
+        outcome.live = self.live_release().await;
+        let live = outcome.live.as_ref().and_then(|d| d.version.clone());
+        let event = AuditEvent::RunFinished {
+            run: r.id,
+            status: outcome.status.as_str().into(),
+            version: outcome.version.clone(),
+            rolled_back: outcome.rolled_back,
+            error: outcome.error.clone(),
+            live,
+        };
+        self.audit.log("deckhand", event).await;
+        self.report.finish(outcome);
     }
 
     /// Runs the rollback pipeline after a failed deploy when the environment asks for it.
@@ -442,33 +445,14 @@ impl RunJob {
         r: &RunRecord,
         failed_stage: &str,
         switched: bool,
-        line: &mut StageLine,
-    ) -> RollbackEnd {
-        let not_run = |tail: String| RollbackEnd {
-            restored: false,
-            failed: false,
-            tail,
+    ) -> RollbackOutcome {
+        let ((stages, env), target) = match self.rollback_plan(r, failed_stage, switched) {
+            Ok(plan) => plan,
+            Err(not_run) => return not_run,
         };
-        if r.action != Action::Deploy || !self.auto_rollback {
-            return not_run(".".into());
-        }
-        if let Some(first_change) = &self.rollback_from {
-            let pos = |name: &str| self.stage_names.iter().position(|s| s == name);
-            // A stage that reported `::live` changed the target, wherever it is.
-            if !switched && pos(failed_stage) < pos(first_change) {
-                return not_run(format!("; {} had not changed yet (the failure came before {first_change}), so no rollback was needed.", r.environment));
-            }
-        }
-        let Some((stages, env)) = self.rollback_stages.take() else {
-            return not_run("; no rollback pipeline is configured.".into());
-        };
-        let Some(target) = self.previous.clone() else {
-            return not_run(format!(
-                "; there is no earlier successful deploy of {} in {} to roll back to.",
-                r.service, r.environment
-            ));
-        };
-        line.begin_rollback(&stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>());
+        self.report.report(Progress::RollbackStarted {
+            stages: stages.iter().map(|s| s.name.clone()).collect(),
+        });
         let mut version = Some(target.clone());
         // Once started, the rollback runs to the end: stopping it half-way would leave the
         // environment worse off than either version. A "cancel" now only affects the deploy.
@@ -482,7 +466,7 @@ impl RunJob {
             env: &env,
             switch_stage: switch_stage.as_deref(),
         };
-        let (end, _) = self.run_phase(&spec, &mut version, line).await;
+        let (end, _) = self.run_phase(&spec, &mut version).await;
         self.settle(Phase::Rollback, &end).await;
         self.cancel = cancel;
         let restored = version.unwrap_or(target);
@@ -498,15 +482,10 @@ impl RunJob {
             tracing::error!(error = %e, "could not store the automatic rollback");
         }
         match end {
-            PhaseEnd::Completed => RollbackEnd {
-                restored: true,
-                failed: false,
-                tail: format!("; rolled back to {restored}."),
-            },
-            PhaseEnd::Stopped { stage, .. } => RollbackEnd {
-                restored: false,
-                failed: true,
-                tail: format!("; the automatic rollback to {restored} also failed at {stage}, so check {} by hand.", r.environment),
+            PhaseEnd::Completed => RollbackOutcome::Restored { version: restored },
+            PhaseEnd::Stopped { stage, .. } => RollbackOutcome::Failed {
+                version: restored,
+                stage,
             },
         }
     }

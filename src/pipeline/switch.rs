@@ -1,10 +1,9 @@
 //! What a run tells the store about its target: switches (`::live` facts, the switching
-//! stage succeeding), how the checks after them went, and what the run's last sentence says
-//! is live.
+//! stage succeeding), how the checks after them went, and what is live once they are settled.
 
-use super::progress::Phase;
 use super::run::{safe_version, PhaseEnd, RunJob};
-use crate::store::{Action, RunRecord};
+use super::status::Phase;
+use crate::store::{Action, Deployment};
 use tokio::sync::mpsc;
 
 impl RunJob {
@@ -12,7 +11,7 @@ impl RunJob {
     pub(super) async fn switch(&self, phase: Phase, action: Action, version: Option<&str>) -> bool {
         match self
             .store
-            .record_switch(&self.record, phase.as_str(), action, version)
+            .record_switch(&self.record, phase, action, version)
             .await
         {
             Ok(()) => {
@@ -67,49 +66,26 @@ impl RunJob {
         let (outcome, stage) = end.settlement();
         if let Err(e) = self
             .store
-            .settle_switches(self.record.id, phase.as_str(), outcome, stage)
+            .settle_switches(self.record.id, phase, outcome, stage)
             .await
         {
             tracing::error!(error = %e, "could not record how the checks after the switch went");
         }
     }
 
-    /// "3.2.0-rc.1 is live on dev (its verify failed)." from the store, after the run's
-    /// switches are settled; "still" when an earlier run put it there.
-    pub(super) async fn live_sentence(&self) -> Option<String> {
+    /// The release live on the run's target now (read after its switches are settled).
+    pub(super) async fn live_release(&self) -> Option<Deployment> {
         let r = &self.record;
-        let live = match self
+        match self
             .store
             .live_versions(Some(&r.service), Some(&r.environment))
             .await
         {
-            Ok(l) => l.into_iter().next()?,
+            Ok(l) => l.into_iter().next(),
             Err(e) => {
                 tracing::error!(error = %e, "could not read what is live");
-                return None;
+                None
             }
-        };
-        let phrase = live.live_phrase_on();
-        Some(if live.run_id == r.id {
-            format!(" {phrase}.")
-        } else {
-            format!(" {}.", phrase.replacen(" is live", " is still live", 1))
-        })
-    }
-
-    /// The closing sentence of a failed run: how to roll back when this run left a release
-    /// live that did not pass its checks, and where the log is.
-    pub(super) async fn next_step_hint(&self, r: &RunRecord, left_live: bool) -> String {
-        let explain = format!("\"explain {}\" for the log.", r.service);
-        if !left_live || r.action != Action::Deploy {
-            return format!("Say {explain}");
-        }
-        match self.store.rollback_target(&r.service, &r.environment).await {
-            Ok(Some(target)) => format!(
-                "Say \"rollback {} in {}\" to return to {target}, or {explain}",
-                r.service, r.environment
-            ),
-            _ => format!("Say {explain}"),
         }
     }
 }

@@ -4,6 +4,7 @@
 use super::governance::ApprovalRecord;
 use super::records::RunRecord;
 use super::{decode_all, Store, StoreError, RUN_COLUMNS};
+use crate::pipeline::{Phase, StageState};
 
 /// The newest deploy run of a service, and how far it got.
 #[derive(Debug, Clone)]
@@ -31,7 +32,7 @@ impl Store {
             .stages(run.id)
             .await?
             .into_iter()
-            .find(|s| s.phase == "main" && s.status != "succeeded")
+            .find(|s| s.phase == Phase::Main && s.status != StageState::Succeeded)
             .map(|s| s.name);
         Ok(Some(BuildRecord { run, failed_stage }))
     }
@@ -78,8 +79,9 @@ impl Store {
 mod tests {
     use super::super::testing;
     use super::super::{Action, NewApproval, NewRun, StageRecord, Store};
-    use crate::chat::{RunStatus, ThreadKey};
     use crate::config::Strategy;
+    use crate::origin::ThreadKey;
+    use crate::pipeline::RunStatus;
 
     async fn run(s: &Store, env: &str, version: Option<&str>, stages: &[(&str, &str)]) -> i64 {
         let id = s
@@ -91,17 +93,17 @@ mod tests {
                 strategy: Strategy::Direct,
                 percent: None,
                 requested_by: "alice".into(),
-                thread: ThreadKey::new("console", "console", "t1"),
+                origin: ThreadKey::new("console", "console", "t1").into(),
             })
             .await
             .unwrap();
         for (i, (name, status)) in stages.iter().enumerate() {
             s.record_stage(&StageRecord {
                 run_id: id,
-                phase: "main".into(),
+                phase: crate::pipeline::Phase::Main,
                 position: i as i64,
                 name: (*name).into(),
-                status: (*status).into(),
+                status: crate::pipeline::StageState::parse(status).unwrap(),
                 exit_code: None,
                 duration_ms: 1,
                 log_tail: String::new(),

@@ -7,7 +7,7 @@
 
 use super::records::{Action, Deployment, RunRecord};
 use super::{decode_all, now_ms, Store, StoreError};
-use crate::chat::RunStatus;
+use crate::pipeline::{Phase, RunStatus};
 
 /// Columns of a live release read as a [`Deployment`]: `status` is the outcome of the checks
 /// after the switch (`running` while its run is in progress, `interrupted` when its run ended
@@ -18,12 +18,11 @@ const LIVE_COLUMNS: &str = "SELECT l.run_id, l.action, l.service, l.environment,
      FROM live_releases l JOIN runs r ON r.id = l.run_id";
 
 impl Store {
-    /// Records that run `run` switched its target to `version` (in `phase`, `main` or
-    /// `rollback`, doing `action`). Its outcome stays open until [`Store::settle_switches`].
+    /// Records that run `run` switched its target to `version` (in `phase`, doing `action`). Its outcome stays open until [`Store::settle_switches`].
     pub async fn record_switch(
         &self,
         run: &RunRecord,
-        phase: &str,
+        phase: Phase,
         action: Action,
         version: Option<&str>,
     ) -> Result<(), StoreError> {
@@ -32,7 +31,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(run.id)
-        .bind(phase)
+        .bind(phase.as_str())
         .bind(action.as_str())
         .bind(&run.service)
         .bind(&run.environment)
@@ -49,7 +48,7 @@ impl Store {
     pub async fn settle_switches(
         &self,
         run_id: i64,
-        phase: &str,
+        phase: Phase,
         outcome: RunStatus,
         failed_stage: Option<&str>,
     ) -> Result<(), StoreError> {
@@ -60,7 +59,7 @@ impl Store {
         .bind(outcome.as_str())
         .bind(failed_stage.map(str::to_string))
         .bind(run_id)
-        .bind(phase)
+        .bind(phase.as_str())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -151,16 +150,16 @@ impl Store {
             .and_then(|d| d.version))
     }
 
-    /// Records the stage a run is executing now (`phase` is `main` or `rollback`).
+    /// Records the stage a run is executing now, and its phase.
     pub async fn set_run_stage(
         &self,
         run_id: i64,
-        phase: &str,
+        phase: Phase,
         stage: &str,
     ) -> Result<(), StoreError> {
         sqlx::query("UPDATE runs SET stage = $1, stage_phase = $2 WHERE id = $3")
             .bind(stage)
-            .bind(phase)
+            .bind(phase.as_str())
             .bind(run_id)
             .execute(&self.pool)
             .await?;

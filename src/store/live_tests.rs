@@ -3,6 +3,7 @@
 use super::testing;
 use super::*;
 use crate::config::Strategy;
+use crate::pipeline::Phase;
 
 fn new_run(action: Action, version: &str) -> NewRun {
     NewRun {
@@ -13,7 +14,7 @@ fn new_run(action: Action, version: &str) -> NewRun {
         strategy: Strategy::Direct,
         percent: None,
         requested_by: "alice".into(),
-        thread: ThreadKey::new("console", "console", "t1"),
+        origin: ThreadKey::new("console", "console", "t1").into(),
     }
 }
 
@@ -28,10 +29,10 @@ async fn switched_run(
 ) -> RunRecord {
     let id = s.start_run(&new_run(action, version)).await.unwrap();
     let run = s.run(id).await.unwrap().unwrap();
-    s.record_switch(&run, "main", action, Some(version))
+    s.record_switch(&run, Phase::Main, action, Some(version))
         .await
         .unwrap();
-    s.settle_switches(id, "main", status, failed_stage)
+    s.settle_switches(id, Phase::Main, status, failed_stage)
         .await
         .unwrap();
     s.finish_run(&run, status, false, None).await.unwrap();
@@ -139,7 +140,7 @@ async fn switch_outcomes_follow_the_run_and_a_crash() {
             .await
             .unwrap();
         let run = s.run(id).await.unwrap().unwrap();
-        s.record_switch(&run, "main", Action::Deploy, Some("2.0.0"))
+        s.record_switch(&run, Phase::Main, Action::Deploy, Some("2.0.0"))
             .await
             .unwrap();
         let now = live(s).await;
@@ -148,11 +149,11 @@ async fn switch_outcomes_follow_the_run_and_a_crash() {
             now.live_note().as_deref(),
             Some("its checks are still running")
         );
-        s.set_run_stage(id, "main", "verify").await.unwrap();
+        s.set_run_stage(id, Phase::Main, "verify").await.unwrap();
         let stored = s.run(id).await.unwrap().unwrap();
         assert_eq!(
-            (stored.stage_phase.as_deref(), stored.stage.as_deref()),
-            (Some("main"), Some("verify"))
+            (stored.stage_phase, stored.stage.as_deref()),
+            (Some(Phase::Main), Some("verify"))
         );
         // The owning process dies: a restart marks the run and its switch interrupted.
         s.execute_raw(&format!(
@@ -185,16 +186,16 @@ async fn automatic_rollbacks_switch_in_their_own_phase() {
             .await
             .unwrap();
         let run = s.run(id).await.unwrap().unwrap();
-        s.record_switch(&run, "main", Action::Deploy, Some("3.2.0-rc.1"))
+        s.record_switch(&run, Phase::Main, Action::Deploy, Some("3.2.0-rc.1"))
             .await
             .unwrap();
-        s.settle_switches(id, "main", RunStatus::Failed, Some("verify"))
+        s.settle_switches(id, Phase::Main, RunStatus::Failed, Some("verify"))
             .await
             .unwrap();
-        s.record_switch(&run, "rollback", Action::Rollback, Some("3.1.0"))
+        s.record_switch(&run, Phase::Rollback, Action::Rollback, Some("3.1.0"))
             .await
             .unwrap();
-        s.settle_switches(id, "rollback", RunStatus::Failed, Some("verify"))
+        s.settle_switches(id, Phase::Rollback, RunStatus::Failed, Some("verify"))
             .await
             .unwrap();
         s.record_auto_rollback(&run, Some("3.1.0"), RunStatus::Failed)
@@ -247,10 +248,10 @@ async fn failed_stages_of_history_rows_come_from_their_phase() {
             .unwrap();
         let stage = |phase: &str, name: &str, status: &str| StageRecord {
             run_id: id,
-            phase: phase.into(),
+            phase: crate::pipeline::Phase::parse(phase).unwrap(),
             position: 0,
             name: name.into(),
-            status: status.into(),
+            status: crate::pipeline::StageState::parse(status).unwrap(),
             exit_code: None,
             duration_ms: 1,
             log_tail: String::new(),

@@ -21,7 +21,8 @@ pub use governance::{
 };
 pub use records::{Action, Deployment, NewRun, RunRecord, StageRecord};
 
-use crate::chat::{RunStatus, ThreadKey};
+use crate::origin::ThreadKey;
+use crate::pipeline::RunStatus;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 use std::time::Duration;
@@ -275,6 +276,7 @@ impl Store {
 
     /// Records a new run as `running`, or reports the run already in progress for the target.
     pub async fn start_run(&self, run: &NewRun) -> Result<i64, StoreError> {
+        let key = run.origin.to_key();
         let result = sqlx::query(
             "INSERT INTO runs (action, service, environment, version, strategy, percent, requested_by, platform, channel, thread, status, rolled_back, started_at, owner, heartbeat_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running', 0, $11, $12, $11) RETURNING id",
@@ -286,9 +288,9 @@ impl Store {
         .bind(run.strategy.as_str())
         .bind(run.percent.map(i64::from))
         .bind(&run.requested_by)
-        .bind(&run.thread.platform)
-        .bind(&run.thread.channel)
-        .bind(&run.thread.thread)
+        .bind(&key.platform)
+        .bind(&key.channel)
+        .bind(&key.thread)
         .bind(now_ms())
         .bind(instance_id())
         .fetch_one(&self.pool)
@@ -322,10 +324,10 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(s.run_id)
-        .bind(&s.phase)
+        .bind(s.phase.as_str())
         .bind(s.position)
         .bind(&s.name)
-        .bind(&s.status)
+        .bind(s.status.as_str())
         .bind(s.exit_code)
         .bind(s.duration_ms)
         .bind(&s.log_tail)

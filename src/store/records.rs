@@ -1,8 +1,9 @@
 //! Row types of the store.
 
 use super::get;
-use crate::chat::{RunStatus, ThreadKey};
 use crate::config::Strategy;
+use crate::origin::{Origin, ThreadKey};
+use crate::pipeline::{Phase, RunStatus, StageState};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 
@@ -25,12 +26,19 @@ impl Action {
         }
     }
 
-    fn parse(s: &str) -> Action {
-        if s == "rollback" {
-            Action::Rollback
-        } else {
-            Action::Deploy
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Action> {
+        match s {
+            "deploy" => Some(Action::Deploy),
+            "rollback" => Some(Action::Rollback),
+            _ => None,
         }
+    }
+
+    /// Reads a stored action. Rows are only written from the enum; any other spelling reads
+    /// as a deploy, as it always has.
+    fn from_stored(s: &str) -> Action {
+        Action::parse(s).unwrap_or(Action::Deploy)
     }
 }
 
@@ -51,8 +59,8 @@ pub struct NewRun {
     pub percent: Option<u8>,
     /// Who asked.
     pub requested_by: String,
-    /// Where progress goes.
-    pub thread: ThreadKey,
+    /// Where the request came from (and where a chat surface sends progress).
+    pub origin: Origin,
 }
 
 /// A stored run.
@@ -69,13 +77,13 @@ pub struct RunRecord {
     /// Version requested or produced.
     pub version: Option<String>,
     /// Strategy.
-    pub strategy: String,
+    pub strategy: Strategy,
     /// Canary percent.
     pub percent: Option<i64>,
     /// Who asked.
     pub requested_by: String,
-    /// Conversation it belongs to.
-    pub thread: ThreadKey,
+    /// Where the request came from.
+    pub origin: Origin,
     /// Current status.
     pub status: RunStatus,
     /// Whether an automatic rollback ran.
@@ -95,7 +103,7 @@ pub struct RunRecord {
     /// The stage running now (or last started), for recovery after a crash.
     pub stage: Option<String>,
     /// Its phase, `main` or `rollback`.
-    pub stage_phase: Option<String>,
+    pub stage_phase: Option<Phase>,
 }
 
 impl RunRecord {
@@ -122,18 +130,19 @@ impl RunRecord {
         let status: String = get(r, "status")?;
         Ok(RunRecord {
             id: get(r, "id")?,
-            action: Action::parse(&get::<String>(r, "action")?),
+            action: Action::from_stored(&get::<String>(r, "action")?),
             service: get(r, "service")?,
             environment: get(r, "environment")?,
             version: get(r, "version")?,
-            strategy: get(r, "strategy")?,
+            // Written from a `Strategy`; an unknown spelling (a downgrade) reads as the default.
+            strategy: Strategy::parse(&get::<String>(r, "strategy")?).unwrap_or_default(),
             percent: get(r, "percent")?,
             requested_by: get(r, "requested_by")?,
-            thread: ThreadKey {
+            origin: Origin::from_key(ThreadKey {
                 platform: get(r, "platform")?,
                 channel: get(r, "channel")?,
                 thread: get(r, "thread")?,
-            },
+            }),
             status: RunStatus::parse(&status).unwrap_or(RunStatus::Interrupted),
             rolled_back: get::<i64>(r, "rolled_back")? != 0,
             error: get(r, "error")?,
@@ -143,7 +152,9 @@ impl RunRecord {
             heartbeat_at: get(r, "heartbeat_at")?,
             pgid: get(r, "pgid")?,
             stage: get(r, "stage")?,
-            stage_phase: get(r, "stage_phase")?,
+            stage_phase: get::<Option<String>>(r, "stage_phase")?
+                .as_deref()
+                .and_then(Phase::parse),
         })
     }
 }
@@ -153,14 +164,14 @@ impl RunRecord {
 pub struct StageRecord {
     /// Run it belongs to.
     pub run_id: i64,
-    /// `main` or `rollback`.
-    pub phase: String,
+    /// Main pipeline or automatic rollback.
+    pub phase: Phase,
     /// Position within its phase.
     pub position: i64,
     /// Stage name.
     pub name: String,
-    /// Outcome (`succeeded`, `failed`, `timed_out`, `cancelled`).
-    pub status: String,
+    /// Outcome (succeeded, failed, timed out, cancelled).
+    pub status: StageState,
     /// Exit code, when the process exited.
     pub exit_code: Option<i64>,
     /// Wall time.
@@ -175,10 +186,11 @@ impl StageRecord {
     pub(crate) fn from_row(r: &AnyRow) -> Result<StageRecord, sqlx::Error> {
         Ok(StageRecord {
             run_id: get(r, "run_id")?,
-            phase: get(r, "phase")?,
+            // Both written from the enums; anything else is a row this version did not write.
+            phase: Phase::parse(&get::<String>(r, "phase")?).unwrap_or(Phase::Main),
             position: get(r, "position")?,
             name: get(r, "name")?,
-            status: get(r, "status")?,
+            status: StageState::parse(&get::<String>(r, "status")?).unwrap_or(StageState::Failed),
             exit_code: get(r, "exit_code")?,
             duration_ms: get(r, "duration_ms")?,
             log_tail: get(r, "log_tail")?,
@@ -188,7 +200,7 @@ impl StageRecord {
 }
 
 /// An outcome of a run for one service and environment.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Deployment {
     /// Run that produced it.
     pub run_id: i64,
@@ -214,7 +226,7 @@ impl Deployment {
     pub(crate) fn from_row(r: &AnyRow) -> Result<Deployment, sqlx::Error> {
         Ok(Deployment {
             run_id: get(r, "run_id")?,
-            action: Action::parse(&get::<String>(r, "action")?),
+            action: Action::from_stored(&get::<String>(r, "action")?),
             service: get(r, "service")?,
             environment: get(r, "environment")?,
             version: get(r, "version")?,

@@ -1,7 +1,7 @@
 use super::testing;
 use super::*;
-use crate::chat::ThreadKey;
 use crate::config::Strategy;
+use crate::origin::ThreadKey;
 
 fn new_run(service: &str, env: &str) -> NewRun {
     NewRun {
@@ -12,7 +12,7 @@ fn new_run(service: &str, env: &str) -> NewRun {
         strategy: Strategy::Direct,
         percent: None,
         requested_by: "alice".into(),
-        thread: ThreadKey::new("console", "console", "t1"),
+        origin: ThreadKey::new("console", "console", "t1").into(),
     }
 }
 
@@ -97,10 +97,10 @@ async fn stages_and_last_failure_round_trip() {
         s.set_run_version(id, "3.2.0-rc.1").await.unwrap();
         let stage = StageRecord {
             run_id: id,
-            phase: "main".into(),
+            phase: crate::pipeline::Phase::Main,
             position: 3,
             name: "verify".into(),
-            status: "failed".into(),
+            status: crate::pipeline::StageState::Failed,
             exit_code: Some(1),
             duration_ms: 42,
             log_tail: "unhealthy: ledger unreachable".into(),
@@ -280,7 +280,7 @@ async fn latest_deploy_in_thread_and_by_person() {
         let start = |action, env: &str, who: &str, thread: &ThreadKey| NewRun {
             action,
             requested_by: who.into(),
-            thread: thread.clone(),
+            origin: thread.clone().into(),
             ..new_run("billionmail", env)
         };
         assert!(s.latest_deploy_in_thread(&here).await.unwrap().is_none());

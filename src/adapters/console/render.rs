@@ -5,6 +5,7 @@
 
 use super::{event_json, DEFAULT_THREAD};
 use crate::chat::{BotEvent, StageState};
+use crate::store::Action;
 use std::io::Write;
 
 /// Which stream a notice belongs to when stdout is not a terminal.
@@ -178,12 +179,17 @@ impl Renderer {
                 strategy,
                 ..
             } => Some(format!(
-                "deckhand> {tag}run {run_id}: {action} {service} {}{} {environment} ({strategy})",
+                "deckhand> {tag}run {run_id}: {} {service} {}{} {environment} ({strategy})",
+                action.as_str(),
                 version
                     .as_deref()
                     .map(|v| format!("{v} "))
                     .unwrap_or_default(),
-                if action == "deploy" { "to" } else { "in" }
+                if *action == Action::Deploy {
+                    "to"
+                } else {
+                    "in"
+                }
             )),
             BotEvent::Progress {
                 run_id,

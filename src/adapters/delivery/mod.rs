@@ -7,7 +7,10 @@ pub mod status;
 pub mod text;
 pub mod turns;
 
-use crate::chat::{RunStatus, ThreadKey};
+use crate::chat::{RunStatus, StageState, ThreadKey};
+use crate::config::Strategy;
+use crate::pipeline::Phase;
+use crate::store::Action;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -47,8 +50,8 @@ pub enum Persistence {
 pub struct RunView {
     /// Store id.
     pub run_id: i64,
-    /// `deploy` or `rollback`.
-    pub action: String,
+    /// Deploy or rollback.
+    pub action: Action,
     /// Service.
     pub service: String,
     /// Environment.
@@ -56,7 +59,7 @@ pub struct RunView {
     /// Version asked for (or reported).
     pub version: Option<String>,
     /// Strategy.
-    pub strategy: String,
+    pub strategy: Strategy,
     /// Compact stage line.
     pub summary: String,
     /// Latest output line, while running.
@@ -143,8 +146,8 @@ pub trait Surface: Send + Sync + 'static {
     fn failure_note(
         &self,
         stage: &str,
-        phase: &str,
-        state: &str,
+        phase: Phase,
+        state: StageState,
         lines: &[String],
     ) -> Self::Content;
     /// How a user id is mentioned.

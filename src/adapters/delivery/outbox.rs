@@ -452,7 +452,7 @@ impl<S: Surface> Worker<S> {
                 };
                 run.view.summary = summary;
                 let mut note = None;
-                let key = format!("{phase}/{stage}");
+                let key = format!("{}/{stage}", phase.as_str());
                 match line {
                     Some(line) => {
                         let tail = run.tails.entry(key).or_default();
@@ -468,7 +468,7 @@ impl<S: Surface> Worker<S> {
                             .get(&key)
                             .map(|t| t.iter().cloned().collect())
                             .unwrap_or_default();
-                        note = Some(surface.failure_note(&stage, &phase, state.as_str(), &lines));
+                        note = Some(surface.failure_note(&stage, phase, state, &lines));
                     }
                     None => run.view.last_line = None,
                 }

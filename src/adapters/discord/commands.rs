@@ -40,9 +40,9 @@ fn command(name: &str, description: &str, options: Vec<Value>) -> Value {
 
 /// The commands to register (a bulk overwrite, so removed ones disappear).
 pub fn definitions(config: &Config) -> Value {
-    let strategies: Vec<Value> = ["direct", "canary", "blue-green"]
+    let strategies: Vec<Value> = Strategy::ALL
         .iter()
-        .map(|s| json!({ "name": s, "value": s }))
+        .map(|s| json!({ "name": s.as_str(), "value": s.as_str() }))
         .collect();
     let mut strategy = option(
         "strategy",

@@ -3,7 +3,8 @@
 
 pub use crate::adapters::delivery::text::{head, tail};
 use crate::adapters::delivery::RunView;
-use crate::chat::RunStatus;
+use crate::chat::{RunStatus, StageState};
+use crate::pipeline::Phase;
 use serde_json::{json, Value};
 
 /// Longest message content Discord accepts.
@@ -73,7 +74,7 @@ pub fn status_text(view: &RunView) -> String {
     let mut out = format!(
         "{icon} **Run #{}** · {} {}{version} → {} ({}) · {}",
         view.run_id,
-        view.action,
+        view.action.as_str(),
         view.service,
         view.environment,
         view.strategy,
@@ -95,9 +96,10 @@ pub fn status_text(view: &RunView) -> String {
 
 /// The note for a failed stage: what failed and the end of its output in a code block, cut
 /// from the front so the last lines (usually the error) survive.
-pub fn failure_note(stage: &str, phase: &str, state: &str, lines: &[String]) -> String {
+pub fn failure_note(stage: &str, phase: Phase, state: StageState, lines: &[String]) -> String {
     let stage = head(stage, 100);
-    let what = if phase == "rollback" {
+    let state = state.as_str();
+    let what = if phase == Phase::Rollback {
         format!("Rollback stage `{stage}` {}", state.replace('_', " "))
     } else {
         format!("Stage `{stage}` {}", state.replace('_', " "))
@@ -118,7 +120,7 @@ mod tests {
     #[test]
     fn failure_note_fits_in_one_message_and_keeps_the_end() {
         let lines: Vec<String> = (0..2_000).map(|i| format!("line {i}")).collect();
-        let note = failure_note("deploy", "main", "failed", &lines);
+        let note = failure_note("deploy", Phase::Main, StageState::Failed, &lines);
         assert!(
             note.chars().count() <= MAX_CONTENT,
             "{}",

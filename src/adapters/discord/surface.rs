@@ -4,7 +4,8 @@ use super::render;
 use super::rest::DiscordRest;
 use super::threads::DiscordThread;
 use crate::adapters::delivery::{with_retries, BoxFut, Persistence, RunView, SendError, Surface};
-use crate::chat::ThreadKey;
+use crate::chat::{StageState, ThreadKey};
+use crate::pipeline::Phase;
 use serde_json::Value;
 
 /// Posts and edits Discord messages.
@@ -55,7 +56,13 @@ impl Surface for DiscordSurface {
         render::message(&render::status_text(view), serde_json::json!([]))
     }
 
-    fn failure_note(&self, stage: &str, phase: &str, state: &str, lines: &[String]) -> Value {
+    fn failure_note(
+        &self,
+        stage: &str,
+        phase: Phase,
+        state: StageState,
+        lines: &[String],
+    ) -> Value {
         render::message(
             &render::failure_note(stage, phase, state, lines),
             serde_json::json!([]),

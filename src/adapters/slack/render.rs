@@ -3,7 +3,8 @@
 
 pub use crate::adapters::delivery::text::{head, tail};
 use crate::adapters::delivery::RunView;
-use crate::chat::RunStatus;
+use crate::chat::{RunStatus, StageState};
+use crate::pipeline::Phase;
 use slack_morphism::prelude::*;
 
 /// `action_id` of the Confirm button.
@@ -132,11 +133,11 @@ pub fn status_text(view: &RunView) -> String {
     let mut out = format!(
         "{icon} *Run #{}* · {} {}{} → {} ({}) · {}",
         view.run_id,
-        escape(&view.action),
+        escape(view.action.as_str()),
         escape(&view.service),
         escape(&version),
         escape(&view.environment),
-        escape(&view.strategy),
+        escape(view.strategy.as_str()),
         view.state(),
     );
     if !view.summary.is_empty() {
@@ -153,8 +154,9 @@ pub fn status_text(view: &RunView) -> String {
 
 /// The thread note for a failed stage: what failed and the end of its output in a code block,
 /// cut from the front so the last lines (usually the error) survive.
-pub fn failure_note(stage: &str, phase: &str, state: &str, lines: &[String]) -> String {
-    let what = if phase == "rollback" {
+pub fn failure_note(stage: &str, phase: Phase, state: StageState, lines: &[String]) -> String {
+    let state = state.as_str();
+    let what = if phase == Phase::Rollback {
         format!(
             "Rollback stage `{}` {}",
             escape(stage),
@@ -193,7 +195,7 @@ mod tests {
     #[test]
     fn failure_note_keeps_the_last_lines_within_the_limit() {
         let lines: Vec<String> = (0..2_000).map(|i| format!("line {i} <x>")).collect();
-        let note = failure_note("deploy", "main", "failed", &lines);
+        let note = failure_note("deploy", Phase::Main, StageState::Failed, &lines);
         assert!(note.chars().count() <= MAX_SECTION, "{}", note.len());
         assert!(note.contains("line 1999 &lt;x&gt;"));
         assert!(!note.contains("line 0 "));
@@ -204,7 +206,12 @@ mod tests {
     #[test]
     fn failure_note_survives_a_huge_stage_name() {
         let name = "s".repeat(5_000);
-        let note = failure_note(&name, "rollback", "timed_out", &["x".to_string()]);
+        let note = failure_note(
+            &name,
+            Phase::Rollback,
+            StageState::TimedOut,
+            &["x".to_string()],
+        );
         assert!(note.starts_with(":x: Rollback stage `sss"));
         assert!(note.contains("timed out"));
     }
@@ -226,11 +233,11 @@ mod tests {
     fn status_text_shows_progress_then_outcome() {
         let mut v = RunView {
             run_id: 7,
-            action: "deploy".into(),
+            action: crate::store::Action::Deploy,
             service: "billionmail".into(),
             environment: "staging".into(),
             version: Some("1.4.0".into()),
-            strategy: "canary".into(),
+            strategy: crate::config::Strategy::Canary,
             summary: "build ✓ 1s → deploy ⏳".into(),
             last_line: Some("rolling 5%".into()),
             finished: None,

@@ -5,7 +5,8 @@ use super::render;
 use super::threads::SlackThread;
 use super::web_api::{ApiError, MessageRef, Retry, WebApi};
 use crate::adapters::delivery::{BoxFut, Persistence, RunView, SendError, Surface};
-use crate::chat::ThreadKey;
+use crate::chat::{StageState, ThreadKey};
+use crate::pipeline::Phase;
 use slack_morphism::prelude::*;
 
 /// Posts and edits Slack messages.
@@ -66,8 +67,8 @@ impl Surface for SlackSurface {
     fn failure_note(
         &self,
         stage: &str,
-        phase: &str,
-        state: &str,
+        phase: Phase,
+        state: StageState,
         lines: &[String],
     ) -> SlackMessageContent {
         // Already escaped and within the section limit.

@@ -62,23 +62,10 @@ impl From<&StageRecord> for FailedStage {
     fn from(s: &StageRecord) -> FailedStage {
         FailedStage {
             name: s.name.clone(),
-            state: stage_state(&s.status),
+            state: s.status,
             exit_code: s.exit_code,
             log_tail: s.log_tail.clone(),
         }
-    }
-}
-
-/// A stored stage outcome as a [`StageState`]; the store writes only the spellings of
-/// [`StageState::as_str`] for finished stages.
-fn stage_state(s: &str) -> StageState {
-    match s {
-        "succeeded" => StageState::Succeeded,
-        "timed_out" => StageState::TimedOut,
-        "cancelled" => StageState::Cancelled,
-        "running" => StageState::Running,
-        "pending" => StageState::Pending,
-        _ => StageState::Failed,
     }
 }
 
@@ -113,8 +100,8 @@ pub async fn explain(
             Some(FailedRun {
                 failed_stage: stages
                     .iter()
-                    .filter(|s| s.phase == "main")
-                    .find(|s| s.status != "succeeded")
+                    .filter(|s| s.phase == crate::pipeline::Phase::Main)
+                    .find(|s| s.status != crate::pipeline::StageState::Succeeded)
                     .map(FailedStage::from),
                 run: RunSummary::from(&run),
                 live,

@@ -65,7 +65,7 @@ async fn deploy(s: &Store, service: &str, env: &str, version: &str, ending: Endi
             strategy: Strategy::Direct,
             percent: None,
             requested_by: "alice".into(),
-            thread: ThreadKey::new("console", "console", "t1"),
+            origin: ThreadKey::new("console", "console", "t1").into(),
         })
         .await
         .unwrap();
@@ -85,16 +85,21 @@ async fn deploy(s: &Store, service: &str, env: &str, version: &str, ending: Endi
     };
     for (i, (name, status)) in stages.iter().enumerate() {
         if *name == "verify" && matches!(ending, Ending::VerifyFails) {
-            s.record_switch(&run, "main", Action::Deploy, Some(version))
-                .await
-                .unwrap();
+            s.record_switch(
+                &run,
+                crate::pipeline::Phase::Main,
+                Action::Deploy,
+                Some(version),
+            )
+            .await
+            .unwrap();
         }
         s.record_stage(&StageRecord {
             run_id: id,
-            phase: "main".into(),
+            phase: crate::pipeline::Phase::Main,
             position: i as i64,
             name: (*name).into(),
-            status: (*status).into(),
+            status: crate::pipeline::StageState::parse(status).unwrap(),
             exit_code: Some(i64::from(*status != "succeeded")),
             duration_ms: 5,
             log_tail: format!("{name} output"),
@@ -107,9 +112,14 @@ async fn deploy(s: &Store, service: &str, env: &str, version: &str, ending: Endi
         Ending::Passes => RunStatus::Succeeded,
         Ending::BuildFails => RunStatus::Failed,
         Ending::VerifyFails => {
-            s.settle_switches(id, "main", RunStatus::Failed, Some("verify"))
-                .await
-                .unwrap();
+            s.settle_switches(
+                id,
+                crate::pipeline::Phase::Main,
+                RunStatus::Failed,
+                Some("verify"),
+            )
+            .await
+            .unwrap();
             RunStatus::Failed
         }
     };

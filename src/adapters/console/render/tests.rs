@@ -220,7 +220,7 @@ fn generated_interleavings_never_print_inside_the_live_block() {
                         thread: thread(thread_name),
                         run_id,
                         stage: "deploy".into(),
-                        phase: "main".into(),
+                        phase: crate::pipeline::Phase::Main,
                         state: StageState::Running,
                         line: detail.clone(),
                         summary: summary.clone(),
@@ -266,11 +266,11 @@ fn generated_interleavings_never_print_inside_the_live_block() {
                     rig.render(Output::Event(BotEvent::RunStarted {
                         thread: thread(thread_name),
                         run_id,
-                        action: "deploy".into(),
+                        action: crate::store::Action::Deploy,
                         service: "billionmail".into(),
                         environment: "dev".into(),
                         version: Some("2.4.0".into()),
-                        strategy: "direct".into(),
+                        strategy: crate::config::Strategy::Direct,
                     }));
                     rig.permanent(&format!(
                         "deckhand> {tag}run {run_id}: deploy billionmail 2.4.0 to dev (direct)"
@@ -291,7 +291,7 @@ fn non_terminal_output_has_no_escape_codes_and_keeps_streams_apart() {
             thread: thread("main"),
             run_id: 1,
             stage: "deploy".into(),
-            phase: "main".into(),
+            phase: crate::pipeline::Phase::Main,
             state: StageState::Running,
             line: Some("deploying".into()),
             summary: "deploy …".into(),

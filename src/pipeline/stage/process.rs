@@ -1,5 +1,10 @@
-//! Runs one stage as a child process in its own process group: output lines are streamed,
-//! `::key value` lines are collected as facts, and a timeout or cancel stops the whole group.
+//! The process stage kind: one stage as a child process (`sh -c`) in its own process group.
+//! Output lines are streamed, `::key value` lines are collected as facts, and a timeout or
+//! cancel stops the whole group. The group id is reported through `on_spawn` so that
+//! [`crate::pipeline::stop_orphaned_stage`] can stop it after a crash.
+
+use super::{StageEnd, StageJob, StageOutcome, StageRunner, LOG_TAIL_LINES};
+use futures_util::future::BoxFuture;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -10,8 +15,6 @@ use tokio::process::Command;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-/// Lines of output kept for the store and failure notes.
-pub const LOG_TAIL_LINES: usize = 20;
 const MAX_LINE: usize = 2000;
 /// Time a stopped group gets between SIGTERM and SIGKILL.
 const KILL_GRACE: Duration = Duration::from_secs(3);
@@ -19,30 +22,29 @@ const KILL_GRACE: Duration = Duration::from_secs(3);
 /// Inherited variables a stage may see; everything else (tokens, secrets) is withheld.
 const INHERITED_ENV: [&str; 7] = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TMPDIR", "TZ"];
 
-/// How a stage ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StageEnd {
-    /// Exit code 0.
-    Succeeded,
-    /// Non-zero exit, a signal (None), or the process could not start.
-    Failed(Option<i32>),
-    /// The timeout elapsed.
-    TimedOut,
-    /// The run was cancelled.
-    Cancelled,
+/// Runs a [`crate::config::StageKind::Process`] stage.
+pub struct ProcessStage<'c> {
+    /// Command line for `sh -c` (from the config, never from chat).
+    pub command: &'c str,
 }
 
-/// Result of one stage.
-#[derive(Debug, Clone)]
-pub struct StageOutcome {
-    /// How it ended.
-    pub end: StageEnd,
-    /// Wall time.
-    pub duration: Duration,
-    /// Last lines of output.
-    pub tail: Vec<String>,
-    /// `::key value` facts reported by the stage.
-    pub facts: Vec<(String, String)>,
+impl StageRunner for ProcessStage<'_> {
+    fn run<'a>(
+        &'a self,
+        job: StageJob<'a>,
+        cancel: &'a mut watch::Receiver<bool>,
+        on_line: &'a mut (dyn FnMut(&str) + Send),
+    ) -> BoxFuture<'a, StageOutcome> {
+        let cmd = StageCommand {
+            command: self.command,
+            cwd: job.cwd,
+            env: job.env,
+            timeout: job.timeout,
+            on_spawn: job.on_spawn,
+            fact_tx: job.fact_tx,
+        };
+        Box::pin(run_stage(cmd, cancel, on_line))
+    }
 }
 
 /// What to run.
@@ -126,26 +128,7 @@ pub async fn run_stage(
     mut on_line: impl FnMut(&str),
 ) -> StageOutcome {
     let started = Instant::now();
-    let mut tail: VecDeque<String> = VecDeque::with_capacity(LOG_TAIL_LINES);
-    let mut facts = Vec::new();
-    let mut command = Command::new("sh");
-    command
-        .arg("-c")
-        .arg(cmd.command)
-        .current_dir(cmd.cwd)
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    for key in INHERITED_ENV {
-        if let Ok(v) = std::env::var(key) {
-            command.env(key, v);
-        }
-    }
-    command.envs(cmd.env.iter().map(|(k, v)| (k, v)));
-    let mut child = match command.spawn() {
+    let mut child = match spawn(cmd.command, cmd.cwd, cmd.env) {
         Ok(c) => c,
         Err(e) => {
             let msg = format!(
@@ -158,7 +141,7 @@ pub async fn run_stage(
                 end: StageEnd::Failed(None),
                 duration: started.elapsed(),
                 tail: vec![msg],
-                facts,
+                facts: Vec::new(),
             };
         }
     };
@@ -166,7 +149,7 @@ pub async fn run_stage(
     if let Some(f) = cmd.on_spawn {
         f(pgid);
     }
-    let (tx, mut rx) = mpsc::channel::<String>(256);
+    let (tx, rx) = mpsc::channel::<String>(256);
     if let Some(out) = child.stdout.take() {
         tokio::spawn(pump(out, tx.clone()));
     }
@@ -174,62 +157,127 @@ pub async fn run_stage(
         tokio::spawn(pump(err, tx.clone()));
     }
     drop(tx);
-
-    let deadline = started + cmd.timeout;
-    let mut stopped: Option<StageEnd> = None;
-    let mut exit: Option<std::process::ExitStatus> = None;
-    let mut output_open = true;
-    let fact_tx = cmd.fact_tx;
-    let mut handle_line =
-        |line: String, tail: &mut VecDeque<String>, facts: &mut Vec<(String, String)>| {
-            if let Some(fact) = line.strip_prefix("::") {
-                let (k, v) = fact.split_once(' ').unwrap_or((fact, ""));
-                let fact = (k.trim().to_string(), v.trim().to_string());
-                if let Some(tx) = &fact_tx {
-                    let _ = tx.send(fact.clone());
-                }
-                facts.push(fact);
-                return;
-            }
-            on_line(&line);
-            if tail.len() == LOG_TAIL_LINES {
-                tail.pop_front();
-            }
-            tail.push_back(line);
-        };
-    while exit.is_none() || output_open {
-        tokio::select! {
-            line = rx.recv(), if output_open => match line {
-                Some(line) => handle_line(line, &mut tail, &mut facts),
-                None => output_open = false,
-            },
-            status = child.wait(), if exit.is_none() => {
-                exit = Some(status.unwrap_or_else(|_| std::os::unix::process::ExitStatusExt::from_raw(1 << 8)));
-                // Background children that outlive the stage would hold the pipes open forever.
-                signal_group(pgid, libc::SIGKILL);
-            }
-            _ = tokio::time::sleep_until(deadline), if stopped.is_none() && exit.is_none() => {
-                stopped = Some(StageEnd::TimedOut);
-                stop_group(pgid, &mut child).await;
-            }
-            changed = cancel.changed(), if stopped.is_none() && exit.is_none() => {
-                if changed.is_err() || *cancel.borrow() {
-                    stopped = Some(StageEnd::Cancelled);
-                    stop_group(pgid, &mut child).await;
-                }
-            }
-        }
-    }
-    let end = match (stopped, exit) {
-        (Some(s), _) => s,
-        (None, Some(st)) if st.success() => StageEnd::Succeeded,
-        (None, st) => StageEnd::Failed(st.and_then(|s| s.code())),
+    let mut output = Output {
+        tail: VecDeque::with_capacity(LOG_TAIL_LINES),
+        facts: Vec::new(),
+        fact_tx: cmd.fact_tx,
+        on_line: &mut on_line,
     };
+    let stage = Watched {
+        child: &mut child,
+        pgid,
+        deadline: started + cmd.timeout,
+    };
+    let end = stage.watch(rx, cancel, &mut output).await;
     StageOutcome {
         end,
         duration: started.elapsed(),
-        tail: tail.into(),
-        facts,
+        tail: output.tail.into(),
+        facts: output.facts,
+    }
+}
+
+/// Starts `sh -c command` in its own process group with only the allowed environment.
+fn spawn(
+    command_line: &str,
+    cwd: &Path,
+    env: &[(String, String)],
+) -> std::io::Result<tokio::process::Child> {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(command_line)
+        .current_dir(cwd)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    for key in INHERITED_ENV {
+        if let Ok(v) = std::env::var(key) {
+            command.env(key, v);
+        }
+    }
+    command.envs(env.iter().map(|(k, v)| (k, v)));
+    command.spawn()
+}
+
+/// Where a stage's output goes: facts to the fact channel, lines to `on_line` and the tail.
+struct Output<'a, F: FnMut(&str)> {
+    tail: VecDeque<String>,
+    facts: Vec<(String, String)>,
+    fact_tx: Option<mpsc::UnboundedSender<(String, String)>>,
+    on_line: &'a mut F,
+}
+
+impl<F: FnMut(&str)> Output<'_, F> {
+    fn line(&mut self, line: String) {
+        if let Some(fact) = line.strip_prefix("::") {
+            let (k, v) = fact.split_once(' ').unwrap_or((fact, ""));
+            let fact = (k.trim().to_string(), v.trim().to_string());
+            if let Some(tx) = &self.fact_tx {
+                let _ = tx.send(fact.clone());
+            }
+            self.facts.push(fact);
+            return;
+        }
+        (self.on_line)(&line);
+        if self.tail.len() == LOG_TAIL_LINES {
+            self.tail.pop_front();
+        }
+        self.tail.push_back(line);
+    }
+}
+
+/// A started stage process and its limits.
+struct Watched<'a> {
+    child: &'a mut tokio::process::Child,
+    pgid: u32,
+    deadline: Instant,
+}
+
+impl Watched<'_> {
+    /// Passes output on until the process has exited and its output is drained, stopping the
+    /// group at the deadline or on cancel; returns how the stage ended.
+    async fn watch<F: FnMut(&str)>(
+        self,
+        mut rx: mpsc::Receiver<String>,
+        cancel: &mut watch::Receiver<bool>,
+        output: &mut Output<'_, F>,
+    ) -> StageEnd {
+        let (child, pgid) = (self.child, self.pgid);
+        let mut stopped: Option<StageEnd> = None;
+        let mut exit: Option<std::process::ExitStatus> = None;
+        let mut output_open = true;
+        while exit.is_none() || output_open {
+            tokio::select! {
+                line = rx.recv(), if output_open => match line {
+                    Some(line) => output.line(line),
+                    None => output_open = false,
+                },
+                status = child.wait(), if exit.is_none() => {
+                    exit = Some(status.unwrap_or_else(|_| std::os::unix::process::ExitStatusExt::from_raw(1 << 8)));
+                    // Background children that outlive the stage would hold the pipes open forever.
+                    signal_group(pgid, libc::SIGKILL);
+                }
+                _ = tokio::time::sleep_until(self.deadline), if stopped.is_none() && exit.is_none() => {
+                    stopped = Some(StageEnd::TimedOut);
+                    stop_group(pgid, child).await;
+                }
+                changed = cancel.changed(), if stopped.is_none() && exit.is_none() => {
+                    if changed.is_err() || *cancel.borrow() {
+                        stopped = Some(StageEnd::Cancelled);
+                        stop_group(pgid, child).await;
+                    }
+                }
+            }
+        }
+        match (stopped, exit) {
+            (Some(s), _) => s,
+            (None, Some(st)) if st.success() => StageEnd::Succeeded,
+            (None, st) => StageEnd::Failed(st.and_then(|s| s.code())),
+        }
     }
 }
 
@@ -342,6 +390,7 @@ mod tests {
     #[tokio::test]
     async fn cancel_stops_the_stage() {
         let (tx, mut rx) = watch::channel(false);
+        let (line_tx, mut first_line) = mpsc::unbounded_channel::<String>();
         let task = tokio::spawn(async move {
             run_stage(
                 StageCommand {
@@ -353,11 +402,14 @@ mod tests {
                     fact_tx: None,
                 },
                 &mut rx,
-                |_| {},
+                |l| {
+                    let _ = line_tx.send(l.to_string());
+                },
             )
             .await
         });
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Cancelled once the stage has printed, so the line is surely in its tail.
+        assert_eq!(first_line.recv().await.as_deref(), Some("started"));
         tx.send(true).unwrap();
         let out = task.await.unwrap();
         assert_eq!(out.end, StageEnd::Cancelled);
@@ -367,9 +419,9 @@ mod tests {
     #[tokio::test]
     async fn cancel_asks_politely_first() {
         let (tx, mut rx) = watch::channel(false);
+        let (line_tx, mut lines_rx) = mpsc::unbounded_channel::<String>();
         let task = tokio::spawn(async move {
-            let mut lines = Vec::new();
-            let out = run_stage(
+            run_stage(
                 StageCommand {
                     command: "trap 'echo cleaning up; exit 143' TERM; echo ready; while :; do sleep 0.05; done",
                     cwd: Path::new("."),
@@ -379,16 +431,21 @@ mod tests {
                     fact_tx: None,
                 },
                 &mut rx,
-                |l| lines.push(l.to_string()),
+                |l| {
+                    let _ = line_tx.send(l.to_string());
+                },
             )
-            .await;
-            (out, lines)
+            .await
         });
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // "ready" is printed after the trap is set: cancelling now reaches the handler.
+        assert_eq!(lines_rx.recv().await.as_deref(), Some("ready"));
         tx.send(true).unwrap();
-        let (out, lines) = task.await.unwrap();
+        let out = task.await.unwrap();
         assert_eq!(out.end, StageEnd::Cancelled);
-        assert_eq!(lines.first().map(String::as_str), Some("ready"));
+        let mut lines = vec!["ready".to_string()];
+        while let Some(l) = lines_rx.recv().await {
+            lines.push(l);
+        }
         assert!(
             lines.iter().any(|l| l == "cleaning up"),
             "the stage's TERM handler ran: {lines:?}"

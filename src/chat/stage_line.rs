@@ -1,7 +1,9 @@
-//! The compact stage line every adapter shows for a run:
+//! The compact stage line every adapter shows for a run (a chat rendering, kept here and fed by
+//! `bot::progress::ChatProgress` from the executor's typed events):
 //! `build ✓ 1.2s → test ✓ 0.8s → deploy[canary 5%] ⏳`, with ` ↩ ` before rollback stages.
 
-use crate::chat::StageState;
+use crate::config::Strategy;
+use crate::pipeline::{Phase, StageState};
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -18,25 +20,6 @@ pub struct StageLine {
     rollback: Vec<Slot>,
 }
 
-/// Which part of a run a stage belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// The requested pipeline.
-    Main,
-    /// The rollback pipeline after a failure.
-    Rollback,
-}
-
-impl Phase {
-    /// Stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Main => "main",
-            Phase::Rollback => "rollback",
-        }
-    }
-}
-
 /// `0.4s`, `12s`, `2m05s`.
 pub fn format_duration(d: Duration) -> String {
     let secs = d.as_secs_f64();
@@ -47,6 +30,19 @@ pub fn format_duration(d: Duration) -> String {
     } else {
         let s = secs.round() as u64;
         format!("{}m{:02}s", s / 60, s % 60)
+    }
+}
+
+/// How a stage appears in the line: the deploy stage names its strategy
+/// (`deploy[canary 5%]`, `deploy[blue-green]`), every other stage just its name.
+pub fn stage_label(name: &str, strategy: Strategy, percent: Option<u8>) -> String {
+    match (name, strategy) {
+        ("deploy", Strategy::Canary) => match percent {
+            Some(p) => format!("deploy[canary {p}%]"),
+            None => "deploy[canary]".into(),
+        },
+        ("deploy", Strategy::BlueGreen) => "deploy[blue-green]".into(),
+        _ => name.to_string(),
     }
 }
 
@@ -135,6 +131,24 @@ impl StageLine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_deploy_stage_names_its_strategy() {
+        assert_eq!(
+            stage_label("deploy", Strategy::Canary, Some(5)),
+            "deploy[canary 5%]"
+        );
+        assert_eq!(
+            stage_label("deploy", Strategy::Canary, None),
+            "deploy[canary]"
+        );
+        assert_eq!(
+            stage_label("deploy", Strategy::BlueGreen, None),
+            "deploy[blue-green]"
+        );
+        assert_eq!(stage_label("deploy", Strategy::Direct, None), "deploy");
+        assert_eq!(stage_label("build", Strategy::Canary, Some(5)), "build");
+    }
 
     #[test]
     fn renders_started_stages_with_durations() {
