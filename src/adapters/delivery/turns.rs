@@ -1,8 +1,7 @@
-//! Inbound bookkeeping shared by the platform adapters: one turn at a time per thread, and
-//! background handlers that shutdown and tests can wait for.
+//! Inbound bookkeeping shared by the platform adapters (through [`super::intake::Intake`]): one
+//! turn at a time per thread, and background handlers that shutdown and tests can wait for.
 
 use crate::chat::ThreadKey;
-use crate::store::Store;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -74,25 +73,5 @@ impl Handlers {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         true
-    }
-}
-
-/// Claims an intake id (an interaction, a click, a message) before any side effect, so a
-/// redelivered or replayed one does nothing twice; false when it was seen before. When the
-/// store cannot tell, the event is handled (losing it would be worse than a rare repeat).
-pub async fn first_time(store: &Store, platform: &str, intake: &str) -> bool {
-    match store
-        .first_delivery(platform, intake, crate::clock::now_ms())
-        .await
-    {
-        Ok(true) => true,
-        Ok(false) => {
-            tracing::info!(intake, "duplicate delivery ignored");
-            false
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, intake, "cannot check for a duplicate delivery; handling it");
-            true
-        }
     }
 }

@@ -164,14 +164,14 @@ impl Discord {
             shards.shutdown_all().await;
             let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
         }
-        if !self.app.idle(limit).await {
+        if !self.app.intake().idle(limit).await {
             tracing::warn!("some Discord events were still being handled at shutdown");
         }
     }
 
     /// Delivers what is still queued (at most `limit`).
     pub async fn drain(&self, limit: Duration) {
-        if !self.app.outbox().flush(limit).await {
+        if !self.app.intake().outbox().flush(limit).await {
             tracing::warn!("some Discord messages were not delivered before shutdown");
         }
     }
@@ -179,6 +179,6 @@ impl Discord {
     /// Waits until the handlers started so far have finished and everything they queued is
     /// delivered (tests).
     pub async fn flush(&self, limit: Duration) -> bool {
-        self.app.idle(limit).await && self.app.outbox().flush(limit).await
+        self.app.intake().idle(limit).await && self.app.intake().outbox().flush(limit).await
     }
 }

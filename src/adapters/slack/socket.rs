@@ -108,7 +108,7 @@ impl Frame {
     pub fn spawn(self, app: &Arc<SlackApp>) {
         let Some(work) = self.work else { return };
         let handler = app.clone();
-        app.spawn(async move {
+        app.intake().spawn(async move {
             let app = handler;
             match work {
                 Work::Event(callback, meta) => app.on_event(*callback, meta).await,
