@@ -2,6 +2,7 @@
 //! ordered per-thread [`outbox::Outbox`], a coalescing [`status::StatusEditor`] for run status
 //! messages, and the [`Surface`] each platform implements to render and send messages.
 
+pub mod in_flight;
 pub mod intake;
 pub mod outbox;
 pub mod status;

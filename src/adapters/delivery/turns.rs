@@ -1,11 +1,10 @@
 //! Inbound bookkeeping shared by the platform adapters (through [`super::intake::Intake`]): one
 //! turn at a time per thread, and background handlers that shutdown and tests can wait for.
 
+use super::in_flight::InFlight;
 use crate::chat::ThreadKey;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -38,14 +37,15 @@ impl TurnLocks {
 /// Background handlers started and not finished.
 #[derive(Clone, Default)]
 pub struct Handlers {
-    running: Arc<AtomicUsize>,
+    running: InFlight,
 }
 
-struct Done(Arc<AtomicUsize>);
+/// Counts its handler as finished when dropped (so also when the handler panics).
+struct Done(InFlight);
 
 impl Drop for Done {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.0.done();
     }
 }
 
@@ -55,7 +55,7 @@ impl Handlers {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        self.running.fetch_add(1, Ordering::SeqCst);
+        self.running.add();
         let done = Done(self.running.clone());
         tokio::spawn(async move {
             let _done = done;
@@ -65,13 +65,6 @@ impl Handlers {
 
     /// Waits until no handler runs (or `limit` passes); false on timeout.
     pub async fn idle(&self, limit: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + limit;
-        while self.running.load(Ordering::SeqCst) > 0 {
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        true
+        self.running.zero(limit).await
     }
 }
