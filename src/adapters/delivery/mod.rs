@@ -5,9 +5,12 @@
 pub mod in_flight;
 pub mod intake;
 pub mod outbox;
+pub mod retry;
 pub mod status;
 pub mod text;
 pub mod turns;
+
+pub use retry::{with_retries, Retry};
 
 use crate::chat::{RunStatus, ThreadKey};
 use std::future::Future;
@@ -44,6 +47,16 @@ pub enum Persistence {
     MustArrive,
 }
 
+impl Persistence {
+    /// The retry preset a post of this persistence uses.
+    pub fn retry(self) -> Retry {
+        match self {
+            Persistence::Normal => Retry::NORMAL,
+            Persistence::MustArrive => Retry::PERSISTENT,
+        }
+    }
+}
+
 /// What the status message of one run shows (platforms render it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunView {
@@ -73,51 +86,6 @@ impl RunView {
         match self.finished {
             None | Some(RunStatus::Running) => "running",
             Some(s) => s.as_str(),
-        }
-    }
-}
-
-impl SendError {
-    /// May the same call be sent again? `repeatable`: repeating it cannot do harm (edits).
-    pub fn retryable(&self, repeatable: bool) -> bool {
-        match self {
-            SendError::RateLimited(_) | SendError::Transient(_) => true,
-            SendError::Unknown(_) => repeatable,
-            SendError::Permanent(_) => false,
-        }
-    }
-}
-
-/// Retries `attempt` while its error is retryable, with exponential back-off (or the
-/// platform's `retry after`), up to `attempts` tries in all.
-pub async fn with_retries<T, F, Fut>(
-    attempts: u32,
-    repeatable: bool,
-    mut attempt: F,
-) -> Result<T, SendError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, SendError>>,
-{
-    let mut backoff = Duration::from_millis(250);
-    let mut tries = 1;
-    loop {
-        match attempt().await {
-            Ok(v) => return Ok(v),
-            Err(e) if tries < attempts && e.retryable(repeatable) => {
-                let wait = match &e {
-                    SendError::RateLimited(d) => *d,
-                    _ => {
-                        let b = backoff;
-                        backoff = (backoff * 2).min(Duration::from_secs(15));
-                        b
-                    }
-                };
-                tracing::warn!(error = %e, attempt = tries, wait_ms = wait.as_millis() as u64, "platform call failed; retrying");
-                tokio::time::sleep(wait).await;
-                tries += 1;
-            }
-            Err(e) => return Err(e),
         }
     }
 }
@@ -170,11 +138,16 @@ pub trait Surface: Send + Sync + 'static {
         id: &'a str,
         content: Self::Content,
     ) -> BoxFut<'a, Result<(), SendError>>;
-    /// Edits message `id`, retrying as the platform allows.
+    /// Edits message `id`, retrying as [`Retry::IDEMPOTENT`] allows (an edit repeated does no
+    /// harm).
     fn edit<'a>(
         &'a self,
         thread: &'a ThreadKey,
         id: &'a str,
         content: Self::Content,
-    ) -> BoxFut<'a, Result<(), SendError>>;
+    ) -> BoxFut<'a, Result<(), SendError>> {
+        Box::pin(with_retries(Retry::IDEMPOTENT, move || {
+            self.edit_once(thread, id, content.clone())
+        }))
+    }
 }
