@@ -4,6 +4,7 @@
 
 pub mod in_flight;
 pub mod intake;
+pub mod markup;
 pub mod outbox;
 pub mod retry;
 pub mod status;

@@ -1,9 +1,9 @@
 //! How bot events look in Discord: message content (2,000 characters at most), buttons as
 //! message components, the run status message and failure notes.
 
+use crate::adapters::delivery::markup::{self, Markup};
 pub use crate::adapters::delivery::text::{head, tail};
 use crate::adapters::delivery::RunView;
-use crate::chat::RunStatus;
 use serde_json::{json, Value};
 
 /// Longest message content Discord accepts.
@@ -56,41 +56,17 @@ pub fn answered(shown: &str, outcome: &str) -> Value {
     message(&format!("{}\n{outcome}", head(shown, budget)), json!([]))
 }
 
+/// How Discord spells a status message: Unicode emoji, `**bold**`, names as they are.
+const MARKUP: Markup = Markup {
+    icons: ["⏳", "✅", "❌", "🚫", "⚠️"],
+    bold: "**",
+    escape: str::to_string,
+    quote: |line| line.replace('`', "'"),
+};
+
 /// The status message text of a run.
 pub fn status_text(view: &RunView) -> String {
-    let icon = match view.finished {
-        None | Some(RunStatus::Running) => "⏳",
-        Some(RunStatus::Succeeded) => "✅",
-        Some(RunStatus::Failed) => "❌",
-        Some(RunStatus::Cancelled) => "🚫",
-        Some(RunStatus::Interrupted) => "⚠️",
-    };
-    let version = view
-        .version
-        .as_deref()
-        .map(|v| format!(" {v}"))
-        .unwrap_or_default();
-    let mut out = format!(
-        "{icon} **Run #{}** · {} {}{version} → {} ({}) · {}",
-        view.run_id,
-        view.action,
-        view.service,
-        view.environment,
-        view.strategy,
-        view.state()
-    );
-    if !view.summary.is_empty() {
-        out.push_str(&format!(
-            "\n`{}`",
-            head(&view.summary.replace('`', "'"), 1_000)
-        ));
-    }
-    if view.finished.is_none() {
-        if let Some(line) = &view.last_line {
-            out.push_str(&format!("\n> {}", head(&line.replace('`', "'"), 200)));
-        }
-    }
-    out
+    markup::status_text(view, &MARKUP)
 }
 
 /// The note for a failed stage: what failed and the end of its output in a code block, cut
