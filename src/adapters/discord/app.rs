@@ -340,41 +340,53 @@ impl DiscordApp {
         }
         let key = match self.existing_thread(guild, channel, None).await {
             Some(key) => key,
-            None => {
-                // A mention in a channel: the bot's first reply starts the thread.
-                let first = render::message(
-                    &format!(
-                        "<@{user}> asked: {} — continuing in the thread.",
-                        render::head(&text, 300)
-                    ),
-                    json!([]),
-                );
-                let mut first = first;
-                first["message_reference"] =
-                    json!({ "message_id": id, "fail_if_not_exists": false });
-                let posted = match self.rest.post(channel, &first).await {
-                    Ok(m) => m,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot answer in the channel");
-                        return;
-                    }
-                };
-                match self
-                    .rest
-                    .start_thread(channel, &posted.id, &render::head(&text, 90))
-                    .await
-                {
-                    Ok(thread) => {
-                        DiscordThread::new(guild.unwrap_or(DIRECT), channel, &thread).key()
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot start a thread");
-                        return;
-                    }
-                }
-            }
+            None => match self
+                .thread_for_mention(guild, channel, id, &user, &text)
+                .await
+            {
+                Some(key) => key,
+                None => return,
+            },
         };
         self.intake.message(key, &user, text, None).await;
+    }
+
+    /// A mention in an ordinary channel: the bot's first reply (to message `id`) starts a
+    /// thread, where the conversation continues; `None` (logged) when either step fails.
+    async fn thread_for_mention(
+        &self,
+        guild: Option<&str>,
+        channel: &str,
+        id: &str,
+        user: &str,
+        text: &str,
+    ) -> Option<ThreadKey> {
+        let mut first = render::message(
+            &format!(
+                "<@{user}> asked: {} — continuing in the thread.",
+                render::head(text, 300)
+            ),
+            json!([]),
+        );
+        first["message_reference"] = json!({ "message_id": id, "fail_if_not_exists": false });
+        let posted = match self.rest.post(channel, &first).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot answer in the channel");
+                return None;
+            }
+        };
+        match self
+            .rest
+            .start_thread(channel, &posted.id, &render::head(text, 90))
+            .await
+        {
+            Ok(thread) => Some(DiscordThread::new(guild.unwrap_or(DIRECT), channel, &thread).key()),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start a thread");
+                None
+            }
+        }
     }
 }
 
