@@ -1,6 +1,8 @@
-//! Delivery of bot events to a chat platform, shared by the Slack and Discord adapters: an
-//! ordered per-thread [`outbox::Outbox`], a coalescing [`status::StatusEditor`] for run status
-//! messages, and the [`Surface`] each platform implements to render and send messages.
+//! What the Slack and Discord adapters share. Inbound: the [`intake::Intake`] that turns a
+//! message or a click into a bot turn (one turn per thread at a time, one claim per platform
+//! event). Outbound: an ordered per-thread [`outbox::Outbox`], a coalescing
+//! [`status::StatusEditor`] for run status messages laid out by [`markup::status_text`], the
+//! [`Retry`] presets, and the [`Surface`] each platform implements to render and send messages.
 
 pub mod in_flight;
 pub mod intake;

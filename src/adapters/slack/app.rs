@@ -1,6 +1,7 @@
 //! What Deckhand does with Slack events, whichever transport delivered them: mentions, direct
-//! messages and replies in its threads become [`Incoming`] messages for [`Bot::handle`]; slash
-//! commands open a thread; button clicks go through the same governance as typed replies.
+//! messages and replies in its threads become messages for the shared intake; slash commands
+//! open a thread; button clicks become typed [`Click`]s that go through the same governance
+//! as typed replies ([`Bot::click`]).
 
 use super::render;
 use super::surface::SlackSurface;
