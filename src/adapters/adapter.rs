@@ -41,3 +41,9 @@ pub trait Adapter: Send + Sync {
     /// The adapter as `Any`, so the server can hand a concrete one to tests.
     fn as_any(&self) -> &dyn std::any::Any;
 }
+
+/// A secret from environment variable `var`; unset and blank are both "not set" (secrets are
+/// never read from the config file).
+pub fn secret_from_env(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
+}

@@ -11,6 +11,7 @@ pub mod outbox;
 pub mod retry;
 pub mod status;
 pub mod text;
+pub mod thread_key;
 pub mod turns;
 
 pub use retry::{with_retries, Retry};

@@ -12,7 +12,7 @@ pub mod signature;
 pub mod surface;
 pub mod threads;
 
-use crate::adapters::adapter::{Adapter, AdapterContext};
+use crate::adapters::adapter::{secret_from_env as env, Adapter, AdapterContext};
 use crate::adapters::delivery::outbox::Outbox;
 use crate::adapters::delivery::{BoxFut, SendError};
 use crate::config::DiscordConfig;
@@ -66,10 +66,6 @@ impl std::fmt::Debug for DiscordSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("DiscordSecrets(redacted)")
     }
-}
-
-fn env(var: &str) -> Option<String> {
-    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
 }
 
 impl DiscordSecrets {

@@ -11,7 +11,7 @@ pub mod surface;
 pub mod threads;
 pub mod web_api;
 
-use crate::adapters::adapter::{Adapter, AdapterContext};
+use crate::adapters::adapter::{secret_from_env as env, Adapter, AdapterContext};
 use crate::adapters::delivery::outbox::Outbox;
 use crate::adapters::delivery::BoxFut;
 use crate::config::{SlackConfig, SlackTransport};
@@ -60,10 +60,6 @@ impl std::fmt::Debug for SlackSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SlackSecrets(redacted)")
     }
-}
-
-fn env(var: &str) -> Option<String> {
-    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
 }
 
 impl SlackSecrets {
