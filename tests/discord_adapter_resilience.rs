@@ -253,3 +253,49 @@ async fn direct_messages_and_partial_approvals() {
     r.post_containing(&thread, "is live on production").await;
     r.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivered_message_or_click_is_acted_on_once() {
+    let r = rig().await;
+    let thread = r
+        .command_in_channel(
+            ALICE,
+            "deploy",
+            &[("service", "billionmail"), ("environment", "production")],
+        )
+        .await;
+    r.post_containing(&thread, "Deploy billionmail").await;
+    // A gateway message in a known thread, delivered twice (e.g. after a reconnect).
+    let yes = gateway_message(ALICE, "yes", &thread);
+    let app = r.server.as_ref().unwrap().discord().unwrap().app().clone();
+    app.on_message(yes.clone()).await;
+    app.on_message(yes).await;
+    let (approval, _) = r.post_containing(&thread, "Approval needed").await;
+    // An approval click replayed with the same interaction id.
+    let approve = click(
+        BOB,
+        "deckhand:approve:1",
+        &approval,
+        &thread,
+        "Approval needed",
+    );
+    assert_eq!(r.send(&approve).await.0, 200);
+    assert_eq!(r.send(&approve).await.0, 200);
+    r.edit_containing(&thread, &approval, "Approved by <@1002>")
+        .await;
+    r.post_containing(&thread, "is live on production").await;
+    r.flush().await;
+    let posts: Vec<String> = r.fake.posts_in(&thread).iter().map(content).collect();
+    assert!(
+        !posts
+            .iter()
+            .any(|p| p.contains("nothing waiting for a yes or no")),
+        "the redelivered \"yes\" was not read a second time: {posts:#?}"
+    );
+    assert!(
+        !posts.iter().any(|p| p.contains("already")),
+        "the replayed click decided nothing again: {posts:#?}"
+    );
+    assert_eq!(r.bot.store().decisions(1).await.unwrap().len(), 1);
+    r.stop().await;
+}

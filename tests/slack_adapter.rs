@@ -175,3 +175,39 @@ async fn forged_stale_and_unsigned_requests_are_refused() {
     assert_eq!(r.bot.store().run(1).await.unwrap().map(|r| r.id), None);
     r.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivered_approval_click_decides_once() {
+    let r = rig(SlackTransport::EventsApi).await;
+    let t = "1700000009.000100";
+    r.event(&mention("UALICE", "deploy billionmail to production", t))
+        .await;
+    let (confirm_ts, _) = r.post_containing(t, "Deploy billionmail").await;
+    r.interact(&click("UALICE", "deckhand_confirm", "yes", &confirm_ts, t))
+        .await;
+    let (approval_ts, approval) = r.post_containing(t, "Approval needed").await;
+    let id = approval["blocks"][1]["elements"][0]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The same payload twice (same trigger_id), as a retried delivery brings it.
+    let approve = click("UBOB", "deckhand_approve", &id, &approval_ts, t);
+    assert_eq!(r.interact(&approve).await.0, 200);
+    assert_eq!(r.interact(&approve).await.0, 200);
+    r.update_containing(&approval_ts, "Approved by <@UBOB>")
+        .await;
+    r.post_containing(t, "is live on production").await;
+    r.flush().await;
+    let decisions = r.bot.store().decisions(id.parse().unwrap()).await.unwrap();
+    assert_eq!(decisions.len(), 1, "{decisions:?}");
+    let posts: Vec<String> = r.fake.posts_in(Some(t)).iter().map(text).collect();
+    let about_request = posts
+        .iter()
+        .filter(|p| p.contains(&format!("request #{id}")) || p.contains("already"))
+        .count();
+    assert_eq!(
+        about_request, 1,
+        "only the request itself names it: {posts:#?}"
+    );
+    r.stop().await;
+}

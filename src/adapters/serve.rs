@@ -2,7 +2,9 @@
 //! HTTP listener for their webhooks (plus `/healthz`), and shuts down cleanly on a signal:
 //! stop taking requests, let running pipelines finish, deliver queued messages.
 
+use super::adapter::{Adapter, AdapterContext};
 use super::discord::{Discord, DiscordError, DiscordSecrets};
+use super::shutdown::Shutdown;
 use super::signals::Signals;
 use super::slack::{Slack, SlackError, SlackSecrets};
 use crate::bot::Bot;
@@ -12,7 +14,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 /// Why `serve` could not run.
 #[derive(Debug, thiserror::Error)]
@@ -49,12 +50,39 @@ pub struct Secrets {
 pub struct Server {
     /// Where it listens.
     pub addr: SocketAddr,
-    slack: Option<Slack>,
-    discord: Option<Discord>,
-    stop: watch::Sender<bool>,
+    /// The configured platform adapters, in the order they started.
+    adapters: Vec<Box<dyn Adapter>>,
+    /// Stops the HTTP listener and every adapter's intake.
+    shutdown: Shutdown,
     http: tokio::task::JoinHandle<()>,
     bot: Arc<Bot>,
     background: tokio::task::JoinHandle<()>,
+}
+
+/// Starts the adapters the config names, with `secrets` or (when not handed in) the
+/// environment's.
+async fn start_adapters(
+    cx: &AdapterContext,
+    secrets: Secrets,
+) -> Result<Vec<Box<dyn Adapter>>, ServeError> {
+    let bot = cx.bot.clone();
+    let config = bot.config();
+    let mut adapters: Vec<Box<dyn Adapter>> = Vec::new();
+    if let Some(cfg) = &config.slack {
+        let secrets = match secrets.slack {
+            Some(s) => s,
+            None => SlackSecrets::from_env(cfg.transport)?,
+        };
+        adapters.push(Box::new(Slack::start(cx, cfg, secrets).await?));
+    }
+    if let Some(cfg) = &config.discord {
+        let secrets = match secrets.discord {
+            Some(s) => s,
+            None => DiscordSecrets::from_env(cfg)?,
+        };
+        adapters.push(Box::new(Discord::start(cx, cfg, secrets).await?));
+    }
+    Ok(adapters)
 }
 
 impl Server {
@@ -64,30 +92,17 @@ impl Server {
         listen: &str,
         secrets: Secrets,
     ) -> Result<Server, ServeError> {
-        let slack = match (&bot.config().slack, secrets.slack) {
-            (Some(cfg), Some(secrets)) => Some(Slack::start(bot.clone(), cfg, secrets).await?),
-            (Some(cfg), None) => {
-                let secrets = SlackSecrets::from_env(cfg.transport)?;
-                Some(Slack::start(bot.clone(), cfg, secrets).await?)
-            }
-            (None, _) => None,
+        let shutdown = Shutdown::default();
+        let cx = AdapterContext {
+            bot: bot.clone(),
+            shutdown: shutdown.clone(),
         };
-        let discord = match (&bot.config().discord, secrets.discord) {
-            (Some(cfg), Some(secrets)) => Some(Discord::start(bot.clone(), cfg, secrets).await?),
-            (Some(cfg), None) => {
-                let secrets = DiscordSecrets::from_env(cfg)?;
-                Some(Discord::start(bot.clone(), cfg, secrets).await?)
-            }
-            (None, _) => None,
-        };
-        if slack.is_none() && discord.is_none() {
+        let adapters = start_adapters(&cx, secrets).await?;
+        if adapters.is_empty() {
             return Err(ServeError::NothingToServe);
         }
         let mut router = Router::new().route("/healthz", get(|| async { "ok\n" }));
-        if let Some(routes) = slack.as_ref().and_then(|s| s.routes.clone()) {
-            router = router.merge(routes);
-        }
-        if let Some(routes) = discord.as_ref().and_then(|d| d.routes.clone()) {
+        for routes in adapters.iter().filter_map(|a| a.routes()) {
             router = router.merge(routes);
         }
         let listener = TcpListener::bind(listen)
@@ -100,25 +115,23 @@ impl Server {
             addr: listen.to_string(),
             source,
         })?;
-        let (stop, mut stopped) = watch::channel(false);
-        let http = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!(error = %e, "HTTP server stopped");
+        let http = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                if let Err(e) = axum::serve(listener, router)
+                    .with_graceful_shutdown(async move { shutdown.triggered().await })
+                    .await
+                {
+                    tracing::error!(error = %e, "HTTP server stopped");
+                }
             }
         });
         let background = bot.spawn_background();
         tracing::info!(%addr, "deckhand serving");
         Ok(Server {
             addr,
-            slack,
-            discord,
-            stop,
+            adapters,
+            shutdown,
             http,
             bot,
             background,
@@ -127,44 +140,37 @@ impl Server {
 
     /// The Discord adapter, if configured (tests feed it gateway messages).
     pub fn discord(&self) -> Option<&Discord> {
-        self.discord.as_ref()
+        self.adapters
+            .iter()
+            .find_map(|a| a.as_any().downcast_ref::<Discord>())
     }
 
     /// Waits until everything queued for the platforms is delivered (tests).
     pub async fn flush(&self, limit: Duration) -> bool {
-        let slack = match &self.slack {
-            Some(s) => s.flush(limit).await,
-            None => true,
-        };
-        let discord = match &self.discord {
-            Some(d) => d.flush(limit).await,
-            None => true,
-        };
-        slack && discord
+        let mut all = true;
+        for adapter in &self.adapters {
+            all &= adapter.flush(limit).await;
+        }
+        all
     }
 
     /// Stops taking requests and events, lets the handlers already started finish, waits
     /// for running pipelines, then delivers queued messages (final run states included).
     pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
+        self.shutdown.trigger();
         let _ = tokio::time::timeout(Duration::from_secs(10), self.http).await;
-        if let Some(slack) = self.slack.as_mut() {
-            slack.stop_intake(Duration::from_secs(30)).await;
-        }
-        if let Some(discord) = self.discord.as_mut() {
-            discord.stop_intake(Duration::from_secs(30)).await;
+        for adapter in &mut self.adapters {
+            adapter.stop_intake(Duration::from_secs(30)).await;
         }
         let running = self.bot.active_runs();
         if !running.is_empty() {
             tracing::info!(runs = ?running, "waiting for running pipelines to finish");
         }
         self.bot.wait_idle().await;
-        if let Some(slack) = &self.slack {
-            slack.drain(Duration::from_secs(60)).await;
+        for adapter in &self.adapters {
+            adapter.drain(Duration::from_secs(60)).await;
         }
-        if let Some(discord) = &self.discord {
-            discord.drain(Duration::from_secs(60)).await;
-        }
+        // The bot's background loop (approval expiry, pruning) takes no stop signal yet.
         self.background.abort();
     }
 }

@@ -52,7 +52,7 @@ impl SlotKind {
     }
 
     /// Placeholder that replaces the entity's words before classification, so the classifier
-    /// learns "deploy <service> to <environment>" and works for names it never saw.
+    /// learns `"deploy <service> to <environment>"` and works for names it never saw.
     pub fn placeholder(self) -> Option<&'static str> {
         match self {
             SlotKind::Service => Some("__service__"),

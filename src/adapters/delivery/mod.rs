@@ -1,11 +1,20 @@
-//! Delivery of bot events to a chat platform, shared by the Slack and Discord adapters: an
-//! ordered per-thread [`outbox::Outbox`], a coalescing [`status::StatusEditor`] for run status
-//! messages, and the [`Surface`] each platform implements to render and send messages.
+//! What the Slack and Discord adapters share. Inbound: the [`intake::Intake`] that turns a
+//! message or a click into a bot turn (one turn per thread at a time, one claim per platform
+//! event). Outbound: an ordered per-thread [`outbox::Outbox`], a coalescing
+//! [`status::StatusEditor`] for run status messages laid out by [`markup::status_text`], the
+//! [`Retry`] presets, and the [`Surface`] each platform implements to render and send messages.
 
+pub mod in_flight;
+pub mod intake;
+pub mod markup;
 pub mod outbox;
+pub mod retry;
 pub mod status;
 pub mod text;
+pub mod thread_key;
 pub mod turns;
+
+pub use retry::{with_retries, Retry};
 
 use crate::chat::{RunStatus, StageState, ThreadKey};
 use crate::config::Strategy;
@@ -45,6 +54,16 @@ pub enum Persistence {
     MustArrive,
 }
 
+impl Persistence {
+    /// The retry preset a post of this persistence uses.
+    pub fn retry(self) -> Retry {
+        match self {
+            Persistence::Normal => Retry::NORMAL,
+            Persistence::MustArrive => Retry::PERSISTENT,
+        }
+    }
+}
+
 /// What the status message of one run shows (platforms render it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunView {
@@ -74,51 +93,6 @@ impl RunView {
         match self.finished {
             None | Some(RunStatus::Running) => "running",
             Some(s) => s.as_str(),
-        }
-    }
-}
-
-impl SendError {
-    /// May the same call be sent again? `repeatable`: repeating it cannot do harm (edits).
-    pub fn retryable(&self, repeatable: bool) -> bool {
-        match self {
-            SendError::RateLimited(_) | SendError::Transient(_) => true,
-            SendError::Unknown(_) => repeatable,
-            SendError::Permanent(_) => false,
-        }
-    }
-}
-
-/// Retries `attempt` while its error is retryable, with exponential back-off (or the
-/// platform's `retry after`), up to `attempts` tries in all.
-pub async fn with_retries<T, F, Fut>(
-    attempts: u32,
-    repeatable: bool,
-    mut attempt: F,
-) -> Result<T, SendError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, SendError>>,
-{
-    let mut backoff = Duration::from_millis(250);
-    let mut tries = 1;
-    loop {
-        match attempt().await {
-            Ok(v) => return Ok(v),
-            Err(e) if tries < attempts && e.retryable(repeatable) => {
-                let wait = match &e {
-                    SendError::RateLimited(d) => *d,
-                    _ => {
-                        let b = backoff;
-                        backoff = (backoff * 2).min(Duration::from_secs(15));
-                        b
-                    }
-                };
-                tracing::warn!(error = %e, attempt = tries, wait_ms = wait.as_millis() as u64, "platform call failed; retrying");
-                tokio::time::sleep(wait).await;
-                tries += 1;
-            }
-            Err(e) => return Err(e),
         }
     }
 }
@@ -171,11 +145,16 @@ pub trait Surface: Send + Sync + 'static {
         id: &'a str,
         content: Self::Content,
     ) -> BoxFut<'a, Result<(), SendError>>;
-    /// Edits message `id`, retrying as the platform allows.
+    /// Edits message `id`, retrying as [`Retry::IDEMPOTENT`] allows (an edit repeated does no
+    /// harm).
     fn edit<'a>(
         &'a self,
         thread: &'a ThreadKey,
         id: &'a str,
         content: Self::Content,
-    ) -> BoxFut<'a, Result<(), SendError>>;
+    ) -> BoxFut<'a, Result<(), SendError>> {
+        Box::pin(with_retries(Retry::IDEMPOTENT, move || {
+            self.edit_once(thread, id, content.clone())
+        }))
+    }
 }

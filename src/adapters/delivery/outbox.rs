@@ -4,13 +4,13 @@
 //! [`StatusEditor`]), posts a note with the log tail when a stage fails, and retires buttons once
 //! their question is answered, whoever answered it and however (click, typed reply, expiry).
 
+use super::in_flight::InFlight;
 use super::status::StatusEditor;
 use super::{Persistence, RunView, Surface};
 use crate::chat::{BotEvent, EventSink, StageState, ThreadKey};
 use crate::nlu::Intent;
 use crate::store::{ApprovalStatus, Decision, Store};
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -79,7 +79,7 @@ struct Ctx<S: Surface> {
     /// Confirmation questions per thread, for validating clicks.
     confirms: Mutex<HashMap<ThreadKey, Question>>,
     /// Operations accepted but not finished, for [`Outbox::flush`].
-    in_flight: AtomicUsize,
+    in_flight: InFlight,
     /// Final status edits still being delivered.
     finals: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -129,7 +129,7 @@ impl<S: Surface> Outbox<S> {
             edit_interval,
             question_ttl,
             confirms: Mutex::new(HashMap::new()),
-            in_flight: AtomicUsize::new(0),
+            in_flight: InFlight::default(),
             finals: Mutex::new(Vec::new()),
         });
         let (tx, rx) = mpsc::unbounded_channel();
@@ -138,9 +138,9 @@ impl<S: Surface> Outbox<S> {
     }
 
     fn send(&self, op: Op) {
-        self.ctx.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.ctx.in_flight.add();
         if self.tx.send(op).is_err() {
-            self.ctx.in_flight.fetch_sub(1, Ordering::SeqCst);
+            self.ctx.in_flight.done();
         }
     }
 
@@ -190,11 +190,8 @@ impl<S: Surface> Outbox<S> {
     /// Waits until everything queued so far is delivered (or `limit` passes).
     pub async fn flush(&self, limit: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + limit;
-        while self.ctx.in_flight.load(Ordering::SeqCst) > 0 {
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        if !self.ctx.in_flight.zero(limit).await {
+            return false;
         }
         let finals: Vec<_> =
             std::mem::take(&mut *self.ctx.finals.lock().unwrap_or_else(|e| e.into_inner()));
@@ -286,7 +283,7 @@ impl<S: Surface> Worker<S> {
                         // Drain what raced with closing, then end.
                         while let Some(op) = rx.recv().await {
                             self.handle(op).await;
-                            self.ctx.in_flight.fetch_sub(1, Ordering::SeqCst);
+                            self.ctx.in_flight.done();
                         }
                         if self.confirm.take().is_some() {
                             self.forget_confirm();
@@ -297,7 +294,7 @@ impl<S: Surface> Worker<S> {
             };
             let Some(op) = op else { return };
             self.handle(op).await;
-            self.ctx.in_flight.fetch_sub(1, Ordering::SeqCst);
+            self.ctx.in_flight.done();
         }
     }
 

@@ -1,12 +1,10 @@
-//! Inbound bookkeeping shared by the platform adapters: one turn at a time per thread, and
-//! background handlers that shutdown and tests can wait for.
+//! Inbound bookkeeping shared by the platform adapters (through [`super::intake::Intake`]): one
+//! turn at a time per thread, and background handlers that shutdown and tests can wait for.
 
+use super::in_flight::InFlight;
 use crate::chat::ThreadKey;
-use crate::store::Store;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -39,14 +37,15 @@ impl TurnLocks {
 /// Background handlers started and not finished.
 #[derive(Clone, Default)]
 pub struct Handlers {
-    running: Arc<AtomicUsize>,
+    running: InFlight,
 }
 
-struct Done(Arc<AtomicUsize>);
+/// Counts its handler as finished when dropped (so also when the handler panics).
+struct Done(InFlight);
 
 impl Drop for Done {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.0.done();
     }
 }
 
@@ -56,7 +55,7 @@ impl Handlers {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        self.running.fetch_add(1, Ordering::SeqCst);
+        self.running.add();
         let done = Done(self.running.clone());
         tokio::spawn(async move {
             let _done = done;
@@ -66,33 +65,6 @@ impl Handlers {
 
     /// Waits until no handler runs (or `limit` passes); false on timeout.
     pub async fn idle(&self, limit: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + limit;
-        while self.running.load(Ordering::SeqCst) > 0 {
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        true
-    }
-}
-
-/// Claims an intake id (an interaction, a click, a message) before any side effect, so a
-/// redelivered or replayed one does nothing twice; false when it was seen before. When the
-/// store cannot tell, the event is handled (losing it would be worse than a rare repeat).
-pub async fn first_time(store: &Store, platform: &str, intake: &str) -> bool {
-    match store
-        .first_delivery(platform, intake, crate::clock::now_ms())
-        .await
-    {
-        Ok(true) => true,
-        Ok(false) => {
-            tracing::info!(intake, "duplicate delivery ignored");
-            false
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, intake, "cannot check for a duplicate delivery; handling it");
-            true
-        }
+        self.running.zero(limit).await
     }
 }

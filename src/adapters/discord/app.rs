@@ -7,16 +7,12 @@ use super::render;
 use super::rest::DiscordRest;
 use super::surface::DiscordSurface;
 use super::threads::{DiscordThread, DIRECT, PLATFORM};
+use crate::adapters::delivery::intake::{Clicked, Intake};
 use crate::adapters::delivery::outbox::Outbox;
-use crate::adapters::delivery::turns::{first_time, Handlers, TurnLocks};
 use crate::bot::Bot;
-use crate::chat::{EventSink, Incoming, ThreadKey};
-use crate::nlu::Intent;
-use crate::store::Decision;
+use crate::chat::{Click, ThreadKey};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use std::time::Duration;
-use tracing::Instrument;
 
 /// Interaction types.
 const PING: u64 = 1;
@@ -85,15 +81,12 @@ pub fn needs_work(interaction: &Value) -> bool {
 
 /// The Discord side of Deckhand.
 pub struct DiscordApp {
-    bot: Arc<Bot>,
-    outbox: Outbox<DiscordSurface>,
+    intake: Intake<DiscordSurface>,
     rest: DiscordRest,
     /// The application id (interaction webhooks).
     application_id: String,
     /// The bot's own user id.
     bot_user: String,
-    turns: TurnLocks,
-    handlers: Handlers,
 }
 
 impl DiscordApp {
@@ -106,19 +99,16 @@ impl DiscordApp {
         bot_user: String,
     ) -> DiscordApp {
         DiscordApp {
-            bot,
-            outbox,
+            intake: Intake::new(bot, outbox, PLATFORM),
             rest,
             application_id,
             bot_user,
-            turns: TurnLocks::default(),
-            handlers: Handlers::default(),
         }
     }
 
     /// The bot.
     pub fn bot(&self) -> &Arc<Bot> {
-        &self.bot
+        self.intake.bot()
     }
 
     /// The REST client.
@@ -126,22 +116,9 @@ impl DiscordApp {
         &self.rest
     }
 
-    /// The outbox.
-    pub fn outbox(&self) -> &Outbox<DiscordSurface> {
-        &self.outbox
-    }
-
-    /// Runs `work` in the background, counted until it ends.
-    pub fn spawn<F>(&self, work: F)
-    where
-        F: std::future::Future<Output = ()> + Send + 'static,
-    {
-        self.handlers.spawn(work);
-    }
-
-    /// Waits until no handler runs (or `limit` passes); false on timeout.
-    pub async fn idle(&self, limit: Duration) -> bool {
-        self.handlers.idle(limit).await
+    /// The shared intake: turn locks, background handlers, the bot and the outbox.
+    pub fn intake(&self) -> &Intake<DiscordSurface> {
+        &self.intake
     }
 
     /// The key of the conversation in channel `channel` (of `guild`, if any): a thread keeps
@@ -155,7 +132,7 @@ impl DiscordApp {
         let Some(guild) = guild else {
             return Some(DiscordThread::new(DIRECT, channel, channel).key());
         };
-        if let Ok(Some(key)) = self.bot.store().find_thread(PLATFORM, channel).await {
+        if let Ok(Some(key)) = self.bot().store().find_thread(PLATFORM, channel).await {
             return Some(key);
         }
         // The interaction's partial channel says what it is; otherwise ask Discord.
@@ -188,24 +165,18 @@ impl DiscordApp {
         };
         let id = str_at(&interaction, &["id"]).unwrap_or("").to_string();
         // Claimed before any side effect (a thread, a decision), so a replayed or redelivered
-        // interaction does nothing twice.
-        if !first_time(
-            self.bot.store(),
-            PLATFORM,
-            &format!("intake:interaction:{id}"),
-        )
-        .await
-        {
+        // interaction does nothing twice; the bot is then handed no event id.
+        if !self.intake.claim(&format!("interaction:{id}")).await {
             return;
         }
         match interaction.get("type").and_then(|t| t.as_u64()) {
-            Some(COMMAND) => self.on_command(&interaction, &user, &id).await,
-            Some(COMPONENT) => self.on_click(&interaction, &user, &id).await,
+            Some(COMMAND) => self.on_command(&interaction, &user).await,
+            Some(COMPONENT) => self.on_click(&interaction, &user).await,
             _ => {}
         }
     }
 
-    async fn on_command(&self, interaction: &Value, user: &str, id: &str) {
+    async fn on_command(&self, interaction: &Value, user: &str) {
         let data = interaction.get("data").cloned().unwrap_or(Value::Null);
         let token = str_at(interaction, &["token"]).unwrap_or("");
         let guild = str_at(interaction, &["guild_id"]);
@@ -216,7 +187,7 @@ impl DiscordApp {
         };
         let typed = typed_command(&data);
         let asked = format!("<@{user}> asked: `{}`", typed.replace('`', "'"));
-        let request = match commands::request(self.bot.config(), &data) {
+        let request = match commands::request(self.bot().config(), &data) {
             Ok(r) => r,
             Err(reply) => {
                 self.edit_original(token, &format!("{asked}\n{reply}"))
@@ -254,30 +225,9 @@ impl DiscordApp {
                 }
             }
         };
-        let _turn = self.turns.lock(&key).await;
-        let span = tracing::info_span!("discord", platform = PLATFORM, session = %key);
-        async {
-            if let Err(e) = self
-                .bot
-                .store()
-                .join_thread(&key, crate::clock::now_ms())
-                .await
-            {
-                tracing::warn!(error = %e, "cannot record the thread");
-            }
-            let sink: Arc<dyn EventSink> = Arc::new(self.outbox.clone());
-            let msg = Incoming {
-                thread: key.clone(),
-                user: user.to_string(),
-                text: typed,
-                event_id: Some(format!("interaction:{id}")),
-            };
-            let intent = self.bot.handle_structured(msg, request, sink).await;
-            let awaiting = self.bot.awaiting_confirmation(&key).await;
-            self.outbox.turn_done(&key, user, intent, awaiting);
-        }
-        .instrument(span)
-        .await
+        self.intake
+            .structured(key, user, typed, request, None)
+            .await;
     }
 
     /// Edits the deferred answer; returns the message id.
@@ -296,7 +246,7 @@ impl DiscordApp {
         }
     }
 
-    async fn on_click(&self, interaction: &Value, user: &str, id: &str) {
+    async fn on_click(&self, interaction: &Value, user: &str) {
         let custom_id = str_at(interaction, &["data", "custom_id"]).unwrap_or("");
         let Some(message) = interaction.get("message") else {
             return;
@@ -316,47 +266,14 @@ impl DiscordApp {
             tracing::debug!(channel, "click outside Deckhand's threads ignored");
             return;
         };
-        let _turn = self.turns.lock(&key).await;
-        if custom_id == render::CONFIRM || custom_id == render::CANCEL {
-            if !self.outbox.is_open_confirmation(&key, &message_id) {
-                self.outbox.retire_stale(&key, &message_id, &shown);
-                return;
-            }
-            let answer = if custom_id == render::CONFIRM {
-                "yes"
-            } else {
-                "no"
-            };
-            self.deliver_locked(key, user, answer.into(), Some(format!("interaction:{id}")))
-                .await;
-            return;
-        }
-        let (decision, rest) = if let Some(r) = custom_id.strip_prefix(render::APPROVE) {
-            (Decision::Approve, r)
-        } else if let Some(r) = custom_id.strip_prefix(render::REJECT) {
-            (Decision::Reject, r)
-        } else {
-            tracing::debug!(custom_id, "unknown button ignored");
+        let Some(click) = click_of(custom_id) else {
             return;
         };
-        let Ok(approval_id) = rest.parse::<i64>() else {
-            return;
+        let on = Clicked {
+            message_id: &message_id,
+            shown: &shown,
         };
-        self.outbox
-            .track_approval(&key, approval_id, &message_id, &shown);
-        let sink: Arc<dyn EventSink> = Arc::new(self.outbox.clone());
-        let span = tracing::info_span!("discord", platform = PLATFORM, session = %key);
-        self.bot
-            .decide(approval_id, PLATFORM, user, decision, sink)
-            .instrument(span)
-            .await;
-        let awaiting = self.bot.awaiting_confirmation(&key).await;
-        let intent = if decision == Decision::Approve {
-            Intent::Approve
-        } else {
-            Intent::Reject
-        };
-        self.outbox.turn_done(&key, user, intent, awaiting);
+        self.intake.click(key, user, click, on, None).await;
     }
 
     /// A gateway message: handled when it is in one of Deckhand's threads, in a DM, or
@@ -401,13 +318,12 @@ impl DiscordApp {
         } else {
             text
         };
-        let intake = format!("intake:message:{id}");
-        let event_id = Some(format!("message:{id}"));
+        let event_id = format!("message:{id}");
         // A known thread, or a DM.
         let known = match guild {
             None => Some(DiscordThread::new(DIRECT, channel, channel).key()),
             Some(_) => self
-                .bot
+                .bot()
                 .store()
                 .find_thread(PLATFORM, channel)
                 .await
@@ -415,99 +331,82 @@ impl DiscordApp {
                 .flatten(),
         };
         if let Some(key) = known {
-            if first_time(self.bot.store(), PLATFORM, &intake).await {
-                self.deliver(key, &user, text, event_id).await;
-            }
+            // Nothing happens before the bot's turn: the bot claims the event.
+            self.intake.message(key, &user, text, Some(event_id)).await;
             return;
         }
-        // Claimed only for messages addressed to the bot (the gateway sees every message).
-        if !mentioned || !first_time(self.bot.store(), PLATFORM, &intake).await {
+        // Claimed here, before the reply that opens a thread, and only for messages addressed
+        // to the bot (the gateway sees every message).
+        if !mentioned || !self.intake.claim(&event_id).await {
             return;
         }
         let key = match self.existing_thread(guild, channel, None).await {
             Some(key) => key,
-            None => {
-                // A mention in a channel: the bot's first reply starts the thread.
-                let first = render::message(
-                    &format!(
-                        "<@{user}> asked: {} — continuing in the thread.",
-                        render::head(&text, 300)
-                    ),
-                    json!([]),
-                );
-                let mut first = first;
-                first["message_reference"] =
-                    json!({ "message_id": id, "fail_if_not_exists": false });
-                let posted = match self.rest.post(channel, &first).await {
-                    Ok(m) => m,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot answer in the channel");
-                        return;
-                    }
-                };
-                match self
-                    .rest
-                    .start_thread(channel, &posted.id, &render::head(&text, 90))
-                    .await
-                {
-                    Ok(thread) => {
-                        DiscordThread::new(guild.unwrap_or(DIRECT), channel, &thread).key()
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot start a thread");
-                        return;
-                    }
-                }
-            }
-        };
-        self.deliver(key, &user, text, event_id).await;
-    }
-
-    async fn deliver(&self, key: ThreadKey, user: &str, text: String, event_id: Option<String>) {
-        let _turn = self.turns.lock(&key).await;
-        self.deliver_locked(key, user, text, event_id).await;
-    }
-
-    async fn deliver_locked(
-        &self,
-        key: ThreadKey,
-        user: &str,
-        text: String,
-        event_id: Option<String>,
-    ) {
-        let span = tracing::info_span!("discord", platform = PLATFORM, session = %key);
-        async {
-            if let Err(e) = self
-                .bot
-                .store()
-                .join_thread(&key, crate::clock::now_ms())
+            None => match self
+                .thread_for_mention(guild, channel, id, &user, &text)
                 .await
             {
-                tracing::warn!(error = %e, "cannot record the thread");
+                Some(key) => key,
+                None => return,
+            },
+        };
+        self.intake.message(key, &user, text, None).await;
+    }
+
+    /// A mention in an ordinary channel: the bot's first reply (to message `id`) starts a
+    /// thread, where the conversation continues; `None` (logged) when either step fails.
+    async fn thread_for_mention(
+        &self,
+        guild: Option<&str>,
+        channel: &str,
+        id: &str,
+        user: &str,
+        text: &str,
+    ) -> Option<ThreadKey> {
+        let mut first = render::message(
+            &format!(
+                "<@{user}> asked: {} — continuing in the thread.",
+                render::head(text, 300)
+            ),
+            json!([]),
+        );
+        first["message_reference"] = json!({ "message_id": id, "fail_if_not_exists": false });
+        let posted = match self.rest.post(channel, &first).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot answer in the channel");
+                return None;
             }
-            let sink: Arc<dyn EventSink> = Arc::new(self.outbox.clone());
-            let text = if text.is_empty() {
-                "help".to_string()
-            } else {
-                text
-            };
-            let intent = self
-                .bot
-                .handle(
-                    Incoming {
-                        thread: key.clone(),
-                        user: user.to_string(),
-                        text,
-                        event_id,
-                    },
-                    sink,
-                )
-                .await;
-            let awaiting = self.bot.awaiting_confirmation(&key).await;
-            self.outbox.turn_done(&key, user, intent, awaiting);
+        };
+        match self
+            .rest
+            .start_thread(channel, &posted.id, &render::head(text, 90))
+            .await
+        {
+            Ok(thread) => Some(DiscordThread::new(guild.unwrap_or(DIRECT), channel, &thread).key()),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start a thread");
+                None
+            }
         }
-        .instrument(span)
-        .await
+    }
+}
+
+/// The [`Click`] a button's `custom_id` stands for; `None` (logged) for a button Deckhand did
+/// not post.
+fn click_of(custom_id: &str) -> Option<Click> {
+    let approval_id = |rest: &str| rest.parse::<i64>().ok();
+    if custom_id == render::CONFIRM {
+        Some(Click::Confirm)
+    } else if custom_id == render::CANCEL {
+        Some(Click::Cancel)
+    } else if let Some(rest) = custom_id.strip_prefix(render::APPROVE) {
+        approval_id(rest).map(Click::Approve)
+    } else if let Some(rest) = custom_id.strip_prefix(render::REJECT) {
+        approval_id(rest).map(Click::Reject)
+    } else {
+        tracing::debug!(custom_id, "unknown button ignored");
+        None
     }
 }
 

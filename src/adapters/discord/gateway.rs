@@ -61,7 +61,9 @@ impl RawEventHandler for Handler {
         match inbound(&event) {
             Some(Inbound::Message(v)) => {
                 let app = self.app.clone();
-                self.app.spawn(async move { app.on_message(v).await });
+                self.app
+                    .intake()
+                    .spawn(async move { app.on_message(v).await });
             }
             Some(Inbound::Interaction(v)) => {
                 let Some(answer) = immediate_response(self.app.bot(), &v) else {
@@ -76,7 +78,9 @@ impl RawEventHandler for Handler {
                 }
                 if needs_work(&v) {
                     let app = self.app.clone();
-                    self.app.spawn(async move { app.on_interaction(v).await });
+                    self.app
+                        .intake()
+                        .spawn(async move { app.on_interaction(v).await });
                 }
             }
             None => {}

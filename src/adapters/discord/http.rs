@@ -59,6 +59,7 @@ async fn interactions(
     if needs_work(&interaction) {
         let app = ep.app.clone();
         ep.app
+            .intake()
             .spawn(async move { app.on_interaction(interaction).await });
     }
     (

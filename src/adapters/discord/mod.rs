@@ -12,9 +12,9 @@ pub mod signature;
 pub mod surface;
 pub mod threads;
 
+use crate::adapters::adapter::{secret_from_env as env, Adapter, AdapterContext};
 use crate::adapters::delivery::outbox::Outbox;
-use crate::adapters::delivery::SendError;
-use crate::bot::Bot;
+use crate::adapters::delivery::{BoxFut, SendError};
 use crate::config::DiscordConfig;
 use app::DiscordApp;
 use rest::DiscordRest;
@@ -68,10 +68,6 @@ impl std::fmt::Debug for DiscordSecrets {
     }
 }
 
-fn env(var: &str) -> Option<String> {
-    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
-}
-
 impl DiscordSecrets {
     /// Reads the variables the configuration needs; names the missing one.
     pub fn from_env(config: &DiscordConfig) -> Result<DiscordSecrets, DiscordError> {
@@ -101,18 +97,20 @@ impl DiscordSecrets {
 pub struct Discord {
     app: Arc<DiscordApp>,
     /// HTTP routes to serve (interactions endpoint only).
-    pub routes: Option<axum::Router>,
-    gateway: Option<(Arc<serenity::all::ShardManager>, JoinHandle<()>)>,
+    routes: Option<axum::Router>,
+    /// The gateway client's task and the task that stops its shards on the shutdown signal.
+    gateway: Option<(JoinHandle<()>, JoinHandle<()>)>,
 }
 
 impl Discord {
     /// Signs in, registers the slash commands, starts the outbox and the chosen ways in.
     pub async fn start(
-        bot: Arc<Bot>,
+        cx: &AdapterContext,
         config: &DiscordConfig,
         secrets: DiscordSecrets,
     ) -> Result<Discord, DiscordError> {
         secrets.require(config)?;
+        let bot = cx.bot.clone();
         let verifier = secrets
             .public_key
             .as_deref()
@@ -138,11 +136,15 @@ impl Discord {
         let app = Arc::new(DiscordApp::new(bot, outbox, rest, application_id, bot_user));
         let routes = verifier.map(|v| http::routes(app.clone(), v));
         let gateway = if config.gateway {
-            Some(
-                gateway::start(app.clone())
-                    .await
-                    .map_err(|e| DiscordError::Gateway(Box::new(e)))?,
-            )
+            let (shards, client) = gateway::start(app.clone())
+                .await
+                .map_err(|e| DiscordError::Gateway(Box::new(e)))?;
+            let shutdown = cx.shutdown.clone();
+            let stopper = tokio::spawn(async move {
+                shutdown.triggered().await;
+                shards.shutdown_all().await;
+            });
+            Some((client, stopper))
         } else {
             None
         };
@@ -157,28 +159,48 @@ impl Discord {
     pub fn app(&self) -> &Arc<DiscordApp> {
         &self.app
     }
+}
 
-    /// Stops the gateway and waits for the handlers already started.
-    pub async fn stop_intake(&mut self, limit: Duration) {
-        if let Some((shards, task)) = self.gateway.take() {
-            shards.shutdown_all().await;
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
-        }
-        if !self.app.idle(limit).await {
-            tracing::warn!("some Discord events were still being handled at shutdown");
-        }
+impl Adapter for Discord {
+    fn name(&self) -> &'static str {
+        threads::PLATFORM
     }
 
-    /// Delivers what is still queued (at most `limit`).
-    pub async fn drain(&self, limit: Duration) {
-        if !self.app.outbox().flush(limit).await {
-            tracing::warn!("some Discord messages were not delivered before shutdown");
-        }
+    fn routes(&self) -> Option<axum::Router> {
+        self.routes.clone()
     }
 
-    /// Waits until the handlers started so far have finished and everything they queued is
-    /// delivered (tests).
-    pub async fn flush(&self, limit: Duration) -> bool {
-        self.app.idle(limit).await && self.app.outbox().flush(limit).await
+    /// Waits for the gateway's shards to stop (the HTTP routes are stopped by their server),
+    /// then for the handlers already started.
+    fn stop_intake(&mut self, limit: Duration) -> BoxFut<'_, ()> {
+        Box::pin(async move {
+            if let Some((client, stopper)) = self.gateway.take() {
+                let _ = tokio::time::timeout(Duration::from_secs(5), stopper).await;
+                let _ = tokio::time::timeout(Duration::from_secs(5), client).await;
+            }
+            if !self.app.intake().idle(limit).await {
+                tracing::warn!("some Discord events were still being handled at shutdown");
+            }
+        })
+    }
+
+    fn drain(&self, limit: Duration) -> BoxFut<'_, bool> {
+        Box::pin(async move {
+            let delivered = self.app.intake().outbox().flush(limit).await;
+            if !delivered {
+                tracing::warn!("some Discord messages were not delivered before shutdown");
+            }
+            delivered
+        })
+    }
+
+    fn flush(&self, limit: Duration) -> BoxFut<'_, bool> {
+        Box::pin(async move {
+            self.app.intake().idle(limit).await && self.app.intake().outbox().flush(limit).await
+        })
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }

@@ -1,9 +1,10 @@
 //! How bot events look in Discord: message content (2,000 characters at most), buttons as
 //! message components, the run status message and failure notes.
 
+use crate::adapters::delivery::markup::{self, Markup};
 pub use crate::adapters::delivery::text::{head, tail};
 use crate::adapters::delivery::RunView;
-use crate::chat::{RunStatus, StageState};
+use crate::chat::StageState;
 use crate::pipeline::Phase;
 use serde_json::{json, Value};
 
@@ -57,48 +58,24 @@ pub fn answered(shown: &str, outcome: &str) -> Value {
     message(&format!("{}\n{outcome}", head(shown, budget)), json!([]))
 }
 
+/// How Discord spells a status message: Unicode emoji, `**bold**`, names as they are.
+const MARKUP: Markup = Markup {
+    icons: ["⏳", "✅", "❌", "🚫", "⚠️"],
+    bold: "**",
+    escape: str::to_string,
+    quote: |line| line.replace('`', "'"),
+};
+
 /// The status message text of a run.
 pub fn status_text(view: &RunView) -> String {
-    let icon = match view.finished {
-        None | Some(RunStatus::Running) => "⏳",
-        Some(RunStatus::Succeeded) => "✅",
-        Some(RunStatus::Failed) => "❌",
-        Some(RunStatus::Cancelled) => "🚫",
-        Some(RunStatus::Interrupted) => "⚠️",
-    };
-    let version = view
-        .version
-        .as_deref()
-        .map(|v| format!(" {v}"))
-        .unwrap_or_default();
-    let mut out = format!(
-        "{icon} **Run #{}** · {} {}{version} → {} ({}) · {}",
-        view.run_id,
-        view.action.as_str(),
-        view.service,
-        view.environment,
-        view.strategy,
-        view.state()
-    );
-    if !view.summary.is_empty() {
-        out.push_str(&format!(
-            "\n`{}`",
-            head(&view.summary.replace('`', "'"), 1_000)
-        ));
-    }
-    if view.finished.is_none() {
-        if let Some(line) = &view.last_line {
-            out.push_str(&format!("\n> {}", head(&line.replace('`', "'"), 200)));
-        }
-    }
-    out
+    markup::status_text(view, &MARKUP)
 }
 
 /// The note for a failed stage: what failed and the end of its output in a code block, cut
 /// from the front so the last lines (usually the error) survive.
 pub fn failure_note(stage: &str, phase: Phase, state: StageState, lines: &[String]) -> String {
-    let stage = head(stage, 100);
     let state = state.as_str();
+    let stage = head(stage, 100);
     let what = if phase == Phase::Rollback {
         format!("Rollback stage `{stage}` {}", state.replace('_', " "))
     } else {

@@ -92,12 +92,8 @@ impl Surface for DiscordSurface {
     ) -> BoxFut<'a, Result<String, SendError>> {
         Box::pin(async move {
             let channel = channel_of(thread)?;
-            let (attempts, repeatable) = match persistence {
-                Persistence::Normal => (4, false),
-                Persistence::MustArrive => (40, true),
-            };
             let posted =
-                with_retries(attempts, repeatable, || self.rest.post(&channel, &content)).await?;
+                with_retries(persistence.retry(), || self.rest.post(&channel, &content)).await?;
             Ok(posted.id)
         })
     }
@@ -111,18 +107,6 @@ impl Surface for DiscordSurface {
         Box::pin(async move {
             let channel = channel_of(thread)?;
             self.rest.edit(&channel, id, &content).await
-        })
-    }
-
-    fn edit<'a>(
-        &'a self,
-        thread: &'a ThreadKey,
-        id: &'a str,
-        content: Value,
-    ) -> BoxFut<'a, Result<(), SendError>> {
-        Box::pin(async move {
-            let channel = channel_of(thread)?;
-            with_retries(4, true, || self.rest.edit(&channel, id, &content)).await
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Discord conversations as thread keys: (guild, channel, thread) <-> [`ThreadKey`].
 
+use crate::adapters::delivery::thread_key;
 use crate::chat::ThreadKey;
 
 /// The platform name used in thread keys and identities.
@@ -30,20 +31,13 @@ impl DiscordThread {
 
     /// The session key: channel is `guild/channel`, thread the thread's channel id.
     pub fn key(&self) -> ThreadKey {
-        ThreadKey::new(
-            PLATFORM,
-            &format!("{}/{}", self.guild, self.channel),
-            &self.thread,
-        )
+        thread_key::encode(PLATFORM, &self.guild, &self.channel, &self.thread)
     }
 
     /// Back from a key; `None` for keys of other platforms.
     pub fn from_key(key: &ThreadKey) -> Option<DiscordThread> {
-        if key.platform != PLATFORM {
-            return None;
-        }
-        let (guild, channel) = key.channel.split_once('/')?;
-        Some(DiscordThread::new(guild, channel, &key.thread))
+        let (guild, channel, thread) = thread_key::decode(PLATFORM, key)?;
+        Some(DiscordThread::new(guild, channel, thread))
     }
 }
 

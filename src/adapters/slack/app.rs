@@ -1,19 +1,19 @@
 //! What Deckhand does with Slack events, whichever transport delivered them: mentions, direct
-//! messages and replies in its threads become [`Incoming`] messages for [`Bot::handle`]; slash
-//! commands open a thread; button clicks go through the same governance as typed replies.
+//! messages and replies in its threads become messages for the shared intake; slash commands
+//! open a thread; button clicks become typed [`Click`]s that go through the same governance
+//! as typed replies ([`Bot::click`]).
 
 use super::render;
 use super::surface::SlackSurface;
 use super::threads::{SlackThread, PLATFORM};
 use super::web_api::{MessageRef, Retry, WebApi};
+use crate::adapters::delivery::intake::{Clicked, Intake};
 use crate::adapters::delivery::outbox::Outbox;
-use crate::adapters::delivery::turns::{first_time, Handlers, TurnLocks};
 use crate::bot::Bot;
-use crate::chat::{EventSink, Incoming};
+use crate::chat::Click;
 use serde::Deserialize;
 use slack_morphism::prelude::*;
 use std::sync::Arc;
-use tracing::Instrument;
 
 /// Fields of an event that slack-morphism's typed models do not all expose.
 #[derive(Debug, Default, Deserialize)]
@@ -38,15 +38,10 @@ impl EventMeta {
 
 /// The Slack side of Deckhand, shared by the Events API and Socket Mode transports.
 pub struct SlackApp {
-    bot: Arc<Bot>,
-    outbox: Outbox<SlackSurface>,
+    intake: Intake<SlackSurface>,
     api: WebApi,
     /// The bot's own user id (`U…`), from `auth.test`.
     bot_user: String,
-    /// One thread's messages and clicks are handled one at a time.
-    turns: TurnLocks,
-    /// Handlers started and not finished, for shutdown and tests.
-    handlers: Handlers,
 }
 
 /// A message for the bot, extracted from an event.
@@ -101,31 +96,15 @@ impl SlackApp {
         bot_user: String,
     ) -> SlackApp {
         SlackApp {
-            bot,
-            outbox,
+            intake: Intake::new(bot, outbox, PLATFORM),
             api,
             bot_user,
-            turns: TurnLocks::default(),
-            handlers: Handlers::default(),
         }
     }
 
-    /// The outbox (for shutdown flushing).
-    pub fn outbox(&self) -> &Outbox<SlackSurface> {
-        &self.outbox
-    }
-
-    /// Runs `work` in the background, counted until it ends (see [`SlackApp::idle`]).
-    pub fn spawn<F>(&self, work: F)
-    where
-        F: std::future::Future<Output = ()> + Send + 'static,
-    {
-        self.handlers.spawn(work);
-    }
-
-    /// Waits until no handler runs (or `limit` passes); false on timeout.
-    pub async fn idle(&self, limit: std::time::Duration) -> bool {
-        self.handlers.idle(limit).await
+    /// The shared intake: turn locks, background handlers, the bot and the outbox.
+    pub fn intake(&self) -> &Intake<SlackSurface> {
+        &self.intake
     }
 
     /// Decides whether an event is addressed to the bot. Mentions in channels arrive twice
@@ -191,7 +170,7 @@ impl SlackApp {
                     return None;
                 }
                 let thread = SlackThread::new(team, &channel, &thread_ts);
-                match self.bot.store().in_thread(&thread.key()).await {
+                match self.intake.bot().store().in_thread(&thread.key()).await {
                     Ok(true) => Some(Said {
                         thread,
                         user,
@@ -223,53 +202,19 @@ impl SlackApp {
 
     /// Passes a message to the bot, then lets the outbox retire answered buttons.
     pub async fn deliver(&self, said: Said, event_id: Option<String>) {
-        let key = said.thread.key();
-        let _turn = self.turns.lock(&key).await;
-        self.deliver_locked(said, event_id).await
-    }
-
-    async fn deliver_locked(&self, said: Said, event_id: Option<String>) {
-        let key = said.thread.key();
-        let span = tracing::info_span!("slack", platform = PLATFORM, session = %key);
-        async {
-            if let Err(e) = self
-                .bot
-                .store()
-                .join_thread(&key, crate::clock::now_ms())
-                .await
-            {
-                tracing::warn!(error = %e, "cannot record the thread");
-            }
-            let sink: Arc<dyn EventSink> = Arc::new(self.outbox.clone());
-            let text = if said.text.is_empty() {
-                "help".to_string()
-            } else {
-                said.text
-            };
-            let intent = self
-                .bot
-                .handle(
-                    Incoming {
-                        thread: key.clone(),
-                        user: said.user.clone(),
-                        text,
-                        event_id,
-                    },
-                    sink,
-                )
-                .await;
-            let awaiting = self.bot.awaiting_confirmation(&key).await;
-            self.outbox.turn_done(&key, &said.user, intent, awaiting);
-        }
-        .instrument(span)
-        .await
+        self.intake
+            .message(said.thread.key(), &said.user, said.text, event_id)
+            .await;
     }
 
     /// A slash command: posts the command in the channel and continues in that message's thread.
     pub async fn on_command(&self, cmd: SlackCommandEvent) {
         // Socket Mode may redeliver a command; it must not open a second thread.
-        let delivery = format!("command-post:{}", cmd.trigger_id.0);
-        if !first_time(self.bot.store(), PLATFORM, &delivery).await {
+        if !self
+            .intake
+            .claim(&format!("command:{}", cmd.trigger_id.0))
+            .await
+        {
             return;
         }
         let text = command_text(&cmd.command.0, cmd.text.as_deref().unwrap_or(""));
@@ -299,8 +244,8 @@ impl SlackApp {
                     user: cmd.user_id.0.clone(),
                     text,
                 };
-                self.deliver(said, Some(format!("command:{}", cmd.trigger_id.0)))
-                    .await;
+                // Claimed above, before the post.
+                self.deliver(said, None).await;
             }
             Err(e) => {
                 tracing::warn!(error = %e, command = %cmd.command.0, "cannot open a thread for a slash command");
@@ -343,80 +288,49 @@ impl SlackApp {
         let thread = SlackThread::new(&team, &channel, &thread_ts);
         let key = thread.key();
         // A redelivered click (Socket Mode retries) must not decide twice.
-        let intake = format!("intake:action:{}", ba.trigger_id.0);
-        if !first_time(self.bot.store(), PLATFORM, &intake).await {
+        if !self
+            .intake
+            .claim(&format!("action:{}", ba.trigger_id.0))
+            .await
+        {
             return;
         }
-        let _turn = self.turns.lock(&key).await;
+        let shown = ba
+            .message
+            .as_ref()
+            .and_then(|m| m.content.text.clone())
+            .unwrap_or_default();
+        let on = Clicked {
+            message_id: &message_ts,
+            shown: &shown,
+        };
         for action in ba.actions.iter().flatten() {
-            let id = action.action_id.0.as_str();
-            match id {
-                render::CONFIRM | render::CANCEL => {
-                    if !self.outbox.is_open_confirmation(&key, &message_ts) {
-                        let text = ba
-                            .message
-                            .as_ref()
-                            .and_then(|m| m.content.text.clone())
-                            .unwrap_or_default();
-                        self.outbox.retire_stale(&key, &message_ts, &text);
-                        continue;
-                    }
-                    let answer = if id == render::CONFIRM { "yes" } else { "no" };
-                    let event_id = format!(
-                        "action:{}:{}",
-                        message_ts,
-                        action
-                            .action_ts
-                            .as_ref()
-                            .map(|t| t.0.as_str())
-                            .unwrap_or(&ba.trigger_id.0)
-                    );
-                    let said = Said {
-                        thread: thread.clone(),
-                        user: user.clone(),
-                        text: answer.into(),
-                    };
-                    self.deliver_locked(said, Some(event_id)).await;
-                }
-                render::APPROVE | render::REJECT => {
-                    let Some(approval_id) = action.value.as_deref().and_then(|v| v.parse().ok())
-                    else {
-                        tracing::warn!(value = ?action.value, "approval button without an approval id");
-                        continue;
-                    };
-                    let shown = ba
-                        .message
-                        .as_ref()
-                        .and_then(|m| m.content.text.clone())
-                        .unwrap_or_default();
-                    self.outbox
-                        .track_approval(&key, approval_id, &message_ts, &shown);
-                    let sink: Arc<dyn EventSink> = Arc::new(self.outbox.clone());
-                    let span = tracing::info_span!("slack", platform = PLATFORM, session = %key);
-                    self.bot
-                        .decide(
-                            approval_id,
-                            PLATFORM,
-                            &user,
-                            if id == render::APPROVE {
-                                crate::store::Decision::Approve
-                            } else {
-                                crate::store::Decision::Reject
-                            },
-                            sink,
-                        )
-                        .instrument(span)
-                        .await;
-                    let awaiting = self.bot.awaiting_confirmation(&key).await;
-                    let intent = if id == render::APPROVE {
-                        crate::nlu::Intent::Approve
-                    } else {
-                        crate::nlu::Intent::Reject
-                    };
-                    self.outbox.turn_done(&key, &user, intent, awaiting);
-                }
-                other => tracing::debug!(action_id = other, "unknown button ignored"),
-            }
+            let Some(click) = click_of(action) else {
+                continue;
+            };
+            self.intake.click(key.clone(), &user, click, on, None).await;
+        }
+    }
+}
+
+/// The [`Click`] a Block Kit button stands for; `None` (logged) for a button Deckhand did not
+/// post or an approval button without its id.
+fn click_of(action: &SlackInteractionActionInfo) -> Option<Click> {
+    let approval_id = || {
+        let id = action.value.as_deref().and_then(|v| v.parse().ok());
+        if id.is_none() {
+            tracing::warn!(value = ?action.value, "approval button without an approval id");
+        }
+        id
+    };
+    match action.action_id.0.as_str() {
+        render::CONFIRM => Some(Click::Confirm),
+        render::CANCEL => Some(Click::Cancel),
+        render::APPROVE => approval_id().map(Click::Approve),
+        render::REJECT => approval_id().map(Click::Reject),
+        other => {
+            tracing::debug!(action_id = other, "unknown button ignored");
+            None
         }
     }
 }

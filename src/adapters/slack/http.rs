@@ -97,6 +97,7 @@ async fn events(State(ep): State<Arc<Endpoint>>, headers: HeaderMap, body: Bytes
             let meta = EventMeta::of_callback(&value);
             let app = ep.app.clone();
             ep.app
+                .intake()
                 .spawn(async move { app.on_event(callback, meta).await });
             StatusCode::OK.into_response()
         }
@@ -116,7 +117,9 @@ async fn commands(State(ep): State<Arc<Endpoint>>, headers: HeaderMap, body: Byt
         Err(e) => return bad_request("not a slash command", e),
     };
     let app = ep.app.clone();
-    ep.app.spawn(async move { app.on_command(command).await });
+    ep.app
+        .intake()
+        .spawn(async move { app.on_command(command).await });
     // An empty 200 shows nothing; the bot answers in the thread it opens.
     StatusCode::OK.into_response()
 }
@@ -146,7 +149,9 @@ async fn interactivity(
         Err(e) => return bad_request("not an interaction", e),
     };
     let app = ep.app.clone();
-    ep.app.spawn(async move { app.on_interaction(event).await });
+    ep.app
+        .intake()
+        .spawn(async move { app.on_interaction(event).await });
     StatusCode::OK.into_response()
 }
 

@@ -11,14 +11,14 @@ pub mod surface;
 pub mod threads;
 pub mod web_api;
 
+use crate::adapters::adapter::{secret_from_env as env, Adapter, AdapterContext};
 use crate::adapters::delivery::outbox::Outbox;
-use crate::bot::Bot;
+use crate::adapters::delivery::BoxFut;
 use crate::config::{SlackConfig, SlackTransport};
 use app::SlackApp;
 use std::sync::Arc;
 use std::time::Duration;
 use surface::SlackSurface;
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use web_api::{Retry, WebApi};
 
@@ -60,10 +60,6 @@ impl std::fmt::Debug for SlackSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SlackSecrets(redacted)")
     }
-}
-
-fn env(var: &str) -> Option<String> {
-    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
 }
 
 impl SlackSecrets {
@@ -110,18 +106,20 @@ impl SlackSecrets {
 pub struct Slack {
     app: Arc<SlackApp>,
     /// HTTP routes to serve (Events API transport only).
-    pub routes: Option<axum::Router>,
-    socket: Option<(watch::Sender<bool>, JoinHandle<()>)>,
+    routes: Option<axum::Router>,
+    /// The Socket Mode connection (Socket Mode transport only); it ends on the shutdown signal.
+    socket: Option<JoinHandle<()>>,
 }
 
 impl Slack {
     /// Signs in (`auth.test`), starts the outbox and the chosen transport.
     pub async fn start(
-        bot: Arc<Bot>,
+        cx: &AdapterContext,
         config: &SlackConfig,
         secrets: SlackSecrets,
     ) -> Result<Slack, SlackError> {
         secrets.require(config.transport)?;
+        let bot = cx.bot.clone();
         let api = WebApi::new(&config.api_base_url, &secrets.bot_token);
         let me: web_api::AuthInfo = api
             .call_with_retry("auth.test", &serde_json::json!({}), Retry::NORMAL)
@@ -149,36 +147,53 @@ impl Slack {
             }
             SlackTransport::SocketMode => {
                 let app_api = api.with_token(&secrets.app_token.unwrap_or_default());
-                let (stop, stopped) = watch::channel(false);
-                let task = tokio::spawn(socket::run(app, app_api, stopped));
-                slack.socket = Some((stop, task));
+                let task = tokio::spawn(socket::run(app, app_api, cx.shutdown.clone()));
+                slack.socket = Some(task);
             }
         }
         Ok(slack)
     }
+}
 
-    /// Stops taking events (closes Socket Mode) and waits for the handlers already started,
-    /// so no new run can begin afterwards. The HTTP routes are stopped by their server.
-    pub async fn stop_intake(&mut self, limit: Duration) {
-        if let Some((stop, task)) = self.socket.take() {
-            let _ = stop.send(true);
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
-        }
-        if !self.app.idle(limit).await {
-            tracing::warn!("some Slack events were still being handled at shutdown");
-        }
+impl Adapter for Slack {
+    fn name(&self) -> &'static str {
+        threads::PLATFORM
     }
 
-    /// Delivers what is still queued (at most `limit`).
-    pub async fn drain(&self, limit: Duration) {
-        if !self.app.outbox().flush(limit).await {
-            tracing::warn!("some Slack messages were not delivered before shutdown");
-        }
+    fn routes(&self) -> Option<axum::Router> {
+        self.routes.clone()
     }
 
-    /// Waits until the handlers started so far have finished and everything they queued is
-    /// delivered (tests).
-    pub async fn flush(&self, limit: Duration) -> bool {
-        self.app.idle(limit).await && self.app.outbox().flush(limit).await
+    /// Waits for Socket Mode to close (the HTTP routes are stopped by their server), then for
+    /// the handlers already started.
+    fn stop_intake(&mut self, limit: Duration) -> BoxFut<'_, ()> {
+        Box::pin(async move {
+            if let Some(task) = self.socket.take() {
+                let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+            }
+            if !self.app.intake().idle(limit).await {
+                tracing::warn!("some Slack events were still being handled at shutdown");
+            }
+        })
+    }
+
+    fn drain(&self, limit: Duration) -> BoxFut<'_, bool> {
+        Box::pin(async move {
+            let delivered = self.app.intake().outbox().flush(limit).await;
+            if !delivered {
+                tracing::warn!("some Slack messages were not delivered before shutdown");
+            }
+            delivered
+        })
+    }
+
+    fn flush(&self, limit: Duration) -> BoxFut<'_, bool> {
+        Box::pin(async move {
+            self.app.intake().idle(limit).await && self.app.intake().outbox().flush(limit).await
+        })
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }

@@ -1,9 +1,10 @@
 //! How bot events look in Slack: mrkdwn text, Block Kit buttons, the per-run status message
 //! and failure notes, all kept within Slack's size limits.
 
+use crate::adapters::delivery::markup::{self, Markup};
 pub use crate::adapters::delivery::text::{head, tail};
 use crate::adapters::delivery::RunView;
-use crate::chat::{RunStatus, StageState};
+use crate::chat::StageState;
 use crate::pipeline::Phase;
 use slack_morphism::prelude::*;
 
@@ -116,40 +117,23 @@ pub fn answered_mrkdwn(mrkdwn: &str, outcome: &str) -> SlackMessageContent {
         .with_blocks(vec![section.into(), context.into()])
 }
 
+/// How Slack spells a status message: emoji codes, `*bold*`, mrkdwn escaping.
+const MARKUP: Markup = Markup {
+    icons: [
+        ":hourglass_flowing_sand:",
+        ":white_check_mark:",
+        ":x:",
+        ":no_entry_sign:",
+        ":warning:",
+    ],
+    bold: "*",
+    escape,
+    quote: escape,
+};
+
 /// The status message text of a run.
 pub fn status_text(view: &RunView) -> String {
-    let icon = match view.finished {
-        None | Some(RunStatus::Running) => ":hourglass_flowing_sand:",
-        Some(RunStatus::Succeeded) => ":white_check_mark:",
-        Some(RunStatus::Failed) => ":x:",
-        Some(RunStatus::Cancelled) => ":no_entry_sign:",
-        Some(RunStatus::Interrupted) => ":warning:",
-    };
-    let version = view
-        .version
-        .as_deref()
-        .map(|v| format!(" {v}"))
-        .unwrap_or_default();
-    let mut out = format!(
-        "{icon} *Run #{}* · {} {}{} → {} ({}) · {}",
-        view.run_id,
-        escape(view.action.as_str()),
-        escape(&view.service),
-        escape(&version),
-        escape(&view.environment),
-        escape(view.strategy.as_str()),
-        view.state(),
-    );
-    if !view.summary.is_empty() {
-        let summary = escape(&view.summary).replace('`', "'");
-        out.push_str(&format!("\n`{}`", head(&summary, 1_000)));
-    }
-    if view.finished.is_none() {
-        if let Some(line) = &view.last_line {
-            out.push_str(&format!("\n> {}", head(&escape(line), 200)));
-        }
-    }
-    out
+    markup::status_text(view, &MARKUP)
 }
 
 /// The thread note for a failed stage: what failed and the end of its output in a code block,
@@ -179,6 +163,7 @@ pub fn failure_note(stage: &str, phase: Phase, state: StageState, lines: &[Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chat::RunStatus;
 
     #[test]
     fn escapes_control_characters() {

@@ -5,11 +5,11 @@
 
 use super::app::{EventMeta, SlackApp};
 use super::web_api::{ApiError, Retry, SocketUrl, WebApi};
+use crate::adapters::shutdown::Shutdown;
 use futures_util::{SinkExt, StreamExt};
 use slack_morphism::prelude::*;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
 /// What one frame asks of the connection.
@@ -108,7 +108,7 @@ impl Frame {
     pub fn spawn(self, app: &Arc<SlackApp>) {
         let Some(work) = self.work else { return };
         let handler = app.clone();
-        app.spawn(async move {
+        app.intake().spawn(async move {
             let app = handler;
             match work {
                 Work::Event(callback, meta) => app.on_event(*callback, meta).await,
@@ -125,22 +125,12 @@ const QUIET: Duration = Duration::from_secs(60);
 /// (e.g. `too_many_websockets` right after connecting).
 const SHORT_LIVED: Duration = Duration::from_secs(10);
 
-/// Resolves when `stop` turns true or its sender is gone.
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await;
-}
-
-fn should_stop(stop: &watch::Receiver<bool>) -> bool {
-    *stop.borrow() || stop.has_changed().is_err()
-}
-
-/// Runs Socket Mode until `stop` turns true (or its sender is dropped). `app_api` carries the
-/// app-level token.
-pub async fn run(app: Arc<SlackApp>, app_api: WebApi, mut stop: watch::Receiver<bool>) {
+/// Runs Socket Mode until the shutdown signal. `app_api` carries the app-level token.
+pub async fn run(app: Arc<SlackApp>, app_api: WebApi, shutdown: Shutdown) {
     let mut backoff = Duration::from_millis(500);
-    while !should_stop(&stop) {
+    while !shutdown.is_triggered() {
         let began = tokio::time::Instant::now();
-        let wait = match connect_once(&app, &app_api, &mut stop).await {
+        let wait = match connect_once(&app, &app_api, &shutdown).await {
             Ok(reason) if began.elapsed() >= SHORT_LIVED => {
                 tracing::info!(reason = %reason, "Socket Mode reconnecting");
                 backoff = Duration::from_millis(500);
@@ -155,12 +145,12 @@ pub async fn run(app: Arc<SlackApp>, app_api: WebApi, mut stop: watch::Receiver<
                 backoff
             }
         };
-        if should_stop(&stop) {
+        if shutdown.is_triggered() {
             break;
         }
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = stopped(&mut stop) => {}
+            _ = shutdown.triggered() => {}
         }
         backoff = (backoff * 2).min(Duration::from_secs(30));
     }
@@ -170,7 +160,7 @@ pub async fn run(app: Arc<SlackApp>, app_api: WebApi, mut stop: watch::Receiver<
 async fn connect_once(
     app: &Arc<SlackApp>,
     app_api: &WebApi,
-    stop: &mut watch::Receiver<bool>,
+    shutdown: &Shutdown,
 ) -> Result<String, String> {
     let opened: SocketUrl = app_api
         .call_with_retry(
@@ -191,7 +181,7 @@ async fn connect_once(
     loop {
         let msg = tokio::select! {
             m = tokio::time::timeout(QUIET, ws.next()) => m,
-            _ = stopped(stop) => {
+            _ = shutdown.triggered() => {
                 let _ = ws.close(None).await;
                 return Ok("shutting down".into());
             }

@@ -3,7 +3,7 @@
 
 use super::render;
 use super::threads::SlackThread;
-use super::web_api::{ApiError, MessageRef, Retry, WebApi};
+use super::web_api::{ApiError, MessageRef, WebApi};
 use crate::adapters::delivery::{BoxFut, Persistence, RunView, SendError, Surface};
 use crate::chat::{StageState, ThreadKey};
 use crate::pipeline::Phase;
@@ -105,13 +105,9 @@ impl Surface for SlackSurface {
             let t = thread_of(thread)?;
             let request = SlackApiChatPostMessageRequest::new(t.channel.into(), content)
                 .with_thread_ts(t.thread_ts.into());
-            let retry = match persistence {
-                Persistence::Normal => Retry::NORMAL,
-                Persistence::MustArrive => Retry::PERSISTENT,
-            };
             let posted: MessageRef = self
                 .api
-                .call_with_retry("chat.postMessage", &request, retry)
+                .call_with_retry("chat.postMessage", &request, persistence.retry())
                 .await?;
             Ok(posted.ts)
         })
@@ -128,24 +124,6 @@ impl Surface for SlackSurface {
             let request =
                 SlackApiChatUpdateRequest::new(t.channel.into(), content, id.to_string().into());
             let _: MessageRef = self.api.call("chat.update", &request).await?;
-            Ok(())
-        })
-    }
-
-    fn edit<'a>(
-        &'a self,
-        thread: &'a ThreadKey,
-        id: &'a str,
-        content: SlackMessageContent,
-    ) -> BoxFut<'a, Result<(), SendError>> {
-        Box::pin(async move {
-            let t = thread_of(thread)?;
-            let request =
-                SlackApiChatUpdateRequest::new(t.channel.into(), content, id.to_string().into());
-            let _: MessageRef = self
-                .api
-                .call_with_retry("chat.update", &request, Retry::IDEMPOTENT)
-                .await?;
             Ok(())
         })
     }

@@ -1,5 +1,6 @@
 //! Slack conversations as thread keys: (team, channel, thread_ts) <-> [`ThreadKey`].
 
+use crate::adapters::delivery::thread_key;
 use crate::chat::ThreadKey;
 
 /// The platform name used in thread keys and identities.
@@ -28,20 +29,13 @@ impl SlackThread {
 
     /// The session key: channel is `team/channel`, thread is the parent's `ts`.
     pub fn key(&self) -> ThreadKey {
-        ThreadKey::new(
-            PLATFORM,
-            &format!("{}/{}", self.team, self.channel),
-            &self.thread_ts,
-        )
+        thread_key::encode(PLATFORM, &self.team, &self.channel, &self.thread_ts)
     }
 
     /// Back from a key; `None` for keys of other platforms.
     pub fn from_key(key: &ThreadKey) -> Option<SlackThread> {
-        if key.platform != PLATFORM {
-            return None;
-        }
-        let (team, channel) = key.channel.split_once('/')?;
-        Some(SlackThread::new(team, channel, &key.thread))
+        let (team, channel, thread_ts) = thread_key::decode(PLATFORM, key)?;
+        Some(SlackThread::new(team, channel, thread_ts))
     }
 }
 

@@ -75,48 +75,7 @@ impl ApiError {
     }
 }
 
-/// How hard to retry a call.
-#[derive(Debug, Clone, Copy)]
-pub struct Retry {
-    /// Attempts in all, including the first.
-    pub attempts: u32,
-    /// First back-off after a transient failure; doubles each time.
-    pub first_backoff: Duration,
-    /// Longest back-off.
-    pub max_backoff: Duration,
-    /// Also retry when the call may already have taken effect (no answer). Right for edits;
-    /// for posts it risks a duplicate, which only a message that must arrive is worth.
-    pub ambiguous: bool,
-}
-
-impl Retry {
-    /// Ordinary messages: a few attempts over roughly half a minute.
-    pub const NORMAL: Retry = Retry {
-        attempts: 6,
-        first_backoff: Duration::from_millis(250),
-        max_backoff: Duration::from_secs(8),
-        ambiguous: false,
-    };
-    /// Idempotent calls (edits): like [`Retry::NORMAL`], also when the answer was lost.
-    pub const IDEMPOTENT: Retry = Retry {
-        ambiguous: true,
-        ..Retry::NORMAL
-    };
-    /// Messages that must arrive (a run's final state): keep trying for several minutes.
-    pub const PERSISTENT: Retry = Retry {
-        attempts: 40,
-        first_backoff: Duration::from_millis(250),
-        max_backoff: Duration::from_secs(15),
-        ambiguous: true,
-    };
-    /// One attempt (intermediate progress edits: the next edit supersedes this one).
-    pub const ONCE: Retry = Retry {
-        attempts: 1,
-        first_backoff: Duration::from_millis(0),
-        max_backoff: Duration::from_millis(0),
-        ambiguous: false,
-    };
-}
+pub use crate::adapters::delivery::retry::Retry;
 
 /// The Web API client.
 #[derive(Clone)]

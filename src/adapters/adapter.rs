@@ -1,0 +1,49 @@
+//! What `deckhand serve` needs from a platform adapter, so the server holds a list of them and
+//! a new surface (a REST API, an MCP server) is one more entry.
+
+use super::delivery::BoxFut;
+use super::shutdown::Shutdown;
+use crate::bot::Bot;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What every adapter is built from (vector's `SourceContext`): the bot its turns go to, and
+/// the server's stop signal, which ends the adapter's intake.
+#[derive(Clone)]
+pub struct AdapterContext {
+    /// The bot.
+    pub bot: Arc<Bot>,
+    /// Triggered when the server stops taking work.
+    pub shutdown: Shutdown,
+}
+
+/// A running platform adapter, as the server drives it. Shutdown calls, in order:
+/// the context's [`Shutdown`] is triggered, then [`Adapter::stop_intake`] on every adapter,
+/// then the server waits for running pipelines, then [`Adapter::drain`].
+pub trait Adapter: Send + Sync {
+    /// The platform's name, for logs (`slack`, `discord`).
+    fn name(&self) -> &'static str;
+
+    /// HTTP routes to serve on the server's listener, if this adapter takes webhooks.
+    fn routes(&self) -> Option<axum::Router>;
+
+    /// After the shutdown signal: waits for the adapter's own intake tasks to end and for the
+    /// handlers already started (at most `limit`), so no new run can begin afterwards.
+    fn stop_intake(&mut self, limit: Duration) -> BoxFut<'_, ()>;
+
+    /// Delivers what is still queued (at most `limit`); false when something was left.
+    fn drain(&self, limit: Duration) -> BoxFut<'_, bool>;
+
+    /// Waits until the handlers started so far have finished and everything they queued is
+    /// delivered (tests); false on timeout.
+    fn flush(&self, limit: Duration) -> BoxFut<'_, bool>;
+
+    /// The adapter as `Any`, so the server can hand a concrete one to tests.
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// A secret from environment variable `var`; unset and blank are both "not set" (secrets are
+/// never read from the config file).
+pub fn secret_from_env(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
+}

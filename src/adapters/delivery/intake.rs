@@ -1,0 +1,221 @@
+//! The inbound half shared by the platform adapters: a message or a button click, already
+//! mapped from the platform's payload to a thread, a user and text or a [`Click`], becomes one
+//! turn of the bot. The adapters keep only that mapping (and their platform's own side
+//! effects, such as opening a thread for a slash command).
+//!
+//! One turn per thread at a time ([`TurnLocks`]), so a click is checked against the question
+//! that is open when it is answered; every turn ends with [`Outbox::turn_done`], which retires
+//! the buttons the turn answered.
+
+use super::outbox::Outbox;
+use super::turns::{Handlers, TurnLocks};
+use super::Surface;
+use crate::bot::{Bot, Structured};
+use crate::chat::{Click, EventSink, Incoming, ThreadKey};
+use crate::nlu::Intent;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// A clicked button's message, as the platform reports it.
+#[derive(Debug, Clone, Copy)]
+pub struct Clicked<'a> {
+    /// The platform's id of the message that carries the button.
+    pub message_id: &'a str,
+    /// The message's text as the platform shows it (what a stale button is retired with).
+    pub shown: &'a str,
+}
+
+/// Turns messages and clicks into bot turns for one platform.
+pub struct Intake<S: Surface> {
+    bot: Arc<Bot>,
+    outbox: Outbox<S>,
+    /// The platform name in thread keys and delivery records (`slack`, `discord`).
+    platform: &'static str,
+    turns: TurnLocks,
+    handlers: Handlers,
+}
+
+impl<S: Surface> Intake<S> {
+    /// The intake of `platform`, answering through `outbox`.
+    pub fn new(bot: Arc<Bot>, outbox: Outbox<S>, platform: &'static str) -> Intake<S> {
+        Intake {
+            bot,
+            outbox,
+            platform,
+            turns: TurnLocks::default(),
+            handlers: Handlers::default(),
+        }
+    }
+
+    /// The bot the turns go to.
+    pub fn bot(&self) -> &Arc<Bot> {
+        &self.bot
+    }
+
+    /// The outbox the turns answer through (flushed at shutdown).
+    pub fn outbox(&self) -> &Outbox<S> {
+        &self.outbox
+    }
+
+    /// Runs `work` (one event's handling) in the background, counted until it ends, so
+    /// shutdown and tests can wait for it with [`Intake::idle`].
+    pub fn spawn<F>(&self, work: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.handlers.spawn(work);
+    }
+
+    /// Waits until no handler runs (or `limit` passes); false on timeout.
+    pub async fn idle(&self, limit: Duration) -> bool {
+        self.handlers.idle(limit).await
+    }
+
+    /// Claims platform event `event_id` for an adapter that must act on it before the bot
+    /// does (open a thread, post a slash command's echo, decide an approval); false when it
+    /// was seen before. The adapter then hands the bot no event id: each event is claimed
+    /// once, here or in [`Bot::handle`], and with the same rule: when the store cannot tell
+    /// whether the event is new, it is not acted on (acting twice is worse than asking the
+    /// user to repeat).
+    pub async fn claim(&self, event_id: &str) -> bool {
+        match self
+            .bot
+            .store()
+            .first_delivery(self.platform, event_id, crate::clock::now_ms())
+            .await
+        {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::info!(event_id, "duplicate delivery ignored");
+                false
+            }
+            Err(e) => {
+                tracing::error!(error = %e, event_id, "cannot check for a repeated delivery; the event is not acted on");
+                false
+            }
+        }
+    }
+
+    /// A message from `user` in `thread`, in its turn. `event_id` lets the bot ignore a
+    /// redelivery; `None` when the adapter claimed the event already (or it cannot repeat).
+    pub async fn message(
+        &self,
+        thread: ThreadKey,
+        user: &str,
+        text: String,
+        event_id: Option<String>,
+    ) {
+        let _turn = self.turns.lock(&thread).await;
+        let span = tracing::info_span!("turn", platform = self.platform, session = %thread);
+        async {
+            self.join(&thread).await;
+            // A bare mention asks for help.
+            let text = if text.is_empty() {
+                "help".to_string()
+            } else {
+                text
+            };
+            let incoming = Incoming {
+                thread: thread.clone(),
+                user: user.to_string(),
+                text,
+                event_id,
+            };
+            let intent = self.bot.handle(incoming, self.sink()).await;
+            self.done(&thread, user, intent).await;
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// A request that arrives structured (a slash command's options), in its turn: it enters
+    /// the dialogue without an NLU pass. `typed` is what the thread's history records.
+    pub async fn structured(
+        &self,
+        thread: ThreadKey,
+        user: &str,
+        typed: String,
+        request: Structured,
+        event_id: Option<String>,
+    ) {
+        let _turn = self.turns.lock(&thread).await;
+        let span = tracing::info_span!("turn", platform = self.platform, session = %thread);
+        async {
+            self.join(&thread).await;
+            let incoming = Incoming {
+                thread: thread.clone(),
+                user: user.to_string(),
+                text: typed,
+                event_id,
+            };
+            let intent = self
+                .bot
+                .handle_structured(incoming, request, self.sink())
+                .await;
+            self.done(&thread, user, intent).await;
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// A click by `user` on a button of message `on` in `thread`, in its turn. A Confirm or
+    /// Cancel under a question that is no longer open only retires the stale buttons; an
+    /// approval button is tracked so its message shows the outcome.
+    pub async fn click(
+        &self,
+        thread: ThreadKey,
+        user: &str,
+        click: Click,
+        on: Clicked<'_>,
+        event_id: Option<String>,
+    ) {
+        let _turn = self.turns.lock(&thread).await;
+        match click {
+            Click::Confirm | Click::Cancel => {
+                if !self.outbox.is_open_confirmation(&thread, on.message_id) {
+                    self.outbox.retire_stale(&thread, on.message_id, on.shown);
+                    return;
+                }
+            }
+            Click::Approve(approval_id) | Click::Reject(approval_id) => {
+                self.outbox
+                    .track_approval(&thread, approval_id, on.message_id, on.shown);
+            }
+        }
+        let span = tracing::info_span!("turn", platform = self.platform, session = %thread);
+        async {
+            self.join(&thread).await;
+            let intent = self
+                .bot
+                .click(thread.clone(), user, click, event_id, self.sink())
+                .await;
+            self.done(&thread, user, intent).await;
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Records that the bot takes part in `thread` (so plain replies there reach it).
+    async fn join(&self, thread: &ThreadKey) {
+        if let Err(e) = self
+            .bot
+            .store()
+            .join_thread(thread, crate::clock::now_ms())
+            .await
+        {
+            tracing::warn!(error = %e, "cannot record the thread");
+        }
+    }
+
+    /// Ends a turn: the outbox retires what it answered.
+    async fn done(&self, thread: &ThreadKey, user: &str, intent: Intent) {
+        let awaiting = self.bot.awaiting_confirmation(thread).await;
+        self.outbox.turn_done(thread, user, intent, awaiting);
+    }
+
+    fn sink(&self) -> Arc<dyn EventSink> {
+        Arc::new(self.outbox.clone())
+    }
+}

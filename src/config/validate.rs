@@ -1,0 +1,372 @@
+//! The consistency checks behind [`Config::problems`], one function per config section.
+//!
+//! Each check appends its problems to `out`; the order of the calls is the order the problems
+//! are reported in.
+
+use super::{is_safe_name, normalize_term, Config, Policy, StageKind};
+use std::collections::HashMap;
+
+/// Every consistency problem in `config`, in a stable order (empty when it is valid).
+pub(super) fn problems(config: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    validate_basics(config, &mut out);
+    validate_store(config, &mut out);
+    validate_serve(config, &mut out);
+    validate_slack(config, &mut out);
+    validate_discord(config, &mut out);
+    validate_services(config, &mut out);
+    validate_people(config, &mut out);
+    validate_policies(config, &mut out);
+    validate_memory(config, &mut out);
+    validate_pipelines(config, &mut out);
+    out
+}
+
+/// The top-level lists, the session and the NLU thresholds.
+fn validate_basics(config: &Config, out: &mut Vec<String>) {
+    if config.services.is_empty() {
+        out.push("`services` is empty: add at least one service".into());
+    }
+    if config.environments.is_empty() {
+        out.push("`environments` is empty: add at least one environment".into());
+    }
+    if config.session.ttl_secs == 0 {
+        out.push("session.ttl_secs must be greater than 0".into());
+    }
+    if config.session.max_history == 0 {
+        out.push("session.max_history must be greater than 0".into());
+    }
+    if !(0.0..=1.0).contains(&config.nlu.threshold) {
+        out.push(format!(
+            "nlu.threshold must be between 0 and 1, got {}",
+            config.nlu.threshold
+        ));
+    }
+    for (name, v) in [
+        ("nlu.semantic_accept", config.nlu.semantic_accept),
+        (
+            "nlu.semantic_accept_query",
+            config.nlu.semantic_accept_query,
+        ),
+        ("nlu.semantic_margin", config.nlu.semantic_margin),
+    ] {
+        if !(0.0..=1.0).contains(&v) {
+            out.push(format!("{name} must be between 0 and 1, got {v}"));
+        }
+    }
+}
+
+/// The store URL scheme.
+fn validate_store(config: &Config, out: &mut Vec<String>) {
+    if !(config.store.url.starts_with("sqlite:")
+        || config.store.url.starts_with("postgres://")
+        || config.store.url.starts_with("postgresql://"))
+    {
+        out.push(format!(
+            "store.url `{}` is not supported: use sqlite://PATH or postgres://USER@HOST/DB",
+            config.store.url
+        ));
+    }
+}
+
+/// The listen address.
+fn validate_serve(config: &Config, out: &mut Vec<String>) {
+    if config.serve.listen.parse::<std::net::SocketAddr>().is_err() {
+        out.push(format!(
+            "serve.listen `{}` is not an address: use HOST:PORT, e.g. 127.0.0.1:3000",
+            config.serve.listen
+        ));
+    }
+}
+
+/// The Slack section, when there is one.
+fn validate_slack(config: &Config, out: &mut Vec<String>) {
+    if let Some(slack) = &config.slack {
+        if !(slack.api_base_url.starts_with("https://")
+            || slack.api_base_url.starts_with("http://"))
+        {
+            out.push(format!(
+                "slack.api_base_url `{}` must start with https:// (or http:// for a local fake)",
+                slack.api_base_url
+            ));
+        }
+        if !(1_000..=60_000).contains(&slack.edit_interval_ms) {
+            out.push("slack.edit_interval_ms must be between 1000 (Slack allows about one edit per second) and 60000".into());
+        }
+    }
+}
+
+/// The Discord section, when there is one.
+fn validate_discord(config: &Config, out: &mut Vec<String>) {
+    if let Some(discord) = &config.discord {
+        if !(discord.api_base_url.starts_with("https://")
+            || discord.api_base_url.starts_with("http://"))
+        {
+            out.push(format!(
+                "discord.api_base_url `{}` must start with https:// (or http:// for a local fake)",
+                discord.api_base_url
+            ));
+        }
+        if !discord.gateway && !discord.interactions_endpoint {
+            out.push("discord: enable `gateway`, `interactions_endpoint` or both".into());
+        }
+        if discord
+            .guild_id
+            .as_deref()
+            .is_some_and(|g| g.parse::<u64>().is_err())
+        {
+            out.push("discord.guild_id must be a numeric guild id".into());
+        }
+        if !(1_000..=60_000).contains(&discord.edit_interval_ms) {
+            out.push("discord.edit_interval_ms must be between 1000 (at most one edit per second) and 60000".into());
+        }
+        // Discord allows 25 choices per option (services use autocomplete instead).
+        if config.environments.len() > 25 {
+            out.push("discord: at most 25 environments can be offered as choices".into());
+        }
+    }
+}
+
+/// Service and environment names: unique, safe, unambiguous aliases, known pipelines.
+fn validate_services(config: &Config, out: &mut Vec<String>) {
+    let mut seen_names: HashMap<&str, &str> = HashMap::new();
+    for (name, what) in config
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), "service"))
+        .chain(
+            config
+                .environments
+                .iter()
+                .map(|e| (e.name.as_str(), "environment")),
+        )
+    {
+        if let Some(prev) = seen_names.insert(name, what) {
+            out.push(format!(
+                "`{name}` is defined twice (as {prev} and as {what})"
+            ));
+        }
+    }
+    let mut orders: HashMap<u32, &str> = HashMap::new();
+    for e in &config.environments {
+        if let Some(prev) = orders.insert(e.order, &e.name) {
+            out.push(format!(
+                "environments `{prev}` and `{}` have the same order {}",
+                e.name, e.order
+            ));
+        }
+    }
+    // Every name and alias must point at exactly one thing, or "deploy stage" is ambiguous.
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut claim = |term: &str, owner: String, out: &mut Vec<String>| {
+        let key = normalize_term(term);
+        if key.is_empty() {
+            out.push(format!("{owner} has an empty name or alias"));
+            return;
+        }
+        if let Some(prev) = seen.get(&key) {
+            if *prev != owner {
+                out.push(format!("`{term}` is used by both {prev} and {owner}"));
+            }
+        } else {
+            seen.insert(key, owner);
+        }
+    };
+    for s in &config.services {
+        if !is_safe_name(&s.name) {
+            out.push(format!(
+                "service name `{}` must be lowercase letters, digits, `.`, `_` or `-`",
+                s.name
+            ));
+        }
+        let owner = format!("service `{}`", s.name);
+        claim(&s.name, owner.clone(), out);
+        for a in &s.aliases {
+            claim(a, owner.clone(), out);
+        }
+        if !config.pipelines.contains_key(&s.pipeline) {
+            out.push(format!(
+                "service `{}` uses pipeline `{}`, which is not defined under `pipelines`",
+                s.name, s.pipeline
+            ));
+        }
+    }
+    for e in &config.environments {
+        if !is_safe_name(&e.name) {
+            out.push(format!(
+                "environment name `{}` must be lowercase letters, digits, `.`, `_` or `-`",
+                e.name
+            ));
+        }
+        let owner = format!("environment `{}`", e.name);
+        claim(&e.name, owner.clone(), out);
+        for a in &e.aliases {
+            claim(a, owner.clone(), out);
+        }
+    }
+}
+
+/// People: each has well-formed identities that belong to no one else.
+fn validate_people(config: &Config, out: &mut Vec<String>) {
+    let mut identities: HashMap<&str, &str> = HashMap::new();
+    for (name, person) in &config.people {
+        if person.identities.is_empty() {
+            out.push(format!(
+                "person `{name}` has no identities (e.g. `console:{name}`)"
+            ));
+        }
+        for id in &person.identities {
+            match id.split_once(':') {
+                Some((platform, rest)) if !platform.is_empty() && !rest.is_empty() => {}
+                _ => out.push(format!(
+                    "identity `{id}` of person `{name}` must look like `platform:id`"
+                )),
+            }
+            if let Some(other) = identities.insert(id, name) {
+                out.push(format!(
+                    "identity `{id}` belongs to both `{other}` and `{name}`"
+                ));
+            }
+        }
+    }
+}
+
+/// Policies: overrides name known environments, and approvals can be given by enough people; governance limits.
+fn validate_policies(config: &Config, out: &mut Vec<String>) {
+    for s in &config.services {
+        for env in s.policies.keys() {
+            if config.environment(env).is_none() {
+                out.push(format!(
+                    "service `{}` has a policy for unknown environment `{env}`",
+                    s.name
+                ));
+            }
+        }
+    }
+    let mut scopes: Vec<(String, Policy)> = config
+        .environments
+        .iter()
+        .map(|e| (e.name.clone(), e.policy.clone()))
+        .collect();
+    for s in &config.services {
+        for env in s.policies.keys() {
+            scopes.push((
+                format!("{} in {env}", s.name),
+                config.policy(Some(&s.name), env),
+            ));
+        }
+    }
+    for (scope, policy) in scopes {
+        let needed = policy.approvals.unwrap_or(0) as usize;
+        if needed == 0 {
+            continue;
+        }
+        match &policy.approve {
+            None => out.push(format!(
+                "{scope} needs {needed} approval(s) but its policy names no `approve` roles: anyone known could approve; list the roles"
+            )),
+            Some(roles) => {
+                let eligible = config.people.values().filter(|p| p.roles.iter().any(|r| roles.contains(r))).count();
+                // The requester never approves their own request, so one more is needed when they are eligible.
+                if eligible < needed {
+                    out.push(format!(
+                        "{scope} needs {needed} approval(s) from {} but only {eligible} person(s) have those roles",
+                        roles.join("/")
+                    ));
+                }
+            }
+        }
+    }
+    if config.governance.approval_timeout_secs == 0 {
+        out.push("governance.approval_timeout_secs must be greater than 0".into());
+    }
+    if config.governance.rate_limit_actions == 0 || config.governance.rate_limit_window_secs == 0 {
+        out.push(
+            "governance.rate_limit_actions and rate_limit_window_secs must be greater than 0"
+                .into(),
+        );
+    }
+}
+
+/// The failure-memory window and rules.
+fn validate_memory(config: &Config, out: &mut Vec<String>) {
+    if config.memory.window == 0 {
+        out.push("memory.window must be greater than 0".into());
+    }
+    for r in &config.memory.rules {
+        if r.min_failures == 0 || r.min_failures > config.memory.window {
+            out.push(format!(
+                "memory rule min_failures {} must be between 1 and memory.window ({})",
+                r.min_failures, config.memory.window
+            ));
+        }
+        if r.percent.is_some_and(|p| p == 0 || p > 100) {
+            out.push("memory rule percent must be between 1 and 100".into());
+        }
+    }
+}
+
+/// Pipelines: stages, env keys and rollback references.
+fn validate_pipelines(config: &Config, out: &mut Vec<String>) {
+    for (name, p) in &config.pipelines {
+        if p.stages.is_empty() {
+            out.push(format!("pipeline `{name}` has no stages"));
+        }
+        let mut stage_names: Vec<&str> = Vec::new();
+        for st in &p.stages {
+            if stage_names.contains(&st.name.as_str()) {
+                out.push(format!(
+                    "pipeline `{name}` has two stages named `{}`",
+                    st.name
+                ));
+            }
+            stage_names.push(&st.name);
+            if st.name.trim().is_empty() {
+                out.push(format!("pipeline `{name}` has a stage without a name"));
+            }
+            match &st.kind {
+                StageKind::Process { command } if command.trim().is_empty() => {
+                    out.push(format!(
+                        "stage `{}` of pipeline `{name}` has an empty command",
+                        st.name
+                    ));
+                }
+                StageKind::Process { .. } => {}
+            }
+            if st.timeout_secs == 0 {
+                out.push(format!(
+                    "stage `{}` of pipeline `{name}` has timeout_secs 0",
+                    st.name
+                ));
+            }
+        }
+        for key in p.env.keys() {
+            let ok = !key.is_empty()
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !key.starts_with("DECKHAND_");
+            if !ok {
+                out.push(format!(
+                    "pipeline `{name}` env key `{key}` must be letters, digits or `_` and not start with DECKHAND_"
+                ));
+            }
+        }
+        if let Some(from) = &p.rollback_from {
+            if !p.stages.iter().any(|st| &st.name == from) {
+                out.push(format!(
+                    "pipeline `{name}` has rollback_from `{from}`, which is not one of its stages"
+                ));
+            }
+        }
+        if let Some(rb) = &p.rollback {
+            match config.pipelines.get(rb) {
+                None => out.push(format!(
+                    "pipeline `{name}` names rollback pipeline `{rb}`, which is not defined"
+                )),
+                Some(r) if r.rollback.is_some() => out.push(format!(
+                    "rollback pipeline `{rb}` must not have a rollback of its own"
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+}
