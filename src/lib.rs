@@ -32,7 +32,8 @@
 //!     PostgreSQL.
 //!   - [`audit`]: typed audit events, the hash chain, verify, export.
 //! - Utilities: [`config`] (schema, validation, look-ups), [`clock`] (one injectable clock),
-//!   [`timefmt`] (human time spans and UTC times).
+//!   [`timefmt`] (human time spans and UTC times), [`shutdown`] (the one stop signal every
+//!   long-running task takes).
 
 pub mod adapters;
 pub mod audit;
@@ -47,5 +48,6 @@ pub mod memory;
 pub mod nlu;
 pub mod origin;
 pub mod pipeline;
+pub mod shutdown;
 pub mod store;
 pub mod timefmt;

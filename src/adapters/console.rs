@@ -62,7 +62,8 @@ pub async fn run(bot: Arc<Bot>, options: ConsoleOptions, signals: Signals) -> st
     if interactive {
         logs::attach(tx.clone());
     }
-    let background = bot.spawn_background();
+    let upkeep = crate::shutdown::Shutdown::default();
+    let background = bot.spawn_background(upkeep.clone());
     bot.deliver_recovery(CHANNEL, sink.clone()).await;
     let mut console = Console {
         bot: bot.clone(),
@@ -75,7 +76,7 @@ pub async fn run(bot: Arc<Bot>, options: ConsoleOptions, signals: Signals) -> st
     };
     let ended_by_signal = console.read_input().await;
     console.finish_runs(ended_by_signal).await;
-    background.abort();
+    upkeep.trigger();
     let _ = background.await;
     logs::detach();
     let _ = tx.send(Output::Done);

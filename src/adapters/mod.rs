@@ -10,7 +10,7 @@ pub mod console;
 pub mod delivery;
 pub mod discord;
 pub mod serve;
-pub mod shutdown;
+pub use crate::shutdown;
 pub mod signals;
 pub mod signed_request;
 pub mod slack;

@@ -126,7 +126,7 @@ impl Server {
                 }
             }
         });
-        let background = bot.spawn_background();
+        let background = bot.spawn_background(shutdown.clone());
         tracing::info!(%addr, "deckhand serving");
         Ok(Server {
             addr,
@@ -170,8 +170,8 @@ impl Server {
         for adapter in &self.adapters {
             adapter.drain(Duration::from_secs(60)).await;
         }
-        // The bot's background loop (approval expiry, pruning) takes no stop signal yet.
-        self.background.abort();
+        // The upkeep loop saw the same signal; it ends after the sweep it may be in.
+        let _ = self.background.await;
     }
 }
 

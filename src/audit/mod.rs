@@ -96,7 +96,7 @@ impl Audit {
 
     /// Appends an entry, logging (not failing) when the store refuses: the action it records
     /// has already happened, and the log shows the gap on the next `verify` run anyway.
-    pub async fn note(&self, actor: &str, kind: &str, subject: &str, details: serde_json::Value) {
+    async fn note(&self, actor: &str, kind: &str, subject: &str, details: serde_json::Value) {
         if let Err(e) = self.record(actor, kind, subject, details).await {
             tracing::error!(error = %e, kind, subject, "could not append to the audit log");
         }

@@ -13,7 +13,8 @@ pub use readiness::render_readiness;
 pub use status::render_status;
 
 use super::Bot;
-use crate::command::reports::{self, ExplainQuery, HistoryQuery, ReadinessQuery, StatusQuery};
+use crate::command::reports::{ExplainQuery, HistoryQuery, ReadinessQuery, StatusQuery};
+use crate::command::Query;
 use crate::command::{EnvName, Refusal, ServiceName};
 use crate::config::Config;
 use crate::dialogue::{join_choices, Flows, Request};
@@ -78,8 +79,7 @@ impl Bot {
             service: n.service,
             environment: n.environment,
         };
-        let report = reports::status(&self.config, &self.store, &q).await?;
-        Ok(render_status(&report))
+        self.ask(Query::Status(q)).await
     }
 
     /// "history [service] [environment]": the latest deployments, newest first.
@@ -93,7 +93,7 @@ impl Bot {
             environment: n.environment,
             ..HistoryQuery::default()
         };
-        Ok(render_history(&reports::history(&self.store, &q).await?))
+        self.ask(Query::History(q)).await
     }
 
     /// "explain <service> [environment]": why its last failed run failed.
@@ -110,8 +110,7 @@ impl Bot {
             service,
             environment: n.environment,
         };
-        let report = reports::explain(&self.config, &self.store, &q).await?;
-        Ok(render_explanation(&report))
+        self.ask(Query::Explain(q)).await
     }
 
     /// "is billionmail ready" / "can I deploy billionmail": the newest build, what runs where,
@@ -129,8 +128,13 @@ impl Bot {
             service,
             environment: n.environment,
         };
-        let report = reports::readiness(&self.config, &self.store, &q).await?;
-        Ok(render_readiness(&report))
+        self.ask(Query::Readiness(q)).await
+    }
+
+    /// A question through the command layer, its report rendered at the chat edge.
+    async fn ask(&self, q: Query) -> Result<String, StoreError> {
+        let report = self.commander.query(&q).await?;
+        Ok(super::outcomes::report_text(&report))
     }
 }
 

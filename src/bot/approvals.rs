@@ -106,14 +106,20 @@ impl Bot {
         }
     }
 
-    /// Starts the periodic work (approval expiry, pruning). Adapters call it once after
-    /// creating the bot.
-    pub fn spawn_background(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+    /// Starts the periodic work (approval expiry, pruning) until `shutdown`. Adapters call
+    /// it once after creating the bot.
+    pub fn spawn_background(
+        self: &Arc<Self>,
+        shutdown: crate::shutdown::Shutdown,
+    ) -> tokio::task::JoinHandle<()> {
         let bot = self.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(15));
             loop {
-                every.tick().await;
+                tokio::select! {
+                    _ = every.tick() => {}
+                    _ = shutdown.triggered() => return,
+                }
                 let expired = bot.commander.sweep().await;
                 bot.announce_expired(&expired);
             }

@@ -105,7 +105,8 @@ fn approval_request(t: &ApprovalTicket) -> String {
     )
 }
 
-fn report_text(report: &Report) -> String {
+/// The text of a report (the answer to a question, or what an action did).
+pub(super) fn report_text(report: &Report) -> String {
     match report {
         Report::Decided(d) => decided(d),
         Report::Locked(l) => locked(l),

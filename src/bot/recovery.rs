@@ -103,16 +103,17 @@ pub(super) async fn recover(store: &Store, config: &Config) -> Result<Vec<Notice
             .clone()
             .filter(|_| auto && p.may_have_switched && run.action == Action::Deploy);
         audit
-            .note(
+            .log(
                 "deckhand",
-                "run.interrupted",
-                &format!("run {}", run.id),
-                serde_json::json!({
-                    "stage": run.stage, "phase": run.stage_phase, "switched": p.switched,
-                    "may_have_switched": p.may_have_switched,
-                    "live": live.as_ref().and_then(|d| d.version.clone()),
-                    "rollback_offered_to": offer_to,
-                }),
+                crate::audit::AuditEvent::RunInterrupted {
+                    run: run.id,
+                    facts: serde_json::json!({
+                        "stage": run.stage, "phase": run.stage_phase, "switched": p.switched,
+                        "may_have_switched": p.may_have_switched,
+                        "live": live.as_ref().and_then(|d| d.version.clone()),
+                        "rollback_offered_to": offer_to,
+                    }),
+                },
             )
             .await;
         let env = &run.environment;

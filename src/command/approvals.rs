@@ -200,37 +200,7 @@ impl Commander {
     ) -> CommandResult<Result<Option<Recorded>, Refusal>> {
         let (service, environment) = (run.service.as_str(), run.environment.as_str());
         let now = crate::clock::now_ms();
-        let subject = format!("approval {}", a.id);
-        if a.status != ApprovalStatus::Pending {
-            return Ok(Err(self.closed(a).await?));
-        }
-        if now >= a.expires_at {
-            return Ok(Err(match self.expire(a).await? {
-                false => self.closed(a).await?,
-                true => Refusal::Expired {
-                    approval: a.id,
-                    expired_at: a.expires_at,
-                    requested_by: a.requested_by.clone(),
-                },
-            }));
-        }
-        if actor.person.as_deref() == Some(a.requested_by.as_str()) {
-            let refusal = Refusal::OwnRequest {
-                approval: a.id,
-                decision,
-                approver_roles: self.governance.approver_roles(service, environment),
-            };
-            return Ok(Err(self
-                .refused(decision.as_str(), &subject, actor, refusal)
-                .await));
-        }
-        if let Err(denial) =
-            self.governance
-                .authorize(actor, Verb::Approve, Some(service), environment)
-        {
-            let refusal = self
-                .refused(decision.as_str(), &subject, actor, denial.into())
-                .await;
+        if let Err(refusal) = self.may_decide(a, run, decision, actor).await? {
             return Ok(Err(refusal));
         }
         let record = DecisionRecord {
@@ -303,6 +273,50 @@ impl Commander {
             )
             .await;
         Ok(Ok(Some(Recorded::Final)))
+    }
+
+    /// Whether `actor` may decide on the request now: it is still open and in time, and they
+    /// are not its requester (four eyes) and hold an approver role there.
+    async fn may_decide(
+        &self,
+        a: &ApprovalRecord,
+        run: &RunCommand,
+        decision: Decision,
+        actor: &Actor,
+    ) -> CommandResult<Result<(), Refusal>> {
+        let (service, environment) = (run.service.as_str(), run.environment.as_str());
+        let subject = format!("approval {}", a.id);
+        if a.status != ApprovalStatus::Pending {
+            return Ok(Err(self.closed(a).await?));
+        }
+        if crate::clock::now_ms() >= a.expires_at {
+            return Ok(Err(match self.expire(a).await? {
+                false => self.closed(a).await?,
+                true => Refusal::Expired {
+                    approval: a.id,
+                    expired_at: a.expires_at,
+                    requested_by: a.requested_by.clone(),
+                },
+            }));
+        }
+        let refusal = if actor.person.as_deref() == Some(a.requested_by.as_str()) {
+            Refusal::OwnRequest {
+                approval: a.id,
+                decision,
+                approver_roles: self.governance.approver_roles(service, environment),
+            }
+        } else {
+            match self
+                .governance
+                .authorize(actor, Verb::Approve, Some(service), environment)
+            {
+                Ok(()) => return Ok(Ok(())),
+                Err(denial) => denial.into(),
+            }
+        };
+        Ok(Err(self
+            .refused(decision.as_str(), &subject, actor, refusal)
+            .await))
     }
 
     /// The request got its last approval: check the requester's permission and the locks

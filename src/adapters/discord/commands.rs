@@ -130,7 +130,15 @@ pub fn option_value<'a>(data: &'a Value, name: &str) -> Option<&'a str> {
 /// when an option cannot be used; nothing is done then.
 pub fn request(config: &Config, data: &Value) -> Result<Structured, String> {
     let name = data.get("name").and_then(|n| n.as_str()).unwrap_or("help");
-    let opt = |n: &str| option_value(data, n);
+    // Option text is read like a message: capped, invisible and compatibility characters
+    // dropped, before it is checked or stored (a lock's reason reaches other people).
+    let opt = |n: &str| {
+        option_value(data, n).map(|v| {
+            let capped = crate::nlu::limits::cap_message(v).text.to_string();
+            crate::nlu::normalize(&capped).trim().to_string()
+        })
+    };
+    let opt = |n: &str| opt(n).filter(|v| !v.is_empty());
     let intent = match name {
         "deploy" => Intent::Deploy,
         "rollback" => Intent::Rollback,
@@ -142,37 +150,46 @@ pub fn request(config: &Config, data: &Value) -> Result<Structured, String> {
     };
     let mut slots = Slots::default();
     if let Some(s) = opt("service") {
-        let service = ServiceName::resolve(config, s).map_err(|r| reply_for(&r))?;
+        let service = ServiceName::resolve(config, &s).map_err(|r| reply_for(&r))?;
         slots.service = Some(service.to_string());
     }
     if let Some(e) = opt("environment") {
-        let environment = EnvName::resolve(config, e).map_err(|r| reply_for(&r))?;
+        let environment = EnvName::resolve(config, &e).map_err(|r| reply_for(&r))?;
         slots.environment = Some(environment.to_string());
     }
     if let Some(v) = opt("version") {
-        slots.version = Some(parse_version(v).ok_or_else(|| {
+        slots.version = Some(parse_version(&v).ok_or_else(|| {
             unusable(
                 "version",
-                v,
+                &v,
                 "is not a single version (e.g. `2.4.1` or a commit sha)",
             )
         })?);
     }
     if let Some(st) = opt("strategy") {
-        slots.strategy =
-            Some(Strategy::parse(st).ok_or_else(|| unusable("strategy", st, "is not a strategy"))?);
+        slots.strategy = Some(
+            Strategy::parse(&st).ok_or_else(|| unusable("strategy", &st, "is not a strategy"))?,
+        );
     }
     if intent == Intent::Lock {
         let mut details = LockDetails::default();
         if let Some(d) = opt("duration") {
             let read = parse_lock_details(&format!("for {d}"));
-            if read.duration.is_none() {
-                return Err(unusable("duration", d, "is not a duration"));
+            // Only a duration: words after it ("2h because ...") would be dropped unread.
+            if read.duration.is_none()
+                || read.reason.is_some()
+                || read.unreadable_duration.is_some()
+            {
+                return Err(unusable(
+                    "duration",
+                    &d,
+                    "is not just a duration (e.g. `2h`, `30m`)",
+                ));
             }
             details.duration = read.duration;
             details.duration_text = read.duration_text;
         }
-        details.reason = opt("reason").map(str::to_string);
+        details.reason = opt("reason");
         slots.lock = Some(details);
     }
     Ok(Structured { intent, slots })

@@ -1,6 +1,6 @@
-//! The one stop signal of `deckhand serve` (mini-redis's `Shutdown`, on a `watch` channel):
-//! triggered once, it wakes every task that takes in work (the HTTP listener, Socket Mode, the
-//! Discord gateway). What happens after intake stops (waiting for runs, draining the outboxes)
+//! The one stop signal (mini-redis's `Shutdown`, on a `watch` channel): triggered once, it
+//! wakes every task that takes in work (the HTTP listener, Socket Mode, the Discord gateway)
+//! and the bot's periodic upkeep. What happens after intake stops (waiting for runs, draining the outboxes)
 //! is ordered by [`crate::adapters::serve::Server::shutdown`].
 
 use std::sync::Arc;
