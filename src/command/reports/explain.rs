@@ -2,7 +2,7 @@
 //! what its target runs now, and deploy memory.
 
 use super::{context::memory, LiveRelease, RunSummary};
-use crate::chat::StageState;
+use crate::pipeline::StageState;
 use crate::command::{EnvName, ServiceName};
 use crate::config::Config;
 use crate::memory::Facts;

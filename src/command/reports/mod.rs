@@ -24,7 +24,7 @@ pub use readiness::{
 };
 pub use status::{status, ServiceStatus, StatusQuery, StatusReport, TargetStatus};
 
-use crate::chat::RunStatus;
+use crate::pipeline::RunStatus;
 use crate::store::{Action, Deployment, RunRecord};
 use serde::Serialize;
 

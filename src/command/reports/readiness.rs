@@ -3,7 +3,7 @@
 //! Reads only; nothing is started.
 
 use super::{context::memory, LiveRelease, RunSummary};
-use crate::chat::RunStatus;
+use crate::pipeline::RunStatus;
 use crate::command::{EnvName, ServiceName};
 use crate::config::{Config, Strategy};
 use crate::memory::Facts;

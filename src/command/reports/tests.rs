@@ -2,7 +2,8 @@
 //! switches, locks and approval requests: the facts they hold and their JSON shape.
 
 use super::*;
-use crate::chat::{RunStatus, StageState, ThreadKey};
+use crate::origin::ThreadKey;
+use crate::pipeline::{RunStatus, StageState};
 use crate::command::{EnvName, ServiceName};
 use crate::config::{Config, Strategy};
 use crate::store::{testing, DecisionRecord, LockRecord, NewApproval, NewRun, StageRecord, Store};
