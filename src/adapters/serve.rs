@@ -167,11 +167,12 @@ impl Server {
             tracing::info!(runs = ?running, "waiting for running pipelines to finish");
         }
         self.bot.wait_idle().await;
+        // The upkeep loop saw the same signal; it ends after the sweep it may be in, whose
+        // expiry notices the drain below still delivers.
+        let _ = self.background.await;
         for adapter in &self.adapters {
             adapter.drain(Duration::from_secs(60)).await;
         }
-        // The upkeep loop saw the same signal; it ends after the sweep it may be in.
-        let _ = self.background.await;
     }
 }
 

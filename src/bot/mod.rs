@@ -67,6 +67,12 @@ pub struct Bot {
 
 static FAULTS: AtomicU64 = AtomicU64::new(0);
 
+/// Logs an internal error once and returns the text the user sees (for adapters that must
+/// answer before the bot is reached).
+pub fn fault_text(context: &str, error: &dyn std::fmt::Display) -> String {
+    fault(context, error)
+}
+
 /// Logs an internal error once and returns the text the user sees.
 fn fault(context: &str, error: &dyn std::fmt::Display) -> String {
     let reference = format!(
@@ -162,11 +168,6 @@ impl Bot {
             // The blocking pool is gone (shutdown) or the parse panicked: parse here instead.
             Err(_) => self.nlu.parse(text),
         }
-    }
-
-    /// What the NLU makes of `text` (adapters check structured input against it).
-    pub fn understand(&self, text: &str) -> crate::nlu::Parsed {
-        self.nlu.parse(text)
     }
 
     /// Is the thread waiting for a yes/no (a confirmation or a stop request)? Adapters use it

@@ -89,8 +89,10 @@ impl Reporter {
 
 impl Drop for Reporter {
     fn drop(&mut self) {
+        // The run's task ended without an outcome (a panic): the sink and the awaiting
+        // handle still hear that it ended, as interrupted, so no status message waits forever.
         if self.done.borrow().is_none() {
-            self.done.send_replace(Some(RunOutcome::lost()));
+            self.finish(RunOutcome::lost());
         }
     }
 }

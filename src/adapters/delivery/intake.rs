@@ -37,6 +37,18 @@ pub struct Intake<S: Surface> {
     handlers: Handlers,
 }
 
+/// Whether a platform event is new, as the store knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// First delivery: act on it.
+    New,
+    /// Seen before (a retry or replay): do nothing.
+    Seen,
+    /// The store could not tell: do nothing, and tell the user this text (it names a log
+    /// reference), since acting twice is worse than asking them to repeat.
+    Unknown(String),
+}
+
 impl<S: Surface> Intake<S> {
     /// The intake of `platform`, answering through `outbox`.
     pub fn new(bot: Arc<Bot>, outbox: Outbox<S>, platform: &'static str) -> Intake<S> {
@@ -79,23 +91,33 @@ impl<S: Surface> Intake<S> {
     /// once, here or in [`Bot::handle`], and with the same rule: when the store cannot tell
     /// whether the event is new, it is not acted on (acting twice is worse than asking the
     /// user to repeat).
-    pub async fn claim(&self, event_id: &str) -> bool {
+    pub async fn claim(&self, event_id: &str) -> Claim {
         match self
             .bot
             .store()
             .first_delivery(self.platform, event_id, crate::clock::now_ms())
             .await
         {
-            Ok(true) => true,
+            Ok(true) => Claim::New,
             Ok(false) => {
                 tracing::info!(event_id, "duplicate delivery ignored");
-                false
+                Claim::Seen
             }
-            Err(e) => {
-                tracing::error!(error = %e, event_id, "cannot check for a repeated delivery; the event is not acted on");
-                false
-            }
+            Err(e) => Claim::Unknown(crate::bot::fault_text(
+                "checking for a repeated delivery",
+                &e,
+            )),
         }
+    }
+
+    /// Says `text` in `thread` (what an adapter tells the user when it could not act).
+    pub fn tell(&self, thread: &ThreadKey, text: String) {
+        self.sink().emit(crate::chat::BotEvent::Reply {
+            thread: thread.clone(),
+            text,
+            intent: None,
+            refusal: None,
+        });
     }
 
     /// A message from `user` in `thread`, in its turn. `event_id` lets the bot ignore a

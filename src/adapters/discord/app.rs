@@ -7,7 +7,7 @@ use super::render;
 use super::rest::DiscordRest;
 use super::surface::DiscordSurface;
 use super::threads::{DiscordThread, DIRECT, PLATFORM};
-use crate::adapters::delivery::intake::{Clicked, Intake};
+use crate::adapters::delivery::intake::{Claim, Clicked, Intake};
 use crate::adapters::delivery::outbox::Outbox;
 use crate::bot::Bot;
 use crate::chat::{Click, ThreadKey};
@@ -166,8 +166,10 @@ impl DiscordApp {
         let id = str_at(&interaction, &["id"]).unwrap_or("").to_string();
         // Claimed before any side effect (a thread, a decision), so a replayed or redelivered
         // interaction does nothing twice; the bot is then handed no event id.
-        if !self.intake.claim(&format!("interaction:{id}")).await {
-            return;
+        match self.intake.claim(&format!("interaction:{id}")).await {
+            Claim::New => {}
+            Claim::Seen => return,
+            Claim::Unknown(text) => return self.cannot_tell(&interaction, text).await,
         }
         match interaction.get("type").and_then(|t| t.as_u64()) {
             Some(COMMAND) => self.on_command(&interaction, &user).await,
@@ -228,6 +230,23 @@ impl DiscordApp {
         self.intake
             .structured(key, user, typed, request, None)
             .await;
+    }
+
+    /// The store could not tell whether the interaction is new, so nothing is done: say so,
+    /// in the command's deferred answer or in the clicked message's thread.
+    async fn cannot_tell(&self, interaction: &Value, text: String) {
+        let token = str_at(interaction, &["token"]).unwrap_or("");
+        if interaction.get("type").and_then(|t| t.as_u64()) == Some(COMMAND) {
+            self.edit_original(token, &text).await;
+            return;
+        }
+        let Some(channel) = str_at(interaction, &["channel_id"]) else {
+            return;
+        };
+        let body = render::message(&text, json!([]));
+        if let Err(e) = self.rest.post(channel, &body).await {
+            tracing::warn!(error = %e, "cannot say that the click was not acted on");
+        }
     }
 
     /// Edits the deferred answer; returns the message id.
@@ -337,8 +356,20 @@ impl DiscordApp {
         }
         // Claimed here, before the reply that opens a thread, and only for messages addressed
         // to the bot (the gateway sees every message).
-        if !mentioned || !self.intake.claim(&event_id).await {
+        if !mentioned {
             return;
+        }
+        match self.intake.claim(&event_id).await {
+            Claim::New => {}
+            Claim::Seen => return,
+            Claim::Unknown(text) => {
+                // No thread yet: answer in the channel the mention came from.
+                let body = render::message(&text, json!([]));
+                if let Err(e) = self.rest.post(channel, &body).await {
+                    tracing::warn!(error = %e, "cannot say that the mention was not acted on");
+                }
+                return;
+            }
         }
         let key = match self.existing_thread(guild, channel, None).await {
             Some(key) => key,

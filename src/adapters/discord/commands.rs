@@ -138,7 +138,6 @@ pub fn request(config: &Config, data: &Value) -> Result<Structured, String> {
             crate::nlu::normalize(&capped).trim().to_string()
         })
     };
-    let opt = |n: &str| opt(n).filter(|v| !v.is_empty());
     let intent = match name {
         "deploy" => Intent::Deploy,
         "rollback" => Intent::Rollback,
@@ -148,6 +147,14 @@ pub fn request(config: &Config, data: &Value) -> Result<Structured, String> {
         "unlock" => Intent::Unlock,
         _ => Intent::Help,
     };
+    // An option given but empty once invisible characters are gone is not "left out": it
+    // would widen `/lock service:` to the whole environment.
+    for (n, v) in given_options(data) {
+        if opt(n).is_none_or(|v| v.is_empty()) && !v.trim().is_empty() {
+            return Err(unusable(n, v, "has no visible text"));
+        }
+    }
+    let opt = |n: &str| opt(n).filter(|v| !v.is_empty());
     let mut slots = Slots::default();
     if let Some(s) = opt("service") {
         let service = ServiceName::resolve(config, &s).map_err(|r| reply_for(&r))?;
@@ -193,6 +200,16 @@ pub fn request(config: &Config, data: &Value) -> Result<Structured, String> {
         slots.lock = Some(details);
     }
     Ok(Structured { intent, slots })
+}
+
+/// The (name, raw value) of every string option given.
+fn given_options(data: &Value) -> Vec<(&str, &str)> {
+    data.get("options")
+        .and_then(|o| o.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|o| Some((o.get("name")?.as_str()?, o.get("value")?.as_str()?)))
+        .collect()
 }
 
 /// "The `version:` option `1.0 canary 50%` is not a single version, so nothing was done."
@@ -333,6 +350,11 @@ mod tests {
                 "deploy",
                 vec![("service", "redis"), ("strategy", "yolo")],
                 "`strategy:`",
+            ),
+            (
+                "lock",
+                vec![("environment", "production"), ("service", "\u{200B}")],
+                "`service:`",
             ),
         ] {
             let err = request(&c, &data(name, &options)).unwrap_err();

@@ -7,7 +7,7 @@ use super::render;
 use super::surface::SlackSurface;
 use super::threads::{SlackThread, PLATFORM};
 use super::web_api::{MessageRef, Retry, WebApi};
-use crate::adapters::delivery::intake::{Clicked, Intake};
+use crate::adapters::delivery::intake::{Claim, Clicked, Intake};
 use crate::adapters::delivery::outbox::Outbox;
 use crate::bot::Bot;
 use crate::chat::Click;
@@ -210,12 +210,21 @@ impl SlackApp {
     /// A slash command: posts the command in the channel and continues in that message's thread.
     pub async fn on_command(&self, cmd: SlackCommandEvent) {
         // Socket Mode may redeliver a command; it must not open a second thread.
-        if !self
+        match self
             .intake
             .claim(&format!("command:{}", cmd.trigger_id.0))
             .await
         {
-            return;
+            Claim::New => {}
+            Claim::Seen => return,
+            Claim::Unknown(text) => {
+                // Nothing was done; only the person who typed the command is told.
+                let reply = serde_json::json!({"response_type": "ephemeral", "text": text});
+                if let Err(e) = self.api.respond(cmd.response_url.0.as_ref(), &reply).await {
+                    tracing::warn!(error = %e, "cannot answer the slash command");
+                }
+                return;
+            }
         }
         let text = command_text(&cmd.command.0, cmd.text.as_deref().unwrap_or(""));
         let typed = format!(
@@ -288,12 +297,14 @@ impl SlackApp {
         let thread = SlackThread::new(&team, &channel, &thread_ts);
         let key = thread.key();
         // A redelivered click (Socket Mode retries) must not decide twice.
-        if !self
+        match self
             .intake
             .claim(&format!("action:{}", ba.trigger_id.0))
             .await
         {
-            return;
+            Claim::New => {}
+            Claim::Seen => return,
+            Claim::Unknown(text) => return self.intake.tell(&key, text),
         }
         let shown = ba
             .message

@@ -2,10 +2,10 @@
 //! what its target runs now, and deploy memory.
 
 use super::{context::memory, LiveRelease, RunSummary};
-use crate::pipeline::StageState;
 use crate::command::{EnvName, ServiceName};
 use crate::config::Config;
 use crate::memory::Facts;
+use crate::pipeline::StageState;
 use crate::store::{StageRecord, Store, StoreError};
 use serde::Serialize;
 

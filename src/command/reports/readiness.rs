@@ -3,10 +3,10 @@
 //! Reads only; nothing is started.
 
 use super::{context::memory, LiveRelease, RunSummary};
-use crate::pipeline::RunStatus;
 use crate::command::{EnvName, ServiceName};
 use crate::config::{Config, Strategy};
 use crate::memory::Facts;
+use crate::pipeline::RunStatus;
 use crate::store::{Action, ApprovalRecord, Decision, LockRecord, Store, StoreError};
 use serde::Serialize;
 

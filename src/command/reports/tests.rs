@@ -2,10 +2,10 @@
 //! switches, locks and approval requests: the facts they hold and their JSON shape.
 
 use super::*;
-use crate::origin::ThreadKey;
-use crate::pipeline::{RunStatus, StageState};
 use crate::command::{EnvName, ServiceName};
 use crate::config::{Config, Strategy};
+use crate::origin::ThreadKey;
+use crate::pipeline::{RunStatus, StageState};
 use crate::store::{testing, DecisionRecord, LockRecord, NewApproval, NewRun, StageRecord, Store};
 use serde_json::json;
 use std::path::Path;
