@@ -299,3 +299,45 @@ async fn a_redelivered_message_or_click_is_acted_on_once() {
     assert_eq!(r.bot.store().decisions(1).await.unwrap().len(), 1);
     r.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_the_store_cannot_check_is_not_acted_on_and_says_so() {
+    let r = rig().await;
+    // The store is gone: whether the interaction is new cannot be known.
+    r.bot.store().close().await;
+    assert!(
+        r.bot
+            .store()
+            .first_delivery("discord", "probe", 0)
+            .await
+            .is_err(),
+        "a closed store cannot tell"
+    );
+    let (v, token) = command(
+        ALICE,
+        "deploy",
+        &[("service", "billionmail"), ("environment", "staging")],
+        CHANNEL,
+    );
+    let original = format!("{}", 630000 + NEXT.fetch_add(1, Ordering::SeqCst));
+    r.fake.interaction(&token, CHANNEL, &original);
+    assert_eq!(r.send(&v).await.0, 200);
+    let t = token.clone();
+    r.fake
+        .wait_for("the answer naming the fault", WAIT, |f| {
+            f.ok_calls("PATCH", &format!("/webhooks/7100/{t}/"))
+                .iter()
+                .any(|c| content(c).contains("Something went wrong"))
+        })
+        .await;
+    r.flush().await;
+    assert!(
+        r.fake
+            .ok_calls(
+                "POST",
+                &format!("/channels/200/messages/{original}/threads")
+            )
+            .is_empty(),
+        "no thread was opened"
+    );
+}
