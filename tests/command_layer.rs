@@ -9,7 +9,7 @@ use deckhand::chat::RunStatus;
 use deckhand::command::reports::StatusQuery;
 use deckhand::command::{
     ApprovalRef, Command, Commander, Decide, DecisionResult, EnvName, LockSpec, LockTarget, Origin,
-    Outcome, Query, RefusalKind, Report, RunCommand, ServiceName, StopTarget,
+    Outcome, Query, RefusalKind, Report, RunCommand, RunId, ServiceName, StopTarget,
 };
 use deckhand::pipeline::Executor;
 use deckhand::pipeline::{Progress, ProgressSink, RunEvent};
@@ -133,7 +133,7 @@ async fn deploy_approve_run_status(c: Commander) {
         .unwrap()
     {
         Outcome::Answer(Report::Decided(d)) => match d.result {
-            DecisionResult::Started { run_id } => run_id,
+            DecisionResult::Started { run_id } => run_id.0,
             other => panic!("expected a started run, got {other:?}"),
         },
         other => panic!("expected a decision, got {other:?}"),
@@ -255,6 +255,7 @@ async fn locks_and_stops(c: Commander) {
     assert_eq!(s.handle.finished().await.status, RunStatus::Succeeded);
     c.executor().wait_idle().await;
     let stop = Command::Stop(StopTarget::Run { id: s.run_id });
+    assert_eq!(s.run_id.0, s.handle.id);
     let o = c
         .apply(stop, &bob, &origin, progress.clone())
         .await
@@ -262,7 +263,7 @@ async fn locks_and_stops(c: Commander) {
     assert_eq!(kind(&o), Some(RefusalKind::NotRunning));
     let o = c
         .apply(
-            Command::Stop(StopTarget::Run { id: 999_999 }),
+            Command::Stop(StopTarget::Run { id: RunId(999_999) }),
             &bob,
             &origin,
             progress,

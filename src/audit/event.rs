@@ -120,8 +120,8 @@ pub enum AuditEvent {
         /// Run id.
         #[serde(skip)]
         run: i64,
-        /// `deploy` or `rollback`.
-        action: String,
+        /// Deploy or rollback.
+        action: crate::store::Action,
         /// Service.
         service: String,
         /// Environment.
@@ -129,10 +129,10 @@ pub enum AuditEvent {
         /// Version asked for (None: the latest build).
         version: Option<String>,
         /// Strategy.
-        strategy: String,
+        strategy: crate::config::Strategy,
         /// Canary percent.
         percent: Option<u8>,
-        /// Where it was asked for.
+        /// Where it was asked for (the origin, e.g. `slack:T1/C1:1700000000.1`, `api:alice`).
         thread: String,
     },
     /// A stage ended.
@@ -142,10 +142,10 @@ pub enum AuditEvent {
         run: i64,
         /// Stage name.
         stage: String,
-        /// `main` or `rollback`.
-        phase: String,
+        /// Main or rollback phase.
+        phase: crate::pipeline::Phase,
         /// How it ended.
-        status: String,
+        status: crate::pipeline::StageState,
         /// Exit code, when it exited.
         exit_code: Option<i64>,
         /// How long it took.
@@ -157,7 +157,7 @@ pub enum AuditEvent {
         #[serde(skip)]
         run: i64,
         /// Final status.
-        status: String,
+        status: crate::pipeline::RunStatus,
         /// Version reported.
         version: Option<String>,
         /// Whether the automatic rollback ran and restored the previous release.

@@ -87,7 +87,7 @@ impl Bot {
                 "⌛ Request #{} ({}'s request to {}) expired after {} without enough approvals; nothing ran. Ask again if it is still needed.",
                 a.id,
                 a.requested_by,
-                describe_request(a.action, &a.service, &a.environment, a.version.as_deref(), &a.strategy, a.percent),
+                describe_request(a.action, &a.service, &a.environment, a.version.as_deref(), a.strategy.as_str(), a.percent),
                 span(Duration::from_millis((a.expires_at - a.created_at).max(0) as u64)),
             );
             match self.sink_for(&thread.platform) {

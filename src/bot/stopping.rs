@@ -5,7 +5,7 @@
 use super::outcomes;
 use super::{fault, Bot, Out};
 use crate::chat::{BotEvent, Incoming};
-use crate::command::{ApprovalRef, Command, Origin, Outcome, Plan, RefusalKind, StopTarget};
+use crate::command::{ApprovalRef, Command, Origin, Outcome, Plan, RefusalKind, RunId, StopTarget};
 use crate::dialogue::Session;
 use crate::governance::Actor;
 use crate::nlu::Intent;
@@ -38,7 +38,7 @@ impl Bot {
             }
         }
         let target = match named {
-            Some(id) => StopTarget::Run { id },
+            Some(id) => StopTarget::Run { id: RunId(id) },
             None => StopTarget::From { origin },
         };
         let plan = match self.commander.check(&Command::Stop(target), actor).await {
@@ -81,7 +81,9 @@ impl Bot {
         out: &Out,
     ) {
         let origin = Origin::Thread(out.thread.clone());
-        let command = Command::Stop(StopTarget::Runs { ids });
+        let command = Command::Stop(StopTarget::Runs {
+            ids: ids.into_iter().map(RunId).collect(),
+        });
         match self
             .commander
             .apply_confirmed(command, actor, &origin, out.progress())

@@ -76,7 +76,7 @@ pub enum DecisionResult {
     /// Approved, and its run started.
     Started {
         /// The run.
-        run_id: i64,
+        run_id: super::RunId,
     },
     /// Approved, but the checks made again refused it (permission, a new lock).
     Refused {
@@ -118,7 +118,7 @@ fn stored_command(config: &Config, a: &ApprovalRecord) -> Result<(Action, RunCom
                 service: ServiceName::trusted(&a.service),
                 environment: EnvName::trusted(&a.environment),
                 version: a.version.clone(),
-                strategy: crate::config::Strategy::parse(&a.strategy),
+                strategy: Some(a.strategy),
                 percent: a.percent.and_then(|p| u8::try_from(p).ok()),
             },
         ),
@@ -344,8 +344,8 @@ impl Commander {
             .await?
         {
             Outcome::Started(s) => {
-                if let Err(e) = self.store.set_approval_run(a.id, s.run_id).await {
-                    tracing::error!(error = %e, approval_id = a.id, run_id = s.run_id, "could not link the approval to its run");
+                if let Err(e) = self.store.set_approval_run(a.id, s.run_id.0).await {
+                    tracing::error!(error = %e, approval_id = a.id, run_id = s.run_id.0, "could not link the approval to its run");
                 }
                 Ok(DecisionResult::Started { run_id: s.run_id })
             }

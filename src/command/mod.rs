@@ -129,6 +129,17 @@ pub struct LockSpec {
     pub reason: Option<String>,
 }
 
+/// A run, by its store id (also `DECKHAND_RUN_ID`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RunId(pub i64);
+
+impl std::fmt::Display for RunId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// Which runs to stop.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "by", rename_all = "snake_case")]
@@ -136,12 +147,12 @@ pub enum StopTarget {
     /// One run, by id.
     Run {
         /// The run.
-        id: i64,
+        id: RunId,
     },
     /// These runs (a confirmed "Stop runs 3 and 4?").
     Runs {
         /// The runs.
-        ids: Vec<i64>,
+        ids: Vec<RunId>,
     },
     /// The runs in progress that were started from this origin (a chat thread's "cancel").
     From {
@@ -248,7 +259,7 @@ pub enum Outcome {
 #[derive(Debug, Clone, Serialize)]
 pub struct Started {
     /// The run's id.
-    pub run_id: i64,
+    pub run_id: RunId,
     /// Deploy or rollback.
     pub action: Action,
     /// What runs.

@@ -143,7 +143,7 @@ impl Commander {
         };
         match self.executor.start(new, progress).await {
             Ok(handle) => Ok(Outcome::Started(Started {
-                run_id: handle.id,
+                run_id: super::RunId(handle.id),
                 action,
                 command: run,
                 handle,

@@ -22,14 +22,15 @@ impl Commander {
     ) -> CommandResult<Result<Vec<i64>, Refusal>> {
         let active = self.executor.active_runs();
         let ids = match target {
-            StopTarget::Run { id } if active.contains(id) => vec![*id],
+            StopTarget::Run { id } if active.contains(&id.0) => vec![id.0],
             StopTarget::Run { id } => {
+                let id = &id.0;
                 return Ok(Err(match self.store.run(*id).await? {
                     Some(r) => Refusal::NotRunning { run: Box::new(r) },
                     None => Refusal::UnknownRun { run: *id },
-                }))
+                }));
             }
-            StopTarget::Runs { ids } => ids.clone(),
+            StopTarget::Runs { ids } => ids.iter().map(|r| r.0).collect(),
             StopTarget::From { origin } => self.executor.runs_from(origin),
         };
         Ok(Ok(ids))

@@ -200,11 +200,11 @@ impl Executor {
     async fn audit_start(&self, run_id: i64, req: &NewRun) {
         let event = AuditEvent::RunStarted {
             run: run_id,
-            action: req.action.as_str().into(),
+            action: req.action,
             service: req.service.clone(),
             environment: req.environment.clone(),
             version: req.version.clone(),
-            strategy: req.strategy.as_str().into(),
+            strategy: req.strategy,
             percent: req.percent,
             thread: req.origin.to_string(),
         };

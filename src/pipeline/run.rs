@@ -295,8 +295,8 @@ impl RunJob {
         let event = AuditEvent::StageFinished {
             run: self.record.id,
             stage: record.name.clone(),
-            phase: at.phase.as_str().into(),
-            status: state.as_str().into(),
+            phase: at.phase,
+            status: state,
             exit_code: record.exit_code,
             duration_ms: Some(record.duration_ms),
         };
@@ -429,7 +429,7 @@ impl RunJob {
         let live = outcome.live.as_ref().and_then(|d| d.version.clone());
         let event = AuditEvent::RunFinished {
             run: r.id,
-            status: outcome.status.as_str().into(),
+            status: outcome.status,
             version: outcome.version.clone(),
             rolled_back: outcome.rolled_back,
             error: outcome.error.clone(),

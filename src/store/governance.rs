@@ -120,8 +120,8 @@ pub struct ApprovalRecord {
     pub environment: String,
     /// Version.
     pub version: Option<String>,
-    /// Strategy, as stored (`direct`, `canary`, `blue-green`).
-    pub strategy: String,
+    /// Strategy.
+    pub strategy: crate::config::Strategy,
     /// Canary percent.
     pub percent: Option<i64>,
     /// Person who asked.
@@ -158,7 +158,13 @@ impl ApprovalRecord {
             service: get(r, "service")?,
             environment: get(r, "environment")?,
             version: get(r, "version")?,
-            strategy: get(r, "strategy")?,
+            strategy: {
+                let s: String = get(r, "strategy")?;
+                crate::config::Strategy::parse(&s).ok_or_else(|| sqlx::Error::ColumnDecode {
+                    index: "strategy".into(),
+                    source: format!("unknown strategy `{s}`").into(),
+                })?
+            },
             percent: get(r, "percent")?,
             requested_by: get(r, "requested_by")?,
             origin: Origin::from_key(ThreadKey {

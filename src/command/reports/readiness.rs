@@ -244,7 +244,7 @@ async fn pending(store: &Store, a: ApprovalRecord) -> Result<PendingApproval, St
         action: a.action,
         // Stored from `Strategy::as_str`; an unreadable one is what a request without a
         // strategy means, as when the request is decided.
-        strategy: Strategy::parse(&a.strategy).unwrap_or_default(),
+        strategy: a.strategy,
         service: a.service,
         environment: a.environment,
         version: a.version,
