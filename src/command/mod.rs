@@ -390,7 +390,7 @@ impl Commander {
     /// is checked again (time has passed: roles, locks, the rollback target), except that the
     /// rate limit is not counted twice. A surface without a confirmation step calls
     /// [`Commander::apply`] instead.
-    pub async fn apply_confirmed(
+    pub(crate) async fn apply_confirmed(
         &self,
         command: Command,
         actor: &Actor,
