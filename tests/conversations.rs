@@ -427,6 +427,7 @@ conversations!(
     locks_two_turns,
     deploy_memory,
     rate_limit,
+    rate_limit_corrections,
     review_guards,
     cancel_permissions,
     verify_failed_no_auto_rollback,

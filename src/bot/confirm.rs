@@ -37,8 +37,18 @@ impl Bot {
                 ))))
             }
         };
-        // Refuse before asking "yes/no" for something that could not run anyway.
-        let plan = match self.commander.check(&command, actor).await {
+        // Refuse before asking "yes/no" for something that could not run anyway. A request is
+        // counted against the rate limit once, however often its details are corrected.
+        let checked = session.pending.as_ref().is_some_and(|p| p.checked);
+        let plan = if checked {
+            self.commander.recheck(&command, actor).await
+        } else {
+            self.commander.check(&command, actor).await
+        };
+        if let (Ok(Ok(_)), Some(p)) = (&plan, session.pending.as_mut()) {
+            p.checked = true;
+        }
+        let plan = match plan {
             Ok(Ok(plan)) => plan,
             Ok(Err(refusal)) => return Ok(Err(NoQuestion::Refused(refusal))),
             Err(crate::command::CommandError::Store(e)) => return Err(e),

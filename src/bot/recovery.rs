@@ -155,6 +155,7 @@ pub(super) async fn recover(store: &Store, config: &Config) -> Result<Vec<Notice
                     awaiting: Awaiting::Confirmation,
                     requested_by: platform_user(config, &run.requested_by, run.origin.platform()),
                     suggestion: None,
+                    checked: false,
                 })
             }
             (None, true) => {

@@ -386,6 +386,16 @@ impl Commander {
         self.plan(command, actor).await
     }
 
+    /// [`Commander::check`] again for a request already checked once (a correction at its
+    /// confirmation): everything is checked, the rate limit is not counted twice.
+    pub(crate) async fn recheck(
+        &self,
+        command: &Command,
+        actor: &Actor,
+    ) -> CommandResult<Result<Plan, Refusal>> {
+        self.plan(command, actor).await
+    }
+
     /// Applies a command the same actor has already had checked (and confirmed): everything
     /// is checked again (time has passed: roles, locks, the rollback target), except that the
     /// rate limit is not counted twice. A surface without a confirmation step calls

@@ -418,6 +418,7 @@ impl Dialogue {
             awaiting: Awaiting::Confirmation,
             requested_by: user.to_string(),
             suggestion: None,
+            checked: false,
         };
         merge(&mut pending.slots, &parsed.slots, flow);
         // A name the config does not know, where a slot is still missing: say so, don't guess.

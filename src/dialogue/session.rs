@@ -34,6 +34,9 @@ pub struct Pending {
     pub requested_by: String,
     /// "Did you mean X?" offered for the awaited slot, accepted by a plain "yes".
     pub suggestion: Option<String>,
+    /// The command layer has checked (and counted against the rate limit) this request:
+    /// corrections at its confirmation are checked again, not counted again.
+    pub checked: bool,
 }
 
 /// One line of conversation.
@@ -173,6 +176,7 @@ mod tests {
             awaiting: Awaiting::Slot(SlotKind::Environment),
             requested_by: "alice".into(),
             suggestion: None,
+            checked: false,
         });
         tokio::time::advance(Duration::from_secs(59)).await;
         assert!(s.touch(Duration::from_secs(60)).is_none());
