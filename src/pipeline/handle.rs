@@ -13,6 +13,7 @@ const SUBSCRIBER_BUFFER: usize = 1024;
 pub struct RunHandle {
     /// Store id of the run.
     pub id: i64,
+    run: Arc<RunFacts>,
     done: watch::Receiver<Option<RunOutcome>>,
     events: broadcast::Sender<RunEvent>,
 }
@@ -34,9 +35,24 @@ impl RunHandle {
         self.done.borrow().clone()
     }
 
-    /// The run's events from now on (the last is [`Progress::Finished`]; none after it).
+    /// The run's events from now on (the last is [`Progress::Finished`]; none after it). A
+    /// subscriber that comes after the end gets the `Finished` event alone, then the channel
+    /// closes: nobody waits for a run that is over.
     pub fn subscribe(&self) -> broadcast::Receiver<RunEvent> {
-        self.events.subscribe()
+        // Subscribed before the outcome is read: the outcome is published before the last
+        // event is sent, so "no outcome yet" means this receiver will get `Finished`.
+        let live = self.events.subscribe();
+        match self.outcome() {
+            None => live,
+            Some(outcome) => {
+                let (tx, rx) = broadcast::channel(1);
+                let _ = tx.send(RunEvent {
+                    run: self.run.clone(),
+                    progress: Progress::Finished(Box::new(outcome)),
+                });
+                rx
+            }
+        }
     }
 }
 
@@ -55,13 +71,15 @@ impl Reporter {
     pub(super) fn new(run: RunFacts, sink: Arc<dyn ProgressSink>) -> (Reporter, RunHandle) {
         let (events, _) = broadcast::channel(SUBSCRIBER_BUFFER);
         let (done, done_rx) = watch::channel(None);
+        let run = Arc::new(run);
         let handle = RunHandle {
             id: run.id,
+            run: run.clone(),
             done: done_rx,
             events: events.clone(),
         };
         let reporter = Reporter {
-            run: Arc::new(run),
+            run,
             sink,
             events,
             done,
@@ -80,10 +98,11 @@ impl Reporter {
         let _ = self.events.send(event);
     }
 
-    /// Reports the last event and publishes the outcome.
+    /// Publishes the outcome, then reports the last event (in this order, so that
+    /// [`RunHandle::subscribe`] never misses the end).
     pub(super) fn finish(&self, outcome: RunOutcome) {
-        self.report(Progress::Finished(Box::new(outcome.clone())));
-        self.done.send_replace(Some(outcome));
+        self.done.send_replace(Some(outcome.clone()));
+        self.report(Progress::Finished(Box::new(outcome)));
     }
 }
 

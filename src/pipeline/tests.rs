@@ -79,6 +79,33 @@ fn at(phase: Phase, index: usize, name: &str) -> StageRef {
 }
 
 #[tokio::test]
+async fn a_subscriber_after_the_end_gets_the_outcome_and_a_closed_stream() {
+    let t = crate::store::testing::sqlite().await.unwrap();
+    let exec = executor(&t.store);
+    let sink = Arc::new(Recorder::default());
+    let handle = exec.start(deploy("1.0.0"), sink.clone()).await.unwrap();
+    let outcome = handle.finished().await;
+    let mut late = handle.subscribe();
+    match late.recv().await {
+        Ok(RunEvent {
+            progress: Progress::Finished(o),
+            run,
+        }) => {
+            assert_eq!(*o, outcome);
+            assert_eq!(run.id, handle.id);
+        }
+        other => panic!("expected the outcome, got {other:?}"),
+    }
+    assert!(
+        matches!(
+            late.recv().await,
+            Err(tokio::sync::broadcast::error::RecvError::Closed)
+        ),
+        "nothing after the end"
+    );
+}
+
+#[tokio::test]
 async fn a_handle_awaits_the_outcome_and_subscribers_see_stages_in_order() {
     let t = crate::store::testing::sqlite().await.unwrap();
     let exec = executor(&t.store);
