@@ -97,7 +97,21 @@ impl Server {
             bot: bot.clone(),
             shutdown: shutdown.clone(),
         };
-        let adapters = start_adapters(&cx, secrets).await?;
+        // Bound before any adapter starts taking events, so a taken port stops nothing midway.
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| ServeError::Listen {
+                addr: listen.to_string(),
+                source,
+            })?;
+        let adapters = match start_adapters(&cx, secrets).await {
+            Ok(a) => a,
+            Err(e) => {
+                // Adapters that did start (Socket Mode, the gateway) stop on the signal.
+                shutdown.trigger();
+                return Err(e);
+            }
+        };
         if adapters.is_empty() {
             return Err(ServeError::NothingToServe);
         }
@@ -105,12 +119,6 @@ impl Server {
         for routes in adapters.iter().filter_map(|a| a.routes()) {
             router = router.merge(routes);
         }
-        let listener = TcpListener::bind(listen)
-            .await
-            .map_err(|source| ServeError::Listen {
-                addr: listen.to_string(),
-                source,
-            })?;
         let addr = listener.local_addr().map_err(|source| ServeError::Listen {
             addr: listen.to_string(),
             source,

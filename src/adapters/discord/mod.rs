@@ -174,9 +174,16 @@ impl Adapter for Discord {
     /// then for the handlers already started.
     fn stop_intake(&mut self, limit: Duration) -> BoxFut<'_, ()> {
         Box::pin(async move {
-            if let Some((client, stopper)) = self.gateway.take() {
-                let _ = tokio::time::timeout(Duration::from_secs(5), stopper).await;
-                let _ = tokio::time::timeout(Duration::from_secs(5), client).await;
+            if let Some((mut client, mut stopper)) = self.gateway.take() {
+                // A gateway that does not stop in time must not keep taking events.
+                for task in [&mut stopper, &mut client] {
+                    if tokio::time::timeout(Duration::from_secs(5), &mut *task)
+                        .await
+                        .is_err()
+                    {
+                        task.abort();
+                    }
+                }
             }
             if !self.app.intake().idle(limit).await {
                 tracing::warn!("some Discord events were still being handled at shutdown");

@@ -168,8 +168,14 @@ impl Adapter for Slack {
     /// the handlers already started.
     fn stop_intake(&mut self, limit: Duration) -> BoxFut<'_, ()> {
         Box::pin(async move {
-            if let Some(task) = self.socket.take() {
-                let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+            if let Some(mut task) = self.socket.take() {
+                // A connection that does not stop in time must not keep taking events.
+                if tokio::time::timeout(Duration::from_secs(5), &mut task)
+                    .await
+                    .is_err()
+                {
+                    task.abort();
+                }
             }
             if !self.app.intake().idle(limit).await {
                 tracing::warn!("some Slack events were still being handled at shutdown");
