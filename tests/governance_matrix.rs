@@ -119,17 +119,7 @@ async fn a_button_click_decides_like_a_typed_reply() {
         text: text.into(),
         event_id: None,
     };
-    bot.handle(say("alice", "deploy redis to production"), sink.clone())
-        .await;
-    bot.handle(say("alice", "yes"), sink.clone()).await;
-    let id = recorder
-        .drain()
-        .iter()
-        .find_map(|e| match e {
-            BotEvent::ApprovalRequest { approval_id, .. } => Some(*approval_id),
-            _ => None,
-        })
-        .expect("an approval request");
+    let id = approval_requested(&bot, &recorder, &thread).await;
     // The requester's click is refused by the same four-eyes rule.
     bot.decide(id, "console", "alice", Decision::Approve, sink.clone())
         .await;
@@ -200,17 +190,7 @@ async fn button_decisions_count_towards_the_rate_limit() {
         text: text.into(),
         event_id: None,
     };
-    bot.handle(say("alice", "deploy redis to production"), sink.clone())
-        .await;
-    bot.handle(say("alice", "yes"), sink.clone()).await;
-    let id = recorder
-        .drain()
-        .iter()
-        .find_map(|e| match e {
-            BotEvent::ApprovalRequest { approval_id, .. } => Some(*approval_id),
-            _ => None,
-        })
-        .expect("an approval request");
+    let id = approval_requested(&bot, &recorder, &thread).await;
     // Carol may not approve in production: each click is refused, and counted.
     for _ in 0..2 {
         bot.decide(id, "console", "carol", Decision::Approve, sink.clone())
@@ -225,4 +205,27 @@ async fn button_decisions_count_towards_the_rate_limit() {
     assert_eq!(refusals(&recorder.drain()), [RefusalKind::RateLimited]);
     bot.store().close().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Alice asks to deploy redis to production in `thread` and confirms: the id of the approval
+/// request that follows.
+async fn approval_requested(bot: &Bot, recorder: &Arc<Recorder>, thread: &ThreadKey) -> i64 {
+    let sink: Arc<dyn EventSink> = recorder.clone();
+    for text in ["deploy redis to production", "yes"] {
+        let msg = Incoming {
+            thread: thread.clone(),
+            user: "alice".into(),
+            text: text.into(),
+            event_id: None,
+        };
+        bot.handle(msg, sink.clone()).await;
+    }
+    recorder
+        .drain()
+        .iter()
+        .find_map(|e| match e {
+            BotEvent::ApprovalRequest { approval_id, .. } => Some(*approval_id),
+            _ => None,
+        })
+        .expect("an approval request")
 }

@@ -42,6 +42,17 @@ pub trait Adapter: Send + Sync {
     fn as_any(&self) -> &dyn std::any::Any;
 }
 
+/// Waits up to 5 s for an intake task (Socket Mode, a gateway) to stop after the shutdown
+/// signal, and aborts it otherwise: a task that overruns must not keep taking events.
+pub async fn stop_task<T>(task: &mut tokio::task::JoinHandle<T>) {
+    if tokio::time::timeout(Duration::from_secs(5), &mut *task)
+        .await
+        .is_err()
+    {
+        task.abort();
+    }
+}
+
 /// A secret from environment variable `var`; unset and blank are both "not set" (secrets are
 /// never read from the config file).
 pub fn secret_from_env(var: &str) -> Option<String> {

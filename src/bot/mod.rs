@@ -6,7 +6,6 @@ mod approvals;
 mod confirm;
 mod decisions;
 mod entry;
-mod governed;
 mod help;
 mod outcomes;
 mod progress;
@@ -68,14 +67,9 @@ pub struct Bot {
 
 static FAULTS: AtomicU64 = AtomicU64::new(0);
 
-/// Logs an internal error once and returns the text the user sees (for adapters that must
-/// answer before the bot is reached).
-pub fn fault_text(context: &str, error: &dyn std::fmt::Display) -> String {
-    fault(context, error)
-}
-
-/// Logs an internal error once and returns the text the user sees.
-fn fault(context: &str, error: &dyn std::fmt::Display) -> String {
+/// Logs an internal error once and returns the text the user sees (also for adapters that
+/// must answer before the bot is reached).
+pub fn fault(context: &str, error: &dyn std::fmt::Display) -> String {
     let reference = format!(
         "{:x}{:03x}",
         crate::store::now_ms() % 0xfffff,

@@ -85,6 +85,35 @@ impl<S: Surface> Intake<S> {
         self.handlers.idle(limit).await
     }
 
+    /// Shutdown, after intake stopped: waits for the handlers already started (warns when
+    /// some outlive `limit`).
+    pub async fn finish_handlers(&self, limit: Duration) {
+        if !self.idle(limit).await {
+            tracing::warn!(
+                platform = self.platform,
+                "some events were still being handled at shutdown"
+            );
+        }
+    }
+
+    /// Shutdown, last step: delivers what is queued (final run states included); false (and
+    /// a warning) when something was not delivered within `limit`.
+    pub async fn drain(&self, limit: Duration) -> bool {
+        let delivered = self.outbox.flush(limit).await;
+        if !delivered {
+            tracing::warn!(
+                platform = self.platform,
+                "some messages were not delivered before shutdown"
+            );
+        }
+        delivered
+    }
+
+    /// Waits until every handler ended and everything queued is delivered (tests).
+    pub async fn settle(&self, limit: Duration) -> bool {
+        self.idle(limit).await && self.outbox.flush(limit).await
+    }
+
     /// Claims platform event `event_id` for an adapter that must act on it before the bot
     /// does (open a thread, post a slash command's echo, decide an approval); false when it
     /// was seen before. The adapter then hands the bot no event id: each event is claimed
@@ -103,7 +132,7 @@ impl<S: Surface> Intake<S> {
                 tracing::info!(event_id, "duplicate delivery ignored");
                 Claim::Seen
             }
-            Err(e) => Claim::Unknown(crate::bot::fault_text(
+            Err(e) => Claim::Unknown(crate::bot::fault(
                 "checking for a repeated delivery",
                 &e,
             )),

@@ -12,7 +12,7 @@ pub mod signature;
 pub mod surface;
 pub mod threads;
 
-use crate::adapters::adapter::{secret_from_env as env, Adapter, AdapterContext};
+use crate::adapters::adapter::{secret_from_env as env, stop_task, Adapter, AdapterContext};
 use crate::adapters::delivery::outbox::Outbox;
 use crate::adapters::delivery::{BoxFut, SendError};
 use crate::config::DiscordConfig;
@@ -175,36 +175,19 @@ impl Adapter for Discord {
     fn stop_intake(&mut self, limit: Duration) -> BoxFut<'_, ()> {
         Box::pin(async move {
             if let Some((mut client, mut stopper)) = self.gateway.take() {
-                // A gateway that does not stop in time must not keep taking events.
-                for task in [&mut stopper, &mut client] {
-                    if tokio::time::timeout(Duration::from_secs(5), &mut *task)
-                        .await
-                        .is_err()
-                    {
-                        task.abort();
-                    }
-                }
+                stop_task(&mut stopper).await;
+                stop_task(&mut client).await;
             }
-            if !self.app.intake().idle(limit).await {
-                tracing::warn!("some Discord events were still being handled at shutdown");
-            }
+            self.app.intake().finish_handlers(limit).await;
         })
     }
 
     fn drain(&self, limit: Duration) -> BoxFut<'_, bool> {
-        Box::pin(async move {
-            let delivered = self.app.intake().outbox().flush(limit).await;
-            if !delivered {
-                tracing::warn!("some Discord messages were not delivered before shutdown");
-            }
-            delivered
-        })
+        Box::pin(self.app.intake().drain(limit))
     }
 
     fn flush(&self, limit: Duration) -> BoxFut<'_, bool> {
-        Box::pin(async move {
-            self.app.intake().idle(limit).await && self.app.intake().outbox().flush(limit).await
-        })
+        Box::pin(self.app.intake().settle(limit))
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

@@ -11,7 +11,7 @@ pub mod surface;
 pub mod threads;
 pub mod web_api;
 
-use crate::adapters::adapter::{secret_from_env as env, Adapter, AdapterContext};
+use crate::adapters::adapter::{secret_from_env as env, stop_task, Adapter, AdapterContext};
 use crate::adapters::delivery::outbox::Outbox;
 use crate::adapters::delivery::BoxFut;
 use crate::config::{SlackConfig, SlackTransport};
@@ -169,34 +169,18 @@ impl Adapter for Slack {
     fn stop_intake(&mut self, limit: Duration) -> BoxFut<'_, ()> {
         Box::pin(async move {
             if let Some(mut task) = self.socket.take() {
-                // A connection that does not stop in time must not keep taking events.
-                if tokio::time::timeout(Duration::from_secs(5), &mut task)
-                    .await
-                    .is_err()
-                {
-                    task.abort();
-                }
+                stop_task(&mut task).await;
             }
-            if !self.app.intake().idle(limit).await {
-                tracing::warn!("some Slack events were still being handled at shutdown");
-            }
+            self.app.intake().finish_handlers(limit).await;
         })
     }
 
     fn drain(&self, limit: Duration) -> BoxFut<'_, bool> {
-        Box::pin(async move {
-            let delivered = self.app.intake().outbox().flush(limit).await;
-            if !delivered {
-                tracing::warn!("some Slack messages were not delivered before shutdown");
-            }
-            delivered
-        })
+        Box::pin(self.app.intake().drain(limit))
     }
 
     fn flush(&self, limit: Duration) -> BoxFut<'_, bool> {
-        Box::pin(async move {
-            self.app.intake().idle(limit).await && self.app.intake().outbox().flush(limit).await
-        })
+        Box::pin(self.app.intake().settle(limit))
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

@@ -1,7 +1,7 @@
 //! The chat text of a [`ReadinessReport`].
 
 use super::phrases::{live_line, running_phrase};
-use crate::bot::governed::describe_request;
+use crate::bot::outcomes::describe_request;
 use crate::command::reports::{BuildOutcome, PendingApproval, ReadinessReport, TargetReadiness};
 use crate::governance::describe_lock;
 use crate::timefmt::{ago, utc};
