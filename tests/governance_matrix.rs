@@ -113,12 +113,6 @@ async fn a_button_click_decides_like_a_typed_reply() {
     let recorder = Arc::new(Recorder::default());
     let sink: Arc<dyn EventSink> = recorder.clone();
     let thread = ThreadKey::new("console", "console", "b1");
-    let say = |user: &str, text: &str| Incoming {
-        thread: thread.clone(),
-        user: user.into(),
-        text: text.into(),
-        event_id: None,
-    };
     let id = approval_requested(&bot, &recorder, &thread).await;
     // The requester's click is refused by the same four-eyes rule.
     bot.decide(id, "console", "alice", Decision::Approve, sink.clone())
