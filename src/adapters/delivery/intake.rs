@@ -132,10 +132,7 @@ impl<S: Surface> Intake<S> {
                 tracing::info!(event_id, "duplicate delivery ignored");
                 Claim::Seen
             }
-            Err(e) => Claim::Unknown(crate::bot::fault(
-                "checking for a repeated delivery",
-                &e,
-            )),
+            Err(e) => Claim::Unknown(crate::bot::fault("checking for a repeated delivery", &e)),
         }
     }
 
