@@ -36,6 +36,7 @@
 //!   long-running task takes).
 
 pub mod adapters;
+pub mod api;
 pub mod audit;
 pub mod bot;
 pub mod chat;
