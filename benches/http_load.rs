@@ -194,6 +194,7 @@ async fn start_server() -> Bench {
             app_token: None,
         }),
         discord: None,
+        api_env: None,
     };
     let server = Server::start(bot.clone(), "127.0.0.1:0", secrets)
         .await

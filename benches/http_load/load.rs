@@ -14,6 +14,7 @@ use tokio::net::TcpStream;
 #[derive(Default)]
 struct ConnStats {
     latencies_us: Vec<u32>,
+    service_us: Vec<u32>,
     unexpected: Vec<u16>,
     held_back: u64,
     errors: Vec<String>,
@@ -75,6 +76,8 @@ async fn connection(
                 }
                 let us = done.duration_since(from).as_micros();
                 stats.latencies_us.push(us.min(u32::MAX as u128) as u32);
+                let own = done.duration_since(sent).as_micros();
+                stats.service_us.push(own.min(u32::MAX as u128) as u32);
             }
             Err(e) => {
                 stats.errors.push(e.to_string());
@@ -90,6 +93,7 @@ pub struct Phase {
     sent: usize,
     elapsed: Duration,
     latencies_us: Vec<u32>,
+    service_us: Vec<u32>,
     /// Statuses other than the expected one.
     pub unexpected: Vec<u16>,
     held_back: u64,
@@ -126,6 +130,7 @@ pub async fn load(
         sent: requests.len(),
         elapsed: Duration::ZERO,
         latencies_us: Vec::with_capacity(requests.len()),
+        service_us: Vec::with_capacity(requests.len()),
         unexpected: Vec::new(),
         held_back: 0,
         errors: Vec::new(),
@@ -133,6 +138,7 @@ pub async fn load(
     for task in tasks {
         let stats = task.await.expect("a connection task");
         phase.latencies_us.extend(stats.latencies_us);
+        phase.service_us.extend(stats.service_us);
         phase.unexpected.extend(stats.unexpected);
         phase.held_back += stats.held_back;
         phase.errors.extend(stats.errors);
@@ -158,6 +164,7 @@ impl Phase {
     /// One line of figures (println!: this is the bench's report).
     pub fn report(mut self, name: &str, target_rate: u64) {
         self.latencies_us.sort_unstable();
+        self.service_us.sort_unstable();
         let done = self.latencies_us.len();
         let s = &self.latencies_us;
         println!(
@@ -168,6 +175,13 @@ impl Phase {
             ms(quantile(s, 0.99)),
             ms(quantile(s, 0.999)),
             ms(s.last().copied().unwrap_or(0)),
+        );
+        let own = &self.service_us;
+        println!(
+            "  send to answer (no schedule wait): p50 {}  p99 {}  max {}",
+            ms(quantile(own, 0.50)),
+            ms(quantile(own, 0.99)),
+            ms(own.last().copied().unwrap_or(0)),
         );
         if done < self.sent {
             println!(
