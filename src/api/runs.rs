@@ -47,12 +47,12 @@ pub(super) type Answer<T> = Result<T, ApiError>;
 #[utoipa::path(post, path = "/api/v1/deploys", tag = "runs", request_body = RunRequest,
     responses(
         (status = 202, description = "The run started, or waits for approval", body = Accepted),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 403, description = "Not permitted (roles needed and held)", body = Problem),
-        (status = 409, description = "Busy (the run), or already on that version", body = Problem),
-        (status = 422, description = "Unknown service or environment (with suggestions), or a bad field", body = Problem),
-        (status = 423, description = "Locked (the lock)", body = Problem),
-        (status = 429, description = "Rate limited (Retry-After)", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not permitted (roles needed and held)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Busy (the run), or already on that version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown service or environment (with suggestions), or a bad field", body = Problem, content_type = "application/problem+json"),
+        (status = 423, description = "Locked (the lock)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited (Retry-After)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn post_deploy(
@@ -67,12 +67,12 @@ pub async fn post_deploy(
 #[utoipa::path(post, path = "/api/v1/rollbacks", tag = "runs", request_body = RunRequest,
     responses(
         (status = 202, description = "The run started, or waits for approval", body = Accepted),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 403, description = "Not permitted", body = Problem),
-        (status = 409, description = "Busy, or nothing to roll back to", body = Problem),
-        (status = 422, description = "Unknown service or environment, or a bad field", body = Problem),
-        (status = 423, description = "Locked", body = Problem),
-        (status = 429, description = "Rate limited", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not permitted", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Busy, or nothing to roll back to", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown service or environment, or a bad field", body = Problem, content_type = "application/problem+json"),
+        (status = 423, description = "Locked", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn post_rollback(
@@ -177,6 +177,7 @@ pub struct RunsQuery {
     /// Only this environment (name or alias).
     pub environment: Option<String>,
     /// Only runs in this status.
+    #[param(inline)]
     pub status: Option<RunStatusParam>,
     /// At most this many (default 20, at most 200).
     #[param(minimum = 1, maximum = 200)]
@@ -215,8 +216,8 @@ impl From<RunStatusParam> for RunStatus {
 #[utoipa::path(get, path = "/api/v1/runs", tag = "runs", params(RunsQuery),
     responses(
         (status = 200, description = "Runs, newest first", body = RunList),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 422, description = "Unknown service or environment, or a bad parameter", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown service or environment, or a bad parameter", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn list_runs(
@@ -256,9 +257,9 @@ pub async fn list_runs(
     params(("id" = i64, Path, description = "Run id")),
     responses(
         (status = 200, description = "The run", body = RunDetail),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 404, description = "No such run", body = Problem),
-        (status = 422, description = "The id is not a number", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such run", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The id is not a number", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn get_run(
@@ -284,12 +285,12 @@ pub async fn get_run(
     params(("id" = i64, Path, description = "Run id")),
     responses(
         (status = 202, description = "The run is being stopped", body = StopReport),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 403, description = "Not permitted to stop it", body = Problem),
-        (status = 404, description = "No such run", body = Problem),
-        (status = 409, description = "Not running (here)", body = Problem),
-        (status = 422, description = "The id is not a number", body = Problem),
-        (status = 429, description = "Rate limited", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not permitted to stop it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such run", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not running (here)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The id is not a number", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn cancel_run(
