@@ -8,6 +8,9 @@ use super::extract::{Body, Params, PathParams};
 use super::problem::{ApiError, Problem};
 use super::views::{Accepted, ApprovalView, Links, RunDetail, RunList, RunView, StageView};
 use super::ApiState;
+use crate::adapters::adapter::Outlet;
+use crate::bot::{approval_request_event, ChatProgress};
+use crate::chat::ThreadKey;
 use crate::command::{
     Command, EnvName, Outcome, Report, RunCommand, RunId, ServiceName, StopReport, StopTarget,
 };
@@ -18,6 +21,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::Json;
 use serde::Deserialize;
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
 /// A deploy or rollback to run.
@@ -38,6 +42,47 @@ pub struct RunRequest {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 100)]
     pub percent: Option<u8>,
+    /// A chat channel to post the run's progress (or the approval request) into, as well.
+    #[serde(default)]
+    pub notify: Option<Notify>,
+}
+
+/// A chat channel of a platform `deckhand serve` is connected to.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// `slack` or `discord` (one the server is connected to).
+    pub platform: String,
+    /// The platform's channel id (`C0123ABC`, `381870553235193857`).
+    pub channel: String,
+}
+
+/// The outbox and new thread a `notify` names, or why it cannot be used.
+fn notify_target(state: &ApiState, n: &Notify) -> Result<(Outlet, ThreadKey), ApiError> {
+    let Some(outlet) = state.outlets.get(&n.platform) else {
+        let connected: Vec<&str> = state.outlets.keys().map(String::as_str).collect();
+        return Err(ApiError::BadRequest(format!(
+            "notify.platform `{}` is not connected here (connected: {})",
+            n.platform,
+            if connected.is_empty() {
+                "none".to_string()
+            } else {
+                connected.join(", ")
+            }
+        )));
+    };
+    let valid = !n.channel.is_empty()
+        && n.channel.len() <= 64
+        && n.channel
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid {
+        return Err(ApiError::BadRequest(format!(
+            "notify.channel `{}` is not a channel id",
+            n.channel
+        )));
+    }
+    Ok((outlet.clone(), (outlet.channel)(&n.channel)))
 }
 
 /// The responses every governed endpoint may give besides its success.
@@ -107,6 +152,17 @@ async fn start(
             )));
         }
     }
+    let notify = req
+        .notify
+        .as_ref()
+        .map(|n| notify_target(state, n))
+        .transpose()?;
+    let progress: crate::command::Progress = match &notify {
+        Some((outlet, thread)) => {
+            Arc::new(ChatProgress::in_thread(outlet.sink.clone(), thread.clone()))
+        }
+        None => state.progress(),
+    };
     let command = Command::for_action(
         action,
         RunCommand {
@@ -119,7 +175,7 @@ async fn start(
     );
     let outcome = state
         .commander
-        .apply(command, &caller.0, &caller.origin(), state.progress())
+        .apply(command, &caller.0, &caller.origin(), progress)
         .await?;
     match outcome {
         Outcome::Started(started) => {
@@ -139,6 +195,9 @@ async fn start(
             ))
         }
         Outcome::AwaitingApproval(ticket) => {
+            if let Some((outlet, thread)) = notify {
+                outlet.sink.emit(approval_request_event(&ticket, thread));
+            }
             let store = state.commander.store();
             let record = store.approval(ticket.id).await?.ok_or_else(|| {
                 ApiError::Internal(format!("approval request {} vanished", ticket.id))
