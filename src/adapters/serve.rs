@@ -8,7 +8,6 @@ use super::shutdown::Shutdown;
 use super::signals::Signals;
 use super::slack::{Slack, SlackError, SlackSecrets};
 use crate::bot::Bot;
-use axum::routing::get;
 use axum::Router;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -115,7 +114,19 @@ impl Server {
         if adapters.is_empty() {
             return Err(ServeError::NothingToServe);
         }
-        let mut router = Router::new().route("/healthz", get(|| async { "ok\n" }));
+        let readiness = crate::metrics::health::Readiness::new(
+            bot.store().clone(),
+            adapters
+                .iter()
+                .map(|a| (a.name(), a.connection()))
+                .collect(),
+        );
+        let mut router = Router::new()
+            .merge(crate::metrics::health::routes(readiness))
+            .merge(crate::metrics::routes(
+                bot.metrics().clone(),
+                bot.store().clone(),
+            ));
         for routes in adapters.iter().filter_map(|a| a.routes()) {
             router = router.merge(routes);
         }

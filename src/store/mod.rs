@@ -8,6 +8,7 @@ mod audit;
 mod builds;
 mod governance;
 mod live;
+mod metrics;
 mod migrate;
 mod records;
 #[doc(hidden)]
@@ -19,6 +20,7 @@ pub use governance::{
     ApprovalRecord, ApprovalStatus, Decision, DecisionRecord, DeployOutcome, LockRecord,
     NewApproval,
 };
+pub use metrics::{FinishedRun, PendingSummary, SchemaState, TargetValue};
 pub use records::{Action, Deployment, NewRun, RunRecord, StageRecord};
 
 use crate::origin::ThreadKey;
