@@ -1,4 +1,4 @@
-use super::testing::parse;
+use super::testing::{parse, Exposition};
 use super::*;
 use crate::config::Strategy;
 use crate::origin::ThreadKey;
@@ -153,127 +153,140 @@ async fn stored_runs(store: &Store) -> RunRecord {
     record
 }
 
+/// One of each event, counted into `m`.
+fn count_some(m: &Metrics, record: &RunRecord) {
+    m.run_finished(
+        record,
+        &outcome(RunStatus::Succeeded, false),
+        Duration::from_secs(42),
+    );
+    m.run_finished(
+        record,
+        &outcome(RunStatus::Failed, true),
+        Duration::from_millis(500),
+    );
+    let stage = StageRef {
+        phase: Phase::Main,
+        index: 0,
+        name: "build".into(),
+    };
+    m.stage_finished(
+        "billionmail",
+        &stage,
+        StageState::Succeeded,
+        Duration::from_millis(70),
+    );
+    m.refused(RefusalKind::Locked);
+    m.refused(RefusalKind::Locked);
+    m.intent(Intent::None);
+    m.intent(Intent::Deploy);
+    m.platform_call("slack", "chat.postMessage", CallStatus::RateLimited);
+    m.platform_retry("slack", RetryReason::RateLimited);
+    m.event_received("slack");
+    m.event_received("slack");
+    m.event_duplicate("slack");
+}
+
+fn assert_counters(exp: &Exposition) {
+    let runs = |outcome| {
+        exp.value(
+            "deckhand_runs_total",
+            &[
+                ("service", "billionmail"),
+                ("outcome", outcome),
+                ("strategy", "canary"),
+            ],
+        )
+    };
+    assert_eq!(runs("succeeded"), Some(1.0));
+    assert_eq!(runs("rolled_back"), Some(1.0));
+    assert_eq!(exp.types["deckhand_run_duration_seconds"], "histogram");
+    let succeeded = [("service", "billionmail"), ("outcome", "succeeded")];
+    assert_eq!(
+        exp.value("deckhand_run_duration_seconds_sum", &succeeded),
+        Some(42.0)
+    );
+    let le = |b| {
+        let mut l = succeeded.to_vec();
+        l.push(("le", b));
+        exp.value("deckhand_run_duration_seconds_bucket", &l)
+    };
+    assert_eq!((le("30.0"), le("60.0")), (Some(0.0), Some(1.0)));
+    assert_eq!(
+        exp.value(
+            "deckhand_stage_duration_seconds_count",
+            &[("stage", "build")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        exp.value("deckhand_refusals_total", &[("kind", "locked")]),
+        Some(2.0)
+    );
+    assert_eq!(
+        exp.value("deckhand_nlu_intents_total", &[("intent", "none")]),
+        Some(1.0)
+    );
+    assert_eq!(exp.sum("deckhand_nlu_intents_total", &[]), 2.0);
+    let call = [("platform", "slack"), ("method", "chat.postMessage")];
+    assert_eq!(exp.value("deckhand_platform_calls_total", &call), Some(1.0));
+    assert_eq!(
+        exp.value("deckhand_platform_rate_limited_total", &call),
+        Some(1.0)
+    );
+    assert_eq!(
+        exp.value(
+            "deckhand_platform_retries_total",
+            &[("reason", "rate_limited")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        exp.value("deckhand_events_received_total", &[("platform", "slack")]),
+        Some(2.0)
+    );
+    assert_eq!(
+        exp.value("deckhand_events_duplicate_total", &[("platform", "slack")]),
+        Some(1.0)
+    );
+}
+
+/// What the store holds after [`stored_runs`].
+fn assert_store_state(exp: &Exposition) {
+    let target = [("service", "billionmail"), ("environment", "staging")];
+    assert_eq!(exp.value("deckhand_store_up", &[]), Some(1.0));
+    let week = [target[0], target[1], ("window", "7d")];
+    assert_eq!(exp.value("deckhand_dora_deployments", &week), Some(1.0));
+    assert_eq!(
+        exp.value("deckhand_dora_change_failure_ratio", &week),
+        Some(0.0)
+    );
+    assert!(exp
+        .value("deckhand_dora_time_to_restore_mean_seconds", &week)
+        .is_none());
+    let prod = [("environment", "production")];
+    assert_eq!(exp.value("deckhand_approvals_pending", &prod), Some(1.0));
+    let age = exp
+        .value("deckhand_approvals_oldest_pending_age_seconds", &prod)
+        .unwrap();
+    assert!((89.0..200.0).contains(&age), "{age}");
+    let last = exp
+        .value("deckhand_last_successful_deploy_timestamp_seconds", &target)
+        .unwrap();
+    assert!((last * 1000.0 - crate::clock::now_ms() as f64).abs() < 60_000.0);
+}
+
 #[tokio::test]
 async fn render_counts_events_and_reads_the_store() {
     for t in stores::all().await {
         let m = Metrics::new();
         m.set_store_refresh(Duration::ZERO);
         let record = stored_runs(&t.store).await;
-        m.run_finished(
-            &record,
-            &outcome(RunStatus::Succeeded, false),
-            Duration::from_secs(42),
-        );
-        m.run_finished(
-            &record,
-            &outcome(RunStatus::Failed, true),
-            Duration::from_millis(500),
-        );
-        let stage = StageRef {
-            phase: Phase::Main,
-            index: 0,
-            name: "build".into(),
-        };
-        m.stage_finished(
-            "billionmail",
-            &stage,
-            StageState::Succeeded,
-            Duration::from_millis(70),
-        );
-        m.refused(RefusalKind::Locked);
-        m.refused(RefusalKind::Locked);
-        m.intent(Intent::None);
-        m.intent(Intent::Deploy);
-        m.platform_call("slack", "chat.postMessage", CallStatus::RateLimited);
-        m.platform_retry("slack", RetryReason::RateLimited);
-        m.event_received("slack");
-        m.event_received("slack");
-        m.event_duplicate("slack");
+        count_some(&m, &record);
         let text = m.render(&t.store).await;
         let exp = parse(&text).unwrap_or_else(|e| panic!("{}: {e}\n{text}", t.backend));
-        let target = [("service", "billionmail"), ("environment", "staging")];
-        let runs = |outcome| {
-            exp.value(
-                "deckhand_runs_total",
-                &[
-                    ("service", "billionmail"),
-                    ("outcome", outcome),
-                    ("strategy", "canary"),
-                ],
-            )
-        };
-        assert_eq!(runs("succeeded"), Some(1.0), "{text}");
-        assert_eq!(runs("rolled_back"), Some(1.0));
-        assert_eq!(exp.types["deckhand_run_duration_seconds"], "histogram");
-        let succeeded = [("service", "billionmail"), ("outcome", "succeeded")];
-        assert_eq!(
-            exp.value("deckhand_run_duration_seconds_sum", &succeeded),
-            Some(42.0)
-        );
-        let le = |b| {
-            let mut l = succeeded.to_vec();
-            l.push(("le", b));
-            exp.value("deckhand_run_duration_seconds_bucket", &l)
-        };
-        assert_eq!((le("30.0"), le("60.0")), (Some(0.0), Some(1.0)));
-        assert_eq!(
-            exp.value(
-                "deckhand_stage_duration_seconds_count",
-                &[("stage", "build")]
-            ),
-            Some(1.0)
-        );
-        assert_eq!(
-            exp.value("deckhand_refusals_total", &[("kind", "locked")]),
-            Some(2.0)
-        );
-        assert_eq!(
-            exp.value("deckhand_nlu_intents_total", &[("intent", "none")]),
-            Some(1.0)
-        );
-        assert_eq!(exp.sum("deckhand_nlu_intents_total", &[]), 2.0);
-        let call = [("platform", "slack"), ("method", "chat.postMessage")];
-        assert_eq!(exp.value("deckhand_platform_calls_total", &call), Some(1.0));
-        assert_eq!(
-            exp.value("deckhand_platform_rate_limited_total", &call),
-            Some(1.0)
-        );
-        assert_eq!(
-            exp.value(
-                "deckhand_platform_retries_total",
-                &[("reason", "rate_limited")]
-            ),
-            Some(1.0)
-        );
-        assert_eq!(
-            exp.value("deckhand_events_received_total", &[("platform", "slack")]),
-            Some(2.0)
-        );
-        assert_eq!(
-            exp.value("deckhand_events_duplicate_total", &[("platform", "slack")]),
-            Some(1.0)
-        );
-        // From the store.
-        assert_eq!(exp.value("deckhand_store_up", &[]), Some(1.0));
-        let week = [target[0], target[1], ("window", "7d")];
-        assert_eq!(exp.value("deckhand_dora_deployments", &week), Some(1.0));
-        assert_eq!(
-            exp.value("deckhand_dora_change_failure_ratio", &week),
-            Some(0.0)
-        );
-        assert!(exp
-            .value("deckhand_dora_time_to_restore_mean_seconds", &week)
-            .is_none());
-        let prod = [("environment", "production")];
-        assert_eq!(exp.value("deckhand_approvals_pending", &prod), Some(1.0));
-        let age = exp
-            .value("deckhand_approvals_oldest_pending_age_seconds", &prod)
-            .unwrap();
-        assert!((89.0..200.0).contains(&age), "{age}");
-        let last = exp
-            .value("deckhand_last_successful_deploy_timestamp_seconds", &target)
-            .unwrap();
-        assert!((last * 1000.0 - crate::clock::now_ms() as f64).abs() < 60_000.0);
+        assert_counters(&exp);
+        assert_store_state(&exp);
         // A store that does not answer: the counters still render, the state does not.
         t.store.close().await;
         let exp = parse(&m.render(&t.store).await).unwrap();
