@@ -140,6 +140,17 @@ fn bucket(method: &Method, path: &str) -> String {
     format!("{method} {major}/{}", shape.join("/"))
 }
 
+/// A call that got no answer.
+fn no_answer(e: reqwest::Error) -> SendError {
+    // The URL can hold an interaction token: never let it reach a log.
+    let e = e.without_url();
+    if e.is_connect() {
+        SendError::Transient(format!("cannot reach Discord: {e}"))
+    } else {
+        SendError::Unknown(format!("no answer from Discord: {e}"))
+    }
+}
+
 fn header_secs(headers: &reqwest::header::HeaderMap, name: &str) -> Option<Duration> {
     headers
         .get(name)?
@@ -214,6 +225,27 @@ impl DiscordRest {
         *e = (*e).max(until);
     }
 
+    /// A 429: holds the route (or everything, when `global`) for as long as Discord asks;
+    /// returns that wait and whether it is global.
+    fn hold_for_429(
+        &self,
+        key: &str,
+        headers: &reqwest::header::HeaderMap,
+        json: &Value,
+    ) -> (Duration, bool) {
+        let after = header_secs(headers, "retry-after")
+            .or_else(|| {
+                json.get("retry_after")
+                    .and_then(|v| v.as_f64())
+                    .map(|s| Duration::from_secs_f64(s.clamp(0.0, 600.0)))
+            })
+            .unwrap_or(Duration::from_secs(1));
+        let global = headers.contains_key("x-ratelimit-global")
+            || json.get("global").and_then(|g| g.as_bool()) == Some(true);
+        self.hold(if global { "" } else { key }, Instant::now() + after);
+        (after, global)
+    }
+
     async fn call(
         &self,
         method: Method,
@@ -251,13 +283,7 @@ impl DiscordRest {
             }
             let resp = req.send().await.map_err(|e| {
                 self.count(&route, CallStatus::NoAnswer);
-                // The URL can hold an interaction token: never let it reach a log.
-                let e = e.without_url();
-                if e.is_connect() {
-                    SendError::Transient(format!("cannot reach Discord: {e}"))
-                } else {
-                    SendError::Unknown(format!("no answer from Discord: {e}"))
-                }
+                no_answer(e)
             })?;
             let status = resp.status().as_u16();
             self.count(&route, CallStatus::of_http(status));
@@ -265,16 +291,7 @@ impl DiscordRest {
             let bytes = resp.bytes().await.unwrap_or_default();
             let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
             if status == 429 {
-                let after = header_secs(&headers, "retry-after")
-                    .or_else(|| {
-                        json.get("retry_after")
-                            .and_then(|v| v.as_f64())
-                            .map(|s| Duration::from_secs_f64(s.clamp(0.0, 600.0)))
-                    })
-                    .unwrap_or(Duration::from_secs(1));
-                let global = headers.contains_key("x-ratelimit-global")
-                    || json.get("global").and_then(|g| g.as_bool()) == Some(true);
-                self.hold(if global { "" } else { &key }, Instant::now() + after);
+                let (after, global) = self.hold_for_429(&key, &headers, &json);
                 limited += 1;
                 if limited > max_limited {
                     return Err(SendError::RateLimited(after));
