@@ -38,6 +38,7 @@
 //!   long-running task takes).
 
 pub mod adapters;
+pub mod api;
 pub mod audit;
 pub mod bot;
 pub mod chat;

@@ -7,6 +7,8 @@ use super::discord::{Discord, DiscordError, DiscordSecrets};
 use super::shutdown::Shutdown;
 use super::signals::Signals;
 use super::slack::{Slack, SlackError, SlackSecrets};
+use crate::api::auth::Tokens;
+use crate::api::ApiState;
 use crate::bot::Bot;
 use axum::routing::get;
 use axum::Router;
@@ -19,7 +21,7 @@ use tokio::net::TcpListener;
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// No adapter is configured.
-    #[error("nothing to serve: add a `slack:` or `discord:` section to the config (see README, \"Slack\" and \"Discord\")")]
+    #[error("nothing to serve: add an `api:`, `slack:` or `discord:` section to the config (see README, \"HTTP API\", \"Slack\" and \"Discord\")")]
     NothingToServe,
     /// Slack could not start.
     #[error(transparent)]
@@ -44,6 +46,8 @@ pub struct Secrets {
     pub slack: Option<SlackSecrets>,
     /// Discord's.
     pub discord: Option<DiscordSecrets>,
+    /// The API tokens' environment variables (name → value), instead of the process's.
+    pub api_env: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// A started server.
@@ -85,12 +89,37 @@ async fn start_adapters(
     Ok(adapters)
 }
 
+/// The REST API's router, when the config turns it on; its tokens come from `env` when
+/// handed in (tests), else from the process environment.
+fn api_router(
+    bot: &Arc<Bot>,
+    env: Option<std::collections::BTreeMap<String, String>>,
+) -> Option<Router> {
+    let api = bot.config().api.as_ref()?;
+    let (tokens, unusable) = match env {
+        Some(env) => Tokens::load(api, |v| env.get(v).cloned()),
+        None => Tokens::load(api, super::adapter::secret_from_env),
+    };
+    for t in &unusable {
+        tracing::warn!(
+            person = %t.person,
+            variable = %t.variable,
+            "API token variable is not set: this person cannot use the API"
+        );
+    }
+    tracing::info!(tokens = tokens.len(), "REST API on /api/v1");
+    Some(crate::api::router(ApiState::new(
+        bot.commander().clone(),
+        tokens,
+    )))
+}
+
 impl Server {
     /// Starts the adapters configured in the bot's config and listens on `listen`.
     pub async fn start(
         bot: Arc<Bot>,
         listen: &str,
-        secrets: Secrets,
+        mut secrets: Secrets,
     ) -> Result<Server, ServeError> {
         let shutdown = Shutdown::default();
         let cx = AdapterContext {
@@ -104,6 +133,7 @@ impl Server {
                 addr: listen.to_string(),
                 source,
             })?;
+        let secrets_api_env = secrets.api_env.take();
         let adapters = match start_adapters(&cx, secrets).await {
             Ok(a) => a,
             Err(e) => {
@@ -112,10 +142,14 @@ impl Server {
                 return Err(e);
             }
         };
-        if adapters.is_empty() {
+        let api = api_router(&bot, secrets_api_env);
+        if adapters.is_empty() && api.is_none() {
             return Err(ServeError::NothingToServe);
         }
         let mut router = Router::new().route("/healthz", get(|| async { "ok\n" }));
+        if let Some(api) = api {
+            router = router.merge(api);
+        }
         for routes in adapters.iter().filter_map(|a| a.routes()) {
             router = router.merge(routes);
         }

@@ -11,7 +11,7 @@ mod outcomes;
 mod progress;
 mod promote;
 mod recovery;
-mod refusals;
+pub(crate) mod refusals;
 mod resolve;
 mod stopping;
 mod undo;

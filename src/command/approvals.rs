@@ -42,7 +42,7 @@ pub struct ApprovalTicket {
 }
 
 /// A decision that was recorded, and what followed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DecisionReport {
     /// The request.
     pub approval: i64,
@@ -61,7 +61,7 @@ pub struct DecisionReport {
 }
 
 /// What followed a recorded decision.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum DecisionResult {
     /// More approvals are needed.
@@ -81,11 +81,13 @@ pub enum DecisionResult {
     /// Approved, but the checks made again refused it (permission, a new lock).
     Refused {
         /// Why.
+        #[schema(value_type = Object)]
         refusal: Refusal,
     },
     /// Approved, but the executor did not start it (busy target, ...).
     DidNotStart {
         /// Why.
+        #[schema(value_type = Object)]
         refusal: Refusal,
     },
 }

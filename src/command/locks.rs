@@ -8,7 +8,7 @@ use crate::store::LockRecord;
 use serde::Serialize;
 
 /// A lock that is now in place.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LockReport {
     /// What it covers.
     pub target: LockTarget,
@@ -19,7 +19,7 @@ pub struct LockReport {
 }
 
 /// Locks that were lifted.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UnlockReport {
     /// What was unlocked.
     pub target: LockTarget,

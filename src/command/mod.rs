@@ -82,7 +82,7 @@ pub enum Command {
 }
 
 /// A deploy's or rollback's target and how.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunCommand {
     /// The service.
     pub service: ServiceName,
@@ -97,7 +97,7 @@ pub struct RunCommand {
 }
 
 /// What a lock covers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LockTarget {
     /// The environment.
     pub environment: EnvName,
@@ -130,7 +130,19 @@ pub struct LockSpec {
 }
 
 /// A run, by its store id (also `DECKHAND_RUN_ID`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct RunId(pub i64);
 

@@ -8,7 +8,7 @@ use crate::store::{Action, RunRecord};
 use serde::Serialize;
 
 /// Runs being stopped.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StopReport {
     /// The runs told to stop (empty: they had all finished already).
     pub stopped: Vec<i64>,

@@ -5,9 +5,9 @@ mod validate;
 mod warnings;
 
 pub use schema::{
-    Config, DialogueConfig, DiscordConfig, Environment, GovernanceConfig, MemoryConfig, MemoryRule,
-    NluConfig, Person, Pipeline, Policy, ServeConfig, Service, SessionConfig, SlackConfig,
-    SlackTransport, Stage, StageKind, StoreConfig, Strategy,
+    ApiConfig, ApiToken, Config, DialogueConfig, DiscordConfig, Environment, GovernanceConfig,
+    MemoryConfig, MemoryRule, NluConfig, Person, Pipeline, Policy, ServeConfig, Service,
+    SessionConfig, SlackConfig, SlackTransport, Stage, StageKind, StoreConfig, Strategy,
 };
 
 use std::path::{Path, PathBuf};

@@ -40,6 +40,9 @@ pub struct Config {
     /// `deckhand serve`: the HTTP listener for platform webhooks.
     #[serde(default)]
     pub serve: ServeConfig,
+    /// The REST API under `/api/v1` on `deckhand serve`, when present: its callers, by token.
+    #[serde(default)]
+    pub api: Option<ApiConfig>,
     /// The Slack app, when Deckhand is served to Slack. Tokens come from the environment.
     #[serde(default)]
     pub slack: Option<SlackConfig>,
@@ -70,6 +73,30 @@ impl Default for ServeConfig {
 
 fn default_listen() -> String {
     "127.0.0.1:3000".into()
+}
+
+/// The REST API's settings: each bearer token stands for one person of `people:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// The tokens that may call the API.
+    #[serde(default)]
+    pub tokens: Vec<ApiToken>,
+}
+
+/// One API token. The token itself is never in the file: either the name of an environment
+/// variable that holds it, or its SHA-256 (hex).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiToken {
+    /// The person the token acts as (a key of `people:`).
+    pub person: String,
+    /// Environment variable holding the token.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// SHA-256 of the token, 64 hex digits (`printf %s "$TOKEN" | sha256sum`).
+    #[serde(default)]
+    pub token_sha256: Option<String>,
 }
 
 /// How Slack delivers events to Deckhand.
@@ -296,7 +323,9 @@ pub struct Environment {
 }
 
 /// How a new version reaches traffic.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, Serialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Strategy {
     /// Replace the running version at once.

@@ -12,6 +12,7 @@ pub(super) fn problems(config: &Config) -> Vec<String> {
     validate_basics(config, &mut out);
     validate_store(config, &mut out);
     validate_serve(config, &mut out);
+    validate_api(config, &mut out);
     validate_slack(config, &mut out);
     validate_discord(config, &mut out);
     validate_services(config, &mut out);
@@ -76,6 +77,39 @@ fn validate_serve(config: &Config, out: &mut Vec<String>) {
             "serve.listen `{}` is not an address: use HOST:PORT, e.g. 127.0.0.1:3000",
             config.serve.listen
         ));
+    }
+}
+
+/// The API section, when there is one: each token names a known person and exactly one of
+/// `token_env` and `token_sha256`.
+fn validate_api(config: &Config, out: &mut Vec<String>) {
+    let Some(api) = &config.api else { return };
+    for (i, t) in api.tokens.iter().enumerate() {
+        let at = format!("api.tokens[{i}] ({})", t.person);
+        if !config.people.contains_key(&t.person) {
+            out.push(format!(
+                "{at}: `{}` is not a person under `people`",
+                t.person
+            ));
+        }
+        match (&t.token_env, &t.token_sha256) {
+            (Some(_), Some(_)) | (None, None) => out.push(format!(
+                "{at}: give exactly one of `token_env` (an environment variable holding the token) and `token_sha256`"
+            )),
+            (Some(var), None) => {
+                let valid = !var.is_empty()
+                    && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && !var.starts_with(|c: char| c.is_ascii_digit());
+                if !valid {
+                    out.push(format!("{at}: token_env `{var}` is not an environment variable name"));
+                }
+            }
+            (None, Some(hash)) => {
+                if hash.len() != 64 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
+                    out.push(format!("{at}: token_sha256 must be 64 hex digits (the SHA-256 of the token)"));
+                }
+            }
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// What history says about one service in one environment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Facts {
     /// Service.
     pub service: String,
@@ -33,7 +33,7 @@ pub struct Facts {
 }
 
 /// A strategy suggested by the rules, with the reason to show.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Recommendation {
     /// Suggested strategy.
     pub strategy: Strategy,

@@ -1,12 +1,51 @@
 //! A started run as its starter sees it: await its outcome, or follow its events.
 
 use super::events::{Progress, ProgressSink, RunEvent, RunFacts, RunOutcome};
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, watch};
 
 /// Events a slow subscriber may fall behind by before it sees `Lagged` (output lines are the
 /// bulk; the sink given to `Executor::start` never misses any).
 const SUBSCRIBER_BUFFER: usize = 1024;
+
+/// Events a run's journal keeps for followers that come late or resume (output lines beyond
+/// this are dropped from the oldest; stage changes are always kept).
+const JOURNAL_LIMIT: usize = 5_000;
+
+/// A run's events so far, numbered from 1, for followers that come late or resume.
+#[derive(Debug, Default)]
+struct Journal {
+    events: VecDeque<(u64, RunEvent)>,
+    last: u64,
+}
+
+impl Journal {
+    fn push(&mut self, event: RunEvent) -> u64 {
+        self.last += 1;
+        self.events.push_back((self.last, event));
+        if self.events.len() > JOURNAL_LIMIT {
+            let oldest_line = self
+                .events
+                .iter()
+                .position(|(_, e)| matches!(e.progress, Progress::StageOutput { .. }));
+            self.events.remove(oldest_line.unwrap_or(0));
+        }
+        self.last
+    }
+}
+
+/// What [`RunHandle::follow`] returns: the journal after a given event, and the events after
+/// those as they come (the first live one is number `next`).
+#[derive(Debug)]
+pub struct Follow {
+    /// Events already reported, with their numbers, oldest first.
+    pub history: Vec<(u64, RunEvent)>,
+    /// The number the first event from `live` will have.
+    pub next: u64,
+    /// Events from now on (the run may already be over: then it stays empty and closes).
+    pub live: broadcast::Receiver<RunEvent>,
+}
 
 /// A run in progress (or finished): what [`super::Executor::start`] returns.
 #[derive(Debug, Clone)]
@@ -16,9 +55,42 @@ pub struct RunHandle {
     run: Arc<RunFacts>,
     done: watch::Receiver<Option<RunOutcome>>,
     events: broadcast::Sender<RunEvent>,
+    journal: Arc<Mutex<Journal>>,
 }
 
 impl RunHandle {
+    /// The run's facts (service, environment, who asked, ...).
+    pub fn facts(&self) -> &Arc<RunFacts> {
+        &self.run
+    }
+
+    /// The events after number `after` (0: all that are kept), then the live ones: nothing
+    /// is missed or repeated between the two (a follower that resumes with the last number it
+    /// saw gets exactly the rest). After the end, `live` yields nothing.
+    pub fn follow(&self, after: u64) -> Follow {
+        let journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        // Subscribed under the journal's lock: the reporter numbers and sends under it too.
+        let ended = matches!(
+            journal.events.back(),
+            Some((_, e)) if matches!(e.progress, Progress::Finished(_))
+        );
+        let live = if ended {
+            broadcast::channel(1).1
+        } else {
+            self.events.subscribe()
+        };
+        Follow {
+            history: journal
+                .events
+                .iter()
+                .filter(|(n, _)| *n > after)
+                .cloned()
+                .collect(),
+            next: journal.last + 1,
+            live,
+        }
+    }
+
     /// Waits for the run to end and returns how it ended. A run whose task died without an
     /// outcome (a panic) reports [`crate::pipeline::RunStatus::Interrupted`].
     pub async fn finished(&self) -> RunOutcome {
@@ -64,6 +136,7 @@ pub(super) struct Reporter {
     sink: Arc<dyn ProgressSink>,
     events: broadcast::Sender<RunEvent>,
     done: watch::Sender<Option<RunOutcome>>,
+    journal: Arc<Mutex<Journal>>,
 }
 
 impl Reporter {
@@ -72,17 +145,20 @@ impl Reporter {
         let (events, _) = broadcast::channel(SUBSCRIBER_BUFFER);
         let (done, done_rx) = watch::channel(None);
         let run = Arc::new(run);
+        let journal = Arc::new(Mutex::new(Journal::default()));
         let handle = RunHandle {
             id: run.id,
             run: run.clone(),
             done: done_rx,
             events: events.clone(),
+            journal: journal.clone(),
         };
         let reporter = Reporter {
             run,
             sink,
             events,
             done,
+            journal,
         };
         (reporter, handle)
     }
@@ -94,6 +170,9 @@ impl Reporter {
             progress,
         };
         self.sink.report(&event);
+        // Numbered and sent under the lock, so `follow` sees each event exactly once.
+        let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        journal.push(event.clone());
         // No subscriber is not an error: most runs are only watched through the sink.
         let _ = self.events.send(event);
     }

@@ -16,7 +16,7 @@ mod tests;
 pub use events::{
     Progress, ProgressSink, RollbackOutcome, RunEvent, RunFacts, RunOutcome, StageFailure, StageRef,
 };
-pub use handle::RunHandle;
+pub use handle::{Follow, RunHandle};
 pub use stage::{run_stage, StageCommand, StageEnd, StageOutcome, LOG_TAIL_LINES};
 pub use status::{Phase, RunStatus, StageState};
 
@@ -47,6 +47,9 @@ pub enum StartError {
     Store(StoreError),
 }
 
+/// How many runs' handles (with their event journals) the executor keeps after they end.
+pub const RECENT_RUNS: usize = 64;
+
 struct ActiveRun {
     origin: Origin,
     cancel: watch::Sender<bool>,
@@ -59,6 +62,9 @@ pub struct Executor {
     store: Store,
     audit: Audit,
     active: Arc<Mutex<HashMap<i64, ActiveRun>>>,
+    /// Handles of the runs in progress and of the latest finished ones, for followers that
+    /// come later (the API's event stream).
+    recent: Arc<Mutex<BTreeMap<i64, RunHandle>>>,
     /// How many run tasks have not ended yet. A count (not a list of handles) so that
     /// [`Executor::wait_idle`] can be abandoned in a `select!` and called again without
     /// forgetting a run (that once let shutdown close the store under a running run).
@@ -94,6 +100,7 @@ impl Executor {
             store,
             audit,
             active: Arc::default(),
+            recent: Arc::default(),
             tasks: Arc::new(watch::channel(0).0),
             closing: Arc::default(),
         }
@@ -137,6 +144,7 @@ impl Executor {
         report.report(Progress::Started {
             stages: plan.main.stages.iter().map(|s| s.name.clone()).collect(),
         });
+        self.remember(&handle);
         let job = plan.into_job(self, report, record, previous, cancel);
         let span = tracing::info_span!("run", run_id, platform = %req.origin.platform(), session = %req.origin);
         tokio::spawn(
@@ -245,6 +253,34 @@ impl Executor {
         let mut ids: Vec<i64> = active.keys().copied().collect();
         ids.sort_unstable();
         ids
+    }
+
+    /// Keeps the handle for followers; forgets the oldest finished runs beyond
+    /// [`RECENT_RUNS`].
+    fn remember(&self, handle: &RunHandle) {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent.insert(handle.id, handle.clone());
+        while recent.len() > RECENT_RUNS {
+            let Some(oldest) = recent
+                .iter()
+                .find(|(_, h)| h.outcome().is_some())
+                .map(|(id, _)| *id)
+            else {
+                break;
+            };
+            recent.remove(&oldest);
+        }
+    }
+
+    /// The handle of a run started by this process, while it runs and for a while after
+    /// (the latest [`RECENT_RUNS`] runs); None for older runs and other processes' runs,
+    /// whose record is in the store.
+    pub fn handle(&self, id: i64) -> Option<RunHandle> {
+        self.recent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned()
     }
 
     /// Ids of runs in progress in this process.

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// How a run ended (or that it is still going).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// Stages are executing.
@@ -45,7 +45,7 @@ impl RunStatus {
 }
 
 /// State of one stage in a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StageState {
     /// Not started yet.
@@ -90,7 +90,7 @@ impl StageState {
 }
 
 /// Which part of a run a stage belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// The requested pipeline.

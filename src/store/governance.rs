@@ -7,7 +7,9 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 
 /// A person's decision on an approval request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     /// Let it run (counts towards the approvals needed).
@@ -36,7 +38,9 @@ impl Decision {
 }
 
 /// Where an approval request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalStatus {
     /// Waiting for decisions.
@@ -204,7 +208,7 @@ pub struct DecisionRecord {
 }
 
 /// A lock on an environment, or on one service in it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LockRecord {
     /// Id.
     pub id: i64,

@@ -7,6 +7,7 @@
 mod audit;
 mod builds;
 mod governance;
+mod listing;
 mod live;
 mod migrate;
 mod records;
@@ -19,6 +20,7 @@ pub use governance::{
     ApprovalRecord, ApprovalStatus, Decision, DecisionRecord, DeployOutcome, LockRecord,
     NewApproval,
 };
+pub use listing::RunFilter;
 pub use records::{Action, Deployment, NewRun, RunRecord, StageRecord};
 
 use crate::origin::ThreadKey;

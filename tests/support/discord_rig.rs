@@ -70,6 +70,7 @@ pub async fn rig_with(edit: impl FnOnce(&mut deckhand::config::Config)) -> Rig {
         .collect();
     let secrets = Secrets {
         slack: None,
+        api_env: None,
         discord: Some(DiscordSecrets {
             bot_token: "test-token".into(),
             public_key: Some(public),

@@ -1,6 +1,7 @@
 //! Shared helpers for integration tests: a collecting sink and configs pointed at temp dirs.
 #![allow(dead_code)]
 
+pub mod api_rig;
 pub mod discord_rig;
 pub mod fake_core;
 pub mod fake_discord;

@@ -48,7 +48,7 @@ pub async fn rig_with(
     };
     let secrets = Secrets {
         slack: Some(secrets),
-        discord: None,
+        ..Secrets::default()
     };
     let server = Server::start(bot.clone(), "127.0.0.1:0", secrets)
         .await

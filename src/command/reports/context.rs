@@ -10,7 +10,7 @@ use crate::store::{Store, StoreError};
 use serde::Serialize;
 
 /// What `context` asks about.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ContextQuery {
     /// Service.
     pub service: ServiceName,
@@ -19,7 +19,7 @@ pub struct ContextQuery {
 }
 
 /// The answer to `context`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ContextReport {
     /// The question.
     pub query: ContextQuery,

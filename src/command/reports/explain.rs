@@ -10,7 +10,7 @@ use crate::store::{StageRecord, Store, StoreError};
 use serde::Serialize;
 
 /// What `explain` asks about.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ExplainQuery {
     /// The service whose last failure to explain.
     pub service: ServiceName,
@@ -19,7 +19,7 @@ pub struct ExplainQuery {
 }
 
 /// The answer to `explain`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Explanation {
     /// The question.
     pub query: ExplainQuery,
@@ -30,7 +30,7 @@ pub struct Explanation {
 }
 
 /// A run that failed (or was interrupted), and where that left its target.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FailedRun {
     /// The run.
     pub run: RunSummary,
@@ -46,7 +46,7 @@ pub struct FailedRun {
 }
 
 /// A stage that did not succeed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FailedStage {
     /// Stage name.
     pub name: String,

@@ -6,7 +6,7 @@ use crate::store::{Store, StoreError};
 use serde::Serialize;
 
 /// What `history` asks about.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HistoryQuery {
     /// One service, or all.
     pub service: Option<ServiceName>,
@@ -32,7 +32,7 @@ impl Default for HistoryQuery {
 }
 
 /// The answer to `history`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HistoryReport {
     /// The question.
     pub query: HistoryQuery,
@@ -41,7 +41,7 @@ pub struct HistoryReport {
 }
 
 /// One deployment or rollback.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     /// What was attempted and how it ended.
     #[serde(flatten)]

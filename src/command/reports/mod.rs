@@ -32,7 +32,7 @@ use serde::Serialize;
 pub const MEMORY_HISTORY: i64 = 500;
 
 /// The release a target runs now, from the switch its pipeline reported.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LiveRelease {
     /// Run that switched the target to it.
     pub run_id: i64,
@@ -80,7 +80,7 @@ impl From<&Deployment> for LiveRelease {
 }
 
 /// One recorded outcome of a run for a service in an environment (a row of the history).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Attempt {
     /// Run that produced it.
     pub run_id: i64,
@@ -119,7 +119,7 @@ impl From<&Deployment> for Attempt {
 }
 
 /// A run as the reports tell it: what it does, to what, for whom, and how it stands.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RunSummary {
     /// Run id.
     pub id: i64,

@@ -11,7 +11,7 @@ use crate::store::{Action, ApprovalRecord, Decision, LockRecord, Store, StoreErr
 use serde::Serialize;
 
 /// What `readiness` asks about.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ReadinessQuery {
     /// The service to check.
     pub service: ServiceName,
@@ -20,7 +20,7 @@ pub struct ReadinessQuery {
 }
 
 /// The answer to `readiness`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReadinessReport {
     /// The question.
     pub query: ReadinessQuery,
@@ -41,7 +41,7 @@ pub struct ReadinessReport {
 }
 
 /// The newest deploy run of a service and how far it got.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NewestBuild {
     /// The run.
     pub run: RunSummary,
@@ -50,7 +50,7 @@ pub struct NewestBuild {
 }
 
 /// How far the newest deploy run got.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum BuildOutcome {
     /// Its stages are still running.
@@ -67,7 +67,7 @@ pub enum BuildOutcome {
 }
 
 /// A deploy run that built a version.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GoodBuild {
     /// Run id.
     pub run_id: i64,
@@ -78,7 +78,7 @@ pub struct GoodBuild {
 }
 
 /// The service in one environment.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TargetReadiness {
     /// Environment.
     pub environment: String,
@@ -89,7 +89,7 @@ pub struct TargetReadiness {
 }
 
 /// An approval request still waiting for decisions.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PendingApproval {
     /// Request id.
     pub id: i64,

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 /// What `status` asks about; None means every service (that has something to show) or every
 /// environment.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StatusQuery {
     /// One service, or all.
     pub service: Option<ServiceName>,
@@ -20,7 +20,7 @@ pub struct StatusQuery {
 }
 
 /// The answer to `status`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StatusReport {
     /// The question.
     pub query: StatusQuery,
@@ -36,7 +36,7 @@ pub struct StatusReport {
 }
 
 /// One service across the environments in scope.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ServiceStatus {
     /// Service.
     pub service: String,
@@ -45,7 +45,7 @@ pub struct ServiceStatus {
 }
 
 /// One service in one environment.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TargetStatus {
     /// Environment.
     pub environment: String,

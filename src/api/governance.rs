@@ -1,0 +1,296 @@
+//! Locks and approvals: `GET/POST/DELETE /locks`, `GET /approvals`, `GET /approvals/{id}`,
+//! `POST /approvals/{id}/decision`. Decisions go through the command layer: four-eyes,
+//! approver roles and single use apply to an API caller as to anyone.
+
+use super::auth::Caller;
+use super::extract::{Body, Params, PathParams};
+use super::problem::{ApiError, Problem};
+use super::runs::Answer;
+use super::views::{ApprovalList, ApprovalView, LockList, LockView};
+use super::ApiState;
+use crate::command::{
+    ApprovalRef, Command, Decide, DecisionReport, EnvName, LockReport, LockSpec, LockTarget,
+    Outcome, Refusal, Report, ServiceName, UnlockReport,
+};
+use crate::governance::parse_lock_details;
+use crate::store::{ApprovalStatus, Decision};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+/// Filter of `GET /locks`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LocksQuery {
+    /// Only locks in this environment (name or alias).
+    pub environment: Option<String>,
+}
+
+/// List the locks in force.
+#[utoipa::path(get, path = "/api/v1/locks", tag = "locks", params(LocksQuery),
+    responses(
+        (status = 200, description = "Locks in force", body = LockList),
+        (status = 401, description = "No valid token", body = Problem),
+        (status = 422, description = "Unknown environment", body = Problem),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_locks(
+    State(state): State<ApiState>,
+    _caller: Caller,
+    Params(q): Params<LocksQuery>,
+) -> Answer<Json<LockList>> {
+    let environment = q
+        .environment
+        .map(|e| EnvName::resolve(state.commander.config(), &e))
+        .transpose()?;
+    let locks = state
+        .commander
+        .store()
+        .active_locks(
+            environment.as_ref().map(EnvName::as_str),
+            crate::clock::now_ms(),
+        )
+        .await?;
+    Ok(Json(LockList {
+        locks: locks.iter().map(LockView::from).collect(),
+    }))
+}
+
+/// A lock to put in place.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LockRequest {
+    /// Environment (name or alias).
+    pub environment: String,
+    /// One service in it (default: the whole environment).
+    #[serde(default)]
+    pub service: Option<String>,
+    /// How long, e.g. `2h`, `30m`, `1h30` (default: until unlocked).
+    #[serde(default)]
+    pub duration: Option<String>,
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+fn target(
+    state: &ApiState,
+    environment: &str,
+    service: Option<&str>,
+) -> Result<LockTarget, ApiError> {
+    let config = state.commander.config();
+    Ok(LockTarget {
+        environment: EnvName::resolve(config, environment)?,
+        service: service
+            .map(|s| ServiceName::resolve(config, s))
+            .transpose()?,
+    })
+}
+
+/// Lock (freeze) an environment, or one service in it.
+#[utoipa::path(post, path = "/api/v1/locks", tag = "locks", request_body = LockRequest,
+    responses(
+        (status = 201, description = "The lock is in place", body = LockReport),
+        (status = 401, description = "No valid token", body = Problem),
+        (status = 403, description = "Not permitted to lock there", body = Problem),
+        (status = 409, description = "Already locked", body = Problem),
+        (status = 422, description = "Unknown environment or service, or a bad duration", body = Problem),
+        (status = 429, description = "Rate limited", body = Problem),
+    ),
+    security(("bearer" = [])))]
+pub async fn create_lock(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Body(req): Body<LockRequest>,
+) -> Answer<(StatusCode, Json<LockReport>)> {
+    let target = target(&state, &req.environment, req.service.as_deref())?;
+    let (duration, duration_text) = match &req.duration {
+        None => (None, None),
+        Some(text) => {
+            // Only a duration: anything else in the field would be dropped unread.
+            let read = parse_lock_details(&format!("for {text}"));
+            if read.duration.is_none()
+                || read.reason.is_some()
+                || read.unreadable_duration.is_some()
+            {
+                return Err(ApiError::BadRequest(format!(
+                    "duration `{text}` is not just a duration (e.g. `2h`, `30m`, `1h30`)"
+                )));
+            }
+            (read.duration, read.duration_text)
+        }
+    };
+    let reason = req
+        .reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    let command = Command::Lock(LockSpec {
+        target,
+        duration,
+        duration_text,
+        reason,
+    });
+    match apply(&state, &caller, command).await? {
+        Report::Locked(report) => Ok((StatusCode::CREATED, Json(report))),
+        _ => Err(unexpected()),
+    }
+}
+
+/// Which lock to lift.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct UnlockQuery {
+    /// Environment (name or alias).
+    pub environment: String,
+    /// One service in it (default: the environment's own lock).
+    pub service: Option<String>,
+}
+
+/// Lift the lock of an environment, or of one service in it.
+#[utoipa::path(delete, path = "/api/v1/locks", tag = "locks", params(UnlockQuery),
+    responses(
+        (status = 200, description = "The locks lifted", body = UnlockReport),
+        (status = 401, description = "No valid token", body = Problem),
+        (status = 403, description = "Not permitted to unlock there", body = Problem),
+        (status = 404, description = "No lock of its own there", body = Problem),
+        (status = 422, description = "Unknown environment or service", body = Problem),
+        (status = 429, description = "Rate limited", body = Problem),
+    ),
+    security(("bearer" = [])))]
+pub async fn delete_lock(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Params(q): Params<UnlockQuery>,
+) -> Answer<Json<UnlockReport>> {
+    let target = target(&state, &q.environment, q.service.as_deref())?;
+    match apply(&state, &caller, Command::Unlock(target)).await? {
+        Report::Unlocked(report) => Ok(Json(report)),
+        _ => Err(unexpected()),
+    }
+}
+
+/// Filter of `GET /approvals`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalsQuery {
+    /// Requests in this state (default `pending`).
+    pub status: Option<ApprovalStatus>,
+    /// At most this many (default 50, at most 200).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+}
+
+/// List approval requests, newest first.
+#[utoipa::path(get, path = "/api/v1/approvals", tag = "approvals", params(ApprovalsQuery),
+    responses(
+        (status = 200, description = "Approval requests", body = ApprovalList),
+        (status = 401, description = "No valid token", body = Problem),
+        (status = 422, description = "A bad parameter", body = Problem),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_approvals(
+    State(state): State<ApiState>,
+    _caller: Caller,
+    Params(q): Params<ApprovalsQuery>,
+) -> Answer<Json<ApprovalList>> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit {limit} is out of range: give 1 to 200"
+        )));
+    }
+    let status = q.status.unwrap_or(ApprovalStatus::Pending);
+    let rows = state
+        .commander
+        .store()
+        .approvals_in(status, i64::from(limit))
+        .await?;
+    Ok(Json(ApprovalList {
+        approvals: rows.iter().map(|(a, n)| ApprovalView::new(a, *n)).collect(),
+    }))
+}
+
+/// One approval request.
+#[utoipa::path(get, path = "/api/v1/approvals/{id}", tag = "approvals",
+    params(("id" = i64, Path, description = "Approval request id")),
+    responses(
+        (status = 200, description = "The request", body = ApprovalView),
+        (status = 401, description = "No valid token", body = Problem),
+        (status = 404, description = "No such request", body = Problem),
+        (status = 422, description = "The id is not a number", body = Problem),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_approval(
+    State(state): State<ApiState>,
+    _caller: Caller,
+    PathParams(id): PathParams<i64>,
+) -> Answer<Json<ApprovalView>> {
+    let store = state.commander.store();
+    let record = store
+        .approval(id)
+        .await?
+        .ok_or_else(|| ApiError::from(Refusal::UnknownApproval { approval: id }))?;
+    let approvals = store.approval_count(id).await?;
+    Ok(Json(ApprovalView::new(&record, approvals)))
+}
+
+/// A decision on an approval request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// `approve` or `reject`.
+    pub decision: Decision,
+}
+
+/// Approve or reject a request (not one's own: four-eyes). An approval that completes the
+/// request starts its run; the report says which run, or why it did not start.
+#[utoipa::path(post, path = "/api/v1/approvals/{id}/decision", tag = "approvals",
+    params(("id" = i64, Path, description = "Approval request id")),
+    request_body = DecisionRequest,
+    responses(
+        (status = 200, description = "The decision was recorded; `result` says what followed", body = DecisionReport),
+        (status = 401, description = "No valid token", body = Problem),
+        (status = 403, description = "Not permitted, or one's own request", body = Problem),
+        (status = 404, description = "No such request", body = Problem),
+        (status = 409, description = "Already decided, closed or expired", body = Problem),
+        (status = 422, description = "A bad body", body = Problem),
+        (status = 429, description = "Rate limited", body = Problem),
+    ),
+    security(("bearer" = [])))]
+pub async fn decide(
+    State(state): State<ApiState>,
+    caller: Caller,
+    PathParams(id): PathParams<i64>,
+    Body(req): Body<DecisionRequest>,
+) -> Answer<Json<DecisionReport>> {
+    let command = Command::Decide(Decide {
+        approval: ApprovalRef::Id { id },
+        decision: req.decision,
+    });
+    match apply(&state, &caller, command).await? {
+        Report::Decided(report) => Ok(Json(report)),
+        _ => Err(unexpected()),
+    }
+}
+
+/// Applies a command that answers with a report.
+async fn apply(state: &ApiState, caller: &Caller, command: Command) -> Result<Report, ApiError> {
+    match state
+        .commander
+        .apply(command, &caller.0, &caller.origin(), state.progress())
+        .await?
+    {
+        Outcome::Answer(report) => Ok(report),
+        Outcome::Refused(refusal) => Err(refusal.into()),
+        _ => Err(unexpected()),
+    }
+}
+
+fn unexpected() -> ApiError {
+    ApiError::Internal("the command layer answered with something else".into())
+}

@@ -1,0 +1,312 @@
+//! Deploys, rollbacks and runs: `POST /deploys`, `POST /rollbacks`, `GET /runs`,
+//! `GET /runs/{id}`, `POST /runs/{id}/cancel`. Every request goes through
+//! [`crate::command::Commander::apply`] as the token's person: the same roles, locks, rate
+//! limit, approvals, deploy memory and audit as chat.
+
+use super::auth::Caller;
+use super::extract::{Body, Params, PathParams};
+use super::problem::{ApiError, Problem};
+use super::views::{Accepted, ApprovalView, Links, RunDetail, RunList, RunView, StageView};
+use super::ApiState;
+use crate::command::{
+    Command, EnvName, Outcome, Report, RunCommand, RunId, ServiceName, StopReport, StopTarget,
+};
+use crate::config::Strategy;
+use crate::pipeline::RunStatus;
+use crate::store::{Action, RunFilter};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+/// A deploy or rollback to run.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    /// Service (name or alias).
+    pub service: String,
+    /// Environment (name or alias).
+    pub environment: String,
+    /// Version (deploy: default the latest build; rollback: default the previous good release).
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Strategy (default: deploy memory's recommendation, else the environment's).
+    #[serde(default)]
+    pub strategy: Option<Strategy>,
+    /// Canary percent, 1 to 100.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 100)]
+    pub percent: Option<u8>,
+}
+
+/// The responses every governed endpoint may give besides its success.
+pub(super) type Answer<T> = Result<T, ApiError>;
+
+/// Start a deploy.
+#[utoipa::path(post, path = "/api/v1/deploys", tag = "runs", request_body = RunRequest,
+    responses(
+        (status = 202, description = "The run started, or waits for approval", body = Accepted),
+        (status = 401, description = "No valid token", body = Problem),
+        (status = 403, description = "Not permitted (roles needed and held)", body = Problem),
+        (status = 409, description = "Busy (the run), or already on that version", body = Problem),
+        (status = 422, description = "Unknown service or environment (with suggestions), or a bad field", body = Problem),
+        (status = 423, description = "Locked (the lock)", body = Problem),
+        (status = 429, description = "Rate limited (Retry-After)", body = Problem),
+    ),
+    security(("bearer" = [])))]
+pub async fn post_deploy(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Body(req): Body<RunRequest>,
+) -> Answer<(StatusCode, HeaderMap, Json<Accepted>)> {
+    start(&state, &caller, Action::Deploy, req).await
+}
+
+/// Start a rollback.
+#[utoipa::path(post, path = "/api/v1/rollbacks", tag = "runs", request_body = RunRequest,
+    responses(
+        (status = 202, description = "The run started, or waits for approval", body = Accepted),
+        (status = 401, description = "No valid token", body = Problem),
+        (status = 403, description = "Not permitted", body = Problem),
+        (status = 409, description = "Busy, or nothing to roll back to", body = Problem),
+        (status = 422, description = "Unknown service or environment, or a bad field", body = Problem),
+        (status = 423, description = "Locked", body = Problem),
+        (status = 429, description = "Rate limited", body = Problem),
+    ),
+    security(("bearer" = [])))]
+pub async fn post_rollback(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Body(req): Body<RunRequest>,
+) -> Answer<(StatusCode, HeaderMap, Json<Accepted>)> {
+    start(&state, &caller, Action::Rollback, req).await
+}
+
+/// Resolves and checks the request's fields, then applies it.
+async fn start(
+    state: &ApiState,
+    caller: &Caller,
+    action: Action,
+    req: RunRequest,
+) -> Answer<(StatusCode, HeaderMap, Json<Accepted>)> {
+    let config = state.commander.config();
+    let service = ServiceName::resolve(config, &req.service)?;
+    let environment = EnvName::resolve(config, &req.environment)?;
+    if let Some(v) = &req.version {
+        if crate::nlu::parse_version(v).is_none() {
+            return Err(ApiError::BadRequest(format!(
+                "`{v}` is not a version: use a release like 2.4.0 or v2.5.0-rc.1, or a git sha"
+            )));
+        }
+    }
+    if let Some(p) = req.percent {
+        if !(1..=100).contains(&p) {
+            return Err(ApiError::BadRequest(format!(
+                "percent {p} is out of range: give 1 to 100"
+            )));
+        }
+    }
+    let command = Command::for_action(
+        action,
+        RunCommand {
+            service,
+            environment,
+            version: req.version,
+            strategy: req.strategy,
+            percent: req.percent,
+        },
+    );
+    let outcome = state
+        .commander
+        .apply(command, &caller.0, &caller.origin(), state.progress())
+        .await?;
+    match outcome {
+        Outcome::Started(started) => {
+            let run = state
+                .commander
+                .store()
+                .run(started.run_id.0)
+                .await?
+                .ok_or_else(|| ApiError::Internal(format!("run {} vanished", started.run_id)))?;
+            let links = Links::run(run.id);
+            Ok(accepted(
+                &links.self_.clone(),
+                Accepted::Started {
+                    run: RunView::from(&run),
+                    links,
+                },
+            ))
+        }
+        Outcome::AwaitingApproval(ticket) => {
+            let store = state.commander.store();
+            let record = store.approval(ticket.id).await?.ok_or_else(|| {
+                ApiError::Internal(format!("approval request {} vanished", ticket.id))
+            })?;
+            let links = Links::approval(ticket.id);
+            Ok(accepted(
+                &links.self_.clone(),
+                Accepted::AwaitingApproval {
+                    approval: ApprovalView::new(&record, 0),
+                    links,
+                },
+            ))
+        }
+        Outcome::Refused(refusal) => Err(refusal.into()),
+        Outcome::Answer(_) => Err(ApiError::Internal(
+            "the command layer answered a run request with a report".into(),
+        )),
+    }
+}
+
+fn accepted(location: &str, body: Accepted) -> (StatusCode, HeaderMap, Json<Accepted>) {
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        headers.insert(header::LOCATION, v);
+    }
+    (StatusCode::ACCEPTED, headers, Json(body))
+}
+
+/// Filters of `GET /runs`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RunsQuery {
+    /// Only this service (name or alias).
+    pub service: Option<String>,
+    /// Only this environment (name or alias).
+    pub environment: Option<String>,
+    /// Only runs in this status.
+    pub status: Option<RunStatusParam>,
+    /// At most this many (default 20, at most 200).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+}
+
+/// A run status, as a query parameter.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatusParam {
+    /// In progress.
+    Running,
+    /// Succeeded.
+    Succeeded,
+    /// Failed.
+    Failed,
+    /// Cancelled.
+    Cancelled,
+    /// Interrupted by a crash or restart.
+    Interrupted,
+}
+
+impl From<RunStatusParam> for RunStatus {
+    fn from(p: RunStatusParam) -> RunStatus {
+        match p {
+            RunStatusParam::Running => RunStatus::Running,
+            RunStatusParam::Succeeded => RunStatus::Succeeded,
+            RunStatusParam::Failed => RunStatus::Failed,
+            RunStatusParam::Cancelled => RunStatus::Cancelled,
+            RunStatusParam::Interrupted => RunStatus::Interrupted,
+        }
+    }
+}
+
+/// List runs, newest first.
+#[utoipa::path(get, path = "/api/v1/runs", tag = "runs", params(RunsQuery),
+    responses(
+        (status = 200, description = "Runs, newest first", body = RunList),
+        (status = 401, description = "No valid token", body = Problem),
+        (status = 422, description = "Unknown service or environment, or a bad parameter", body = Problem),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_runs(
+    State(state): State<ApiState>,
+    _caller: Caller,
+    Params(q): Params<RunsQuery>,
+) -> Answer<Json<RunList>> {
+    let config = state.commander.config();
+    let service = q
+        .service
+        .map(|s| ServiceName::resolve(config, &s))
+        .transpose()?;
+    let environment = q
+        .environment
+        .map(|e| EnvName::resolve(config, &e))
+        .transpose()?;
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit {limit} is out of range: give 1 to 200"
+        )));
+    }
+    let filter = RunFilter {
+        service: service.map(|s| s.as_str().to_string()),
+        environment: environment.map(|e| e.as_str().to_string()),
+        status: q.status.map(Into::into),
+        limit: i64::from(limit),
+    };
+    let runs = state.commander.store().runs(&filter).await?;
+    Ok(Json(RunList {
+        runs: runs.iter().map(RunView::from).collect(),
+    }))
+}
+
+/// One run with its finished stages (timings, exit codes, log tails).
+#[utoipa::path(get, path = "/api/v1/runs/{id}", tag = "runs",
+    params(("id" = i64, Path, description = "Run id")),
+    responses(
+        (status = 200, description = "The run", body = RunDetail),
+        (status = 401, description = "No valid token", body = Problem),
+        (status = 404, description = "No such run", body = Problem),
+        (status = 422, description = "The id is not a number", body = Problem),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_run(
+    State(state): State<ApiState>,
+    _caller: Caller,
+    PathParams(id): PathParams<i64>,
+) -> Answer<Json<RunDetail>> {
+    let store = state.commander.store();
+    let run = store
+        .run(id)
+        .await?
+        .ok_or_else(|| ApiError::from(crate::command::Refusal::UnknownRun { run: id }))?;
+    let stages = store.stages(id).await?;
+    Ok(Json(RunDetail {
+        run: RunView::from(&run),
+        stages: stages.iter().map(StageView::from).collect(),
+        links: Links::run(id),
+    }))
+}
+
+/// Cancel a run in progress (its stage process group is stopped; it ends `cancelled`).
+#[utoipa::path(post, path = "/api/v1/runs/{id}/cancel", tag = "runs",
+    params(("id" = i64, Path, description = "Run id")),
+    responses(
+        (status = 202, description = "The run is being stopped", body = StopReport),
+        (status = 401, description = "No valid token", body = Problem),
+        (status = 403, description = "Not permitted to stop it", body = Problem),
+        (status = 404, description = "No such run", body = Problem),
+        (status = 409, description = "Not running (here)", body = Problem),
+        (status = 422, description = "The id is not a number", body = Problem),
+        (status = 429, description = "Rate limited", body = Problem),
+    ),
+    security(("bearer" = [])))]
+pub async fn cancel_run(
+    State(state): State<ApiState>,
+    caller: Caller,
+    PathParams(id): PathParams<i64>,
+) -> Answer<(StatusCode, Json<StopReport>)> {
+    let command = Command::Stop(StopTarget::Run { id: RunId(id) });
+    match state
+        .commander
+        .apply(command, &caller.0, &caller.origin(), state.progress())
+        .await?
+    {
+        Outcome::Answer(Report::Stopping(report)) => Ok((StatusCode::ACCEPTED, Json(report))),
+        Outcome::Refused(refusal) => Err(refusal.into()),
+        _ => Err(ApiError::Internal(
+            "the command layer answered a stop with something else".into(),
+        )),
+    }
+}
