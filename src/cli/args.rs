@@ -30,7 +30,7 @@ pub enum StrategyArg {
     /// A percentage first (see --percent).
     Canary,
     /// A second environment, then the switch.
-    #[value(name = "blue_green", alias = "blue-green")]
+    #[value(name = "blue-green", alias = "blue_green")]
     BlueGreen,
 }
 
@@ -40,7 +40,7 @@ impl StrategyArg {
         match self {
             StrategyArg::Direct => "direct",
             StrategyArg::Canary => "canary",
-            StrategyArg::BlueGreen => "blue_green",
+            StrategyArg::BlueGreen => "blue-green",
         }
     }
 }
@@ -80,7 +80,8 @@ pub struct DeployArgs {
     /// Canary percentage.
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
     pub percent: Option<u8>,
-    /// Also report the run (and an approval request) to this chat platform ...
+    /// Also report the run (and an approval request) to this chat platform ... (needs a
+    /// server that takes `notify` in the request)
     #[arg(long, value_enum, requires = "notify_channel")]
     pub notify_platform: Option<PlatformArg>,
     /// ... in this channel.

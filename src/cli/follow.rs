@@ -7,7 +7,6 @@ use super::render;
 use super::sse::{SseEvent, SseParser};
 use super::views::{ApprovalView, EventData};
 use serde_json::Value;
-use std::io::Write;
 use std::time::Duration;
 
 /// Reconnections in a row without a new event before the stream counts as lost.
@@ -44,11 +43,12 @@ impl RunEnd {
 /// `finished` event, echoing each event.
 pub async fn follow_run(client: &Client, id: i64, echo: Echo) -> Result<RunEnd, ClientError> {
     let mut last_id: Option<String> = None;
+    let mut state = render::StreamState::default();
     let mut failures = 0;
     loop {
         let before = last_id.clone();
         let outcome = match client.events(id, last_id.as_deref()).await {
-            Ok(mut resp) => read_stream(client, &mut resp, &mut last_id, echo).await,
+            Ok(mut resp) => read_stream(client, &mut resp, &mut last_id, echo, &mut state).await,
             // A refusal (404 unknown run, 401) is final; a lost connection is retried.
             Err(e @ ClientError::Unreachable { .. }) => Err(e),
             Err(e) => return Err(e),
@@ -78,6 +78,7 @@ async fn read_stream(
     resp: &mut reqwest::Response,
     last_id: &mut Option<String>,
     echo: Echo,
+    state: &mut render::StreamState,
 ) -> Result<Option<RunEnd>, ClientError> {
     let mut parser = SseParser::new();
     loop {
@@ -90,7 +91,7 @@ async fn read_stream(
             if ev.id.is_some() {
                 last_id.clone_from(&ev.id);
             }
-            show(&ev, echo);
+            show(&ev, echo, state);
             if ev.event == "finished" {
                 let d: EventData = serde_json::from_str(&ev.data).unwrap_or_default();
                 let status = d
@@ -103,19 +104,18 @@ async fn read_stream(
     }
 }
 
-fn show(ev: &SseEvent, echo: Echo) {
+fn show(ev: &SseEvent, echo: Echo, state: &mut render::StreamState) {
     match echo {
         Echo::JsonLines => {
             let data =
                 serde_json::from_str(&ev.data).unwrap_or_else(|_| Value::String(ev.data.clone()));
             let line = serde_json::json!({"id": ev.id, "event": ev.event, "data": data});
-            println!("{line}");
+            super::out(&format!("{line}\n"));
         }
         Echo::Text | Echo::TextToStderr => {
-            if let Some(text) = render::event_text(ev) {
+            if let Some(text) = render::event_text(ev, state) {
                 if echo == Echo::Text {
-                    print!("{text}");
-                    let _ = std::io::stdout().flush();
+                    super::out(&text);
                 } else {
                     eprint!("{text}");
                 }
@@ -138,49 +138,31 @@ pub enum Decided {
     },
 }
 
-/// Polls `GET /approvals` until request `id` leaves `pending`: the run it started, or the
-/// status it ended in.
+/// Polls `GET /approvals/{id}` until the request leaves `pending`: the run it started, or
+/// the status it ended in.
 pub async fn wait_for_decision(client: &Client, id: i64) -> Result<Decided, ClientError> {
     // An approved request gets its run id as the run starts; give it a few polls.
     let mut approved_polls = 0;
     loop {
-        if find(client, id, "pending").await?.is_none() {
-            if let Some(raw) = find(client, id, "approved").await? {
-                let a: ApprovalView = serde_json::from_value(raw.clone()).unwrap_or_default();
-                if let Some(run) = a.run_id {
-                    return Ok(Decided::Started(run));
-                }
-                approved_polls += 1;
-                if approved_polls > 5 {
-                    return Ok(Decided::NotRun {
-                        status: "was approved, but its run did not start".into(),
-                        approval: raw,
-                    });
-                }
-            } else {
-                for status in ["rejected", "expired", "withdrawn"] {
-                    if let Some(raw) = find(client, id, status).await? {
-                        return Ok(Decided::NotRun {
-                            status: format!("was {status}"),
-                            approval: raw,
-                        });
-                    }
-                }
+        let raw = client.get(&format!("/approvals/{id}"), &[]).await?;
+        let a: ApprovalView = serde_json::from_value(raw.clone()).unwrap_or_default();
+        match (a.status.as_str(), a.run_id) {
+            ("pending", _) => {}
+            ("approved", Some(run)) => return Ok(Decided::Started(run)),
+            ("approved", None) if approved_polls < 5 => approved_polls += 1,
+            ("approved", None) => {
+                return Ok(Decided::NotRun {
+                    status: "was approved, but its run did not start".into(),
+                    approval: raw,
+                })
+            }
+            (other, _) => {
+                return Ok(Decided::NotRun {
+                    status: format!("was {other}"),
+                    approval: raw,
+                })
             }
         }
         tokio::time::sleep(APPROVAL_POLL).await;
     }
-}
-
-/// Request `id` among those with `status`, as the server sent it.
-async fn find(client: &Client, id: i64, status: &str) -> Result<Option<Value>, ClientError> {
-    let v = client
-        .get("/approvals", &[("status", Some(status.to_string()))])
-        .await?;
-    let list = v.get("approvals").and_then(Value::as_array);
-    Ok(list
-        .into_iter()
-        .flatten()
-        .find(|a| a.get("id").and_then(Value::as_i64) == Some(id))
-        .cloned())
 }

@@ -114,7 +114,7 @@ fn connection(cmd: &ClientCommand) -> &Connection {
 fn report(e: &ClientError, json: bool) -> Exit {
     if json {
         if let Some(p) = e.problem().filter(|p| !p.raw.is_null()) {
-            println!("{}", p.raw);
+            out(&format!("{}\n", p.raw));
         }
     }
     match e {
@@ -243,10 +243,7 @@ async fn started(
             if !wait {
                 return Ok(emit(&answer, json, |_: Value| render::run_started(&run)));
             }
-            say(
-                json,
-                &format!("run {} started: {}\n", run.id, render::run_summary(&run)),
-            );
+            // The stream's `started` event prints the run's line.
             run.id
         }
         Some("awaiting_approval") => {
@@ -256,10 +253,10 @@ async fn started(
                     render::approval_waiting(&approval)
                 }));
             }
-            say(json, &render::approval_waiting(&approval));
+            progress(json, &render::approval_waiting(&approval));
             match follow::wait_for_decision(client, approval.id).await? {
                 Decided::Started(run) => {
-                    say(
+                    progress(
                         json,
                         &format!("approval {} approved: run {run} started\n", approval.id),
                     );
@@ -270,7 +267,7 @@ async fn started(
                     approval: raw,
                 } => {
                     if json {
-                        println!("{raw}");
+                        out(&format!("{raw}\n"));
                     }
                     eprintln!("approval {} {status}: nothing ran", approval.id);
                     return Ok(Exit::Refused);
@@ -294,7 +291,8 @@ async fn finish(client: &Client, id: i64, json: bool) -> Result<Exit, ClientErro
     let echo = if json { Echo::TextToStderr } else { Echo::Text };
     let end = follow::follow_run(client, id, echo).await?;
     if json {
-        println!("{}", client.get(&format!("/runs/{id}"), &[]).await?);
+        let run = client.get(&format!("/runs/{id}"), &[]).await?;
+        out(&format!("{run}\n"));
     }
     Ok(if end.succeeded() {
         Exit::Ok
@@ -375,9 +373,9 @@ async fn decide(client: &Client, id: i64, decision: &str, json: bool) -> Result<
         .await?;
     let (text, refused) = reports::decision(&parse::<DecisionView>(&v));
     if json {
-        println!("{v}");
+        out(&format!("{v}\n"));
     } else {
-        print!("{text}");
+        out(&text);
     }
     Ok(if refused { Exit::Refused } else { Exit::Ok })
 }
@@ -422,11 +420,26 @@ fn parse<T: DeserializeOwned + Default>(v: &Value) -> T {
 }
 
 /// A line of progress: stdout in text mode, stderr with `--json`.
-fn say(json: bool, text: &str) {
+fn progress(json: bool, text: &str) {
     if json {
         eprint!("{text}");
     } else {
-        print!("{text}");
+        out(text);
+    }
+}
+
+/// Writes to standard output and flushes (progress shows as it comes). When stdout is
+/// gone (`deckhand runs logs 7 --follow | head`), the CLI ends quietly with exit 1 instead
+/// of panicking.
+pub(crate) fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        std::process::exit(Exit::RunFailed as i32);
     }
 }
 
@@ -437,9 +450,9 @@ fn emit<T: DeserializeOwned + Default>(
     text: impl FnOnce(T) -> String,
 ) -> Exit {
     if json {
-        println!("{v}");
+        out(&format!("{v}\n"));
     } else {
-        print!("{}", text(parse(v)));
+        out(&text(parse(v)));
     }
     Exit::Ok
 }
@@ -452,10 +465,10 @@ fn emit_list<T: DeserializeOwned>(
     text: impl FnOnce(Vec<T>) -> String,
 ) -> Exit {
     if json {
-        println!("{v}");
+        out(&format!("{v}\n"));
     } else {
         let list = serde_json::from_value(v[key].clone()).unwrap_or_default();
-        print!("{}", text(list));
+        out(&text(list));
     }
     Exit::Ok
 }

@@ -206,15 +206,25 @@ pub fn run_finished_line(r: &RunView) -> String {
     s + "\n"
 }
 
+/// What a stream reader remembers between events: the run its `started` event described
+/// (the `finished` event names only the outcome).
+#[derive(Debug, Clone, Default)]
+pub struct StreamState {
+    run: Option<RunView>,
+}
+
 /// The line(s) an event of the run stream prints, or None for events with nothing to say.
-pub fn event_text(ev: &SseEvent) -> Option<String> {
+pub fn event_text(ev: &SseEvent, state: &mut StreamState) -> Option<String> {
     let d: EventData = serde_json::from_str(&ev.data).unwrap_or_default();
     let phase = d.phase.as_deref().unwrap_or("main");
     let name = d.name.as_deref().unwrap_or("?");
     match ev.event.as_str() {
-        "started" => d
-            .run
-            .map(|r| format!("run {} started: {}\n", r.id, run_summary(&r))),
+        "started" => {
+            let run = d.started_run();
+            let text = format!("run {} started: {}\n", run.id, run_summary(&run));
+            state.run = Some(run);
+            Some(text)
+        }
         "stage_started" => Some(stage_line(phase, name, "started")),
         "output" => Some(output_line(name, d.line.as_deref().unwrap_or_default())),
         "stage_finished" => Some(stage_line(
@@ -229,23 +239,34 @@ pub fn event_text(ev: &SseEvent) -> Option<String> {
         "stage_skipped" => Some(stage_line(
             phase,
             name,
-            &format!(
-                "skipped ({})",
-                d.reason.as_deref().unwrap_or("no reason given")
-            ),
+            &match d.reason.as_deref() {
+                Some(r) => format!("skipped ({r})"),
+                None => "skipped".into(),
+            },
         )),
-        "rollback_started" => Some("automatic rollback started\n".into()),
-        "finished" => Some(match d.run {
-            Some(mut r) => {
-                // The event's own fields are the outcome; the run view may predate them.
-                r.status = d.status.unwrap_or(r.status);
-                r.error = d.error.or(r.error);
-                r.rolled_back = d.rolled_back.unwrap_or(r.rolled_back);
-                r.version = d.version.or(r.version);
-                run_finished_line(&r)
+        "rollback_started" => Some(match d.stages.as_deref() {
+            Some(stages) if !stages.is_empty() => {
+                format!("automatic rollback started: {}\n", stages.join(", "))
             }
-            None => format!("run {}\n", d.status.as_deref().unwrap_or("finished")),
+            _ => "automatic rollback started\n".into(),
         }),
+        "finished" => {
+            let mut r = d.run.or_else(|| state.run.clone()).unwrap_or_default();
+            // The event's own fields are the outcome; the run as first seen predates them.
+            r.status = d.status.unwrap_or(r.status);
+            r.error = d.error.or(r.error);
+            r.rolled_back = d.rolled_back.unwrap_or(r.rolled_back);
+            r.version = d.version.or(r.version);
+            let mut text = if r.service.is_empty() {
+                format!("run {}\n", r.status)
+            } else {
+                run_finished_line(&r)
+            };
+            if let Some(target) = d.rollback_target {
+                text.push_str(&format!("  a rollback would return to {target}\n"));
+            }
+            Some(text)
+        }
         _ => None,
     }
 }

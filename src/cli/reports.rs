@@ -10,7 +10,15 @@ pub fn status(s: &StatusView) -> String {
     let rows: Vec<Vec<String>> = s
         .services
         .iter()
-        .flat_map(|svc| svc.targets.iter().map(move |t| target_row(&svc.service, t)))
+        .flat_map(|svc| {
+            svc.targets
+                .iter()
+                // Environments where the service has nothing to show are left out.
+                .filter(|t| {
+                    t.live.is_some() || t.running.is_some() || t.unsettled_attempt.is_some()
+                })
+                .map(move |t| target_row(&svc.service, t))
+        })
         .collect();
     let mut out = if rows.is_empty() {
         "nothing is deployed or running in scope\n".to_string()

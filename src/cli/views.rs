@@ -18,7 +18,7 @@ pub struct RunView {
     pub environment: String,
     /// Version requested or produced.
     pub version: Option<String>,
-    /// `direct`, `canary`, `blue_green`.
+    /// `direct`, `canary`, `blue-green`.
     pub strategy: Option<String>,
     /// Canary percent.
     pub percent: Option<u8>,
@@ -144,8 +144,44 @@ pub struct EventData {
     pub rolled_back: Option<bool>,
     /// Failure reason (`finished`).
     pub error: Option<String>,
-    /// The run (`started`, `finished`).
+    /// The run (`started`).
+    pub run_id: Option<i64>,
+    /// Deploy or rollback (`started`).
+    pub action: Option<String>,
+    /// Service (`started`).
+    pub service: Option<String>,
+    /// Environment (`started`).
+    pub environment: Option<String>,
+    /// Strategy (`started`).
+    pub strategy: Option<String>,
+    /// Who asked (`started`).
+    pub requested_by: Option<String>,
+    /// Stage names of the phase that begins (`started`, `rollback_started`).
+    pub stages: Option<Vec<String>>,
+    /// For a failed deploy, the release a manual rollback returns to (`finished`).
+    pub rollback_target: Option<String>,
+    /// The run as a view, if the server sends one (`started`, `finished`).
     pub run: Option<RunView>,
+}
+
+impl EventData {
+    /// The run a `started` event describes.
+    pub fn started_run(&self) -> RunView {
+        if let Some(r) = &self.run {
+            return r.clone();
+        }
+        RunView {
+            id: self.run_id.unwrap_or_default(),
+            action: self.action.clone().unwrap_or_else(|| "deploy".into()),
+            service: self.service.clone().unwrap_or_default(),
+            environment: self.environment.clone().unwrap_or_default(),
+            version: self.version.clone(),
+            strategy: self.strategy.clone(),
+            requested_by: self.requested_by.clone().unwrap_or_default(),
+            status: "running".into(),
+            ..RunView::default()
+        }
+    }
 }
 
 /// A release live on a target.

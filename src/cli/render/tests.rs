@@ -86,42 +86,55 @@ fn stored_logs_and_a_run_still_running() {
 
 #[test]
 fn stream_events_as_lines() {
-    let lines: Vec<Option<String>> = vec![
-        event_text(&ev("started", json!({"run": sample_run()}))),
-        event_text(&ev(
+    let mut state = StreamState::default();
+    let events = [
+        ev(
+            "started",
+            json!({"type": "started", "run_id": 7, "action": "deploy", "service": "billionmail",
+                   "environment": "staging", "version": "2.4.0", "strategy": "canary",
+                   "requested_by": "alice", "stages": ["build", "test"]}),
+        ),
+        ev(
             "stage_started",
             json!({"phase": "main", "index": 0, "name": "build"}),
-        )),
-        event_text(&ev(
+        ),
+        ev(
             "output",
             json!({"phase": "main", "index": 0, "name": "build", "line": "ok"}),
-        )),
-        event_text(&ev(
+        ),
+        ev(
             "stage_finished",
             json!({"phase": "main", "index": 0, "name": "build", "status": "failed",
                    "exit_code": 2, "duration_ms": 3000}),
-        )),
-        event_text(&ev(
+        ),
+        ev(
             "stage_skipped",
-            json!({"phase": "main", "index": 1, "name": "test", "reason": "an earlier stage failed"}),
-        )),
-        event_text(&ev("rollback_started", json!({}))),
-        event_text(&ev(
+            json!({"phase": "main", "index": 1, "name": "test"}),
+        ),
+        ev("rollback_started", json!({"stages": ["restore"]})),
+        ev(
             "stage_finished",
             json!({"phase": "rollback", "index": 0, "name": "restore", "status": "succeeded",
-                   "exit_code": 0, "duration_ms": 10}),
-        )),
-        event_text(&ev("ping", json!({}))),
+                   "duration_ms": 10}),
+        ),
+        ev("ping", json!({})),
+        ev(
+            "finished",
+            json!({"status": "failed", "version": "2.4.0", "rolled_back": true,
+                   "error": "build failed", "rollback_target": "2.3.0"}),
+        ),
     ];
+    let lines: Vec<Option<String>> = events.iter().map(|e| event_text(e, &mut state)).collect();
     let want = [
-        Some("run 7 started: deploy billionmail 2.4.0 to staging (canary 10%)\n"),
+        Some("run 7 started: deploy billionmail 2.4.0 to staging (canary)\n"),
         Some("stage build: started\n"),
         Some("  build | ok\n"),
         Some("stage build: failed (exit 2, 3.0 s)\n"),
-        Some("stage test: skipped (an earlier stage failed)\n"),
-        Some("automatic rollback started\n"),
-        Some("rollback stage restore: succeeded (exit 0, 10 ms)\n"),
+        Some("stage test: skipped\n"),
+        Some("automatic rollback started: restore\n"),
+        Some("rollback stage restore: succeeded (10 ms)\n"),
         None,
+        Some("run 7 failed: deploy billionmail 2.4.0 to staging (canary); rolled back; build failed\n  a rollback would return to 2.3.0\n"),
     ];
     assert_eq!(lines, want.map(|w| w.map(str::to_string)).to_vec());
 }
@@ -132,14 +145,21 @@ fn the_finished_event_speaks_for_the_outcome() {
     r["status"] = json!("running");
     r["error"] = json!(null);
     r["rolled_back"] = json!(false);
-    let text = event_text(&ev(
-        "finished",
-        json!({"status": "succeeded", "version": "2.4.1", "rolled_back": false, "error": null, "run": r}),
-    ));
+    let mut state = StreamState::default();
+    let text = event_text(
+        &ev(
+            "finished",
+            json!({"status": "succeeded", "version": "2.4.1", "rolled_back": false, "error": null, "run": r}),
+        ),
+        &mut state,
+    );
     assert_eq!(
         text.as_deref(),
         Some("run 7 succeeded: deploy billionmail 2.4.1 to staging (canary 10%)\n")
     );
+    // Joined late, without the started event: the outcome alone.
+    let text = event_text(&ev("finished", json!({"status": "cancelled"})), &mut state);
+    assert_eq!(text.as_deref(), Some("run cancelled\n"));
 }
 
 #[test]
@@ -196,6 +216,8 @@ fn status_report_rows_and_locks() {
     let s: StatusView = serde_json::from_value(json!({
         "query": {"service": null, "environment": null}, "as_of": T, "any_lock_active": true,
         "services": [{"service": "billionmail", "targets": [
+            {"environment": "dev", "live": null, "unsettled_attempt": null, "running": null,
+             "memory": {}},
             {"environment": "staging",
              "live": {"run_id": 5, "action": "deploy", "service": "billionmail",
                       "environment": "staging", "version": "2.3.0", "requested_by": "alice",
