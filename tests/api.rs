@@ -285,6 +285,31 @@ async fn refusals_map_to_status_codes(rig: ApiRig) {
         .await;
     assert_eq!((none.status, none.kind()), (404, "not_locked"));
     // 409: nothing to roll back to; already on that version.
+    // (A redeploy of the live version is allowed, as in chat; rolling back to it is not.)
+    for v in ["7.2.4", "7.2.5"] {
+        let d = rig
+            .post(
+                "/api/v1/deploys",
+                ALICE,
+                json!({"service": "redis", "environment": "dev", "version": v}),
+            )
+            .await;
+        assert_eq!(d.status, 202, "{}", d.raw);
+        let run = d.body["run"]["id"].as_i64().unwrap();
+        assert_eq!(
+            rig.events(run, ALICE, None).await.last().unwrap().data["status"],
+            "succeeded"
+        );
+    }
+    let a = rig
+        .post(
+            "/api/v1/rollbacks",
+            BOB,
+            json!({"service": "redis", "environment": "dev", "version": "7.2.5"}),
+        )
+        .await;
+    assert_eq!((a.status, a.kind()), (409, "already_on"), "{}", a.raw);
+    assert_eq!(a.body["refusal"]["version"], "7.2.5");
     let rollback = rig
         .post(
             "/api/v1/rollbacks",

@@ -115,7 +115,7 @@ async fn a_button_click_decides_like_a_typed_reply() {
     let thread = ThreadKey::new("console", "console", "b1");
     let id = approval_requested(&bot, &recorder, &thread).await;
     // The requester's click is refused by the same four-eyes rule.
-    bot.decide(id, "console", "alice", Decision::Approve, sink.clone())
+    bot.decide(id, &thread, "alice", Decision::Approve, sink.clone())
         .await;
     let events = recorder.drain();
     assert_eq!(refusals(&events), [RefusalKind::OwnRequest], "{events:?}");
@@ -130,9 +130,9 @@ async fn a_button_click_decides_like_a_typed_reply() {
         .iter()
         .any(|e| matches!(e, BotEvent::RunStarted { .. })));
     // Bob clicks Approve: the run starts, once, in the request's thread.
-    bot.decide(id, "console", "bob", Decision::Approve, sink.clone())
+    bot.decide(id, &thread, "bob", Decision::Approve, sink.clone())
         .await;
-    bot.decide(id, "console", "bob", Decision::Approve, sink.clone())
+    bot.decide(id, &thread, "bob", Decision::Approve, sink.clone())
         .await;
     bot.wait_idle().await;
     let events = recorder.drain();
@@ -187,11 +187,11 @@ async fn button_decisions_count_towards_the_rate_limit() {
     let id = approval_requested(&bot, &recorder, &thread).await;
     // Carol may not approve in production: each click is refused, and counted.
     for _ in 0..2 {
-        bot.decide(id, "console", "carol", Decision::Approve, sink.clone())
+        bot.decide(id, &thread, "carol", Decision::Approve, sink.clone())
             .await;
         assert_eq!(refusals(&recorder.drain()), [RefusalKind::NotPermitted]);
     }
-    bot.decide(id, "console", "carol", Decision::Approve, sink.clone())
+    bot.decide(id, &thread, "carol", Decision::Approve, sink.clone())
         .await;
     assert_eq!(refusals(&recorder.drain()), [RefusalKind::RateLimited]);
     // A typed "approve" from her is limited by the same count.

@@ -4,6 +4,7 @@
 use super::delivery::BoxFut;
 use super::shutdown::Shutdown;
 use crate::bot::Bot;
+use crate::chat::{EventSink, ThreadKey};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +16,16 @@ pub struct AdapterContext {
     pub bot: Arc<Bot>,
     /// Triggered when the server stops taking work.
     pub shutdown: Shutdown,
+}
+
+/// Where a surface that is not chat (the API's `notify`) posts on a platform: the adapter's
+/// outbox, and the thread key of a new conversation in a channel.
+#[derive(Clone)]
+pub struct Outlet {
+    /// The adapter's outbox (edits coalesced, 429s respected, as for every chat message).
+    pub sink: Arc<dyn EventSink>,
+    /// The key of a new top-level conversation in a channel, by the platform's channel id.
+    pub channel: fn(&str) -> ThreadKey,
 }
 
 /// A running platform adapter, as the server drives it. Shutdown calls, in order:
@@ -37,6 +48,9 @@ pub trait Adapter: Send + Sync {
     /// Waits until the handlers started so far have finished and everything they queued is
     /// delivered (tests); false on timeout.
     fn flush(&self, limit: Duration) -> BoxFut<'_, bool>;
+
+    /// Where other surfaces may post on this platform.
+    fn outlet(&self) -> Outlet;
 
     /// The adapter as `Any`, so the server can hand a concrete one to tests.
     fn as_any(&self) -> &dyn std::any::Any;

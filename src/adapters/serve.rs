@@ -94,6 +94,7 @@ async fn start_adapters(
 fn api_router(
     bot: &Arc<Bot>,
     env: Option<std::collections::BTreeMap<String, String>>,
+    outlets: std::collections::BTreeMap<String, super::adapter::Outlet>,
 ) -> Option<Router> {
     let api = bot.config().api.as_ref()?;
     let (tokens, unusable) = match env {
@@ -111,6 +112,7 @@ fn api_router(
     Some(crate::api::router(ApiState::new(
         bot.commander().clone(),
         tokens,
+        outlets,
     )))
 }
 
@@ -142,7 +144,11 @@ impl Server {
                 return Err(e);
             }
         };
-        let api = api_router(&bot, secrets_api_env);
+        let outlets = adapters
+            .iter()
+            .map(|a| (a.name().to_string(), a.outlet()))
+            .collect();
+        let api = api_router(&bot, secrets_api_env, outlets);
         if adapters.is_empty() && api.is_none() {
             return Err(ServeError::NothingToServe);
         }

@@ -209,9 +209,9 @@ impl From<&RunEvent> for StreamEvent {
     ),
     responses(
         (status = 200, description = "`text/event-stream`: one event per progress step; `data` is a StreamEvent; ends after `finished`", content_type = "text/event-stream", body = StreamEvent),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 404, description = "No such run", body = Problem),
-        (status = 422, description = "The id is not a number", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such run", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The id is not a number", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn run_events(

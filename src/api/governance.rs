@@ -33,8 +33,8 @@ pub struct LocksQuery {
 #[utoipa::path(get, path = "/api/v1/locks", tag = "locks", params(LocksQuery),
     responses(
         (status = 200, description = "Locks in force", body = LockList),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 422, description = "Unknown environment", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown environment", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn list_locks(
@@ -94,11 +94,11 @@ fn target(
 #[utoipa::path(post, path = "/api/v1/locks", tag = "locks", request_body = LockRequest,
     responses(
         (status = 201, description = "The lock is in place", body = LockReport),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 403, description = "Not permitted to lock there", body = Problem),
-        (status = 409, description = "Already locked", body = Problem),
-        (status = 422, description = "Unknown environment or service, or a bad duration", body = Problem),
-        (status = 429, description = "Rate limited", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not permitted to lock there", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already locked", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown environment or service, or a bad duration", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn create_lock(
@@ -154,11 +154,11 @@ pub struct UnlockQuery {
 #[utoipa::path(delete, path = "/api/v1/locks", tag = "locks", params(UnlockQuery),
     responses(
         (status = 200, description = "The locks lifted", body = UnlockReport),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 403, description = "Not permitted to unlock there", body = Problem),
-        (status = 404, description = "No lock of its own there", body = Problem),
-        (status = 422, description = "Unknown environment or service", body = Problem),
-        (status = 429, description = "Rate limited", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not permitted to unlock there", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No lock of its own there", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown environment or service", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn delete_lock(
@@ -179,6 +179,7 @@ pub async fn delete_lock(
 #[serde(deny_unknown_fields)]
 pub struct ApprovalsQuery {
     /// Requests in this state (default `pending`).
+    #[param(inline)]
     pub status: Option<ApprovalStatus>,
     /// At most this many (default 50, at most 200).
     #[param(minimum = 1, maximum = 200)]
@@ -189,8 +190,8 @@ pub struct ApprovalsQuery {
 #[utoipa::path(get, path = "/api/v1/approvals", tag = "approvals", params(ApprovalsQuery),
     responses(
         (status = 200, description = "Approval requests", body = ApprovalList),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 422, description = "A bad parameter", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad parameter", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn list_approvals(
@@ -220,9 +221,9 @@ pub async fn list_approvals(
     params(("id" = i64, Path, description = "Approval request id")),
     responses(
         (status = 200, description = "The request", body = ApprovalView),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 404, description = "No such request", body = Problem),
-        (status = 422, description = "The id is not a number", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The id is not a number", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn get_approval(
@@ -254,12 +255,12 @@ pub struct DecisionRequest {
     request_body = DecisionRequest,
     responses(
         (status = 200, description = "The decision was recorded; `result` says what followed", body = DecisionReport),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 403, description = "Not permitted, or one's own request", body = Problem),
-        (status = 404, description = "No such request", body = Problem),
-        (status = 409, description = "Already decided, closed or expired", body = Problem),
-        (status = 422, description = "A bad body", body = Problem),
-        (status = 429, description = "Rate limited", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not permitted, or one's own request", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already decided, closed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad body", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn decide(

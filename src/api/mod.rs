@@ -28,6 +28,7 @@ pub mod runs;
 pub mod services;
 pub mod views;
 
+use crate::adapters::adapter::Outlet;
 use crate::command::Commander;
 use crate::pipeline::{ProgressSink, RunEvent};
 use auth::Tokens;
@@ -35,6 +36,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::Router;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -48,14 +50,21 @@ pub struct ApiState {
     pub(crate) commander: Commander,
     /// Who may call.
     pub(crate) tokens: Arc<Tokens>,
+    /// The chat platforms a request may name in `notify`, by name.
+    pub(crate) outlets: Arc<BTreeMap<String, Outlet>>,
 }
 
 impl ApiState {
     /// The API over this command layer, for these tokens.
-    pub fn new(commander: Commander, tokens: Tokens) -> ApiState {
+    pub fn new(
+        commander: Commander,
+        tokens: Tokens,
+        outlets: BTreeMap<String, Outlet>,
+    ) -> ApiState {
         ApiState {
             commander,
             tokens: Arc::new(tokens),
+            outlets: Arc::new(outlets),
         }
     }
 

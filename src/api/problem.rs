@@ -194,6 +194,30 @@ impl IntoResponse for ApiError {
 mod tests {
     use super::*;
 
+    /// The README's table of status codes is the mapping the API uses, kind by kind.
+    #[test]
+    fn every_refusal_kind_has_its_documented_status() {
+        let readme = include_str!("../../README.md");
+        let table = readme
+            .split("### Errors")
+            .nth(1)
+            .and_then(|s| s.split("### ").next())
+            .expect("README has the API's errors section");
+        for kind in RefusalKind::ALL {
+            let status = status_of(kind).as_u16();
+            let row = table
+                .lines()
+                .find(|l| l.contains(&format!("`{}`", kind.as_str())))
+                .unwrap_or_else(|| panic!("{} is not in the README's table", kind.as_str()));
+            assert!(
+                row.starts_with(&format!("| {status} |")),
+                "{} is {status} but documented as {row}",
+                kind.as_str()
+            );
+            assert!(matches!(status, 403 | 404 | 409 | 422 | 423 | 429));
+        }
+    }
+
     #[test]
     fn titles_read_as_words() {
         assert_eq!(title_of("rate_limited"), "Rate limited");

@@ -8,6 +8,9 @@ use super::extract::{Body, Params, PathParams};
 use super::problem::{ApiError, Problem};
 use super::views::{Accepted, ApprovalView, Links, RunDetail, RunList, RunView, StageView};
 use super::ApiState;
+use crate::adapters::adapter::Outlet;
+use crate::bot::{approval_request_event, ChatProgress};
+use crate::chat::ThreadKey;
 use crate::command::{
     Command, EnvName, Outcome, Report, RunCommand, RunId, ServiceName, StopReport, StopTarget,
 };
@@ -18,6 +21,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::Json;
 use serde::Deserialize;
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
 /// A deploy or rollback to run.
@@ -38,6 +42,47 @@ pub struct RunRequest {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 100)]
     pub percent: Option<u8>,
+    /// A chat channel to post the run's progress (or the approval request) into, as well.
+    #[serde(default)]
+    pub notify: Option<Notify>,
+}
+
+/// A chat channel of a platform `deckhand serve` is connected to.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// `slack` or `discord` (one the server is connected to).
+    pub platform: String,
+    /// The platform's channel id (`C0123ABC`, `381870553235193857`).
+    pub channel: String,
+}
+
+/// The outbox and new thread a `notify` names, or why it cannot be used.
+fn notify_target(state: &ApiState, n: &Notify) -> Result<(Outlet, ThreadKey), ApiError> {
+    let Some(outlet) = state.outlets.get(&n.platform) else {
+        let connected: Vec<&str> = state.outlets.keys().map(String::as_str).collect();
+        return Err(ApiError::BadRequest(format!(
+            "notify.platform `{}` is not connected here (connected: {})",
+            n.platform,
+            if connected.is_empty() {
+                "none".to_string()
+            } else {
+                connected.join(", ")
+            }
+        )));
+    };
+    let valid = !n.channel.is_empty()
+        && n.channel.len() <= 64
+        && n.channel
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid {
+        return Err(ApiError::BadRequest(format!(
+            "notify.channel `{}` is not a channel id",
+            n.channel
+        )));
+    }
+    Ok((outlet.clone(), (outlet.channel)(&n.channel)))
 }
 
 /// The responses every governed endpoint may give besides its success.
@@ -47,12 +92,12 @@ pub(super) type Answer<T> = Result<T, ApiError>;
 #[utoipa::path(post, path = "/api/v1/deploys", tag = "runs", request_body = RunRequest,
     responses(
         (status = 202, description = "The run started, or waits for approval", body = Accepted),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 403, description = "Not permitted (roles needed and held)", body = Problem),
-        (status = 409, description = "Busy (the run), or already on that version", body = Problem),
-        (status = 422, description = "Unknown service or environment (with suggestions), or a bad field", body = Problem),
-        (status = 423, description = "Locked (the lock)", body = Problem),
-        (status = 429, description = "Rate limited (Retry-After)", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not permitted (roles needed and held)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Busy (the run), or already on that version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown service or environment (with suggestions), or a bad field", body = Problem, content_type = "application/problem+json"),
+        (status = 423, description = "Locked (the lock)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited (Retry-After)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn post_deploy(
@@ -67,12 +112,12 @@ pub async fn post_deploy(
 #[utoipa::path(post, path = "/api/v1/rollbacks", tag = "runs", request_body = RunRequest,
     responses(
         (status = 202, description = "The run started, or waits for approval", body = Accepted),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 403, description = "Not permitted", body = Problem),
-        (status = 409, description = "Busy, or nothing to roll back to", body = Problem),
-        (status = 422, description = "Unknown service or environment, or a bad field", body = Problem),
-        (status = 423, description = "Locked", body = Problem),
-        (status = 429, description = "Rate limited", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not permitted", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Busy, or nothing to roll back to", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown service or environment, or a bad field", body = Problem, content_type = "application/problem+json"),
+        (status = 423, description = "Locked", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn post_rollback(
@@ -107,6 +152,17 @@ async fn start(
             )));
         }
     }
+    let notify = req
+        .notify
+        .as_ref()
+        .map(|n| notify_target(state, n))
+        .transpose()?;
+    let progress: crate::command::Progress = match &notify {
+        Some((outlet, thread)) => {
+            Arc::new(ChatProgress::in_thread(outlet.sink.clone(), thread.clone()))
+        }
+        None => state.progress(),
+    };
     let command = Command::for_action(
         action,
         RunCommand {
@@ -119,7 +175,7 @@ async fn start(
     );
     let outcome = state
         .commander
-        .apply(command, &caller.0, &caller.origin(), state.progress())
+        .apply(command, &caller.0, &caller.origin(), progress)
         .await?;
     match outcome {
         Outcome::Started(started) => {
@@ -139,6 +195,9 @@ async fn start(
             ))
         }
         Outcome::AwaitingApproval(ticket) => {
+            if let Some((outlet, thread)) = notify {
+                outlet.sink.emit(approval_request_event(&ticket, thread));
+            }
             let store = state.commander.store();
             let record = store.approval(ticket.id).await?.ok_or_else(|| {
                 ApiError::Internal(format!("approval request {} vanished", ticket.id))
@@ -177,6 +236,7 @@ pub struct RunsQuery {
     /// Only this environment (name or alias).
     pub environment: Option<String>,
     /// Only runs in this status.
+    #[param(inline)]
     pub status: Option<RunStatusParam>,
     /// At most this many (default 20, at most 200).
     #[param(minimum = 1, maximum = 200)]
@@ -215,8 +275,8 @@ impl From<RunStatusParam> for RunStatus {
 #[utoipa::path(get, path = "/api/v1/runs", tag = "runs", params(RunsQuery),
     responses(
         (status = 200, description = "Runs, newest first", body = RunList),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 422, description = "Unknown service or environment, or a bad parameter", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown service or environment, or a bad parameter", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn list_runs(
@@ -256,9 +316,9 @@ pub async fn list_runs(
     params(("id" = i64, Path, description = "Run id")),
     responses(
         (status = 200, description = "The run", body = RunDetail),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 404, description = "No such run", body = Problem),
-        (status = 422, description = "The id is not a number", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such run", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The id is not a number", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn get_run(
@@ -284,12 +344,12 @@ pub async fn get_run(
     params(("id" = i64, Path, description = "Run id")),
     responses(
         (status = 202, description = "The run is being stopped", body = StopReport),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 403, description = "Not permitted to stop it", body = Problem),
-        (status = 404, description = "No such run", body = Problem),
-        (status = 409, description = "Not running (here)", body = Problem),
-        (status = 422, description = "The id is not a number", body = Problem),
-        (status = 429, description = "Rate limited", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not permitted to stop it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such run", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not running (here)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The id is not a number", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn cancel_run(

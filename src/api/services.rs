@@ -94,8 +94,8 @@ fn unexpected() -> ApiError {
     params(("service" = String, Path, description = "Service name or alias"), EnvironmentQuery),
     responses(
         (status = 200, description = "Status", body = StatusReport),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 422, description = "Unknown service or environment", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown service or environment", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn service_status(
@@ -118,8 +118,8 @@ pub async fn service_status(
 #[utoipa::path(get, path = "/api/v1/status", tag = "services", params(EnvironmentQuery),
     responses(
         (status = 200, description = "Status", body = StatusReport),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 422, description = "Unknown environment", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown environment", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn status_all(
@@ -142,8 +142,8 @@ pub async fn status_all(
     params(("service" = String, Path, description = "Service name or alias"), HistoryParams),
     responses(
         (status = 200, description = "History, newest first", body = HistoryReport),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 422, description = "Unknown service or environment, or a bad limit", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown service or environment, or a bad limit", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn service_history(
@@ -167,8 +167,8 @@ pub async fn service_history(
 #[utoipa::path(get, path = "/api/v1/history", tag = "services", params(AllHistoryParams),
     responses(
         (status = 200, description = "History, newest first", body = HistoryReport),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 422, description = "Unknown service or environment, or a bad limit", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown service or environment, or a bad limit", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn history_all(
@@ -196,8 +196,8 @@ pub async fn history_all(
     params(("service" = String, Path, description = "Service name or alias"), EnvironmentQuery),
     responses(
         (status = 200, description = "Explanation (failed_run is null when nothing failed)", body = Explanation),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 422, description = "Unknown service or environment", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown service or environment", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn service_explain(
@@ -222,8 +222,8 @@ pub async fn service_explain(
     params(("service" = String, Path, description = "Service name or alias"), RequiredEnvironment),
     responses(
         (status = 200, description = "Deploy memory", body = ContextReport),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 422, description = "Unknown service or environment, or no environment given", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown service or environment, or no environment given", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn service_context(
@@ -249,8 +249,8 @@ pub async fn service_context(
     params(("service" = String, Path, description = "Service name or alias"), EnvironmentQuery),
     responses(
         (status = 200, description = "Readiness", body = ReadinessReport),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 422, description = "Unknown service or environment", body = Problem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown service or environment", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn service_readiness(

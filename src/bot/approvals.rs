@@ -11,19 +11,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 impl Bot {
-    /// A decision on request `approval_id` by a platform user (e.g. a button click). It goes
-    /// through the command layer like a typed "approve" (rate limit included); the answer goes
-    /// to `sink` in the request's thread.
+    /// A decision on request `approval_id` by a platform user clicking in `clicked_in`. It goes
+    /// through the command layer like a typed "approve" (rate limit included); the answer (and
+    /// the run it starts) goes to `sink` in the request's thread, or, for a request made
+    /// outside chat (the API with `notify`), in the thread of the click.
     pub async fn decide(
         &self,
         approval_id: i64,
-        platform: &str,
+        clicked_in: &crate::chat::ThreadKey,
         user: &str,
         decision: Decision,
         sink: Arc<dyn EventSink>,
     ) {
-        let actor = self.commander.governance().actor(platform, user);
-        let thread = match self.store.approval(approval_id).await {
+        let actor = self
+            .commander
+            .governance()
+            .actor(&clicked_in.platform, user);
+        let asked_in = match self.store.approval(approval_id).await {
             Ok(Some(a)) => a.origin.thread().cloned(),
             Ok(None) => {
                 // A click naming a request that does not exist: bad input, not a fault.
@@ -35,10 +39,7 @@ impl Bot {
                 return;
             }
         };
-        let Some(thread) = thread else {
-            tracing::debug!(approval_id, "decision on a request made outside chat");
-            return;
-        };
+        let thread = asked_in.unwrap_or_else(|| clicked_in.clone());
         let command = Command::Decide(Decide {
             approval: ApprovalRef::Id { id: approval_id },
             decision,
@@ -50,7 +51,10 @@ impl Bot {
                 command,
                 &actor,
                 &origin,
-                Arc::new(super::progress::ChatProgress::new(sink.clone())),
+                Arc::new(super::progress::ChatProgress::in_thread(
+                    sink.clone(),
+                    thread.clone(),
+                )),
             )
             .await
         {

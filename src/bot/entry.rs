@@ -127,7 +127,7 @@ impl Bot {
             Click::Approve(id) => (id, Decision::Approve),
             Click::Reject(id) => (id, Decision::Reject),
         };
-        self.decide(approval_id, &thread.platform, user, decision, sink)
+        self.decide(approval_id, &thread, user, decision, sink)
             .await;
         match decision {
             Decision::Approve => Intent::Approve,

@@ -16,6 +16,8 @@ mod resolve;
 mod stopping;
 mod undo;
 
+pub use outcomes::approval_request_event;
+pub use progress::ChatProgress;
 pub use refusals::reply_for;
 pub use resolve::resolve;
 

@@ -4,7 +4,7 @@
 
 use super::refusals::{reply_for, roles_text};
 use super::Out;
-use crate::chat::BotEvent;
+use crate::chat::{BotEvent, ThreadKey};
 use crate::command::{
     ApprovalTicket, DecisionReport, DecisionResult, LockReport, Outcome, Report, RunCommand,
     StopReport, UnlockReport,
@@ -56,7 +56,7 @@ pub(super) fn show(outcome: &Outcome, session: &mut Session, out: &Out) {
     match outcome {
         Outcome::Started(_) => {}
         Outcome::AwaitingApproval(ticket) => {
-            let text = approval_request(ticket);
+            let text = approval_request(ticket, REPLY_HINT);
             session.record("deckhand", &text);
             out.sink.emit(BotEvent::ApprovalRequest {
                 thread: out.thread.clone(),
@@ -75,7 +75,7 @@ pub(super) fn show(outcome: &Outcome, session: &mut Session, out: &Out) {
 pub(super) fn text_of(outcome: &Outcome) -> Option<String> {
     match outcome {
         Outcome::Started(_) => None,
-        Outcome::AwaitingApproval(t) => Some(approval_request(t)),
+        Outcome::AwaitingApproval(t) => Some(approval_request(t, REPLY_HINT)),
         Outcome::Answer(r) => Some(report_text(r)),
         Outcome::Refused(r) => Some(reply_for(r)),
     }
@@ -89,9 +89,25 @@ pub(super) fn refusal_kind(outcome: &Outcome) -> Option<crate::command::RefusalK
     }
 }
 
-fn approval_request(t: &ApprovalTicket) -> String {
+/// The approval request for a ticket, posted in `thread` (a surface that is not chat, the
+/// API's `notify`, posts it into a chat channel with the same Approve/Reject buttons).
+pub fn approval_request_event(t: &ApprovalTicket, thread: ThreadKey) -> BotEvent {
+    BotEvent::ApprovalRequest {
+        thread,
+        approval_id: t.id,
+        // Typed replies in this channel do not reach a request made elsewhere: buttons do.
+        text: approval_request(t, "Use the buttons below (or the API)"),
+        requested_by: t.requested_by.clone(),
+        required: i64::from(t.required),
+    }
+}
+
+/// How a request made in a thread is decided there.
+const REPLY_HINT: &str = "Reply \"approve\" or \"reject\" in this thread";
+
+fn approval_request(t: &ApprovalTicket, how: &str) -> String {
     format!(
-        "🔐 Approval needed (request #{}): {} asks to {}.{}\nNeeds {} approval{} from {} other than {}. Reply \"approve\" or \"reject\" in this thread within {} (until {}).",
+        "🔐 Approval needed (request #{}): {} asks to {}.{}\nNeeds {} approval{} from {} other than {}. {how} within {} (until {}).",
         t.id,
         t.requested_by,
         describe_run(t.action, &t.run),

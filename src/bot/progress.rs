@@ -12,9 +12,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// A [`ProgressSink`] that posts to the chat thread each run came from.
+/// A [`ProgressSink`] that posts to the chat thread each run came from (or to one given
+/// thread, for runs asked for elsewhere: the API's `notify`).
 pub struct ChatProgress {
     sink: Arc<dyn EventSink>,
+    /// Where every run's progress goes, whatever its origin.
+    thread: Option<ThreadKey>,
     /// The stage line of each run in progress, by run id.
     lines: Mutex<HashMap<i64, StageLine>>,
 }
@@ -24,6 +27,17 @@ impl ChatProgress {
     pub fn new(sink: Arc<dyn EventSink>) -> ChatProgress {
         ChatProgress {
             sink,
+            thread: None,
+            lines: Mutex::default(),
+        }
+    }
+
+    /// Progress of every run it is given, rendered into `thread` (runs started by the API
+    /// with `notify`).
+    pub fn in_thread(sink: Arc<dyn EventSink>, thread: ThreadKey) -> ChatProgress {
+        ChatProgress {
+            sink,
+            thread: Some(thread),
             lines: Mutex::default(),
         }
     }
@@ -60,7 +74,7 @@ impl ChatProgress {
 impl ProgressSink for ChatProgress {
     fn report(&self, event: &RunEvent) {
         let run = &event.run;
-        let Some(thread) = run.origin.thread() else {
+        let Some(thread) = self.thread.as_ref().or(run.origin.thread()) else {
             return;
         };
         match &event.progress {

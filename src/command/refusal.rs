@@ -329,6 +329,38 @@ impl Refusal {
 }
 
 impl RefusalKind {
+    /// Every kind, for tables and exhaustive tests (`the_list_of_kinds_is_complete` keeps it so).
+    pub const ALL: [RefusalKind; 28] = [
+        RefusalKind::UnknownIdentity,
+        RefusalKind::NotPermitted,
+        RefusalKind::Locked,
+        RefusalKind::RateLimited,
+        RefusalKind::Busy,
+        RefusalKind::NothingToRollBack,
+        RefusalKind::AlreadyOn,
+        RefusalKind::NoRollbackPipeline,
+        RefusalKind::ApprovalPending,
+        RefusalKind::OwnRequest,
+        RefusalKind::AlreadyDecided,
+        RefusalKind::Closed,
+        RefusalKind::Expired,
+        RefusalKind::StaleRequest,
+        RefusalKind::UnknownApproval,
+        RefusalKind::NoApprovalHere,
+        RefusalKind::NothingToWithdraw,
+        RefusalKind::UnknownRun,
+        RefusalKind::NotRunning,
+        RefusalKind::NothingRunning,
+        RefusalKind::CannotStop,
+        RefusalKind::AlreadyLocked,
+        RefusalKind::NotLocked,
+        RefusalKind::BadLockDuration,
+        RefusalKind::UnknownService,
+        RefusalKind::UnknownEnvironment,
+        RefusalKind::Incomplete,
+        RefusalKind::CannotStart,
+    ];
+
     /// The snake_case name (as in JSON and the conversation tests).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -377,6 +409,44 @@ mod secs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_list_of_kinds_is_complete() {
+        // A new kind fails to compile here until it is placed in `ALL` (its position).
+        let position = |k: RefusalKind| match k {
+            RefusalKind::UnknownIdentity => 0,
+            RefusalKind::NotPermitted => 1,
+            RefusalKind::Locked => 2,
+            RefusalKind::RateLimited => 3,
+            RefusalKind::Busy => 4,
+            RefusalKind::NothingToRollBack => 5,
+            RefusalKind::AlreadyOn => 6,
+            RefusalKind::NoRollbackPipeline => 7,
+            RefusalKind::ApprovalPending => 8,
+            RefusalKind::OwnRequest => 9,
+            RefusalKind::AlreadyDecided => 10,
+            RefusalKind::Closed => 11,
+            RefusalKind::Expired => 12,
+            RefusalKind::StaleRequest => 13,
+            RefusalKind::UnknownApproval => 14,
+            RefusalKind::NoApprovalHere => 15,
+            RefusalKind::NothingToWithdraw => 16,
+            RefusalKind::UnknownRun => 17,
+            RefusalKind::NotRunning => 18,
+            RefusalKind::NothingRunning => 19,
+            RefusalKind::CannotStop => 20,
+            RefusalKind::AlreadyLocked => 21,
+            RefusalKind::NotLocked => 22,
+            RefusalKind::BadLockDuration => 23,
+            RefusalKind::UnknownService => 24,
+            RefusalKind::UnknownEnvironment => 25,
+            RefusalKind::Incomplete => 26,
+            RefusalKind::CannotStart => 27,
+        };
+        for (i, k) in RefusalKind::ALL.iter().enumerate() {
+            assert_eq!(position(*k), i, "{k:?}");
+        }
+    }
 
     #[test]
     fn the_kind_name_is_the_json_tag() {

@@ -17,6 +17,33 @@ pub const BOB: &str = "dkh_bob_test_token";
 pub const CAROL: &str = "dkh_carol_test_token";
 pub const DAVE: &str = "dkh_dave_test_token";
 
+/// The tokens' environment variables, as handed to the server.
+pub fn token_env() -> BTreeMap<String, String> {
+    [
+        ("DECKHAND_API_TOKEN_ALICE", ALICE),
+        ("DECKHAND_API_TOKEN_BOB", BOB),
+        ("DECKHAND_API_TOKEN_CAROL", CAROL),
+        ("DECKHAND_API_TOKEN_DAVE", DAVE),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// An `api:` section with a token for each of these people.
+pub fn api_for(people: &[&str]) -> deckhand::config::ApiConfig {
+    deckhand::config::ApiConfig {
+        tokens: people
+            .iter()
+            .map(|p| deckhand::config::ApiToken {
+                person: p.to_string(),
+                token_env: Some(format!("DECKHAND_API_TOKEN_{}", p.to_uppercase())),
+                token_sha256: None,
+            })
+            .collect(),
+    }
+}
+
 /// A served API.
 pub struct ApiRig {
     pub server: Server,
@@ -76,17 +103,8 @@ impl ApiRig {
         }
         tweak(&mut config);
         let bot = Arc::new(Bot::new(config).await.unwrap());
-        let env: BTreeMap<String, String> = [
-            ("DECKHAND_API_TOKEN_ALICE", ALICE),
-            ("DECKHAND_API_TOKEN_BOB", BOB),
-            ("DECKHAND_API_TOKEN_CAROL", CAROL),
-            ("DECKHAND_API_TOKEN_DAVE", DAVE),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
         let secrets = Secrets {
-            api_env: Some(env),
+            api_env: Some(token_env()),
             ..Secrets::default()
         };
         let server = Server::start(bot.clone(), "127.0.0.1:0", secrets)

@@ -48,6 +48,7 @@ pub async fn rig_with(
     };
     let secrets = Secrets {
         slack: Some(secrets),
+        api_env: Some(super::api_rig::token_env()),
         ..Secrets::default()
     };
     let server = Server::start(bot.clone(), "127.0.0.1:0", secrets)

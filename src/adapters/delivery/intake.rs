@@ -263,7 +263,8 @@ impl<S: Surface> Intake<S> {
         self.outbox.turn_done(thread, user, intent, awaiting);
     }
 
-    fn sink(&self) -> Arc<dyn EventSink> {
+    /// The outbox, as the sink the bot answers into.
+    pub fn sink(&self) -> Arc<dyn EventSink> {
         Arc::new(self.outbox.clone())
     }
 }

@@ -12,7 +12,9 @@ pub mod signature;
 pub mod surface;
 pub mod threads;
 
-use crate::adapters::adapter::{secret_from_env as env, stop_task, Adapter, AdapterContext};
+use crate::adapters::adapter::{
+    secret_from_env as env, stop_task, Adapter, AdapterContext, Outlet,
+};
 use crate::adapters::delivery::outbox::Outbox;
 use crate::adapters::delivery::{BoxFut, SendError};
 use crate::config::DiscordConfig;
@@ -188,6 +190,14 @@ impl Adapter for Discord {
 
     fn flush(&self, limit: Duration) -> BoxFut<'_, bool> {
         Box::pin(self.app.intake().settle(limit))
+    }
+
+    fn outlet(&self) -> Outlet {
+        Outlet {
+            sink: self.app.intake().sink(),
+            // Posts go to the thread's channel id: a new conversation is the channel itself.
+            channel: |c| threads::DiscordThread::new("", c, c).key(),
+        }
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

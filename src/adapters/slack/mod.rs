@@ -11,7 +11,9 @@ pub mod surface;
 pub mod threads;
 pub mod web_api;
 
-use crate::adapters::adapter::{secret_from_env as env, stop_task, Adapter, AdapterContext};
+use crate::adapters::adapter::{
+    secret_from_env as env, stop_task, Adapter, AdapterContext, Outlet,
+};
 use crate::adapters::delivery::outbox::Outbox;
 use crate::adapters::delivery::BoxFut;
 use crate::config::{SlackConfig, SlackTransport};
@@ -181,6 +183,13 @@ impl Adapter for Slack {
 
     fn flush(&self, limit: Duration) -> BoxFut<'_, bool> {
         Box::pin(self.app.intake().settle(limit))
+    }
+
+    fn outlet(&self) -> Outlet {
+        Outlet {
+            sink: self.app.intake().sink(),
+            channel: |c| threads::SlackThread::new("", c, "").key(),
+        }
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

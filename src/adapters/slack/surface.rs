@@ -103,8 +103,11 @@ impl Surface for SlackSurface {
     ) -> BoxFut<'a, Result<String, SendError>> {
         Box::pin(async move {
             let t = thread_of(thread)?;
-            let request = SlackApiChatPostMessageRequest::new(t.channel.into(), content)
-                .with_thread_ts(t.thread_ts.into());
+            let mut request = SlackApiChatPostMessageRequest::new(t.channel.into(), content);
+            // No thread: a new top-level message (a conversation another surface starts).
+            if !t.thread_ts.is_empty() {
+                request = request.with_thread_ts(t.thread_ts.into());
+            }
             let posted: MessageRef = self
                 .api
                 .call_with_retry("chat.postMessage", &request, persistence.retry())
