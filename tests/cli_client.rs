@@ -148,6 +148,7 @@ fn scenario(store_url: Option<&str>, tag: &str) {
     deploy_wait_and_reports(s);
     failing_run_exits_one(s);
     approval_waited_on(s);
+    rejection_ends_the_wait(s);
     locks_and_refusals(s);
     auth_failures(s);
     drop(serve);
@@ -353,6 +354,14 @@ fn approval_waited_on(s: &str) {
         "{rest}"
     );
 
+    let (_, out, _) = run(s, Some(BOB), &["approvals", "--status", "approved"]);
+    assert!(
+        out.lines().any(|l| l.starts_with(&format!("{approval} "))),
+        "{out}"
+    );
+}
+
+fn rejection_ends_the_wait(s: &str) {
     // A rejected request ends the wait with exit 3 and nothing run.
     let mut waiting = cli(
         s,
@@ -380,12 +389,6 @@ fn approval_waited_on(s: &str) {
     assert!(
         err.contains(&format!("approval {rejected} was rejected: nothing ran")),
         "{err}"
-    );
-
-    let (_, out, _) = run(s, Some(BOB), &["approvals", "--status", "approved"]);
-    assert!(
-        out.lines().any(|l| l.starts_with(&format!("{approval} "))),
-        "{out}"
     );
 }
 
@@ -441,6 +444,26 @@ fn locks_and_refusals(s: &str) {
     assert!(out.starts_with("unlocked staging (lifted lock "), "{out}");
     let (_, out, _) = run(s, Some(BOB), &["locks"]);
     assert_eq!(out, "no active locks\n");
+
+    // A notify channel on a platform the server is not connected to is a bad request.
+    let (code, _, err) = run(
+        s,
+        Some(BOB),
+        &[
+            "rollback",
+            "redis",
+            "dev",
+            "--notify-platform",
+            "slack",
+            "--notify-channel",
+            "C123",
+        ],
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("notify.platform `slack` is not connected here"),
+        "{err}"
+    );
 
     // An unknown name is refused with suggestions.
     let (code, _, err) = run(s, Some(ALICE), &["deploy", "billionmial", "staging"]);

@@ -64,6 +64,28 @@ impl PlatformArg {
     }
 }
 
+/// A chat channel the server also reports a run (or its approval request) to.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NotifyArgs {
+    /// Also report the run (and an approval request) on this chat platform (one the server
+    /// is connected to) ...
+    #[arg(long, value_enum, requires = "notify_channel")]
+    pub notify_platform: Option<PlatformArg>,
+    /// ... in this channel (the platform's channel id).
+    #[arg(long, requires = "notify_platform")]
+    pub notify_channel: Option<String>,
+}
+
+impl NotifyArgs {
+    /// The request's `notify` object, when both flags are given.
+    pub fn body(&self) -> Option<serde_json::Value> {
+        match (self.notify_platform, &self.notify_channel) {
+            (Some(p), Some(c)) => Some(serde_json::json!({"platform": p.as_str(), "channel": c})),
+            _ => None,
+        }
+    }
+}
+
 /// `deckhand deploy`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DeployArgs {
@@ -80,13 +102,8 @@ pub struct DeployArgs {
     /// Canary percentage.
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
     pub percent: Option<u8>,
-    /// Also report the run (and an approval request) to this chat platform ... (needs a
-    /// server that takes `notify` in the request)
-    #[arg(long, value_enum, requires = "notify_channel")]
-    pub notify_platform: Option<PlatformArg>,
-    /// ... in this channel.
-    #[arg(long, requires = "notify_platform")]
-    pub notify_channel: Option<String>,
+    #[command(flatten)]
+    pub notify: NotifyArgs,
     /// Follow the run to its end (through an approval, if one is needed); exit 0 when it
     /// succeeded, 1 when it did not.
     #[arg(long)]
@@ -105,6 +122,8 @@ pub struct RollbackArgs {
     /// Version to return to (default: the one before the live release).
     #[arg(long)]
     pub version: Option<String>,
+    #[command(flatten)]
+    pub notify: NotifyArgs,
     /// Follow the run to its end; exit 0 when it succeeded, 1 when it did not.
     #[arg(long)]
     pub wait: bool,

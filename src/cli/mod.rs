@@ -132,38 +132,15 @@ async fn execute(client: &Client, cmd: ClientCommand, json: bool) -> Result<Exit
         C::Rollback(a) => {
             let body = with_optional(
                 json!({"service": a.service, "environment": a.environment}),
-                &[("version", a.version.map(Value::from))],
+                &[
+                    ("version", a.version.map(Value::from)),
+                    ("notify", a.notify.body()),
+                ],
             );
             let answer = client.post("/rollbacks", &body).await?;
             started(client, answer, a.wait, json).await
         }
-        C::Status(a) => {
-            let path = match &a.service {
-                Some(s) => format!("/services/{}/status", segment(s)),
-                None => "/status".into(),
-            };
-            let v = client.get(&path, &[("environment", a.environment)]).await?;
-            Ok(emit(&v, json, |r: views::StatusView| reports::status(&r)))
-        }
-        C::History(a) => {
-            let path = match &a.service {
-                Some(s) => format!("/services/{}/history", segment(s)),
-                None => "/history".into(),
-            };
-            let query = [
-                ("environment", a.environment),
-                ("limit", a.limit.map(|n| n.to_string())),
-            ];
-            let v = client.get(&path, &query).await?;
-            Ok(emit(&v, json, |r: views::HistoryView| reports::history(&r)))
-        }
-        C::Context(a) => {
-            let path = format!("/services/{}/context", segment(&a.service));
-            let v = client
-                .get(&path, &[("environment", Some(a.environment))])
-                .await?;
-            Ok(emit(&v, json, |r: views::ContextView| reports::context(&r)))
-        }
+        C::Status(_) | C::History(_) | C::Context(_) => report_cmd(client, cmd, json).await,
         C::Runs { command } => runs(client, command, json).await,
         C::Approvals(a) => {
             let status = clap::ValueEnum::to_possible_value(&a.status)
@@ -211,19 +188,50 @@ async fn execute(client: &Client, cmd: ClientCommand, json: bool) -> Result<Exit
     }
 }
 
+/// `deckhand status`, `history`, `context`: the read-only reports.
+async fn report_cmd(client: &Client, cmd: ClientCommand, json: bool) -> Result<Exit, ClientError> {
+    use ClientCommand as C;
+    match cmd {
+        C::Status(a) => {
+            let path = match &a.service {
+                Some(s) => format!("/services/{}/status", segment(s)),
+                None => "/status".into(),
+            };
+            let v = client.get(&path, &[("environment", a.environment)]).await?;
+            Ok(emit(&v, json, |r: views::StatusView| reports::status(&r)))
+        }
+        C::History(a) => {
+            let path = match &a.service {
+                Some(s) => format!("/services/{}/history", segment(s)),
+                None => "/history".into(),
+            };
+            let query = [
+                ("environment", a.environment),
+                ("limit", a.limit.map(|n| n.to_string())),
+            ];
+            let v = client.get(&path, &query).await?;
+            Ok(emit(&v, json, |r: views::HistoryView| reports::history(&r)))
+        }
+        C::Context(a) => {
+            let path = format!("/services/{}/context", segment(&a.service));
+            let v = client
+                .get(&path, &[("environment", Some(a.environment))])
+                .await?;
+            Ok(emit(&v, json, |r: views::ContextView| reports::context(&r)))
+        }
+        _ => unreachable!("only the reports come here"),
+    }
+}
+
 /// `deckhand deploy`.
 async fn deploy(client: &Client, a: DeployArgs) -> Result<Exit, ClientError> {
-    let notify = match (a.notify_platform, a.notify_channel) {
-        (Some(p), Some(c)) => Some(json!({"platform": p.as_str(), "channel": c})),
-        _ => None,
-    };
     let body = with_optional(
         json!({"service": a.service, "environment": a.environment}),
         &[
             ("version", a.version.map(Value::from)),
             ("strategy", a.strategy.map(|s| Value::from(s.as_str()))),
             ("percent", a.percent.map(Value::from)),
-            ("notify", notify),
+            ("notify", a.notify.body()),
         ],
     );
     let answer = client.post("/deploys", &body).await?;
