@@ -33,6 +33,8 @@
 //!   - [`store`]: runs, stages, deployments, approvals, locks, audit rows in SQLite or
 //!     PostgreSQL.
 //!   - [`audit`]: typed audit events, the hash chain, verify, export.
+//! - Operations: [`metrics`] (Prometheus `/metrics`, the DORA measures from the store, and
+//!   the `/healthz` and `/readyz` endpoints).
 //! - Utilities: [`config`] (schema, validation, look-ups), [`clock`] (one injectable clock),
 //!   [`timefmt`] (human time spans and UTC times), [`shutdown`] (the one stop signal every
 //!   long-running task takes).
@@ -49,6 +51,7 @@ pub mod config;
 pub mod dialogue;
 pub mod governance;
 pub mod memory;
+pub mod metrics;
 pub mod nlu;
 pub mod origin;
 pub mod pipeline;

@@ -5,6 +5,7 @@ use super::delivery::BoxFut;
 use super::shutdown::Shutdown;
 use crate::bot::Bot;
 use crate::chat::{EventSink, ThreadKey};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,6 +55,46 @@ pub trait Adapter: Send + Sync {
 
     /// The adapter as `Any`, so the server can hand a concrete one to tests.
     fn as_any(&self) -> &dyn std::any::Any;
+
+    /// Whether the adapter is connected to its platform, as a handle `/readyz` reads. The
+    /// default suits an adapter that only takes webhooks: it is up once its routes are
+    /// mounted, which is before the server answers anything.
+    fn connection(&self) -> Connection {
+        Connection::up()
+    }
+
+    /// Whether the adapter is connected to its platform now (Socket Mode or the gateway
+    /// connected; a webhook-only adapter always is).
+    fn connected(&self) -> bool {
+        self.connection().is_up()
+    }
+}
+
+/// Whether an adapter is connected, shared between the adapter (which sets it as its
+/// connection comes and goes) and the readiness check (which reads it). Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Connection(Arc<AtomicBool>);
+
+impl Connection {
+    /// A connection that is down until [`Connection::set`] says otherwise.
+    pub fn down() -> Connection {
+        Connection::default()
+    }
+
+    /// A connection that is up (webhook-only adapters).
+    pub fn up() -> Connection {
+        Connection(Arc::new(AtomicBool::new(true)))
+    }
+
+    /// Records whether it is up.
+    pub fn set(&self, up: bool) {
+        self.0.store(up, Ordering::SeqCst);
+    }
+
+    /// Whether it is up.
+    pub fn is_up(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 /// Waits up to 5 s for an intake task (Socket Mode, a gateway) to stop after the shutdown

@@ -10,7 +10,6 @@ use super::slack::{Slack, SlackError, SlackSecrets};
 use crate::api::auth::Tokens;
 use crate::api::ApiState;
 use crate::bot::Bot;
-use axum::routing::get;
 use axum::Router;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -152,7 +151,19 @@ impl Server {
         if adapters.is_empty() && api.is_none() {
             return Err(ServeError::NothingToServe);
         }
-        let mut router = Router::new().route("/healthz", get(|| async { "ok\n" }));
+        let readiness = crate::metrics::health::Readiness::new(
+            bot.store().clone(),
+            adapters
+                .iter()
+                .map(|a| (a.name(), a.connection()))
+                .collect(),
+        );
+        let mut router = Router::new()
+            .merge(crate::metrics::health::routes(readiness))
+            .merge(crate::metrics::routes(
+                bot.metrics().clone(),
+                bot.store().clone(),
+            ));
         if let Some(api) = api {
             router = router.merge(api);
         }

@@ -4,6 +4,7 @@
 use super::{fault, Bot, Structured};
 use crate::chat::{BotEvent, EventSink, Incoming, ThreadKey};
 use crate::nlu::{Intent, Parsed, Reply};
+use crate::store::StoreError;
 use std::sync::Arc;
 use tracing::Instrument;
 
@@ -49,6 +50,21 @@ impl Bot {
         intent
     }
 
+    /// Records platform event `event_id` as delivered; false when it was delivered before.
+    /// The one place events with an id are claimed (here for messages, through the intake for
+    /// what an adapter acts on first), so it counts them: received, and duplicate.
+    pub async fn first_delivery(&self, platform: &str, event_id: &str) -> Result<bool, StoreError> {
+        self.metrics().event_received(platform);
+        let first = self
+            .store
+            .first_delivery(platform, event_id, crate::clock::now_ms())
+            .await?;
+        if !first {
+            self.metrics().event_duplicate(platform);
+        }
+        Ok(first)
+    }
+
     /// Platforms redeliver events; act on each one once. Recorded in the store, so a retry is
     /// caught after a restart or by another replica. False: seen before (or unknowable).
     pub(super) async fn first_time(
@@ -60,11 +76,7 @@ impl Bot {
         let Some(id) = &msg.event_id else {
             return true;
         };
-        match self
-            .store
-            .first_delivery(&msg.thread.platform, id, crate::clock::now_ms())
-            .await
-        {
+        match self.first_delivery(&msg.thread.platform, id).await {
             Ok(true) => true,
             Ok(false) => {
                 span.in_scope(|| tracing::info!(event_id = %id, "duplicate delivery ignored"));

@@ -106,7 +106,10 @@ impl Bot {
             config.session.max_history,
         );
         let audit = Audit::new(store.clone());
-        let executor = Executor::new(config.clone(), store.clone(), audit.clone());
+        let metrics = crate::metrics::Metrics::new();
+        metrics.track_sessions(sessions.clone());
+        let executor =
+            Executor::new(config.clone(), store.clone(), audit.clone()).with_metrics(metrics);
         let commander = Commander::new(config.clone(), store.clone(), executor, audit);
         Ok(Bot {
             config,
@@ -133,6 +136,11 @@ impl Bot {
     /// The command layer every governed action goes through.
     pub fn commander(&self) -> &Commander {
         &self.commander
+    }
+
+    /// The process's metrics (what `GET /metrics` serves).
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        self.commander.metrics()
     }
 
     fn executor(&self) -> &Executor {
@@ -226,6 +234,7 @@ impl Bot {
         }
         let parsed = self.parse_off_runtime(&msg.text).await;
         let intent = parsed.intent;
+        self.metrics().intent(intent);
         self.handle_parsed(msg, parsed, sink).instrument(span).await;
         intent
     }

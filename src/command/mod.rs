@@ -379,10 +379,11 @@ impl Commander {
         origin: &Origin,
         progress: Progress,
     ) -> CommandResult<Outcome> {
-        if let Err(refusal) = self.admit(&command, actor).await {
-            return Ok(Outcome::Refused(refusal));
-        }
-        self.apply_confirmed(command, actor, origin, progress).await
+        let outcome = match self.admit(&command, actor).await {
+            Err(refusal) => Outcome::Refused(refusal),
+            Ok(()) => self.carry_out(command, actor, origin, progress).await?,
+        };
+        Ok(self.counted(outcome))
     }
 
     /// What a command would do and what the person should know before saying yes, or why it
@@ -392,10 +393,11 @@ impl Commander {
         command: &Command,
         actor: &Actor,
     ) -> CommandResult<Result<Plan, Refusal>> {
-        if let Err(refusal) = self.admit(command, actor).await {
-            return Ok(Err(refusal));
-        }
-        self.plan(command, actor).await
+        let result = match self.admit(command, actor).await {
+            Err(refusal) => Err(refusal),
+            Ok(()) => self.plan(command, actor).await?,
+        };
+        Ok(self.counted_check(result))
     }
 
     /// [`Commander::check`] again for a request already checked once (a correction at its
@@ -405,7 +407,8 @@ impl Commander {
         command: &Command,
         actor: &Actor,
     ) -> CommandResult<Result<Plan, Refusal>> {
-        self.plan(command, actor).await
+        let result = self.plan(command, actor).await?;
+        Ok(self.counted_check(result))
     }
 
     /// Applies a command the same actor has already had checked (and confirmed): everything
@@ -413,6 +416,40 @@ impl Commander {
     /// rate limit is not counted twice. A surface without a confirmation step calls
     /// [`Commander::apply`] instead.
     pub(crate) async fn apply_confirmed(
+        &self,
+        command: Command,
+        actor: &Actor,
+        origin: &Origin,
+        progress: Progress,
+    ) -> CommandResult<Outcome> {
+        let outcome = self.carry_out(command, actor, origin, progress).await?;
+        Ok(self.counted(outcome))
+    }
+
+    /// The process's metrics (shared with the executor).
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        self.executor.metrics()
+    }
+
+    /// The one place a refusal leaves the command layer as an outcome: counted by kind.
+    fn counted(&self, outcome: Outcome) -> Outcome {
+        if let Outcome::Refused(refusal) = &outcome {
+            self.metrics().refused(refusal.kind());
+        }
+        outcome
+    }
+
+    /// The same for a check's answer.
+    fn counted_check(&self, result: Result<Plan, Refusal>) -> Result<Plan, Refusal> {
+        if let Err(refusal) = &result {
+            self.metrics().refused(refusal.kind());
+        }
+        result
+    }
+
+    /// Checks (all but the rate limit) and carries out a command; refusals are returned, not
+    /// counted (the public entry points count them).
+    async fn carry_out(
         &self,
         command: Command,
         actor: &Actor,

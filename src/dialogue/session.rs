@@ -136,6 +136,18 @@ impl SessionStore {
     pub fn ttl(&self) -> Duration {
         self.ttl
     }
+
+    /// How many sessions are active: a message within the TTL (or one being handled now).
+    pub fn active(&self) -> usize {
+        let now = Instant::now();
+        self.cache
+            .iter()
+            .filter(|(_, s)| match s.try_lock() {
+                Ok(s) => now.duration_since(s.last_active) <= self.ttl,
+                Err(_) => true,
+            })
+            .count()
+    }
 }
 
 #[cfg(test)]
@@ -163,6 +175,22 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec!["2", "3", "4"]
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_sessions_with_a_message_within_the_ttl_are_active() {
+        let store = SessionStore::new(Duration::from_secs(60), 5);
+        let a = store.get(&ThreadKey::new("console", "c", "a")).await;
+        let _b = store.get(&ThreadKey::new("console", "c", "b")).await;
+        assert_eq!(store.active(), 2);
+        tokio::time::advance(Duration::from_secs(50)).await;
+        a.lock().await.touch(Duration::from_secs(60));
+        tokio::time::advance(Duration::from_secs(20)).await;
+        assert_eq!(store.active(), 1);
+        // One being handled right now counts whatever its age.
+        let _held = a.lock().await;
+        tokio::time::advance(Duration::from_secs(120)).await;
+        assert_eq!(store.active(), 1);
     }
 
     #[tokio::test(start_paused = true)]

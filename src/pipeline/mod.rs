@@ -22,6 +22,7 @@ pub use status::{Phase, RunStatus, StageState};
 
 use crate::audit::{Audit, AuditEvent};
 use crate::config::{Config, Environment, Pipeline, Stage};
+use crate::metrics::Metrics;
 use crate::origin::Origin;
 use crate::store::{Action, NewRun, RunRecord, Store, StoreError};
 use handle::Reporter;
@@ -72,6 +73,8 @@ pub struct Executor {
     /// Set by [`Executor::cancel_all`] (shutdown): a run that still starts afterwards (a
     /// request already being handled) is cancelled before its first stage.
     closing: Arc<std::sync::atomic::AtomicBool>,
+    /// Counts finished runs and stages.
+    metrics: Metrics,
 }
 
 /// Held by a run's task: counts it as unfinished and forgets it as active when it ends,
@@ -103,7 +106,20 @@ impl Executor {
             recent: Arc::default(),
             tasks: Arc::new(watch::channel(0).0),
             closing: Arc::default(),
+            metrics: Metrics::new(),
         }
+    }
+
+    /// The same executor counting into `metrics` (the process's, shared with the command
+    /// layer and the `/metrics` endpoint).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Executor {
+        self.metrics = metrics;
+        self
+    }
+
+    /// The metrics runs are counted into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Records the run and starts it in the background, reporting its progress into `sink`;
@@ -346,6 +362,7 @@ impl RunPlan<'_> {
             config: executor.config.clone(),
             store: executor.store.clone(),
             audit: executor.audit.clone(),
+            metrics: executor.metrics.clone(),
             report,
             record,
             stages: self.main.stages.clone(),

@@ -28,6 +28,7 @@ pub(super) struct RunJob {
     pub(super) config: Arc<Config>,
     pub(super) store: Store,
     pub(super) audit: Audit,
+    pub(super) metrics: crate::metrics::Metrics,
     pub(super) report: Reporter,
     pub(super) record: RunRecord,
     pub(super) stages: Vec<Stage>,
@@ -271,6 +272,8 @@ impl RunJob {
     /// Reports a finished stage, then stores and audits its result.
     async fn record_stage(&self, at: &StageRef, outcome: &StageOutcome) {
         let state = stage_state(outcome.end);
+        self.metrics
+            .stage_finished(&self.record.service, at, state, outcome.duration);
         self.report.report(Progress::StageFinished {
             stage: at.clone(),
             state,
@@ -425,6 +428,9 @@ impl RunJob {
             tracing::error!(error = %e, "could not store the run result");
         }
         tracing::info!(status = outcome.status.as_str(), "run finished");
+        let took = crate::store::now_ms().saturating_sub(r.started_at).max(0);
+        self.metrics
+            .run_finished(r, &outcome, Duration::from_millis(took as u64));
         outcome.live = self.live_release().await;
         let live = outcome.live.as_ref().and_then(|d| d.version.clone());
         let event = AuditEvent::RunFinished {

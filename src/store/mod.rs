@@ -9,6 +9,7 @@ mod builds;
 mod governance;
 mod listing;
 mod live;
+mod metrics;
 mod migrate;
 mod records;
 #[doc(hidden)]
@@ -21,6 +22,7 @@ pub use governance::{
     NewApproval,
 };
 pub use listing::RunFilter;
+pub use metrics::{FinishedRun, PendingSummary, SchemaState, TargetValue};
 pub use records::{Action, Deployment, NewRun, RunRecord, StageRecord};
 
 use crate::origin::ThreadKey;

@@ -121,12 +121,7 @@ impl<S: Surface> Intake<S> {
     /// whether the event is new, it is not acted on (acting twice is worse than asking the
     /// user to repeat).
     pub async fn claim(&self, event_id: &str) -> Claim {
-        match self
-            .bot
-            .store()
-            .first_delivery(self.platform, event_id, crate::clock::now_ms())
-            .await
-        {
+        match self.bot.first_delivery(self.platform, event_id).await {
             Ok(true) => Claim::New,
             Ok(false) => {
                 tracing::info!(event_id, "duplicate delivery ignored");

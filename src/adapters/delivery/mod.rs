@@ -14,7 +14,7 @@ pub mod text;
 pub mod thread_key;
 pub mod turns;
 
-pub use retry::{with_retries, Retry};
+pub use retry::{with_retries, with_retries_observed, Retry};
 
 use crate::chat::{RunStatus, StageState, ThreadKey};
 use crate::config::Strategy;
@@ -153,8 +153,13 @@ pub trait Surface: Send + Sync + 'static {
         id: &'a str,
         content: Self::Content,
     ) -> BoxFut<'a, Result<(), SendError>> {
-        Box::pin(with_retries(Retry::IDEMPOTENT, move || {
-            self.edit_once(thread, id, content.clone())
-        }))
+        Box::pin(with_retries_observed(
+            Retry::IDEMPOTENT,
+            |e| self.retrying(e),
+            move || self.edit_once(thread, id, content.clone()),
+        ))
     }
+
+    /// A call that failed with `error` is about to be sent again (the surface counts it).
+    fn retrying(&self, _error: &SendError) {}
 }

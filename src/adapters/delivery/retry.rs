@@ -49,6 +49,16 @@ impl Retry {
 }
 
 impl SendError {
+    /// Why a call that failed this way is tried again (the metrics' `reason`).
+    pub fn retry_reason(&self) -> crate::metrics::RetryReason {
+        use crate::metrics::RetryReason;
+        match self {
+            SendError::RateLimited(_) => RetryReason::RateLimited,
+            SendError::Unknown(_) => RetryReason::NoAnswer,
+            SendError::Transient(_) | SendError::Permanent(_) => RetryReason::Transient,
+        }
+    }
+
     /// May the same call be sent again under `retry`? A call that may already have taken
     /// effect ([`SendError::Unknown`]) only when `retry` allows ambiguous repeats.
     pub fn retryable(&self, retry: &Retry) -> bool {
@@ -62,7 +72,21 @@ impl SendError {
 
 /// Retries `attempt` while its error is retryable under `retry`, with exponential back-off
 /// (or the platform's `retry after`), up to `retry.attempts` tries in all.
-pub async fn with_retries<T, F, Fut>(retry: Retry, mut attempt: F) -> Result<T, SendError>
+pub async fn with_retries<T, F, Fut>(retry: Retry, attempt: F) -> Result<T, SendError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SendError>>,
+{
+    with_retries_observed(retry, |_| {}, attempt).await
+}
+
+/// [`with_retries`], telling `retrying` about each error that is about to be retried (the
+/// surfaces count retries in the metrics).
+pub async fn with_retries_observed<T, F, Fut>(
+    retry: Retry,
+    retrying: impl Fn(&SendError),
+    mut attempt: F,
+) -> Result<T, SendError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, SendError>>,
@@ -81,6 +105,7 @@ where
                         b
                     }
                 };
+                retrying(&e);
                 tracing::warn!(error = %e, attempt = tries, wait_ms = wait.as_millis() as u64, "platform call failed; retrying");
                 tokio::time::sleep(wait).await;
                 tries += 1;

@@ -7,8 +7,12 @@
 //! endpoint's.
 
 use super::app::{immediate_response, needs_work, DiscordApp};
+use crate::adapters::adapter::Connection;
 use serde_json::Value;
-use serenity::all::{Context, Event, GatewayIntents, Interaction, RawEventHandler, ShardManager};
+use serenity::all::{
+    ConnectionStage, Context, Event, EventHandler, GatewayIntents, Interaction, RawEventHandler,
+    ShardManager, ShardStageUpdateEvent,
+};
 use serenity::async_trait;
 use std::sync::Arc;
 
@@ -96,19 +100,42 @@ pub fn intents() -> GatewayIntents {
         | GatewayIntents::MESSAGE_CONTENT
 }
 
+/// Keeps `connection` in step with the shard's connection stage (Deckhand runs one shard).
+struct StageWatch {
+    connection: Connection,
+}
+
+#[async_trait]
+impl EventHandler for StageWatch {
+    async fn shard_stage_update(&self, _ctx: Context, event: ShardStageUpdateEvent) {
+        let up = event.new == ConnectionStage::Connected;
+        if up != self.connection.is_up() {
+            tracing::info!(stage = %event.new, "Discord gateway connection changed");
+        }
+        self.connection.set(up);
+    }
+}
+
 /// Starts the gateway client (serenity reconnects by itself); returns its shard manager, to
-/// stop it, and its task.
+/// stop it, and its task. `connection` is up while the shard is connected.
 pub async fn start(
     app: Arc<DiscordApp>,
+    connection: Connection,
 ) -> Result<(Arc<ShardManager>, tokio::task::JoinHandle<()>), serenity::Error> {
     let builder =
         serenity::client::ClientBuilder::new_with_http(app.rest().gateway_http(), intents());
-    let mut client = builder.raw_event_handler(Handler { app }).await?;
+    let mut client = builder
+        .raw_event_handler(Handler { app })
+        .event_handler(StageWatch {
+            connection: connection.clone(),
+        })
+        .await?;
     let shards = client.shard_manager.clone();
     let task = tokio::spawn(async move {
         if let Err(e) = client.start().await {
             tracing::error!(error = %e, "Discord gateway stopped; check the token and that the Message Content intent is enabled");
         }
+        connection.set(false);
     });
     Ok((shards, task))
 }

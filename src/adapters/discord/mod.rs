@@ -13,7 +13,7 @@ pub mod surface;
 pub mod threads;
 
 use crate::adapters::adapter::{
-    secret_from_env as env, stop_task, Adapter, AdapterContext, Outlet,
+    secret_from_env as env, stop_task, Adapter, AdapterContext, Connection, Outlet,
 };
 use crate::adapters::delivery::outbox::Outbox;
 use crate::adapters::delivery::{BoxFut, SendError};
@@ -102,6 +102,8 @@ pub struct Discord {
     routes: Option<axum::Router>,
     /// The gateway client's task and the task that stops its shards on the shutdown signal.
     gateway: Option<(JoinHandle<()>, JoinHandle<()>)>,
+    /// Whether the gateway is connected (always up without a gateway).
+    connection: Connection,
 }
 
 impl Discord {
@@ -119,7 +121,8 @@ impl Discord {
             .filter(|_| config.interactions_endpoint)
             .map(signature::DiscordVerifier::new)
             .transpose()?;
-        let rest = DiscordRest::new(&config.api_base_url, &secrets.bot_token);
+        let rest = DiscordRest::new(&config.api_base_url, &secrets.bot_token)
+            .with_metrics(bot.metrics().clone());
         let bot_user = rest.current_user_id().await.map_err(DiscordError::Auth)?;
         let application_id = rest.application_id().await.map_err(DiscordError::Auth)?;
         let definitions = commands::definitions(bot.config());
@@ -137,8 +140,14 @@ impl Discord {
             .await;
         let app = Arc::new(DiscordApp::new(bot, outbox, rest, application_id, bot_user));
         let routes = verifier.map(|v| http::routes(app.clone(), v));
+        // Messages arrive only through the gateway: without it, the endpoint is all there is.
+        let connection = if config.gateway {
+            Connection::down()
+        } else {
+            Connection::up()
+        };
         let gateway = if config.gateway {
-            let (shards, client) = gateway::start(app.clone())
+            let (shards, client) = gateway::start(app.clone(), connection.clone())
                 .await
                 .map_err(|e| DiscordError::Gateway(Box::new(e)))?;
             let shutdown = cx.shutdown.clone();
@@ -154,6 +163,7 @@ impl Discord {
             app,
             routes,
             gateway,
+            connection,
         })
     }
 
@@ -202,5 +212,9 @@ impl Adapter for Discord {
 
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+
+    fn connection(&self) -> Connection {
+        self.connection.clone()
     }
 }

@@ -6,6 +6,7 @@
 //! new or missing fields never turns a delivered message into an error.
 
 use crate::adapters::delivery::SendError;
+use crate::metrics::{CallStatus, Metrics, RetryReason};
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
@@ -59,6 +60,32 @@ pub struct DiscordRest {
     token: String,
     /// Earliest time of the next call per route bucket ("" = global).
     not_before: Arc<Mutex<HashMap<String, Instant>>>,
+    /// Counts calls, rate limits and retries.
+    metrics: Option<Metrics>,
+}
+
+/// The platform label of Discord's metrics.
+const PLATFORM: &str = "discord";
+
+/// A call's route for the metrics: method and path with ids and tokens replaced, so the
+/// label stays bounded (`PATCH /channels/{id}/messages/{id}`).
+fn route_label(method: &Method, path: &str) -> String {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let tokened = matches!(parts.first(), Some(&"webhooks") | Some(&"interactions"));
+    let shape: Vec<&str> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if tokened && i == 2 {
+                "{token}"
+            } else if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) {
+                "{id}"
+            } else {
+                p
+            }
+        })
+        .collect();
+    format!("{method} /{}", shape.join("/"))
 }
 
 fn id(s: &str) -> Result<&str, SendError> {
@@ -113,6 +140,17 @@ fn bucket(method: &Method, path: &str) -> String {
     format!("{method} {major}/{}", shape.join("/"))
 }
 
+/// A call that got no answer.
+fn no_answer(e: reqwest::Error) -> SendError {
+    // The URL can hold an interaction token: never let it reach a log.
+    let e = e.without_url();
+    if e.is_connect() {
+        SendError::Transient(format!("cannot reach Discord: {e}"))
+    } else {
+        SendError::Unknown(format!("no answer from Discord: {e}"))
+    }
+}
+
 fn header_secs(headers: &reqwest::header::HeaderMap, name: &str) -> Option<Duration> {
     headers
         .get(name)?
@@ -143,6 +181,24 @@ impl DiscordRest {
             base: base_url.trim_end_matches('/').to_string(),
             token: token.to_string(),
             not_before: Arc::new(Mutex::new(HashMap::new())),
+            metrics: None,
+        }
+    }
+
+    /// The same client counting its calls into `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> DiscordRest {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// The metrics the calls are counted into, if any.
+    pub fn metrics(&self) -> Option<&Metrics> {
+        self.metrics.as_ref()
+    }
+
+    fn count(&self, route: &str, status: CallStatus) {
+        if let Some(m) = &self.metrics {
+            m.platform_call(PLATFORM, route, status);
         }
     }
 
@@ -169,6 +225,27 @@ impl DiscordRest {
         *e = (*e).max(until);
     }
 
+    /// A 429: holds the route (or everything, when `global`) for as long as Discord asks;
+    /// returns that wait and whether it is global.
+    fn hold_for_429(
+        &self,
+        key: &str,
+        headers: &reqwest::header::HeaderMap,
+        json: &Value,
+    ) -> (Duration, bool) {
+        let after = header_secs(headers, "retry-after")
+            .or_else(|| {
+                json.get("retry_after")
+                    .and_then(|v| v.as_f64())
+                    .map(|s| Duration::from_secs_f64(s.clamp(0.0, 600.0)))
+            })
+            .unwrap_or(Duration::from_secs(1));
+        let global = headers.contains_key("x-ratelimit-global")
+            || json.get("global").and_then(|g| g.as_bool()) == Some(true);
+        self.hold(if global { "" } else { key }, Instant::now() + after);
+        (after, global)
+    }
+
     async fn call(
         &self,
         method: Method,
@@ -189,6 +266,7 @@ impl DiscordRest {
         let key = bucket(&method, path);
         let url = format!("{}{API}{path}", self.base);
         let global_applies = !exempt_from_global(path);
+        let route = route_label(&method, path);
         let mut limited = 0;
         loop {
             if let Some(at) = self.wait_until(&key, global_applies) {
@@ -204,32 +282,22 @@ impl DiscordRest {
                     .body(serde_json::to_vec(b).map_err(|e| SendError::Permanent(e.to_string()))?);
             }
             let resp = req.send().await.map_err(|e| {
-                // The URL can hold an interaction token: never let it reach a log.
-                let e = e.without_url();
-                if e.is_connect() {
-                    SendError::Transient(format!("cannot reach Discord: {e}"))
-                } else {
-                    SendError::Unknown(format!("no answer from Discord: {e}"))
-                }
+                self.count(&route, CallStatus::NoAnswer);
+                no_answer(e)
             })?;
             let status = resp.status().as_u16();
+            self.count(&route, CallStatus::of_http(status));
             let headers = resp.headers().clone();
             let bytes = resp.bytes().await.unwrap_or_default();
             let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
             if status == 429 {
-                let after = header_secs(&headers, "retry-after")
-                    .or_else(|| {
-                        json.get("retry_after")
-                            .and_then(|v| v.as_f64())
-                            .map(|s| Duration::from_secs_f64(s.clamp(0.0, 600.0)))
-                    })
-                    .unwrap_or(Duration::from_secs(1));
-                let global = headers.contains_key("x-ratelimit-global")
-                    || json.get("global").and_then(|g| g.as_bool()) == Some(true);
-                self.hold(if global { "" } else { &key }, Instant::now() + after);
+                let (after, global) = self.hold_for_429(&key, &headers, &json);
                 limited += 1;
                 if limited > max_limited {
                     return Err(SendError::RateLimited(after));
+                }
+                if let Some(m) = &self.metrics {
+                    m.platform_retry(PLATFORM, RetryReason::RateLimited);
                 }
                 tracing::warn!(route = %key, wait_ms = after.as_millis() as u64, global, "Discord rate limit; waiting");
                 continue;
@@ -425,6 +493,23 @@ mod tests {
             bucket(&Method::PATCH, "/webhooks/1/tok/messages/@original"),
             "PATCH webhooks/1/tok/messages/@original"
         );
+    }
+
+    #[test]
+    fn metric_routes_hide_ids_and_tokens() {
+        assert_eq!(
+            route_label(&Method::PATCH, "/channels/12/messages/34"),
+            "PATCH /channels/{id}/messages/{id}"
+        );
+        assert_eq!(
+            route_label(&Method::PATCH, "/webhooks/1/aW50.x-y/messages/@original"),
+            "PATCH /webhooks/{id}/{token}/messages/@original"
+        );
+        assert_eq!(
+            route_label(&Method::POST, "/interactions/5/tok/callback"),
+            "POST /interactions/{id}/{token}/callback"
+        );
+        assert_eq!(route_label(&Method::GET, "/users/@me"), "GET /users/@me");
     }
 
     #[test]

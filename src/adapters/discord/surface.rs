@@ -3,7 +3,9 @@
 use super::render;
 use super::rest::DiscordRest;
 use super::threads::DiscordThread;
-use crate::adapters::delivery::{with_retries, BoxFut, Persistence, RunView, SendError, Surface};
+use crate::adapters::delivery::{
+    with_retries_observed, BoxFut, Persistence, RunView, SendError, Surface,
+};
 use crate::chat::{StageState, ThreadKey};
 use crate::pipeline::Phase;
 use serde_json::Value;
@@ -92,8 +94,12 @@ impl Surface for DiscordSurface {
     ) -> BoxFut<'a, Result<String, SendError>> {
         Box::pin(async move {
             let channel = channel_of(thread)?;
-            let posted =
-                with_retries(persistence.retry(), || self.rest.post(&channel, &content)).await?;
+            let posted = with_retries_observed(
+                persistence.retry(),
+                |e| self.retrying(e),
+                || self.rest.post(&channel, &content),
+            )
+            .await?;
             Ok(posted.id)
         })
     }
@@ -108,5 +114,11 @@ impl Surface for DiscordSurface {
             let channel = channel_of(thread)?;
             self.rest.edit(&channel, id, &content).await
         })
+    }
+
+    fn retrying(&self, error: &SendError) {
+        if let Some(m) = self.rest.metrics() {
+            m.platform_retry("discord", error.retry_reason());
+        }
     }
 }

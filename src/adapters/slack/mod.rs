@@ -12,7 +12,7 @@ pub mod threads;
 pub mod web_api;
 
 use crate::adapters::adapter::{
-    secret_from_env as env, stop_task, Adapter, AdapterContext, Outlet,
+    secret_from_env as env, stop_task, Adapter, AdapterContext, Connection, Outlet,
 };
 use crate::adapters::delivery::outbox::Outbox;
 use crate::adapters::delivery::BoxFut;
@@ -111,6 +111,8 @@ pub struct Slack {
     routes: Option<axum::Router>,
     /// The Socket Mode connection (Socket Mode transport only); it ends on the shutdown signal.
     socket: Option<JoinHandle<()>>,
+    /// Up while Socket Mode is connected (always, for the Events API).
+    connection: Connection,
 }
 
 impl Slack {
@@ -122,7 +124,8 @@ impl Slack {
     ) -> Result<Slack, SlackError> {
         secrets.require(config.transport)?;
         let bot = cx.bot.clone();
-        let api = WebApi::new(&config.api_base_url, &secrets.bot_token);
+        let api = WebApi::new(&config.api_base_url, &secrets.bot_token)
+            .with_metrics(bot.metrics().clone());
         let me: web_api::AuthInfo = api
             .call_with_retry("auth.test", &serde_json::json!({}), Retry::NORMAL)
             .await
@@ -141,6 +144,7 @@ impl Slack {
             app: app.clone(),
             routes: None,
             socket: None,
+            connection: Connection::up(),
         };
         match config.transport {
             SlackTransport::EventsApi => {
@@ -149,7 +153,13 @@ impl Slack {
             }
             SlackTransport::SocketMode => {
                 let app_api = api.with_token(&secrets.app_token.unwrap_or_default());
-                let task = tokio::spawn(socket::run(app, app_api, cx.shutdown.clone()));
+                slack.connection = Connection::down();
+                let task = tokio::spawn(socket::run(
+                    app,
+                    app_api,
+                    cx.shutdown.clone(),
+                    slack.connection.clone(),
+                ));
                 slack.socket = Some(task);
             }
         }
@@ -194,5 +204,9 @@ impl Adapter for Slack {
 
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+
+    fn connection(&self) -> Connection {
+        self.connection.clone()
     }
 }

@@ -5,6 +5,7 @@
 
 use super::app::{EventMeta, SlackApp};
 use super::web_api::{ApiError, Retry, SocketUrl, WebApi};
+use crate::adapters::adapter::Connection;
 use crate::adapters::shutdown::Shutdown;
 use futures_util::{SinkExt, StreamExt};
 use slack_morphism::prelude::*;
@@ -125,12 +126,15 @@ const QUIET: Duration = Duration::from_secs(60);
 /// (e.g. `too_many_websockets` right after connecting).
 const SHORT_LIVED: Duration = Duration::from_secs(10);
 
-/// Runs Socket Mode until the shutdown signal. `app_api` carries the app-level token.
-pub async fn run(app: Arc<SlackApp>, app_api: WebApi, shutdown: Shutdown) {
+/// Runs Socket Mode until the shutdown signal. `app_api` carries the app-level token;
+/// `connection` is up while a WebSocket is open.
+pub async fn run(app: Arc<SlackApp>, app_api: WebApi, shutdown: Shutdown, connection: Connection) {
     let mut backoff = Duration::from_millis(500);
     while !shutdown.is_triggered() {
         let began = tokio::time::Instant::now();
-        let wait = match connect_once(&app, &app_api, &shutdown).await {
+        let ended = connect_once(&app, &app_api, &shutdown, &connection).await;
+        connection.set(false);
+        let wait = match ended {
             Ok(reason) if began.elapsed() >= SHORT_LIVED => {
                 tracing::info!(reason = %reason, "Socket Mode reconnecting");
                 backoff = Duration::from_millis(500);
@@ -161,6 +165,7 @@ async fn connect_once(
     app: &Arc<SlackApp>,
     app_api: &WebApi,
     shutdown: &Shutdown,
+    connection: &Connection,
 ) -> Result<String, String> {
     let opened: SocketUrl = app_api
         .call_with_retry(
@@ -177,6 +182,7 @@ async fn connect_once(
     .await
     .map_err(|_| "WebSocket handshake timed out".to_string())?
     .map_err(|e| format!("WebSocket connect: {e}"))?;
+    connection.set(true);
     let mut pinged = false;
     loop {
         let msg = tokio::select! {

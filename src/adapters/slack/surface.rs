@@ -130,4 +130,10 @@ impl Surface for SlackSurface {
             Ok(())
         })
     }
+
+    fn retrying(&self, error: &SendError) {
+        if let Some(m) = self.api.metrics() {
+            m.platform_retry("slack", error.retry_reason());
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! talk to a local fake Slack. Rate limits (HTTP 429 + `Retry-After`) and transient failures are
 //! retried here, so callers see only outcomes.
 
+use crate::metrics::{CallStatus, Metrics, RetryReason};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -83,6 +84,34 @@ pub struct WebApi {
     base_url: String,
     token: String,
     http: Client<Https, Full<Bytes>>,
+    /// Counts calls, rate limits and retries.
+    metrics: Option<Metrics>,
+}
+
+/// The platform label of Slack's metrics.
+const PLATFORM: &str = "slack";
+
+impl ApiError {
+    /// How the call went, for the metrics.
+    fn call_status(&self) -> CallStatus {
+        match self {
+            ApiError::RateLimited(_) => CallStatus::RateLimited,
+            ApiError::Status(code) => CallStatus::of_http(*code),
+            ApiError::Slack(_) => CallStatus::Refused,
+            ApiError::Unreachable(_) | ApiError::Transport(_) => CallStatus::NoAnswer,
+            ApiError::Answer(_) => CallStatus::Ok,
+        }
+    }
+
+    /// Why it is tried again, for the metrics.
+    fn retry_reason(&self) -> RetryReason {
+        match self {
+            ApiError::RateLimited(_) => RetryReason::RateLimited,
+            ApiError::Slack(code) if code == "ratelimited" => RetryReason::RateLimited,
+            ApiError::Transport(_) => RetryReason::NoAnswer,
+            _ => RetryReason::Transient,
+        }
+    }
 }
 
 impl std::fmt::Debug for WebApi {
@@ -114,6 +143,32 @@ impl WebApi {
             base_url: base_url.trim_end_matches('/').to_string(),
             token: token.to_string(),
             http: http_client(),
+            metrics: None,
+        }
+    }
+
+    /// The same client counting its calls into `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> WebApi {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// The metrics the calls are counted into, if any.
+    pub fn metrics(&self) -> Option<&Metrics> {
+        self.metrics.as_ref()
+    }
+
+    /// Counts one call's answer.
+    fn count(&self, method: &str, result: Result<(), &ApiError>) {
+        let Some(m) = &self.metrics else { return };
+        match result {
+            Ok(()) => m.platform_call(PLATFORM, method, CallStatus::Ok),
+            Err(e) => {
+                m.platform_call(PLATFORM, method, e.call_status());
+                if matches!(e, ApiError::Slack(code) if code == "ratelimited") {
+                    m.platform_rate_limited(PLATFORM, method);
+                }
+            }
         }
     }
 
@@ -133,8 +188,9 @@ impl WebApi {
     ) -> Result<RS, ApiError> {
         let url = format!("{}/{}", self.base_url, method);
         let body = serde_json::to_vec(request).map_err(|e| ApiError::Answer(e.to_string()))?;
-        let value = self.post(&url, body, true).await?;
-        serde_json::from_value(value).map_err(|e| ApiError::Answer(format!("{method}: {e}")))
+        let value = self.post(&url, body, true).await;
+        self.count(method, value.as_ref().map(|_| ()));
+        serde_json::from_value(value?).map_err(|e| ApiError::Answer(format!("{method}: {e}")))
     }
 
     /// Calls `method`, retrying rate limits and transient failures as `retry` allows.
@@ -162,6 +218,9 @@ impl WebApi {
                             b
                         }
                     };
+                    if let Some(m) = &self.metrics {
+                        m.platform_retry(PLATFORM, e.retry_reason());
+                    }
                     tracing::warn!(method, attempt, error = %e, wait_ms = wait.as_millis() as u64, "Slack call failed; retrying");
                     tokio::time::sleep(wait).await;
                     attempt += 1;
@@ -179,7 +238,9 @@ impl WebApi {
     ) -> Result<(), ApiError> {
         let bytes = serde_json::to_vec(body).map_err(|e| ApiError::Answer(e.to_string()))?;
         // response_url answers `ok` as plain text, not a JSON envelope.
-        self.post(response_url, bytes, false).await.map(|_| ())
+        let result = self.post(response_url, bytes, false).await.map(|_| ());
+        self.count("response_url", result.as_ref().copied());
+        result
     }
 
     async fn post(
