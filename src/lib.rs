@@ -7,6 +7,8 @@
 //! Every surface hands the [`command`] layer a typed command; nothing below it knows chat.
 //!
 //! - Surfaces and chat, top down:
+//!   - [`cli`]: the `deckhand` subcommands that are clients of a running server's HTTP API
+//!     (deploy, rollback, status, runs, approvals, locks, ...), completions, healthcheck.
 //!   - [`adapters`]: the console (`deckhand chat`), `deckhand serve` (HTTP listener, Slack's
 //!     Events API and Socket Mode, Discord's interactions endpoint and gateway), the shared
 //!     delivery layer (per-thread outbox, coalescing status editor) and signal handling.
@@ -42,6 +44,7 @@ pub mod api;
 pub mod audit;
 pub mod bot;
 pub mod chat;
+pub mod cli;
 pub mod clock;
 pub mod command;
 pub mod config;

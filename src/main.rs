@@ -1,7 +1,7 @@
 //! The `deckhand` binary: flags -> config -> tracing -> run.
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use deckhand::adapters::console::{self, ConsoleOptions};
 use deckhand::adapters::serve::{self, Server};
 use deckhand::adapters::signals::Signals;
@@ -65,6 +65,9 @@ enum Command {
     },
     /// Measure the NLU on a JSON Lines data set.
     Eval(EvalArgs),
+    /// The clients of a running server's HTTP API, completions and healthcheck (src/cli).
+    #[command(flatten)]
+    Client(deckhand::cli::ClientCommand),
 }
 
 /// The flags of `deckhand eval`.
@@ -240,6 +243,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => Ok(cmd_config_check(&file)),
         Command::Audit { command } => cmd_audit(command).await,
         Command::Eval(args) => cmd_eval(args),
+        Command::Client(command) => {
+            init_tracing("warn");
+            Ok(deckhand::cli::run(command, Cli::command()).await)
+        }
     }
 }
 

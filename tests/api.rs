@@ -147,7 +147,26 @@ async fn deploy_approve_stream_status(rig: ApiRig) {
     let explain = rig.get("/api/v1/services/billionmail/explain", ALICE).await;
     assert_eq!(explain.status, 200);
     assert_eq!(explain.body["failed_run"], Value::Null);
+    let store_url = rig.bot.config().store_url();
     rig.server.shutdown().await;
+    rig.bot.store().close().await;
+
+    // After a restart the run is replayed from the store: its stages, then its end, also to
+    // a client that resumes past it.
+    let again = ApiRig::start("api-flow-restart", Some(store_url), |_| {}).await;
+    let replay = again.events(run, ALICE, None).await;
+    assert_eq!(replay.first().unwrap().event, "started");
+    let stages: Vec<&str> = replay
+        .iter()
+        .filter(|e| e.event == "stage_finished")
+        .map(|e| e.data["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["build", "test", "deploy", "verify"]);
+    assert_eq!(replay.last().unwrap().data["status"], "succeeded");
+    let past = again.events(run, ALICE, Some(10_000)).await;
+    assert_eq!(past.len(), 1);
+    assert_eq!(past[0].event, "finished");
+    again.server.shutdown().await;
 }
 
 #[tokio::test]
@@ -502,6 +521,38 @@ async fn a_busy_target_is_409_with_the_run_and_a_run_can_be_cancelled() {
         .await;
     assert_eq!((busy.status, busy.kind()), (409, "busy"), "{}", busy.raw);
     assert_eq!(busy.body["refusal"]["run"]["id"], run);
+    // A resume point past anything sent still ends with the run's end (below).
+    let past_end = {
+        let http = rig.http.clone();
+        let url = format!("{}/api/v1/runs/{run}/events", rig.base);
+        tokio::spawn(async move {
+            let resp = http
+                .get(url)
+                .header("authorization", format!("Bearer {ALICE}"))
+                .header("last-event-id", "18446744073709551615")
+                .send()
+                .await
+                .unwrap();
+            resp.text().await.unwrap()
+        })
+    };
+    let wrong_method = rig.call("PUT", "/api/v1/deploys", Some(ALICE), None).await;
+    assert_eq!(
+        (wrong_method.status, wrong_method.kind()),
+        (405, "method_not_allowed")
+    );
+    assert_eq!(
+        rig.post(
+            "/api/v1/deploys",
+            BOB,
+            json!({"service": "redis", "environment": "dev"})
+        )
+        .await
+        .body["refusal"]["run"]
+            .get("owner"),
+        None,
+        "internals stay out of problems"
+    );
     let running = rig.get("/api/v1/runs?status=running", ALICE).await;
     assert_eq!(running.body["runs"][0]["id"], run);
     let cancel = rig
@@ -511,6 +562,15 @@ async fn a_busy_target_is_409_with_the_run_and_a_run_can_be_cancelled() {
     assert_eq!(cancel.body["stopped"], json!([run]));
     let events = rig.events(run, ALICE, None).await;
     assert_eq!(events.last().unwrap().data["status"], "cancelled");
+    let past = tokio::time::timeout(std::time::Duration::from_secs(10), past_end)
+        .await
+        .expect("the resumed stream ends")
+        .unwrap();
+    let past = support::api_rig::parse_sse(&past);
+    // Clamped to the journal's end: what came after, ending with the end.
+    assert_eq!(past.last().unwrap().event, "finished", "{past:?}");
+    assert_eq!(past.last().unwrap().data["status"], "cancelled");
+    assert!(past.iter().all(|e| e.event != "started"), "{past:?}");
     let again = rig
         .post(&format!("/api/v1/runs/{run}/cancel"), ALICE, json!({}))
         .await;

@@ -156,6 +156,48 @@ async fn a_run_with_notify_reports_in_the_channel_and_an_approval_is_decided_by_
     }
 }
 
+#[tokio::test]
+async fn a_notify_request_decided_through_the_api_is_reported_in_its_channel() {
+    let rig = rig_with(SlackTransport::EventsApi, |c| {
+        c.api = Some(api_for(&["alice", "bob"]));
+    })
+    .await;
+    let (status, asked) = post(&rig, "/api/v1/deploys", ALICE, json!({"service": "billionmail", "environment": "production", "notify": {"platform": "slack", "channel": "C7"}})).await;
+    assert_eq!(status, 202, "{asked}");
+    let approval = asked["approval"]["id"].as_i64().unwrap();
+    rig.fake
+        .wait_for("the approval request in C7", WAIT, |f| {
+            channel_posts_of(f, "C7")
+                .iter()
+                .any(|b| b.to_string().contains("deckhand_approve"))
+        })
+        .await;
+    // A second request in the same channel waits its turn: one open request per conversation.
+    let (status, second) = post(&rig, "/api/v1/rollbacks", ALICE, json!({"service": "billionmail", "environment": "production", "notify": {"platform": "slack", "channel": "C7"}})).await;
+    assert_eq!(status, 409, "{second}");
+    let (status, decided) = post(
+        &rig,
+        &format!("/api/v1/approvals/{approval}/decision"),
+        BOB,
+        json!({"decision": "approve"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{decided}");
+    assert_eq!(decided["result"]["result"], "started");
+    rig.fake
+        .wait_for("the decision and the run's end in C7", WAIT, |f| {
+            let all: Vec<String> = f
+                .calls()
+                .iter()
+                .filter(|c| c.ok && c.body["channel"] == "C7")
+                .map(|c| c.body.to_string())
+                .collect();
+            all.iter().any(|t| t.contains("Approved by bob"))
+                && all.iter().any(|t| t.contains("is live on production"))
+        })
+        .await;
+}
+
 fn channel_posts_of(f: &support::fake_slack::FakeSlack, channel: &str) -> Vec<Value> {
     f.bodies("chat.postMessage")
         .into_iter()

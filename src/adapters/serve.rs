@@ -39,7 +39,7 @@ pub enum ServeError {
 }
 
 /// Secrets handed in directly (tests); `None` reads them from the environment.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Secrets {
     /// Slack's.
     pub slack: Option<SlackSecrets>,
@@ -47,6 +47,20 @@ pub struct Secrets {
     pub discord: Option<DiscordSecrets>,
     /// The API tokens' environment variables (name → value), instead of the process's.
     pub api_env: Option<std::collections::BTreeMap<String, String>>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Token values never reach a log line: only which variables are handed in.
+        f.debug_struct("Secrets")
+            .field("slack", &self.slack)
+            .field("discord", &self.discord)
+            .field(
+                "api_env",
+                &self.api_env.as_ref().map(|m| m.keys().collect::<Vec<_>>()),
+            )
+            .finish()
+    }
 }
 
 /// A started server.

@@ -255,7 +255,8 @@ pub async fn run_events(
 /// Streams the journal after `after`, then the live events, until `finished` (or the client
 /// leaves: the send fails).
 async fn from_journal(handle: RunHandle, after: u64, tx: mpsc::Sender<Event>) {
-    let mut resume = after;
+    // A resume point beyond what was ever sent replays nothing but cannot skip the end.
+    let mut resume = after.min(handle.follow(u64::MAX).next.saturating_sub(1));
     loop {
         let follow = handle.follow(resume);
         for (seq, event) in &follow.history {
@@ -268,14 +269,22 @@ async fn from_journal(handle: RunHandle, after: u64, tx: mpsc::Sender<Event>) {
         let mut seq = follow.next;
         let mut live = follow.live;
         loop {
-            match live.recv().await {
+            let received = tokio::select! {
+                r = live.recv() => r,
+                // The client left: stop following.
+                _ = tx.closed() => return,
+            };
+            match received {
                 Ok(event) => {
                     let e = StreamEvent::from(&event);
                     if seq > resume {
-                        if tx.send(e.sse(seq)).await.is_err() || e.is_last() {
+                        if tx.send(e.sse(seq)).await.is_err() {
                             return;
                         }
                         resume = seq;
+                    }
+                    if e.is_last() {
+                        return;
                     }
                     seq += 1;
                 }
@@ -370,9 +379,9 @@ async fn from_store(
                 error: run.error.clone(),
                 rollback_target: None,
             };
-            if let Some(e) = send(finished, &mut seq) {
-                let _ = tx.send(e).await;
-            }
+            // The end is always sent, even to a client that resumes past it.
+            seq += 1;
+            let _ = tx.send(finished.sse(seq.max(after + 1))).await;
             return;
         }
         tokio::time::sleep(STORE_POLL).await;

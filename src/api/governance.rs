@@ -8,6 +8,8 @@ use super::problem::{ApiError, Problem};
 use super::runs::Answer;
 use super::views::{ApprovalList, ApprovalView, LockList, LockView};
 use super::ApiState;
+use crate::bot::{report_text, ChatProgress};
+use crate::chat::BotEvent;
 use crate::command::{
     ApprovalRef, Command, Decide, DecisionReport, EnvName, LockReport, LockSpec, LockTarget,
     Outcome, Refusal, Report, ServiceName, UnlockReport,
@@ -18,6 +20,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
 /// Filter of `GET /locks`.
@@ -273,8 +276,34 @@ pub async fn decide(
         approval: ApprovalRef::Id { id },
         decision: req.decision,
     });
-    match apply(&state, &caller, command).await? {
-        Report::Decided(report) => Ok(Json(report)),
+    // A request asked in a chat conversation hears of the decision there, and its run
+    // reports there, as if the decision had been a click.
+    let chat = match state.commander.store().approval(id).await? {
+        Some(a) => a.origin.thread().and_then(|t| {
+            let outlet = state.outlets.get(&t.platform)?;
+            Some((outlet.sink.clone(), t.clone()))
+        }),
+        None => None,
+    };
+    let progress: crate::command::Progress = match &chat {
+        Some((sink, thread)) => Arc::new(ChatProgress::in_thread(sink.clone(), thread.clone())),
+        None => state.progress(),
+    };
+    let outcome = state
+        .commander
+        .apply(command, &caller.0, &caller.origin(), progress)
+        .await?;
+    if let (Some((sink, thread)), Outcome::Answer(report)) = (&chat, &outcome) {
+        sink.emit(BotEvent::Reply {
+            thread: thread.clone(),
+            text: report_text(report),
+            intent: None,
+            refusal: None,
+        });
+    }
+    match outcome {
+        Outcome::Answer(Report::Decided(report)) => Ok(Json(report)),
+        Outcome::Refused(refusal) => Err(refusal.into()),
         _ => Err(unexpected()),
     }
 }

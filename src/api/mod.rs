@@ -174,6 +174,15 @@ pub fn router(state: ApiState) -> Router {
             }),
         )
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn method_not_allowed() -> problem::Problem {
+    problem::Problem::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This endpoint does not take that method; the operations are listed at /api/v1/docs.",
+    )
 }
 
 async fn not_found() -> problem::ApiError {

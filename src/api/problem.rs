@@ -129,9 +129,30 @@ impl Problem {
             kind.as_str(),
             crate::bot::refusals::reply_for(refusal),
         );
-        p.refusal = serde_json::to_value(refusal).ok();
+        p.refusal = serde_json::to_value(refusal).ok().map(public_facts);
         p
     }
+}
+
+/// The refusal's facts without Deckhand's internals: a run's owning process, process group,
+/// heartbeat and origin (chat workspace, channel and thread ids) are not for API callers.
+fn public_facts(mut facts: serde_json::Value) -> serde_json::Value {
+    fn scrub(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                if map.contains_key("requested_by") && map.contains_key("started_at") {
+                    for key in ["owner", "pgid", "heartbeat_at", "origin", "stage_phase"] {
+                        map.remove(key);
+                    }
+                }
+                map.values_mut().for_each(scrub);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(scrub),
+            _ => {}
+        }
+    }
+    scrub(&mut facts);
+    facts
 }
 
 impl IntoResponse for Problem {

@@ -15,6 +15,7 @@ use crate::command::{
     Command, EnvName, Outcome, Report, RunCommand, RunId, ServiceName, StopReport, StopTarget,
 };
 use crate::config::Strategy;
+use crate::origin::Origin;
 use crate::pipeline::RunStatus;
 use crate::store::{Action, RunFilter};
 use axum::extract::State;
@@ -163,6 +164,12 @@ async fn start(
         }
         None => state.progress(),
     };
+    // With `notify`, the request lives in that conversation: its approval request, expiry
+    // notice and (approved by a click or through the API) its run report there.
+    let origin = match &notify {
+        Some((_, thread)) => Origin::Thread(thread.clone()),
+        None => caller.origin(),
+    };
     let command = Command::for_action(
         action,
         RunCommand {
@@ -175,40 +182,34 @@ async fn start(
     );
     let outcome = state
         .commander
-        .apply(command, &caller.0, &caller.origin(), progress)
+        .apply(command, &caller.0, &origin, progress)
         .await?;
     match outcome {
         Outcome::Started(started) => {
-            let run = state
-                .commander
-                .store()
-                .run(started.run_id.0)
-                .await?
-                .ok_or_else(|| ApiError::Internal(format!("run {} vanished", started.run_id)))?;
+            // The run has started: whatever happens now, the answer is 202 with its id (a
+            // 500 would invite a retry, that is a second deploy).
+            let run = match state.commander.store().run(started.run_id.0).await {
+                Ok(Some(record)) => RunView::from(&record),
+                _ => RunView::starting(started.handle.facts()),
+            };
             let links = Links::run(run.id);
             Ok(accepted(
                 &links.self_.clone(),
-                Accepted::Started {
-                    run: RunView::from(&run),
-                    links,
-                },
+                Accepted::Started { run, links },
             ))
         }
         Outcome::AwaitingApproval(ticket) => {
             if let Some((outlet, thread)) = notify {
                 outlet.sink.emit(approval_request_event(&ticket, thread));
             }
-            let store = state.commander.store();
-            let record = store.approval(ticket.id).await?.ok_or_else(|| {
-                ApiError::Internal(format!("approval request {} vanished", ticket.id))
-            })?;
+            let approval = match state.commander.store().approval(ticket.id).await {
+                Ok(Some(record)) => ApprovalView::new(&record, 0),
+                _ => ApprovalView::requested(&ticket),
+            };
             let links = Links::approval(ticket.id);
             Ok(accepted(
                 &links.self_.clone(),
-                Accepted::AwaitingApproval {
-                    approval: ApprovalView::new(&record, 0),
-                    links,
-                },
+                Accepted::AwaitingApproval { approval, links },
             ))
         }
         Outcome::Refused(refusal) => Err(refusal.into()),

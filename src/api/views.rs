@@ -61,6 +61,28 @@ impl From<&RunRecord> for RunView {
     }
 }
 
+impl RunView {
+    /// A run that has just started, from its facts (when the store cannot be read back).
+    pub fn starting(f: &crate::pipeline::RunFacts) -> RunView {
+        RunView {
+            id: f.id,
+            action: f.action,
+            service: f.service.clone(),
+            environment: f.environment.clone(),
+            version: f.version.clone(),
+            strategy: f.strategy,
+            percent: f.percent.map(i64::from),
+            requested_by: f.requested_by.clone(),
+            status: RunStatus::Running,
+            rolled_back: false,
+            error: None,
+            started_at: crate::clock::now_ms(),
+            finished_at: None,
+            stage: None,
+        }
+    }
+}
+
 /// A finished stage of a run.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StageView {
@@ -250,6 +272,31 @@ impl ApprovalView {
             decided_at: a.decided_at,
             run_id: a.run_id,
             links: Links::approval(a.id),
+        }
+    }
+}
+
+impl ApprovalView {
+    /// A request just made, from its ticket (when the store cannot be read back).
+    pub fn requested(t: &crate::command::ApprovalTicket) -> ApprovalView {
+        ApprovalView {
+            id: t.id,
+            action: t.action,
+            service: t.run.service.to_string(),
+            environment: t.run.environment.to_string(),
+            version: t.run.version.clone(),
+            strategy: t.run.strategy.unwrap_or_default(),
+            percent: t.run.percent.map(i64::from),
+            requested_by: t.requested_by.clone(),
+            status: ApprovalStatus::Pending,
+            required: i64::from(t.required),
+            approvals: 0,
+            note: t.note.clone().unwrap_or_default(),
+            created_at: crate::clock::now_ms(),
+            expires_at: t.expires_at,
+            decided_at: None,
+            run_id: None,
+            links: Links::approval(t.id),
         }
     }
 }

@@ -16,7 +16,7 @@ mod resolve;
 mod stopping;
 mod undo;
 
-pub use outcomes::approval_request_event;
+pub use outcomes::{approval_request_event, report_text};
 pub use progress::ChatProgress;
 pub use refusals::reply_for;
 pub use resolve::resolve;

@@ -122,7 +122,7 @@ fn approval_request(t: &ApprovalTicket, how: &str) -> String {
 }
 
 /// The text of a report (the answer to a question, or what an action did).
-pub(super) fn report_text(report: &Report) -> String {
+pub fn report_text(report: &Report) -> String {
     match report {
         Report::Decided(d) => decided(d),
         Report::Locked(l) => locked(l),

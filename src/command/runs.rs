@@ -42,7 +42,14 @@ impl Commander {
                 .start_run(action, run, actor.name(), origin, progress)
                 .await;
         }
-        if let Some(open) = self.store.latest_approval_from(origin).await? {
+        // Only a chat thread needs it; the API and MCP decide by id.
+        let typed_decisions = origin.thread().is_some();
+        if let Some(open) = self
+            .store
+            .latest_approval_from(origin)
+            .await?
+            .filter(|_| typed_decisions)
+        {
             if open.status == ApprovalStatus::Pending && crate::clock::now_ms() < open.expires_at {
                 // One open request per thread keeps a typed "approve" unambiguous.
                 let refusal = Refusal::ApprovalPending {

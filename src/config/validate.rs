@@ -84,7 +84,18 @@ fn validate_serve(config: &Config, out: &mut Vec<String>) {
 /// `token_env` and `token_sha256`.
 fn validate_api(config: &Config, out: &mut Vec<String>) {
     let Some(api) = &config.api else { return };
+    let mut seen = std::collections::HashSet::new();
     for (i, t) in api.tokens.iter().enumerate() {
+        let source = t
+            .token_env
+            .clone()
+            .or(t.token_sha256.as_ref().map(|h| h.to_lowercase()));
+        if let Some(source) = source.filter(|s| !seen.insert(s.clone())) {
+            out.push(format!(
+                "api.tokens[{i}] ({}): `{source}` is already another token's: one token stands for one person",
+                t.person
+            ));
+        }
         let at = format!("api.tokens[{i}] ({})", t.person);
         if !config.people.contains_key(&t.person) {
             out.push(format!(

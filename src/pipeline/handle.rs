@@ -11,7 +11,7 @@ const SUBSCRIBER_BUFFER: usize = 1024;
 
 /// Events a run's journal keeps for followers that come late or resume (output lines beyond
 /// this are dropped from the oldest; stage changes are always kept).
-const JOURNAL_LIMIT: usize = 5_000;
+const JOURNAL_LIMIT: usize = 2_000;
 
 /// A run's events so far, numbered from 1, for followers that come late or resume.
 #[derive(Debug, Default)]
@@ -29,7 +29,10 @@ impl Journal {
                 .events
                 .iter()
                 .position(|(_, e)| matches!(e.progress, Progress::StageOutput { .. }));
-            self.events.remove(oldest_line.unwrap_or(0));
+            // Stage changes stay (the count above bounds them); lines go oldest first.
+            if let Some(i) = oldest_line {
+                self.events.remove(i);
+            }
         }
         self.last
     }

@@ -49,7 +49,7 @@ pub enum StartError {
 }
 
 /// How many runs' handles (with their event journals) the executor keeps after they end.
-pub const RECENT_RUNS: usize = 64;
+pub const RECENT_RUNS: usize = 32;
 
 struct ActiveRun {
     origin: Origin,

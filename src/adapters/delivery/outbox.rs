@@ -589,7 +589,9 @@ impl<S: Surface> Worker<S> {
     async fn post(&mut self, content: S::Content, persistence: Persistence) -> Option<String> {
         match self.ctx.surface.post(&self.key, content, persistence).await {
             Ok(id) => {
-                if !self.joined {
+                // A conversation another surface opened (an empty workspace part: the
+                // API's `notify`) is not one the bot joined: messages there still need a mention.
+                if !self.joined && !crate::adapters::delivery::thread_key::is_outlet(&self.key) {
                     self.joined = true;
                     if let Err(e) = self
                         .ctx

@@ -10,6 +10,12 @@ pub fn encode(platform: &str, space: &str, channel: &str, thread: &str) -> Threa
 
 /// (space, channel, thread) back from a key of `platform`; `None` for other platforms' keys
 /// or a channel part without a space.
+/// Whether a key is one an [`crate::adapters::adapter::Outlet`] made (no workspace or guild
+/// part): a conversation another surface opened in a channel.
+pub fn is_outlet(key: &ThreadKey) -> bool {
+    key.channel.starts_with('/')
+}
+
 pub fn decode<'a>(platform: &str, key: &'a ThreadKey) -> Option<(&'a str, &'a str, &'a str)> {
     if key.platform != platform {
         return None;
