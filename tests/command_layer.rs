@@ -101,12 +101,34 @@ async fn deploy_approve_run_status(c: Commander) {
         other => panic!("expected an approval request, got {other:?}"),
     };
     assert_eq!(ticket.required, 1);
-    // One open request per origin.
+    // One open request per chat thread (a typed "approve" must be unambiguous there); the API
+    // decides by id, so an API caller may have several.
+    let thread = Origin::Thread(deckhand::chat::ThreadKey::new("console", "console", "t1"));
+    let in_thread = c
+        .apply(deploy.clone(), &alice, &thread, progress.clone())
+        .await
+        .unwrap();
+    let Outcome::AwaitingApproval(in_thread) = in_thread else {
+        panic!("expected an approval request, got {in_thread:?}");
+    };
     let again = c
-        .apply(deploy.clone(), &alice, &origin, progress.clone())
+        .apply(deploy.clone(), &alice, &thread, progress.clone())
         .await
         .unwrap();
     assert_eq!(kind(&again), Some(RefusalKind::ApprovalPending));
+    let withdrawn = c
+        .apply(
+            Command::Withdraw(ApprovalRef::Id { id: in_thread.id }),
+            &alice,
+            &thread,
+            progress.clone(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(withdrawn, Outcome::Answer(Report::Withdrawn { .. })),
+        "{withdrawn:?}"
+    );
 
     let decide = |who: Decision| {
         Command::Decide(Decide {
