@@ -182,3 +182,34 @@ async fn an_entry_forged_with_a_valid_hash_is_caught_by_the_head() {
         t.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn concurrent_records_are_committed_in_batches_each_with_its_own_seq() {
+    for t in testing::all().await {
+        let audit = Audit::new(t.store.clone());
+        let tasks: Vec<_> = (0..200)
+            .map(|i| {
+                let audit = audit.clone();
+                tokio::spawn(async move {
+                    audit
+                        .record(
+                            "p",
+                            "refusal",
+                            &format!("r {i}"),
+                            serde_json::json!({"i": i}),
+                        )
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut seqs = Vec::new();
+        for task in tasks {
+            seqs.push(task.await.unwrap());
+        }
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=200).collect::<Vec<i64>>(), "{}", t.backend);
+        assert_eq!(audit.verify().await.unwrap(), 200, "{}", t.backend);
+        t.cleanup().await;
+    }
+}

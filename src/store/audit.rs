@@ -24,6 +24,21 @@ pub struct AuditRow {
     pub hash: String,
 }
 
+/// An audit entry to append (its seq and hashes are given by the append).
+#[derive(Debug, Clone, Copy)]
+pub struct NewAuditEntry<'a> {
+    /// When, unix ms.
+    pub at: i64,
+    /// Who.
+    pub actor: &'a str,
+    /// What happened.
+    pub kind: &'a str,
+    /// What it was about.
+    pub subject: &'a str,
+    /// Canonical JSON details.
+    pub details: &'a str,
+}
+
 impl Store {
     /// Appends an entry. The head row is locked first (a write, so SQLite takes its write lock
     /// and PostgreSQL its row lock), so concurrent writers, in this or another process, queue up
@@ -65,6 +80,49 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(seq)
+    }
+
+    /// Appends several entries in one transaction, in order (group commit: one head-row lock
+    /// and one commit for a batch of concurrent writers). `hash` computes entry `i`'s hash from
+    /// its (seq, prev_hash). Returns their seqs.
+    pub async fn audit_append_batch(
+        &self,
+        entries: &[NewAuditEntry<'_>],
+        hash: impl Fn(usize, i64, &str) -> String,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+        let (mut seq, mut prev_hash): (i64, String) = (get(&head, "seq")?, get(&head, "hash")?);
+        let mut seqs = Vec::with_capacity(entries.len());
+        for (i, e) in entries.iter().enumerate() {
+            seq += 1;
+            let own = hash(i, seq, &prev_hash);
+            sqlx::query("INSERT INTO audit_log (seq, at, actor, kind, subject, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                .bind(seq)
+                .bind(e.at)
+                .bind(e.actor)
+                .bind(e.kind)
+                .bind(e.subject)
+                .bind(e.details)
+                .bind(&prev_hash)
+                .bind(&own)
+                .execute(&mut *tx)
+                .await?;
+            prev_hash = own;
+            seqs.push(seq);
+        }
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(seq)
+            .bind(&prev_hash)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(seqs)
     }
 
     /// Entries in storage order of `seq` after `after_seq`, at most `limit`.

@@ -15,7 +15,7 @@ mod records;
 #[doc(hidden)]
 pub mod testing;
 
-pub use audit::AuditRow;
+pub use audit::{AuditRow, NewAuditEntry};
 pub use builds::BuildRecord;
 pub use governance::{
     ApprovalRecord, ApprovalStatus, Decision, DecisionRecord, DeployOutcome, LockRecord,
