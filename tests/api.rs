@@ -54,6 +54,37 @@ async fn deploy_approve_stream_status(rig: ApiRig) {
         own.raw
     );
 
+    // A second request of alice's (the API allows several), withdrawn by her; bob may not.
+    let second = rig
+        .post(
+            "/api/v1/rollbacks",
+            ALICE,
+            json!({"service": "redis", "environment": "production", "version": "7.2.4"}),
+        )
+        .await;
+    assert_eq!(second.body["status"], "awaiting_approval", "{}", second.raw);
+    let second = second.body["approval"]["id"].as_i64().unwrap();
+    let not_his = rig
+        .post(
+            &format!("/api/v1/approvals/{second}/withdraw"),
+            BOB,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (not_his.status, not_his.kind()),
+        (404, "nothing_to_withdraw")
+    );
+    let withdrawn = rig
+        .post(
+            &format!("/api/v1/approvals/{second}/withdraw"),
+            ALICE,
+            json!({}),
+        )
+        .await;
+    assert_eq!(withdrawn.status, 200, "{}", withdrawn.raw);
+    assert_eq!(withdrawn.body["approval"], second);
+
     let pending = rig.get("/api/v1/approvals?status=pending", BOB).await;
     let ids: Vec<i64> = pending.body["approvals"]
         .as_array()

@@ -308,6 +308,35 @@ pub async fn decide(
     }
 }
 
+/// A request its requester withdrew.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct WithdrawnView {
+    /// The request, now `withdrawn`.
+    pub approval: i64,
+}
+
+/// Withdraw one's own pending request (nothing runs; approvers see it closed).
+#[utoipa::path(post, path = "/api/v1/approvals/{id}/withdraw", tag = "approvals",
+    params(("id" = i64, Path, description = "Approval request id")),
+    responses(
+        (status = 200, description = "The request is withdrawn", body = WithdrawnView),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not the caller's own pending request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The id is not a number", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn withdraw(
+    State(state): State<ApiState>,
+    caller: Caller,
+    PathParams(id): PathParams<i64>,
+) -> Answer<Json<WithdrawnView>> {
+    let command = Command::Withdraw(ApprovalRef::Id { id });
+    match apply(&state, &caller, command).await? {
+        Report::Withdrawn { approval } => Ok(Json(WithdrawnView { approval })),
+        _ => Err(unexpected()),
+    }
+}
+
 /// Applies a command that answers with a report.
 async fn apply(state: &ApiState, caller: &Caller, command: Command) -> Result<Report, ApiError> {
     match state

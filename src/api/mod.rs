@@ -136,6 +136,7 @@ pub fn routes(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(governance::list_approvals))
         .routes(routes!(governance::get_approval))
         .routes(routes!(governance::decide))
+        .routes(routes!(governance::withdraw))
         .with_state(state)
         .split_for_parts();
     (router, spec)

@@ -197,3 +197,61 @@ impl Drop for Reporter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{Phase, StageRef};
+
+    fn event(progress: Progress) -> RunEvent {
+        RunEvent {
+            run: Arc::new(RunFacts {
+                id: 1,
+                action: crate::store::Action::Deploy,
+                service: "s".into(),
+                environment: "e".into(),
+                version: None,
+                strategy: Default::default(),
+                percent: None,
+                requested_by: "p".into(),
+                origin: crate::origin::Origin::Api { client: "p".into() },
+            }),
+            progress,
+        }
+    }
+
+    #[test]
+    fn a_full_journal_drops_the_oldest_output_lines_and_keeps_stage_changes() {
+        let stage = StageRef {
+            phase: Phase::Main,
+            index: 0,
+            name: "build".into(),
+        };
+        let mut j = Journal::default();
+        j.push(event(Progress::Started {
+            stages: vec!["build".into()],
+        }));
+        j.push(event(Progress::StageStarted(stage.clone())));
+        for i in 0..(JOURNAL_LIMIT * 2) {
+            j.push(event(Progress::StageOutput {
+                stage: stage.clone(),
+                line: format!("line {i}"),
+            }));
+        }
+        assert_eq!(j.events.len(), JOURNAL_LIMIT);
+        assert_eq!(
+            j.last,
+            (JOURNAL_LIMIT * 2 + 2) as u64,
+            "numbers keep counting"
+        );
+        assert!(matches!(j.events[0].1.progress, Progress::Started { .. }));
+        assert!(matches!(j.events[1].1.progress, Progress::StageStarted(_)));
+        match &j.events[2].1.progress {
+            Progress::StageOutput { line, .. } => {
+                assert_eq!(line, &format!("line {}", JOURNAL_LIMIT + 2));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(j.events.back().unwrap().0, j.last);
+    }
+}

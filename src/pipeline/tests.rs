@@ -246,3 +246,42 @@ async fn a_cancelled_run_skips_the_stages_it_never_started() {
     exec.wait_idle().await;
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn follow_gives_the_journal_after_a_number_then_nothing_more_once_ended() {
+    let t = crate::store::testing::sqlite().await.unwrap();
+    let exec = executor(&t.store);
+    let handle = exec
+        .start(deploy("1.0.0"), Arc::new(Recorder::default()))
+        .await
+        .unwrap();
+    handle.finished().await;
+    let all = handle.follow(0);
+    let numbers: Vec<u64> = all.history.iter().map(|(n, _)| *n).collect();
+    assert_eq!(numbers, (1..=numbers.len() as u64).collect::<Vec<_>>());
+    assert!(matches!(
+        all.history[0].1.progress,
+        Progress::Started { .. }
+    ));
+    assert!(matches!(
+        all.history.last().unwrap().1.progress,
+        Progress::Finished(_)
+    ));
+    assert_eq!(all.next, numbers.len() as u64 + 1);
+    // Resuming after any number gives exactly the rest.
+    for after in 0..=numbers.len() as u64 {
+        let rest = handle.follow(after);
+        assert_eq!(
+            rest.history,
+            all.history[after as usize..].to_vec(),
+            "{after}"
+        );
+    }
+    // After the end nothing live comes: the receiver is closed at once.
+    let mut live = handle.follow(0).live;
+    assert!(matches!(
+        live.recv().await,
+        Err(tokio::sync::broadcast::error::RecvError::Closed)
+    ));
+    assert!(exec.handle(handle.id).is_some(), "kept for late followers");
+}
