@@ -7,6 +7,18 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+/// A `limit` parameter: `default` when absent, else 1 to `max`.
+pub fn limit(asked: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> {
+    let limit = asked.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "limit {limit} is out of range: give 1 to {max}"
+        )))
+    }
+}
+
 /// A JSON body.
 pub struct Body<T>(pub T);
 

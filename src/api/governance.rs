@@ -3,7 +3,7 @@
 //! approver roles and single use apply to an API caller as to anyone.
 
 use super::auth::Caller;
-use super::extract::{Body, Params, PathParams};
+use super::extract::{limit, Body, Params, PathParams};
 use super::problem::{ApiError, Problem};
 use super::runs::Answer;
 use super::views::{ApprovalList, ApprovalView, LockList, LockView};
@@ -136,9 +136,9 @@ pub async fn create_lock(
         duration_text,
         reason,
     });
-    match apply(&state, &caller, command).await? {
+    match state.report(&caller, command).await? {
         Report::Locked(report) => Ok((StatusCode::CREATED, Json(report))),
-        _ => Err(unexpected()),
+        _ => Err(ApiError::unexpected()),
     }
 }
 
@@ -170,9 +170,9 @@ pub async fn delete_lock(
     Params(q): Params<UnlockQuery>,
 ) -> Answer<Json<UnlockReport>> {
     let target = target(&state, &q.environment, q.service.as_deref())?;
-    match apply(&state, &caller, Command::Unlock(target)).await? {
+    match state.report(&caller, Command::Unlock(target)).await? {
         Report::Unlocked(report) => Ok(Json(report)),
-        _ => Err(unexpected()),
+        _ => Err(ApiError::unexpected()),
     }
 }
 
@@ -202,12 +202,7 @@ pub async fn list_approvals(
     _caller: Caller,
     Params(q): Params<ApprovalsQuery>,
 ) -> Answer<Json<ApprovalList>> {
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::BadRequest(format!(
-            "limit {limit} is out of range: give 1 to 200"
-        )));
-    }
+    let limit = limit(q.limit, 50, 200)?;
     let status = q.status.unwrap_or(ApprovalStatus::Pending);
     let rows = state
         .commander
@@ -304,7 +299,7 @@ pub async fn decide(
     match outcome {
         Outcome::Answer(Report::Decided(report)) => Ok(Json(report)),
         Outcome::Refused(refusal) => Err(refusal.into()),
-        _ => Err(unexpected()),
+        _ => Err(ApiError::unexpected()),
     }
 }
 
@@ -331,25 +326,8 @@ pub async fn withdraw(
     PathParams(id): PathParams<i64>,
 ) -> Answer<Json<WithdrawnView>> {
     let command = Command::Withdraw(ApprovalRef::Id { id });
-    match apply(&state, &caller, command).await? {
+    match state.report(&caller, command).await? {
         Report::Withdrawn { approval } => Ok(Json(WithdrawnView { approval })),
-        _ => Err(unexpected()),
+        _ => Err(ApiError::unexpected()),
     }
-}
-
-/// Applies a command that answers with a report.
-async fn apply(state: &ApiState, caller: &Caller, command: Command) -> Result<Report, ApiError> {
-    match state
-        .commander
-        .apply(command, &caller.0, &caller.origin(), state.progress())
-        .await?
-    {
-        Outcome::Answer(report) => Ok(report),
-        Outcome::Refused(refusal) => Err(refusal.into()),
-        _ => Err(unexpected()),
-    }
-}
-
-fn unexpected() -> ApiError {
-    ApiError::Internal("the command layer answered with something else".into())
 }

@@ -75,6 +75,25 @@ impl ApiState {
     }
 }
 
+impl ApiState {
+    /// Applies a command that answers with a report (locks, decisions, stops), as the caller.
+    async fn report(
+        &self,
+        caller: &auth::Caller,
+        command: crate::command::Command,
+    ) -> Result<crate::command::Report, problem::ApiError> {
+        match self
+            .commander
+            .apply(command, &caller.0, &caller.origin(), self.progress())
+            .await?
+        {
+            crate::command::Outcome::Answer(report) => Ok(report),
+            crate::command::Outcome::Refused(refusal) => Err(refusal.into()),
+            _ => Err(problem::ApiError::unexpected()),
+        }
+    }
+}
+
 /// Progress of API runs: followed through [`crate::pipeline::RunHandle::follow`].
 struct JournalOnly;
 

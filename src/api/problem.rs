@@ -45,6 +45,13 @@ pub enum ApiError {
     Internal(String),
 }
 
+impl ApiError {
+    /// The command layer answered with another kind of outcome than the endpoint's (a bug).
+    pub fn unexpected() -> ApiError {
+        ApiError::Internal("the command layer answered with something else".into())
+    }
+}
+
 impl From<Refusal> for ApiError {
     fn from(r: Refusal) -> ApiError {
         ApiError::Refused(Box::new(r))

@@ -4,7 +4,7 @@
 //! limit, approvals, deploy memory and audit as chat.
 
 use super::auth::Caller;
-use super::extract::{Body, Params, PathParams};
+use super::extract::{limit, Body, Params, PathParams};
 use super::problem::{ApiError, Problem};
 use super::views::{Accepted, ApprovalView, Links, RunDetail, RunList, RunView, StageView};
 use super::ApiState;
@@ -238,38 +238,10 @@ pub struct RunsQuery {
     pub environment: Option<String>,
     /// Only runs in this status.
     #[param(inline)]
-    pub status: Option<RunStatusParam>,
+    pub status: Option<RunStatus>,
     /// At most this many (default 20, at most 200).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
-}
-
-/// A run status, as a query parameter.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatusParam {
-    /// In progress.
-    Running,
-    /// Succeeded.
-    Succeeded,
-    /// Failed.
-    Failed,
-    /// Cancelled.
-    Cancelled,
-    /// Interrupted by a crash or restart.
-    Interrupted,
-}
-
-impl From<RunStatusParam> for RunStatus {
-    fn from(p: RunStatusParam) -> RunStatus {
-        match p {
-            RunStatusParam::Running => RunStatus::Running,
-            RunStatusParam::Succeeded => RunStatus::Succeeded,
-            RunStatusParam::Failed => RunStatus::Failed,
-            RunStatusParam::Cancelled => RunStatus::Cancelled,
-            RunStatusParam::Interrupted => RunStatus::Interrupted,
-        }
-    }
 }
 
 /// List runs, newest first.
@@ -294,16 +266,11 @@ pub async fn list_runs(
         .environment
         .map(|e| EnvName::resolve(config, &e))
         .transpose()?;
-    let limit = q.limit.unwrap_or(20);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::BadRequest(format!(
-            "limit {limit} is out of range: give 1 to 200"
-        )));
-    }
+    let limit = limit(q.limit, 20, 200)?;
     let filter = RunFilter {
         service: service.map(|s| s.as_str().to_string()),
         environment: environment.map(|e| e.as_str().to_string()),
-        status: q.status.map(Into::into),
+        status: q.status,
         limit: i64::from(limit),
     };
     let runs = state.commander.store().runs(&filter).await?;
@@ -359,15 +326,8 @@ pub async fn cancel_run(
     PathParams(id): PathParams<i64>,
 ) -> Answer<(StatusCode, Json<StopReport>)> {
     let command = Command::Stop(StopTarget::Run { id: RunId(id) });
-    match state
-        .commander
-        .apply(command, &caller.0, &caller.origin(), state.progress())
-        .await?
-    {
-        Outcome::Answer(Report::Stopping(report)) => Ok((StatusCode::ACCEPTED, Json(report))),
-        Outcome::Refused(refusal) => Err(refusal.into()),
-        _ => Err(ApiError::Internal(
-            "the command layer answered a stop with something else".into(),
-        )),
+    match state.report(&caller, command).await? {
+        Report::Stopping(report) => Ok((StatusCode::ACCEPTED, Json(report))),
+        _ => Err(ApiError::unexpected()),
     }
 }

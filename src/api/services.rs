@@ -2,7 +2,7 @@
 //! answered with the command layer's typed reports, as JSON.
 
 use super::auth::Caller;
-use super::extract::{Params, PathParams};
+use super::extract::{limit, Params, PathParams};
 use super::problem::{ApiError, Problem};
 use super::runs::Answer;
 use super::ApiState;
@@ -70,23 +70,8 @@ fn service(state: &ApiState, name: &str) -> Result<ServiceName, ApiError> {
     ServiceName::resolve(state.commander.config(), name).map_err(Into::into)
 }
 
-fn limit(asked: Option<u32>) -> Result<u32, ApiError> {
-    let limit = asked.unwrap_or(10);
-    if (1..=100).contains(&limit) {
-        Ok(limit)
-    } else {
-        Err(ApiError::BadRequest(format!(
-            "limit {limit} is out of range: give 1 to 100"
-        )))
-    }
-}
-
 async fn ask(state: &ApiState, q: Query) -> Result<Report, ApiError> {
     Ok(state.commander.query(&q).await?)
-}
-
-fn unexpected() -> ApiError {
-    ApiError::Internal("the command layer answered with another report".into())
 }
 
 /// What is live where for one service, what is running, and the locks.
@@ -110,7 +95,7 @@ pub async fn service_status(
     };
     match ask(&state, Query::Status(query)).await? {
         Report::Status(r) => Ok(Json(*r)),
-        _ => Err(unexpected()),
+        _ => Err(ApiError::unexpected()),
     }
 }
 
@@ -133,7 +118,7 @@ pub async fn status_all(
     };
     match ask(&state, Query::Status(query)).await? {
         Report::Status(r) => Ok(Json(*r)),
-        _ => Err(unexpected()),
+        _ => Err(ApiError::unexpected()),
     }
 }
 
@@ -155,11 +140,11 @@ pub async fn service_history(
     let query = HistoryQuery {
         service: Some(service(&state, &name)?),
         environment: env(&state, q.environment.as_deref())?,
-        limit: limit(q.limit)?,
+        limit: limit(q.limit, 10, 100)?,
     };
     match ask(&state, Query::History(query)).await? {
         Report::History(r) => Ok(Json(*r)),
-        _ => Err(unexpected()),
+        _ => Err(ApiError::unexpected()),
     }
 }
 
@@ -183,11 +168,11 @@ pub async fn history_all(
             .map(|s| service(&state, s))
             .transpose()?,
         environment: env(&state, q.environment.as_deref())?,
-        limit: limit(q.limit)?,
+        limit: limit(q.limit, 10, 100)?,
     };
     match ask(&state, Query::History(query)).await? {
         Report::History(r) => Ok(Json(*r)),
-        _ => Err(unexpected()),
+        _ => Err(ApiError::unexpected()),
     }
 }
 
@@ -212,7 +197,7 @@ pub async fn service_explain(
     };
     match ask(&state, Query::Explain(query)).await? {
         Report::Explanation(r) => Ok(Json(*r)),
-        _ => Err(unexpected()),
+        _ => Err(ApiError::unexpected()),
     }
 }
 
@@ -240,7 +225,7 @@ pub async fn service_context(
     };
     match ask(&state, Query::Context(query)).await? {
         Report::Context(r) => Ok(Json(*r)),
-        _ => Err(unexpected()),
+        _ => Err(ApiError::unexpected()),
     }
 }
 
@@ -265,6 +250,6 @@ pub async fn service_readiness(
     };
     match ask(&state, Query::Readiness(query)).await? {
         Report::Readiness(r) => Ok(Json(*r)),
-        _ => Err(unexpected()),
+        _ => Err(ApiError::unexpected()),
     }
 }
