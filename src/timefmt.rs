@@ -40,6 +40,19 @@ pub fn utc(ms: i64) -> String {
     )
 }
 
+/// "Fri 4 Dec 16:00 CET" from a unix-ms timestamp, in the IANA zone `tz` (UTC when the name
+/// does not resolve, which the config check rules out).
+pub fn zoned(ms: i64, tz: &str) -> String {
+    let zone = jiff::tz::TimeZone::get(tz).unwrap_or(jiff::tz::TimeZone::UTC);
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(t) => t
+            .to_zoned(zone)
+            .strftime("%a %-d %b %Y %H:%M %Z")
+            .to_string(),
+        Err(_) => utc(ms),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -235,6 +235,8 @@ async fn locks_and_stops(c: Commander) {
         duration: Some(std::time::Duration::from_secs(3600)),
         duration_text: Some("1 h".into()),
         reason: Some("incident".into()),
+        window: None,
+        rollbacks: None,
     });
     match c
         .apply(lock.clone(), &bob, &origin, progress.clone())

@@ -12,8 +12,9 @@ use crate::bot::{report_text, ChatProgress};
 use crate::chat::BotEvent;
 use crate::command::{
     ApprovalRef, Command, Decide, DecisionReport, EnvName, LockReport, LockSpec, LockTarget,
-    Outcome, Refusal, Report, ServiceName, UnlockReport,
+    LockWindow, Outcome, Refusal, Report, ServiceName, UnlockReport,
 };
+use crate::config::RollbackRule;
 use crate::governance::parse_lock_details;
 use crate::store::{ApprovalStatus, Decision};
 use axum::extract::State;
@@ -35,7 +36,7 @@ pub struct LocksQuery {
 /// List the locks in force.
 #[utoipa::path(get, path = "/api/v1/locks", tag = "locks", params(LocksQuery),
     responses(
-        (status = 200, description = "Locks in force", body = LockList),
+        (status = 200, description = "Locks in force, then freeze windows that start later", body = LockList),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown environment", body = Problem, content_type = "application/problem+json"),
     ),
@@ -49,14 +50,13 @@ pub async fn list_locks(
         .environment
         .map(|e| EnvName::resolve(state.commander.config(), &e))
         .transpose()?;
-    let locks = state
-        .commander
-        .store()
-        .active_locks(
-            environment.as_ref().map(EnvName::as_str),
-            crate::clock::now_ms(),
-        )
-        .await?;
+    let (store, env, now) = (
+        state.commander.store(),
+        environment.as_ref().map(EnvName::as_str),
+        crate::clock::now_ms(),
+    );
+    let mut locks = store.active_locks(env, now).await?;
+    locks.extend(store.scheduled_locks(env, now).await?);
     Ok(Json(LockList {
         locks: locks.iter().map(LockView::from).collect(),
     }))
@@ -77,6 +77,55 @@ pub struct LockRequest {
     /// Why.
     #[serde(default)]
     pub reason: Option<String>,
+    /// A freeze window that starts later: its start, RFC 3339 (`2026-12-04T16:00:00+01:00`);
+    /// needs `until` and no `duration`.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// The end of the window, RFC 3339 (with `from`, or alone for a lock from now until then).
+    #[serde(default)]
+    pub until: Option<String>,
+    /// Whether rollbacks go through: `allow` or `deny` (default: `allow` for a window whose
+    /// `from` is later than now, `deny` for a lock in force now, with or without `until`).
+    #[serde(default)]
+    pub rollbacks: Option<RollbackRule>,
+}
+
+/// An RFC 3339 instant as unix ms; Err names the field.
+fn instant(field: &str, text: &str) -> Result<i64, ApiError> {
+    text.parse::<jiff::Timestamp>()
+        .map(|t| t.as_millisecond())
+        .map_err(|_| {
+            ApiError::BadRequest(format!(
+                "{field} `{text}` is not an RFC 3339 time (e.g. `2026-12-04T16:00:00+01:00`)"
+            ))
+        })
+}
+
+/// The window of a lock request: `from`/`until` read, ordered, not both with a duration.
+fn window_of(req: &LockRequest) -> Result<Option<LockWindow>, ApiError> {
+    if req.from.is_none() && req.until.is_none() {
+        return Ok(None);
+    }
+    if req.duration.is_some() {
+        return Err(ApiError::BadRequest(
+            "give either `duration` or `from`/`until`, not both".into(),
+        ));
+    }
+    let Some(until) = req.until.as_deref() else {
+        return Err(ApiError::BadRequest("`from` needs `until`".into()));
+    };
+    let until = instant("until", until)?;
+    let now = crate::clock::now_ms();
+    let from = match req.from.as_deref() {
+        Some(f) => instant("from", f)?,
+        None => now,
+    };
+    if until <= from.max(now) {
+        return Err(ApiError::BadRequest(
+            "`until` must be after `from` and after now".into(),
+        ));
+    }
+    Ok(Some(LockWindow { from, until }))
 }
 
 fn target(
@@ -110,6 +159,7 @@ pub async fn create_lock(
     Body(req): Body<LockRequest>,
 ) -> Answer<(StatusCode, Json<LockReport>)> {
     let target = target(&state, &req.environment, req.service.as_deref())?;
+    let window = window_of(&req)?;
     let (duration, duration_text) = match &req.duration {
         None => (None, None),
         Some(text) => {
@@ -135,6 +185,10 @@ pub async fn create_lock(
         duration,
         duration_text,
         reason,
+        rollbacks: req
+            .rollbacks
+            .or(window.map(|w| w.default_rollbacks(crate::clock::now_ms()))),
+        window,
     });
     match state.report(&caller, command).await? {
         Report::Locked(report) => Ok((StatusCode::CREATED, Json(report))),

@@ -79,7 +79,7 @@ pub fn status_of(kind: RefusalKind) -> StatusCode {
         K::NotPermitted | K::UnknownIdentity | K::OwnRequest | K::CannotStop => {
             StatusCode::FORBIDDEN
         }
-        K::Locked => StatusCode::LOCKED,
+        K::Locked | K::Frozen => StatusCode::LOCKED,
         K::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         K::Busy
         | K::AlreadyOn

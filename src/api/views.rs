@@ -189,6 +189,10 @@ pub struct LockView {
     pub created_at: i64,
     /// Until, unix ms (None: until unlocked).
     pub expires_at: Option<i64>,
+    /// From, unix ms, for a freeze window that has not started yet.
+    pub starts_at: Option<i64>,
+    /// Whether rollbacks go through it.
+    pub rollbacks: crate::config::RollbackRule,
 }
 
 impl From<&LockRecord> for LockView {
@@ -201,6 +205,8 @@ impl From<&LockRecord> for LockView {
             reason: l.reason.clone(),
             created_at: l.created_at,
             expires_at: l.expires_at,
+            starts_at: l.starts_at,
+            rollbacks: l.rollbacks,
         }
     }
 }

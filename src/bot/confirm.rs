@@ -119,15 +119,18 @@ fn lock_question(plan: &LockPlan) -> String {
     let spec = plan
         .spec
         .clone()
-        .unwrap_or_else(|| crate::command::LockSpec {
-            target: plan.target.clone(),
-            duration: None,
-            duration_text: None,
-            reason: None,
-        });
-    let duration = match &spec.duration_text {
-        Some(d) => format!("for {d}"),
-        None => "until someone unlocks it".into(),
+        .unwrap_or_else(|| crate::command::LockSpec::plain(plan.target.clone(), None, None));
+    let rollbacks = match spec.rollback_rule() {
+        crate::config::RollbackRule::Allow => "rollbacks still go through",
+        crate::config::RollbackRule::Deny => "rollbacks refused too",
+    };
+    let duration = match (&spec.duration_text, spec.window) {
+        (Some(w), Some(window)) if window.from > crate::clock::now_ms() => {
+            format!("{w} (deploys refused then; {rollbacks})")
+        }
+        (Some(w), Some(_)) => w.clone(),
+        (Some(d), None) => format!("for {d}"),
+        (None, _) => "until someone unlocks it".into(),
     };
     let reason = match &spec.reason {
         Some(r) => format!(" (reason: {r})"),

@@ -162,16 +162,27 @@ impl Bot {
 
     /// Parses a message; with the sentence-embedding stage, on a blocking thread so model
     /// inference never stalls the async runtime.
-    async fn parse_off_runtime(&self, text: &str) -> crate::nlu::Parsed {
+    /// Times are read in the person's own zone when they set one.
+    async fn parse_off_runtime(&self, text: &str, actor: &Actor) -> crate::nlu::Parsed {
+        let zone = self
+            .commander
+            .governance()
+            .own_timezone(actor.person.as_deref())
+            .and_then(|name| jiff::tz::TimeZone::get(name).ok());
+        let parse = move |nlu: &crate::nlu::Nlu, text: &str| match &zone {
+            Some(tz) => nlu.parse_in(text, tz),
+            None => nlu.parse(text),
+        };
         if !self.nlu.is_semantic() {
-            return self.nlu.parse(text);
+            return parse(&self.nlu, text);
         }
         let nlu = self.nlu.clone();
         let owned = text.to_string();
-        match tokio::task::spawn_blocking(move || nlu.parse(&owned)).await {
+        let run = parse.clone();
+        match tokio::task::spawn_blocking(move || run(&nlu, &owned)).await {
             Ok(parsed) => parsed,
             // The blocking pool is gone (shutdown) or the parse panicked: parse here instead.
-            Err(_) => self.nlu.parse(text),
+            Err(_) => parse(&self.nlu, text),
         }
     }
 
@@ -232,7 +243,11 @@ impl Bot {
         if !self.first_time(&msg, &span, &sink).await {
             return Intent::None;
         }
-        let parsed = self.parse_off_runtime(&msg.text).await;
+        let actor = self
+            .commander
+            .governance()
+            .actor(&msg.thread.platform, &msg.user);
+        let parsed = self.parse_off_runtime(&msg.text, &actor).await;
         let intent = parsed.intent;
         self.metrics().intent(intent);
         self.handle_parsed(msg, parsed, sink).instrument(span).await;

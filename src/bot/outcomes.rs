@@ -186,14 +186,29 @@ fn decided(d: &DecisionReport) -> String {
 
 fn locked(l: &LockReport) -> String {
     let scope = l.target.scope();
+    if let (Some(from), Some(words)) = (l.lock.starts_at, &l.duration_text) {
+        return format!(
+            "🧊 Freeze of {scope} set {words}: {}. Deploys there are refused from {}; rollbacks {}. \"unlock {}\" lifts it before or during the window.",
+            l.lock.reason,
+            utc(from),
+            match l.lock.rollbacks {
+                crate::config::RollbackRule::Allow => "still go through",
+                crate::config::RollbackRule::Deny => "are refused too",
+            },
+            scope.replace(" in ", " ")
+        );
+    }
     let until = match l.lock.expires_at {
         Some(expires) => {
             let d = Duration::from_millis((expires - l.lock.created_at).max(0) as u64);
-            format!(
-                "for {} (until {})",
-                l.duration_text.clone().unwrap_or_else(|| span(d)),
-                utc(expires)
-            )
+            match (&l.window, &l.duration_text) {
+                (Some(_), Some(words)) => words.clone(),
+                _ => format!(
+                    "for {} (until {})",
+                    l.duration_text.clone().unwrap_or_else(|| span(d)),
+                    utc(expires)
+                ),
+            }
         }
         None => "until someone unlocks it".into(),
     };

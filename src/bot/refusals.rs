@@ -18,6 +18,31 @@ pub(super) fn roles_text(roles: &Option<Vec<String>>) -> String {
     }
 }
 
+/// "production is frozen (weekend) from … until …": what is refused and what still goes.
+fn frozen(w: &crate::governance::FreezeSpan, verb: Verb) -> String {
+    let scope = match &w.services {
+        Some(list) => format!("{} in {}", join_choices(list), w.environment),
+        None => w.environment.clone(),
+    };
+    let rollbacks = match (verb, w.rollbacks) {
+        (_, crate::config::RollbackRule::Deny) => "Rollbacks are frozen too.",
+        _ => "Rollbacks still go through.",
+    };
+    format!(
+        "{scope} is frozen: {} (from {} until {}, {}). Nothing was run; try again after the window closes. {rollbacks}",
+        w.reason,
+        crate::timefmt::zoned(w.from, &w.tz),
+        crate::timefmt::zoned(w.until, &w.tz),
+        ago_or_in(w.until),
+    )
+}
+
+/// "closes in 2 days" for a time ahead.
+fn ago_or_in(until: i64) -> String {
+    let left = (until - crate::clock::now_ms()).max(0) as u64;
+    format!("closes in {}", span(Duration::from_millis(left)))
+}
+
 /// The text a chat user sees for a refusal.
 pub fn reply_for(refusal: &Refusal) -> String {
     match refusal {
@@ -71,6 +96,7 @@ pub fn reply_for(refusal: &Refusal) -> String {
             "I can't start that: {service} has no rollback pipeline configured; add `rollback:` to its pipeline."
         ),
         Refusal::CannotStart { reason } => format!("I can't start that: {reason}."),
+        Refusal::Frozen { window, verb } => frozen(window, *verb),
         Refusal::ApprovalPending {
             approval,
             requested_by,

@@ -1,7 +1,9 @@
 //! The one function that turns the dialogue's finished [`Request`] into a typed [`Command`]:
 //! names are checked against the config, a lock's duration and reason come from its slots.
 
-use crate::command::{Command, EnvName, LockSpec, LockTarget, Refusal, RunCommand, ServiceName};
+use crate::command::{
+    Command, EnvName, LockSpec, LockTarget, LockWindow, Refusal, RunCommand, ServiceName,
+};
 use crate::config::Config;
 use crate::dialogue::Request;
 use crate::nlu::Intent;
@@ -14,11 +16,21 @@ pub fn resolve(req: &Request, config: &Config) -> Option<Result<Command, Refusal
         Intent::Rollback => run(req, config).map(Command::Rollback),
         Intent::Lock => target(req, config).map(|target| {
             let details = req.lock.clone().unwrap_or_default();
+            let window = details.window.as_ref().map(|w| LockWindow {
+                from: w.from,
+                until: w.until,
+            });
+            let duration_text = match &details.window {
+                Some(w) => Some(window_words(w.from, w.until, &w.tz)),
+                None => details.duration_text,
+            };
             Command::Lock(LockSpec {
                 target,
                 duration: details.duration,
-                duration_text: details.duration_text,
+                duration_text,
                 reason: details.reason,
+                window,
+                rollbacks: window.map(|w| w.default_rollbacks(crate::clock::now_ms())),
             })
         }),
         Intent::Unlock => target(req, config).map(Command::Unlock),
@@ -56,4 +68,15 @@ fn target(req: &Request, config: &Config) -> Result<LockTarget, Refusal> {
             .map(|s| ServiceName::resolve(config, s))
             .transpose()?,
     })
+}
+
+/// "from Fri 4 Dec 2026 16:00 CET until Mon 7 Dec 2026 08:00 CET", or "until …" for a window
+/// that starts when it is said.
+fn window_words(from: i64, until: i64, tz: &str) -> String {
+    use crate::timefmt::zoned;
+    if from > crate::clock::now_ms() {
+        format!("from {} until {}", zoned(from, tz), zoned(until, tz))
+    } else {
+        format!("until {}", zoned(until, tz))
+    }
 }

@@ -354,10 +354,17 @@ fn until(expires_at: Option<i64>) -> String {
 
 /// One lock in a sentence.
 pub fn lock_line(l: &LockView) -> String {
+    let state = match l.starts_at {
+        Some(from) => format!("will be frozen by {} from {}", l.locked_by, utc(from)),
+        None => format!("locked by {}", l.locked_by),
+    };
+    let rollbacks = match l.rollbacks.as_deref() {
+        Some("allow") => " (rollbacks allowed)",
+        _ => "",
+    };
     format!(
-        "{} locked by {} {} (lock {}){}\n",
+        "{} {state} {}{rollbacks} (lock {}){}\n",
         scope(&l.environment, l.service.as_deref()),
-        l.locked_by,
         until(l.expires_at),
         l.id,
         l.reason
@@ -380,12 +387,16 @@ pub fn locks_table(locks: &[LockView]) -> String {
                 l.environment.clone(),
                 or_dash(l.service.as_deref()),
                 l.locked_by.clone(),
+                l.starts_at.map(utc).unwrap_or_else(|| "-".into()),
                 l.expires_at.map(utc).unwrap_or_else(|| "unlocked".into()),
                 or_dash(l.reason.as_deref()),
             ]
         })
         .collect();
-    table(&["ID", "ENV", "SERVICE", "BY", "UNTIL", "REASON"], &rows)
+    table(
+        &["ID", "ENV", "SERVICE", "BY", "FROM", "UNTIL", "REASON"],
+        &rows,
+    )
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::render::{lock_line, or_dash, table};
 use super::views::{ContextView, DecisionView, HistoryView, StatusView, TargetView};
-use crate::timefmt::utc;
+use crate::timefmt::{utc, zoned};
 
 /// `status`: one row per service and environment, then the locks in scope.
 pub fn status(s: &StatusView) -> String {
@@ -32,6 +32,23 @@ pub fn status(s: &StatusView) -> String {
     };
     for l in &s.locks {
         out.push_str(&lock_line(l));
+    }
+    for f in &s.freezes {
+        let scope = match &f.services {
+            Some(list) => format!("{} in {}", list.join(", "), f.environment),
+            None => f.environment.clone(),
+        };
+        out.push_str(&format!(
+            "freeze {scope}: {} to {} ({}; {})\n",
+            zoned(f.from, &f.tz),
+            zoned(f.until, &f.tz),
+            f.reason,
+            if f.rollbacks == "deny" {
+                "rollbacks refused too"
+            } else {
+                "rollbacks allowed"
+            }
+        ));
     }
     out
 }

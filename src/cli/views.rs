@@ -107,6 +107,12 @@ pub struct LockView {
     pub reason: Option<String>,
     /// Until, unix ms (none: until unlocked).
     pub expires_at: Option<i64>,
+    /// From, unix ms, for a freeze window that has not started yet.
+    #[serde(default)]
+    pub starts_at: Option<i64>,
+    /// `allow` when rollbacks go through it.
+    #[serde(default)]
+    pub rollbacks: Option<String>,
 }
 
 /// `POST /locks`.
@@ -258,6 +264,28 @@ pub struct StatusView {
     pub services: Vec<ServiceView>,
     /// Active locks in scope.
     pub locks: Vec<LockView>,
+    /// Freeze windows in scope: open now, else the next.
+    pub freezes: Vec<FreezeView>,
+}
+
+/// A freeze window's opening (`status`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct FreezeView {
+    /// Environment.
+    pub environment: String,
+    /// Only these services (none: all).
+    pub services: Option<Vec<String>>,
+    /// Opens, unix ms.
+    pub from: i64,
+    /// Closes, unix ms.
+    pub until: i64,
+    /// Why.
+    pub reason: String,
+    /// The window's zone.
+    pub tz: String,
+    /// `allow` or `deny`.
+    pub rollbacks: String,
 }
 
 /// `GET /history`, `GET /services/{svc}/history`.

@@ -168,11 +168,19 @@ impl Commander {
         {
             return Ok(Err(denial.into()));
         }
-        let locks = self
-            .store
-            .active_locks(Some(environment), crate::clock::now_ms())
-            .await?;
-        if let Some(lock) = blocking_lock(&locks, service, environment) {
+        let now = crate::clock::now_ms();
+        let rollback = action == Action::Rollback;
+        if let Some(window) = self
+            .governance
+            .freeze_in_force(service, environment, rollback, now)
+        {
+            return Ok(Err(Refusal::Frozen {
+                window: Box::new(window),
+                verb: verb_of(action),
+            }));
+        }
+        let locks = self.store.active_locks(Some(environment), now).await?;
+        if let Some(lock) = blocking_lock(&locks, service, environment, rollback) {
             return Ok(Err(Refusal::Locked {
                 lock: Box::new(lock.clone()),
             }));
@@ -316,11 +324,8 @@ impl Commander {
         if let Err(refusal) = self.verify_lock("lock", &spec.target, actor).await {
             return Ok(Err(refusal));
         }
-        let locks = self.locks_in(&spec.target).await?;
-        if let Some(l) = own_lock(&locks, &spec.target) {
-            return Ok(Err(Refusal::AlreadyLocked {
-                lock: Box::new(l.clone()),
-            }));
+        if let Some(l) = self.clashing_lock(spec).await? {
+            return Ok(Err(Refusal::AlreadyLocked { lock: Box::new(l) }));
         }
         if let Some(refusal) = duration_refusal(spec) {
             return Ok(Err(refusal));
@@ -340,12 +345,12 @@ impl Commander {
         if let Err(refusal) = self.verify_lock("unlock", target, actor).await {
             return Ok(Err(refusal));
         }
-        let locks = self.locks_in(target).await?;
-        Ok(match own_lock(&locks, target) {
+        let locks = self.liftable_locks(target).await?;
+        Ok(match to_lift(&locks, target).first() {
             Some(l) => Ok(LockPlan {
                 target: target.clone(),
                 spec: None,
-                existing: Some(l.clone()),
+                existing: Some((*l).clone()),
             }),
             None => Err(Refusal::NotLocked {
                 scope: target.scope(),
@@ -354,14 +359,40 @@ impl Commander {
         })
     }
 
-    /// The locks in force in the target's environment.
-    pub(super) async fn locks_in(
+    /// The scope's own lock (in force, or a window that starts later) whose time overlaps the
+    /// lock `spec` asks for, if any: two locks of one scope at once would make "unlock"
+    /// ambiguous.
+    pub(super) async fn clashing_lock(
+        &self,
+        spec: &LockSpec,
+    ) -> Result<Option<LockRecord>, StoreError> {
+        let now = crate::clock::now_ms();
+        let (start, end) = match spec.window {
+            Some(w) => (w.from.max(now), Some(w.until)),
+            None => (now, spec.duration.map(|d| now + d.as_millis() as i64)),
+        };
+        let service = spec.target.service.as_ref().map(|s| s.as_str());
+        let locks = self.liftable_locks(&spec.target).await?;
+        Ok(locks
+            .into_iter()
+            .filter(|l| l.service.as_deref() == service)
+            .find(|l| {
+                let starts_before_end = end.is_none_or(|e| l.effective_from() < e);
+                let ends_after_start = l.expires_at.is_none_or(|x| x > start);
+                starts_before_end && ends_after_start
+            }))
+    }
+
+    /// The locks "unlock" may lift in the target's environment: those in force, then freeze
+    /// windows that start later.
+    pub(super) async fn liftable_locks(
         &self,
         target: &LockTarget,
     ) -> Result<Vec<LockRecord>, StoreError> {
-        self.store
-            .active_locks(Some(target.environment.as_str()), crate::clock::now_ms())
-            .await
+        let (env, now) = (target.environment.as_str(), crate::clock::now_ms());
+        let mut locks = self.store.active_locks(Some(env), now).await?;
+        locks.extend(self.store.scheduled_locks(Some(env), now).await?);
+        Ok(locks)
     }
 
     async fn stop_plan(
@@ -391,15 +422,37 @@ impl Commander {
     }
 }
 
-/// The lock of exactly this scope (the environment's own, or the service's own).
-pub(super) fn own_lock<'a>(locks: &'a [LockRecord], target: &LockTarget) -> Option<&'a LockRecord> {
+/// What "unlock" lifts, of `locks` (in force first, then scheduled): the scope's own locks in
+/// force; when none is, the scope's soonest freeze window that starts later. Never both, so
+/// lifting an incident lock leaves next weekend's planned freeze in place.
+pub(super) fn to_lift<'a>(locks: &'a [LockRecord], target: &LockTarget) -> Vec<&'a LockRecord> {
     let service = target.service.as_ref().map(|s| s.as_str());
-    locks.iter().find(|l| l.service.as_deref() == service)
+    let now = crate::clock::now_ms();
+    let own = || {
+        locks
+            .iter()
+            .filter(move |l| l.service.as_deref() == service)
+    };
+    let in_force: Vec<&LockRecord> = own().filter(|l| l.effective_from() <= now).collect();
+    if !in_force.is_empty() {
+        return in_force;
+    }
+    own()
+        .min_by_key(|l| l.effective_from())
+        .into_iter()
+        .collect()
 }
 
 /// Why a lock of this duration is refused, if it is.
 pub(super) fn duration_refusal(spec: &LockSpec) -> Option<Refusal> {
-    let d = spec.duration.filter(|d| *d < MIN_LOCK || *d > MAX_LOCK)?;
+    let length = match spec.window {
+        // What remains of it from now: a window said with its start already past holds from now.
+        Some(w) => Some(Duration::from_millis(
+            (w.until - w.from.max(crate::clock::now_ms())).max(0) as u64,
+        )),
+        None => spec.duration,
+    };
+    let d = length.filter(|d| *d < MIN_LOCK || *d > MAX_LOCK)?;
     Some(Refusal::BadLockDuration {
         asked: spec
             .duration_text

@@ -1,7 +1,7 @@
 //! Locks and freezes: a lock covers an environment or one service in it; deploys and
 //! rollbacks there are refused until it expires or someone lifts it.
 
-use super::check::{duration_refusal, own_lock};
+use super::check::{duration_refusal, to_lift};
 use super::{Actor, CommandResult, Commander, LockSpec, LockTarget, Outcome, Refusal, Report};
 use crate::audit::AuditEvent;
 use crate::store::LockRecord;
@@ -14,8 +14,10 @@ pub struct LockReport {
     pub target: LockTarget,
     /// The lock as stored.
     pub lock: LockRecord,
-    /// The duration as the person wrote it, if given.
+    /// The duration as the person wrote it, or the window as words, if given.
     pub duration_text: Option<String>,
+    /// The window, when the lock was given a start or an end.
+    pub window: Option<super::LockWindow>,
 }
 
 /// Locks that were lifted.
@@ -33,16 +35,15 @@ impl Commander {
         if let Err(refusal) = self.verify_lock("lock", &spec.target, actor).await {
             return Ok(Outcome::Refused(refusal));
         }
-        let existing = self.locks_in(&spec.target).await?;
-        if let Some(l) = own_lock(&existing, &spec.target) {
+        let now = crate::clock::now_ms();
+        if let Some(l) = self.clashing_lock(spec).await? {
             return Ok(Outcome::Refused(Refusal::AlreadyLocked {
-                lock: Box::new(l.clone()),
+                lock: Box::new(l),
             }));
         }
         if let Some(refusal) = duration_refusal(spec) {
             return Ok(Outcome::Refused(refusal));
         }
-        let now = crate::clock::now_ms();
         let mut lock = LockRecord {
             id: 0,
             environment: spec.target.environment.to_string(),
@@ -53,7 +54,12 @@ impl Commander {
                 .clone()
                 .unwrap_or_else(|| "no reason given".into()),
             created_at: now,
-            expires_at: spec.duration.map(|d| now + d.as_millis() as i64),
+            expires_at: match spec.window {
+                Some(w) => Some(w.until),
+                None => spec.duration.map(|d| now + d.as_millis() as i64),
+            },
+            starts_at: spec.window.map(|w| w.from).filter(|from| *from > now),
+            rollbacks: spec.rollback_rule(),
         };
         lock.id = self.store.create_lock(&lock).await?;
         self.audit
@@ -71,6 +77,7 @@ impl Commander {
             target: spec.target.clone(),
             lock,
             duration_text: spec.duration_text.clone(),
+            window: spec.window,
         })))
     }
 
@@ -83,12 +90,8 @@ impl Commander {
         if let Err(refusal) = self.verify_lock("unlock", target, actor).await {
             return Ok(Outcome::Refused(refusal));
         }
-        let locks = self.locks_in(target).await?;
-        let service = target.service.as_ref().map(|s| s.as_str());
-        let mine: Vec<&LockRecord> = locks
-            .iter()
-            .filter(|l| l.service.as_deref() == service)
-            .collect();
+        let locks = self.liftable_locks(target).await?;
+        let mine = to_lift(&locks, target);
         if mine.is_empty() {
             return Ok(Outcome::Refused(Refusal::NotLocked {
                 scope: target.scope(),

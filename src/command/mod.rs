@@ -127,6 +127,61 @@ pub struct LockSpec {
     pub duration_text: Option<String>,
     /// Why.
     pub reason: Option<String>,
+    /// A window with its own start ("from Friday 16:00 to Monday 08:00") or end ("until
+    /// 18:00"); it replaces `duration`, and `duration_text` then words the window.
+    #[serde(default)]
+    pub window: Option<LockWindow>,
+    /// Whether rollbacks go through (default: a window lets them, a plain lock does not).
+    #[serde(default)]
+    pub rollbacks: Option<crate::config::RollbackRule>,
+}
+
+/// When a lock with its own start holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LockWindow {
+    /// Starts, unix ms.
+    pub from: i64,
+    /// Ends, unix ms (after `from`).
+    pub until: i64,
+}
+
+impl LockWindow {
+    /// The rollback rule of a window asked for at `now` when the person said none: a freeze
+    /// that starts later is planned (like the config's windows) and lets rollbacks through; a
+    /// lock in force now is an incident and stops them. Decided once, when it is asked for, so
+    /// the confirmation and the stored lock agree even if the start passes before "yes".
+    pub fn default_rollbacks(&self, now: i64) -> crate::config::RollbackRule {
+        use crate::config::RollbackRule;
+        if self.from > now {
+            RollbackRule::Allow
+        } else {
+            RollbackRule::Deny
+        }
+    }
+}
+
+impl LockSpec {
+    /// A lock of `target` for `duration` (None: until lifted), as said.
+    pub fn plain(
+        target: LockTarget,
+        duration: Option<Duration>,
+        reason: Option<String>,
+    ) -> LockSpec {
+        LockSpec {
+            target,
+            duration,
+            duration_text: duration.map(crate::timefmt::span),
+            reason,
+            window: None,
+            rollbacks: None,
+        }
+    }
+
+    /// Whether rollbacks go through this lock: as decided when it was asked for (see
+    /// [`LockWindow::default_rollbacks`]); a lock that says nothing stops them.
+    pub fn rollback_rule(&self) -> crate::config::RollbackRule {
+        self.rollbacks.unwrap_or(crate::config::RollbackRule::Deny)
+    }
 }
 
 /// A run, by its store id (also `DECKHAND_RUN_ID`).

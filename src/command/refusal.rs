@@ -2,7 +2,7 @@
 //! own edge (chat as a sentence, REST as problem details, MCP as a tool error), and tests
 //! assert its [`RefusalKind`] rather than its wording.
 
-use crate::governance::Verb;
+use crate::governance::{FreezeSpan, Verb};
 use crate::store::{ApprovalStatus, LockRecord, RunRecord};
 use serde::Serialize;
 use std::time::Duration;
@@ -37,6 +37,13 @@ pub enum Refusal {
     Locked {
         /// The lock.
         lock: Box<LockRecord>,
+    },
+    /// A freeze window from the config is open over the target.
+    Frozen {
+        /// The window's opening in force.
+        window: Box<FreezeSpan>,
+        /// What was refused: `deploy` or `rollback`.
+        verb: Verb,
     },
     /// Too many actions in the window.
     RateLimited {
@@ -272,6 +279,8 @@ pub enum RefusalKind {
     Incomplete,
     /// See [`Refusal::CannotStart`].
     CannotStart,
+    /// See [`Refusal::Frozen`].
+    Frozen,
 }
 
 impl Refusal {
@@ -306,6 +315,7 @@ impl Refusal {
             Refusal::UnknownEnvironment { .. } => RefusalKind::UnknownEnvironment,
             Refusal::Incomplete { .. } => RefusalKind::Incomplete,
             Refusal::CannotStart { .. } => RefusalKind::CannotStart,
+            Refusal::Frozen { .. } => RefusalKind::Frozen,
         }
     }
 }
@@ -320,6 +330,7 @@ impl Refusal {
             Refusal::UnknownIdentity { .. }
                 | Refusal::NotPermitted { .. }
                 | Refusal::Locked { .. }
+                | Refusal::Frozen { .. }
                 | Refusal::RateLimited { .. }
                 | Refusal::ApprovalPending { .. }
                 | Refusal::OwnRequest { .. }
@@ -330,7 +341,7 @@ impl Refusal {
 
 impl RefusalKind {
     /// Every kind, for tables and exhaustive tests (`the_list_of_kinds_is_complete` keeps it so).
-    pub const ALL: [RefusalKind; 28] = [
+    pub const ALL: [RefusalKind; 29] = [
         RefusalKind::UnknownIdentity,
         RefusalKind::NotPermitted,
         RefusalKind::Locked,
@@ -359,6 +370,7 @@ impl RefusalKind {
         RefusalKind::UnknownEnvironment,
         RefusalKind::Incomplete,
         RefusalKind::CannotStart,
+        RefusalKind::Frozen,
     ];
 
     /// The snake_case name (as in JSON and the conversation tests).
@@ -392,6 +404,7 @@ impl RefusalKind {
             RefusalKind::UnknownEnvironment => "unknown_environment",
             RefusalKind::Incomplete => "incomplete",
             RefusalKind::CannotStart => "cannot_start",
+            RefusalKind::Frozen => "frozen",
         }
     }
 }
@@ -442,6 +455,7 @@ mod tests {
             RefusalKind::UnknownEnvironment => 25,
             RefusalKind::Incomplete => 26,
             RefusalKind::CannotStart => 27,
+            RefusalKind::Frozen => 28,
         };
         for (i, k) in RefusalKind::ALL.iter().enumerate() {
             assert_eq!(position(*k), i, "{k:?}");

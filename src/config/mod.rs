@@ -3,12 +3,14 @@
 mod schema;
 mod validate;
 mod warnings;
+mod windows;
 
 pub use schema::{
     ApiConfig, ApiToken, Config, DialogueConfig, DiscordConfig, Environment, GovernanceConfig,
     MemoryConfig, MemoryRule, NluConfig, Person, Pipeline, Policy, ServeConfig, Service,
     SessionConfig, SlackConfig, SlackTransport, Stage, StageKind, StoreConfig, Strategy,
 };
+pub use windows::{FreezeWindowConfig, RollbackRule};
 
 use std::path::{Path, PathBuf};
 

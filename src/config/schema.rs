@@ -1,6 +1,7 @@
 //! The `deckhand.yaml` schema: every struct rejects unknown fields so a typo is reported
 //! with its line and field name instead of being silently ignored.
 
+use super::windows::FreezeWindowConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -49,6 +50,10 @@ pub struct Config {
     /// The Discord bot, when Deckhand is served to Discord. Secrets come from the environment.
     #[serde(default)]
     pub discord: Option<DiscordConfig>,
+    /// IANA time zone times are read and shown in when a person has none of their own
+    /// (`Europe/Berlin`); default `UTC`.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
     /// Folder of the config file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -320,6 +325,9 @@ pub struct Environment {
     /// Who may do what here; absent fields allow every known person.
     #[serde(default)]
     pub policy: Policy,
+    /// Recurring freeze windows: deploys here are refused while one is open.
+    #[serde(default)]
+    pub windows: Vec<FreezeWindowConfig>,
 }
 
 /// How a new version reaches traffic.
@@ -474,6 +482,9 @@ pub struct Person {
     /// Role names, e.g. `deployer`, `approver`, `sre`.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// The IANA zone this person reads and writes times in (default: the config's `timezone`).
+    #[serde(default)]
+    pub timezone: Option<String>,
 }
 
 /// Which roles may act in an environment (or for one service in it).
@@ -535,6 +546,9 @@ impl Default for GovernanceConfig {
     }
 }
 
+fn default_timezone() -> String {
+    "UTC".into()
+}
 fn default_approval_timeout() -> u64 {
     1800
 }

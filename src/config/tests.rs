@@ -242,3 +242,32 @@ fn stages_are_process_stages_unless_typed_otherwise() {
     let err = parse(&unknown).unwrap_err().to_string();
     assert!(err.contains("kubernetes"), "{err}");
 }
+
+#[test]
+fn freeze_windows_and_time_zones_are_checked() {
+    let good = GOOD.replace(
+        "    order: 2\n",
+        "    order: 2\n    windows:\n      - {deny: \"0 16 * * 5\", duration: 64h, tz: Europe/Berlin, reason: weekend}\n      - {deny: \"0 9 * * *\", duration: 1h, reason: standup, services: [billionmail], rollbacks: deny}\n",
+    );
+    let c = parse(&good).unwrap();
+    assert_eq!(c.timezone, "UTC");
+    assert_eq!(c.environments[0].windows.len(), 2);
+    assert_eq!(c.environments[0].windows[0].rollbacks, RollbackRule::Allow);
+    assert_eq!(c.environments[0].windows[1].rollbacks, RollbackRule::Deny);
+    let bad = format!(
+        "timezone: Mars/Olympus\npeople:\n  ann: {{identities: [\"console:ann\"], timezone: Nowhere/City}}\n{}",
+        good.replace("\"0 16 * * 5\"", "\"0 16 * * fri-day\"")
+            .replace("duration: 1h", "duration: a while")
+            .replace("services: [billionmail]", "services: [nosuch]")
+    );
+    let err = parse(&bad).unwrap_err().to_string();
+    for needle in [
+        "timezone: unknown time zone `Mars/Olympus`",
+        "person `ann`: unknown time zone `Nowhere/City`",
+        "environment `staging` window 1: deny `0 16 * * fri-day` is not a cron line",
+        "environment `staging` window 2: duration `a while` does not read",
+        "environment `staging` window 2: unknown service `nosuch`",
+    ] {
+        assert!(err.contains(needle), "{needle}\n{err}");
+    }
+}

@@ -17,6 +17,7 @@ pub(super) fn problems(config: &Config) -> Vec<String> {
     validate_discord(config, &mut out);
     validate_services(config, &mut out);
     validate_people(config, &mut out);
+    validate_times(config, &mut out);
     validate_policies(config, &mut out);
     validate_memory(config, &mut out);
     validate_pipelines(config, &mut out);
@@ -271,6 +272,35 @@ fn validate_people(config: &Config, out: &mut Vec<String>) {
                 out.push(format!(
                     "identity `{id}` belongs to both `{other}` and `{name}`"
                 ));
+            }
+        }
+    }
+}
+
+/// Time zones (the config's and each person's) and freeze windows.
+fn validate_times(config: &Config, out: &mut Vec<String>) {
+    use crate::governance::freeze::{zone, FreezeWindow};
+    if let Err(e) = zone(&config.timezone) {
+        out.push(format!("timezone: {e}"));
+    }
+    for (name, person) in &config.people {
+        if let Some(Err(e)) = person.timezone.as_deref().map(zone) {
+            out.push(format!("person `{name}`: {e}"));
+        }
+    }
+    for env in &config.environments {
+        for (i, w) in env.windows.iter().enumerate() {
+            if let Err(e) = FreezeWindow::parse(&env.name, w, &config.timezone) {
+                out.push(format!("environment `{}` window {}: {e}", env.name, i + 1));
+            }
+            for s in w.services.iter().flatten() {
+                if config.service(s).is_none() {
+                    out.push(format!(
+                        "environment `{}` window {}: unknown service `{s}`",
+                        env.name,
+                        i + 1
+                    ));
+                }
             }
         }
     }

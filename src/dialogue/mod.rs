@@ -155,6 +155,12 @@ fn merge(into: &mut Slots, from: &Slots, flow: &Flow) -> bool {
         if add.duration.is_some() {
             lock.duration = add.duration;
             lock.duration_text = add.duration_text.clone();
+            lock.window = None;
+        }
+        if add.window.is_some() {
+            lock.window = add.window.clone();
+            lock.duration = None;
+            lock.duration_text = None;
         }
         if add.reason.is_some() {
             lock.reason = add.reason.clone();
@@ -306,7 +312,7 @@ impl Dialogue {
         let p = &parsed.parts;
         if let (Some(time), Intent::Lock | Intent::Unlock) = (&p.time, intent) {
             return Some(format!(
-                "I can't lock from or until a time yet (you said \"{time}\"); nothing was changed. Give a duration such as \"for 2 hours\", or leave it out to lock until someone unlocks."
+                "I can't read \"{time}\" as the start or end of a lock; nothing was changed. Say for example \"from Friday 16:00 to Monday 08:00\", \"until 18:00\" or \"for 2 hours\", or leave it out to lock until someone unlocks."
             ));
         }
         if let (Some(time), Intent::Deploy | Intent::Rollback) = (&p.time, intent) {

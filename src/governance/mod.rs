@@ -2,9 +2,11 @@
 //! and per-person rate limits. Adapter-independent: the bot asks, governance answers with a
 //! permission or a refusal the user can act on.
 
+pub mod freeze;
 mod rate;
 
 pub use crate::nlu::lock_words::{parse_lock_details, LockDetails};
+pub use freeze::{FreezeSpan, FreezeWindow};
 pub use rate::RateLimiter;
 
 use crate::config::Config;
@@ -61,6 +63,7 @@ impl Actor {
 pub struct Governance {
     config: Arc<Config>,
     limiter: RateLimiter,
+    windows: Vec<FreezeWindow>,
 }
 
 impl Governance {
@@ -70,7 +73,49 @@ impl Governance {
             config.governance.rate_limit_actions,
             Duration::from_secs(config.governance.rate_limit_window_secs),
         );
-        Governance { config, limiter }
+        let windows = freeze::windows_of(&config);
+        Governance {
+            config,
+            limiter,
+            windows,
+        }
+    }
+
+    /// The configured freeze windows of `environment`.
+    pub fn windows(&self, environment: &str) -> Vec<FreezeWindow> {
+        self.windows
+            .iter()
+            .filter(|w| w.environment == environment)
+            .cloned()
+            .collect()
+    }
+
+    /// The configured window that refuses this deploy (or rollback) now, if any.
+    pub fn freeze_in_force(
+        &self,
+        service: &str,
+        environment: &str,
+        rollback: bool,
+        now_ms: i64,
+    ) -> Option<FreezeSpan> {
+        freeze::blocking_window(&self.windows(environment), service, rollback, now_ms)
+    }
+
+    /// The window open now, else the next to open, in `environment` (for `service`).
+    pub fn freeze_window_for(
+        &self,
+        service: Option<&str>,
+        environment: &str,
+        now_ms: i64,
+    ) -> Option<FreezeSpan> {
+        freeze::current_or_next(&self.windows(environment), service, now_ms)
+    }
+
+    /// The zone `person` set for themselves, if any (else times are in the config's).
+    pub fn own_timezone(&self, person: Option<&str>) -> Option<&str> {
+        person
+            .and_then(|p| self.config.people.get(p))
+            .and_then(|p| p.timezone.as_deref())
     }
 
     /// Resolves a platform user to an actor.
@@ -222,10 +267,12 @@ pub fn blocking_lock<'a>(
     locks: &'a [LockRecord],
     service: &str,
     environment: &str,
+    rollback: bool,
 ) -> Option<&'a LockRecord> {
     locks
         .iter()
         .filter(|l| l.environment == environment)
+        .filter(|l| !rollback || l.rollbacks == crate::config::RollbackRule::Deny)
         .find(|l| l.service.as_deref().is_none_or(|s| s == service))
 }
 
@@ -237,20 +284,34 @@ pub fn lock_scope(l: &LockRecord) -> String {
     }
 }
 
-/// "staging is locked by bob since 19:20 UTC (12 min ago): incident open; until 21:20 UTC".
+/// "staging is locked by bob since 19:20 UTC (12 min ago): incident open; until 21:20 UTC",
+/// or for a window that starts later "production will be frozen by bob from … until …".
 pub fn describe_lock(l: &LockRecord) -> String {
     let until = l
         .expires_at
         .map(|e| format!(", until {}", utc(e)))
         .unwrap_or_default();
-    format!(
-        "{} is locked by {} since {} ({}){until}: {}",
-        lock_scope(l),
-        l.holder,
-        utc(l.created_at),
-        ago(l.created_at),
-        l.reason
-    )
+    let rollbacks = match l.rollbacks {
+        crate::config::RollbackRule::Allow => " (rollbacks allowed)",
+        crate::config::RollbackRule::Deny => "",
+    };
+    match l.starts_at.filter(|s| *s > crate::clock::now_ms()) {
+        Some(from) => format!(
+            "{} will be frozen by {} from {}{until}{rollbacks}: {}",
+            lock_scope(l),
+            l.holder,
+            utc(from),
+            l.reason
+        ),
+        None => format!(
+            "{} is locked by {} since {} ({}){until}{rollbacks}: {}",
+            lock_scope(l),
+            l.holder,
+            utc(l.effective_from()),
+            ago(l.effective_from()),
+            l.reason
+        ),
+    }
 }
 
 #[cfg(test)]

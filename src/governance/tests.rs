@@ -161,13 +161,21 @@ fn locks_block_their_scope_only() {
         reason: "incident".into(),
         created_at: 0,
         expires_at: None,
+        starts_at: None,
+        rollbacks: crate::config::RollbackRule::Deny,
     };
     let env_wide = [lock("staging", None)];
-    assert!(blocking_lock(&env_wide, "billionmail", "staging").is_some());
-    assert!(blocking_lock(&env_wide, "billionmail", "production").is_none());
+    assert!(blocking_lock(&env_wide, "billionmail", "staging", false).is_some());
+    assert!(blocking_lock(&env_wide, "billionmail", "production", false).is_none());
     let one = [lock("production", Some("payments-api"))];
-    assert!(blocking_lock(&one, "payments-api", "production").is_some());
-    assert!(blocking_lock(&one, "billionmail", "production").is_none());
+    assert!(blocking_lock(&one, "payments-api", "production", false).is_some());
+    assert!(blocking_lock(&one, "billionmail", "production", false).is_none());
+    // A rollback passes a lock only when the lock lets rollbacks through.
+    assert!(blocking_lock(&one, "payments-api", "production", true).is_some());
+    let mut window = one.clone();
+    window[0].rollbacks = crate::config::RollbackRule::Allow;
+    assert!(blocking_lock(&window, "payments-api", "production", true).is_none());
+    assert!(blocking_lock(&window, "payments-api", "production", false).is_some());
     assert!(describe_lock(&one[0])
         .starts_with("payments-api in production is locked by bob since 1970-01-01 00:00 UTC"));
 }

@@ -19,6 +19,22 @@ pub struct LockDetails {
     pub duration_text: Option<String>,
     /// Words after "for" that look like a duration but do not parse ("for a fortnight").
     pub unreadable_duration: Option<String>,
+    /// When it holds, when said with a start or an end ("from Friday 16:00 to Monday 08:00",
+    /// "until 18:00"); it replaces the duration.
+    pub window: Option<SaidWindow>,
+}
+
+/// A lock's start and end as read from the message, resolved when it was read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SaidWindow {
+    /// Starts, unix ms (the moment it was said, for "until ...").
+    pub from: i64,
+    /// Ends, unix ms.
+    pub until: i64,
+    /// The words as written ("from friday 16:00 to monday 08:00").
+    pub text: String,
+    /// The zone they were read in (IANA name), to show the window in.
+    pub tz: String,
 }
 
 /// Words that start the reason of a lock (lowercase; "due" only before "to", "for" only

@@ -8,12 +8,14 @@ mod entities;
 pub mod eval;
 pub mod limits;
 mod lock_scope;
+mod lock_times;
 pub mod lock_words;
 pub mod normalize;
 pub mod parts;
 mod refine;
 mod replies;
 pub mod semantic;
+pub mod time_words;
 mod tokens;
 mod training;
 
@@ -257,6 +259,8 @@ pub struct Nlu {
     replies: replies::ReplyLexicon,
     /// Every word of the training examples outside slot marks.
     known: HashSet<String>,
+    /// The zone times in messages are read in (the config's `timezone`).
+    timezone: jiff::tz::TimeZone,
 }
 
 impl Nlu {
@@ -340,6 +344,7 @@ impl Nlu {
             max_chars: limits::MAX_MESSAGE_CHARS,
             replies,
             known,
+            timezone: jiff::tz::TimeZone::get(&config.timezone).unwrap_or(jiff::tz::TimeZone::UTC),
         })
     }
 
@@ -377,8 +382,19 @@ impl Nlu {
     }
 
     /// Reads one message (at most its first [`limits::MAX_MESSAGE_CHARS`] characters), in
-    /// time linear in its length.
+    /// time linear in its length. A lock's start and end ("freeze production from Friday 16:00
+    /// to Monday 08:00") are read as a window; other times stay words Deckhand cannot honour.
     pub fn parse(&self, text: &str) -> Parsed {
+        lock_times::parse_with_window(self, text, &self.timezone)
+    }
+
+    /// [`Nlu::parse`] with times read in `tz` (the person's own zone) instead of the config's.
+    pub fn parse_in(&self, text: &str, tz: &jiff::tz::TimeZone) -> Parsed {
+        lock_times::parse_with_window(self, text, tz)
+    }
+
+    /// [`Nlu::parse`] without reading a lock window.
+    fn parse_words(&self, text: &str) -> Parsed {
         // Defensive: callers cap messages (and say so); nobody can make the parse read more,
         // before normalising or after (NFKC can lengthen a text).
         let text = limits::cap_to(text, self.max_chars).text;

@@ -216,7 +216,7 @@ impl Nlu {
         parsed.unknown.sort_by_key(|u| u.index);
         if let Some(t) = scope.time.or(time) {
             parsed.invalid.push(format!(
-                "I can't lock from or until a time yet (you said \"{t}\"); give a duration such as \"for 2 hours\", or leave it out to lock until someone unlocks."
+                "I can't read \"{t}\" as the start or end of a lock; nothing was changed. Say for example \"from Friday 16:00 to Monday 08:00\", \"until 18:00\" or \"for 2 hours\", or leave it out to lock until someone unlocks."
             ));
         } else if let (Some(bad), None) = (&scope.unreadable, details.duration) {
             parsed.invalid.push(format!(

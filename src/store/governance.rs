@@ -207,39 +207,6 @@ pub struct DecisionRecord {
     pub decided_at: i64,
 }
 
-/// A lock on an environment, or on one service in it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct LockRecord {
-    /// Id.
-    pub id: i64,
-    /// Environment.
-    pub environment: String,
-    /// Service, or None for the whole environment.
-    pub service: Option<String>,
-    /// Person holding it.
-    pub holder: String,
-    /// Why.
-    pub reason: String,
-    /// Since, unix ms.
-    pub created_at: i64,
-    /// Until, unix ms (None: until unlocked).
-    pub expires_at: Option<i64>,
-}
-
-impl LockRecord {
-    fn from_row(r: &AnyRow) -> Result<LockRecord, sqlx::Error> {
-        Ok(LockRecord {
-            id: get(r, "id")?,
-            environment: get(r, "environment")?,
-            service: get(r, "service")?,
-            holder: get(r, "holder")?,
-            reason: get(r, "reason")?,
-            created_at: get(r, "created_at")?,
-            expires_at: get(r, "expires_at")?,
-        })
-    }
-}
-
 /// The outcome of one deploy, for deploy memory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeployOutcome {
@@ -261,9 +228,6 @@ pub struct DeployOutcome {
 }
 
 pub(super) const APPROVAL_COLUMNS: &str = "SELECT id, action, service, environment, version, strategy, percent, requested_by, platform, channel, thread, command, required, status, note, created_at, expires_at, decided_at, run_id FROM approvals";
-const LOCK_COLUMNS: &str =
-    "SELECT id, environment, service, holder, reason, created_at, expires_at FROM locks";
-
 impl Store {
     /// Records a platform event as handled; false when it was handled before (a redelivery).
     pub async fn first_delivery(
@@ -496,50 +460,6 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
-    }
-
-    /// Locks in force now, optionally only in one environment.
-    pub async fn active_locks(
-        &self,
-        environment: Option<&str>,
-        now: i64,
-    ) -> Result<Vec<LockRecord>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "{LOCK_COLUMNS} WHERE released_at IS NULL AND (expires_at IS NULL OR expires_at > $1) AND ($2 IS NULL OR environment = $2) ORDER BY id"
-        ))
-        .bind(now)
-        .bind(environment.map(str::to_string))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(LockRecord::from_row)
-            .collect::<Result<_, _>>()?)
-    }
-
-    /// Stores a lock; returns its id.
-    pub async fn create_lock(&self, l: &LockRecord) -> Result<i64, StoreError> {
-        let row = sqlx::query("INSERT INTO locks (environment, service, holder, reason, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
-            .bind(&l.environment)
-            .bind(l.service.clone())
-            .bind(&l.holder)
-            .bind(&l.reason)
-            .bind(l.created_at)
-            .bind(l.expires_at)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(get(&row, "id")?)
-    }
-
-    /// Releases one lock; false when it was already released.
-    pub async fn release_lock(&self, id: i64, by: &str, at: i64) -> Result<bool, StoreError> {
-        let r = sqlx::query("UPDATE locks SET released_at = $1, released_by = $2 WHERE id = $3 AND released_at IS NULL")
-            .bind(at)
-            .bind(by)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(r.rows_affected() == 1)
     }
 
     /// The latest finished deploys in an environment (all services), newest first.

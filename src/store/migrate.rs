@@ -42,6 +42,16 @@ const SQLITE: Migrations = &[
         "approval command",
         include_str!("../../migrations/sqlite/0007_approval_command.sql"),
     ),
+    (
+        8,
+        "lock windows",
+        include_str!("../../migrations/sqlite/0008_lock_windows.sql"),
+    ),
+    (
+        9,
+        "schedules",
+        include_str!("../../migrations/sqlite/0009_schedules.sql"),
+    ),
 ];
 const POSTGRES: Migrations = &[
     (
@@ -78,6 +88,16 @@ const POSTGRES: Migrations = &[
         7,
         "approval command",
         include_str!("../../migrations/postgres/0007_approval_command.sql"),
+    ),
+    (
+        8,
+        "lock windows",
+        include_str!("../../migrations/postgres/0008_lock_windows.sql"),
+    ),
+    (
+        9,
+        "schedules",
+        include_str!("../../migrations/postgres/0009_schedules.sql"),
     ),
 ];
 

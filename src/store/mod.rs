@@ -9,21 +9,24 @@ mod builds;
 mod governance;
 mod listing;
 mod live;
+mod locks;
 mod metrics;
 mod migrate;
 mod records;
+mod schedules;
 #[doc(hidden)]
 pub mod testing;
 
 pub use audit::{AuditRow, NewAuditEntry};
 pub use builds::BuildRecord;
 pub use governance::{
-    ApprovalRecord, ApprovalStatus, Decision, DecisionRecord, DeployOutcome, LockRecord,
-    NewApproval,
+    ApprovalRecord, ApprovalStatus, Decision, DecisionRecord, DeployOutcome, NewApproval,
 };
 pub use listing::RunFilter;
+pub use locks::LockRecord;
 pub use metrics::{FinishedRun, PendingSummary, SchemaState, TargetValue};
 pub use records::{Action, Deployment, NewRun, RunRecord, StageRecord};
+pub use schedules::{FireOutcome, NewSchedule, ScheduleKind, ScheduleRecord};
 
 use crate::origin::ThreadKey;
 use crate::pipeline::RunStatus;

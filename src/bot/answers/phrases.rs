@@ -84,3 +84,30 @@ pub(super) fn describe_run(r: &RunSummary) -> String {
         r.environment
     )
 }
+
+/// "🧊 production is frozen now: weekend, until Mon 7 Dec 2026 08:00 CET" or "next freeze of
+/// production: weekend, Fri 4 Dec 2026 16:00 CET to Mon 7 Dec 2026 08:00 CET".
+pub(crate) fn freeze_line(f: &crate::governance::FreezeSpan, now: i64) -> String {
+    let scope = match &f.services {
+        Some(list) => format!("{} in {}", list.join(", "), f.environment),
+        None => f.environment.clone(),
+    };
+    let rollbacks = match f.rollbacks {
+        crate::config::RollbackRule::Allow => "rollbacks allowed",
+        crate::config::RollbackRule::Deny => "rollbacks frozen too",
+    };
+    if f.from <= now {
+        format!(
+            "🧊 {scope} is frozen now: {}, until {} ({rollbacks})",
+            f.reason,
+            crate::timefmt::zoned(f.until, &f.tz)
+        )
+    } else {
+        format!(
+            "🧊 next freeze of {scope}: {}, {} to {} ({rollbacks})",
+            f.reason,
+            crate::timefmt::zoned(f.from, &f.tz),
+            crate::timefmt::zoned(f.until, &f.tz)
+        )
+    }
+}

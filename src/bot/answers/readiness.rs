@@ -28,6 +28,9 @@ pub fn render_readiness(r: &ReadinessReport) -> String {
         lines.push("• Locks:".into());
         lines.extend(r.locks.iter().map(|l| format!("  🔒 {}", describe_lock(l))));
     }
+    for f in &r.freezes {
+        lines.push(format!("• {}", super::phrases::freeze_line(f, r.as_of)));
+    }
     if r.pending_approvals.is_empty() {
         lines.push("• Approvals waiting: none.".into());
     } else {

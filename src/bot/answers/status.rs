@@ -1,6 +1,6 @@
 //! The chat text of a [`StatusReport`].
 
-use super::phrases::{live_line, running_phrase};
+use super::phrases::{freeze_line, live_line, running_phrase};
 use crate::command::reports::{StatusReport, TargetStatus};
 use crate::governance::describe_lock;
 use crate::timefmt::ago;
@@ -8,7 +8,7 @@ use crate::timefmt::ago;
 /// "billionmail:\n  staging: 2.4.0 (deployed by alice 2 min ago, run 4)\n🔒 …".
 pub fn render_status(r: &StatusReport) -> String {
     let mut lines = Vec::new();
-    if r.services.is_empty() && !r.any_lock_active {
+    if r.services.is_empty() && !r.any_lock_active && r.freezes.is_empty() {
         lines.push(
             "Nothing has been deployed through Deckhand yet. Try \"deploy billionmail to staging\"."
                 .to_string(),
@@ -25,6 +25,9 @@ pub fn render_status(r: &StatusReport) -> String {
     }
     for l in &r.locks {
         lines.push(format!("🔒 {}", describe_lock(l)));
+    }
+    for f in &r.freezes {
+        lines.push(freeze_line(f, r.as_of));
     }
     lines.join("\n")
 }

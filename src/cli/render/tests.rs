@@ -205,9 +205,18 @@ fn locks_read_either_holder_spelling() {
     );
     assert_eq!(
         locks_table(&[from_list, from_store]),
-        "ID  ENV         SERVICE       BY     UNTIL                 REASON\n\
-         4   staging     -             bob    2026-12-02 06:00 UTC  freeze\n\
-         5   production  payments-api  carol  unlocked              audit\n"
+        "ID  ENV         SERVICE       BY     FROM  UNTIL                 REASON\n\
+         4   staging     -             bob    -     2026-12-02 06:00 UTC  freeze\n\
+         5   production  payments-api  carol  -     unlocked              audit\n"
+    );
+    // A freeze window that starts later says so, and that rollbacks go through it.
+    let window: LockView = serde_json::from_value(json!({"id": 6, "environment": "production",
+        "service": null, "holder": "bob", "reason": "launch", "created_at": T,
+        "starts_at": T + 3_600_000, "expires_at": T + 7_200_000, "rollbacks": "allow"}))
+    .unwrap();
+    assert_eq!(
+        lock_line(&window),
+        "production will be frozen by bob from 2026-12-02 05:00 UTC until 2026-12-02 06:00 UTC (rollbacks allowed) (lock 6): launch\n"
     );
 }
 

@@ -32,8 +32,11 @@ pub struct ReadinessReport {
     pub last_good_build: Option<GoodBuild>,
     /// Every configured environment, in config order (what runs where is always shown).
     pub targets: Vec<TargetReadiness>,
-    /// Active locks covering the service in scope.
+    /// Active locks covering the service in scope, then those that start later.
     pub locks: Vec<LockRecord>,
+    /// Freeze windows from the config covering the service, per environment in scope: the one
+    /// open now, else the next.
+    pub freezes: Vec<crate::governance::FreezeSpan>,
     /// Approval requests for the service in scope still waiting, oldest first.
     pub pending_approvals: Vec<PendingApproval>,
     /// Deploy memory per environment in scope, in config order.
@@ -144,12 +147,10 @@ pub async fn readiness(
             environment: env,
         })
         .collect();
-    let locks = store
-        .active_locks(environment, now)
-        .await?
-        .into_iter()
-        .filter(|l| l.service.is_none() || l.service.as_deref() == Some(service))
-        .collect();
+    let mut locks = store.active_locks(environment, now).await?;
+    // Freeze windows said in chat that start later matter to "can I deploy?" too.
+    locks.extend(store.scheduled_locks(environment, now).await?);
+    locks.retain(|l| l.service.is_none() || l.service.as_deref() == Some(service));
     let mut pending_approvals = Vec::new();
     for a in store.pending_approvals(service, environment, now).await? {
         pending_approvals.push(pending(store, a).await?);
@@ -162,6 +163,7 @@ pub async fn readiness(
     for env in &envs {
         memories.push(memory(config, store, service, env).await?.0);
     }
+    let freezes = crate::governance::freeze::spans_in_scope(config, &envs, Some(service), now);
     Ok(ReadinessReport {
         query: q.clone(),
         as_of: now,
@@ -169,6 +171,7 @@ pub async fn readiness(
         last_good_build,
         targets,
         locks,
+        freezes,
         pending_approvals,
         memory: memories,
     })

@@ -4,6 +4,8 @@
 use super::{same_release, Attempt, LiveRelease, RunSummary, MEMORY_HISTORY};
 use crate::command::{EnvName, ServiceName};
 use crate::config::Config;
+use crate::governance::freeze::spans_in_scope;
+use crate::governance::FreezeSpan;
 use crate::memory::{facts, Facts};
 use crate::store::{LockRecord, RunRecord, Store, StoreError};
 use serde::Serialize;
@@ -29,10 +31,13 @@ pub struct StatusReport {
     /// The services asked about; without a service in the query, those with a live release
     /// in scope or a run in progress, in config order.
     pub services: Vec<ServiceStatus>,
-    /// Active locks covering the scope.
+    /// Active locks covering the scope, then those made to start later.
     pub locks: Vec<LockRecord>,
     /// Whether any lock is active anywhere, in scope or not.
     pub any_lock_active: bool,
+    /// Freeze windows from the config, per environment in scope: the one open now, else the
+    /// next to open (for the service asked about, when one is).
+    pub freezes: Vec<FreezeSpan>,
 }
 
 /// One service across the environments in scope.
@@ -120,17 +125,20 @@ pub async fn status(
             targets,
         });
     }
-    let locks = store
-        .active_locks(environment, now)
-        .await?
-        .into_iter()
-        .filter(|l| service.is_none() || l.service.is_none() || l.service.as_deref() == service)
-        .collect();
+    let in_scope = |l: &LockRecord| {
+        service.is_none() || l.service.is_none() || l.service.as_deref() == service
+    };
+    let mut locks: Vec<LockRecord> = store.active_locks(environment, now).await?;
+    // Freeze windows said in chat that have not started yet come after the locks in force.
+    locks.extend(store.scheduled_locks(environment, now).await?);
+    locks.retain(in_scope);
+    let freezes = spans_in_scope(config, &envs, service, now);
     Ok(StatusReport {
         query: q.clone(),
         as_of: now,
         services,
         locks,
+        freezes,
         any_lock_active: !store.active_locks(None, now).await?.is_empty(),
     })
 }

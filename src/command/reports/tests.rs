@@ -137,6 +137,8 @@ async fn lock(s: &Store, environment: &str, service: Option<&str>) -> i64 {
         reason: "incident".into(),
         created_at: crate::clock::now_ms(),
         expires_at: None,
+        starts_at: None,
+        rollbacks: crate::config::RollbackRule::Deny,
     })
     .await
     .unwrap()
