@@ -178,41 +178,38 @@ pub fn spans_in_scope(
     let windows = windows_of(config);
     environments
         .iter()
-        .filter_map(|env| {
-            let here: Vec<FreezeWindow> = windows
-                .iter()
-                .filter(|w| &w.environment == env)
-                .cloned()
-                .collect();
-            current_or_next(&here, service, now_ms)
-        })
+        .filter_map(|env| current_or_next(&windows, env, service, now_ms))
         .collect()
 }
 
-/// The open window of `windows` that stops `rollback`-or-deploy of `service` now, if any.
+/// The open window of `windows` in `environment` that stops `rollback`-or-deploy of `service`
+/// now, if any.
 pub fn blocking_window(
     windows: &[FreezeWindow],
+    environment: &str,
     service: &str,
     rollback: bool,
     now_ms: i64,
 ) -> Option<FreezeSpan> {
     windows
         .iter()
-        .filter(|w| w.covers(service))
+        .filter(|w| w.environment == environment && w.covers(service))
         .filter(|w| !rollback || w.rollbacks == RollbackRule::Deny)
         .find_map(|w| w.open_at(now_ms))
 }
 
-/// The window in force now, else the next to open, for `service` (or the environment).
+/// The window of `environment` in force now, else the next to open, for `service` (or the
+/// whole environment).
 pub fn current_or_next(
     windows: &[FreezeWindow],
+    environment: &str,
     service: Option<&str>,
     now_ms: i64,
 ) -> Option<FreezeSpan> {
     let relevant = || {
         windows
             .iter()
-            .filter(move |w| service.is_none_or(|s| w.covers(s)))
+            .filter(move |w| w.environment == environment && service.is_none_or(|s| w.covers(s)))
     };
     relevant()
         .filter_map(|w| w.open_at(now_ms))
@@ -286,16 +283,27 @@ mod tests {
         let now = ms("2026-12-05T12:00:00Z");
         let allow = window("0 16 * * 5", "64h", "Europe/Berlin", RollbackRule::Allow);
         let deny = window("0 16 * * 5", "64h", "Europe/Berlin", RollbackRule::Deny);
-        assert!(blocking_window(std::slice::from_ref(&allow), "api", false, now).is_some());
-        assert!(blocking_window(std::slice::from_ref(&allow), "api", true, now).is_none());
-        assert!(blocking_window(std::slice::from_ref(&deny), "api", true, now).is_some());
+        assert!(blocking_window(
+            std::slice::from_ref(&allow),
+            "production",
+            "api",
+            false,
+            now
+        )
+        .is_some());
+        assert!(
+            blocking_window(std::slice::from_ref(&allow), "production", "api", true, now).is_none()
+        );
+        assert!(
+            blocking_window(std::slice::from_ref(&deny), "production", "api", true, now).is_some()
+        );
         let mut narrow = allow.clone();
         narrow.services = Some(vec!["payments-api".into()]);
         let ws = [narrow];
-        assert!(blocking_window(&ws, "payments-api", false, now).is_some());
-        assert!(blocking_window(&ws, "billionmail", false, now).is_none());
-        assert!(current_or_next(&ws, Some("billionmail"), now).is_none());
-        assert!(current_or_next(&ws, None, now).is_some());
+        assert!(blocking_window(&ws, "production", "payments-api", false, now).is_some());
+        assert!(blocking_window(&ws, "production", "billionmail", false, now).is_none());
+        assert!(current_or_next(&ws, "production", Some("billionmail"), now).is_none());
+        assert!(current_or_next(&ws, "production", None, now).is_some());
     }
 
     #[test]

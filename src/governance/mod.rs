@@ -81,15 +81,6 @@ impl Governance {
         }
     }
 
-    /// The configured freeze windows of `environment`.
-    pub fn windows(&self, environment: &str) -> Vec<FreezeWindow> {
-        self.windows
-            .iter()
-            .filter(|w| w.environment == environment)
-            .cloned()
-            .collect()
-    }
-
     /// The configured window that refuses this deploy (or rollback) now, if any.
     pub fn freeze_in_force(
         &self,
@@ -98,17 +89,7 @@ impl Governance {
         rollback: bool,
         now_ms: i64,
     ) -> Option<FreezeSpan> {
-        freeze::blocking_window(&self.windows(environment), service, rollback, now_ms)
-    }
-
-    /// The window open now, else the next to open, in `environment` (for `service`).
-    pub fn freeze_window_for(
-        &self,
-        service: Option<&str>,
-        environment: &str,
-        now_ms: i64,
-    ) -> Option<FreezeSpan> {
-        freeze::current_or_next(&self.windows(environment), service, now_ms)
+        freeze::blocking_window(&self.windows, environment, service, rollback, now_ms)
     }
 
     /// The zone `person` set for themselves, if any (else times are in the config's).
