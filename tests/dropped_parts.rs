@@ -96,7 +96,18 @@ fn times_and_conditions_are_named() {
         ] {
             let text = frame.replace("{}", when);
             let p = nlu.parse(&text);
-            assert!(p.parts.time.is_some(), "{text}: no time found");
+            // Read as the time to schedule it at, or named as a time that cannot be honoured.
+            assert!(
+                p.slots.when.is_some() || p.parts.time.is_some() || !p.invalid.is_empty(),
+                "{text}: the time was dropped"
+            );
+            if let Some(w) = &p.slots.when {
+                assert!(w.at > deckhand::clock::now_ms(), "{text}");
+                assert!(
+                    p.parts.time.is_none() && p.invalid.is_empty(),
+                    "{text}: {p:?}"
+                );
+            }
         }
     }
 }

@@ -62,6 +62,9 @@ pub async fn run(bot: Arc<Bot>, options: ConsoleOptions, signals: Signals) -> st
     if interactive {
         logs::attach(tx.clone());
     }
+    bot.attach(CHANNEL, sink.clone(), |thread| {
+        ThreadKey::new(CHANNEL, CHANNEL, thread)
+    });
     let upkeep = crate::shutdown::Shutdown::default();
     let background = bot.spawn_background(upkeep.clone());
     bot.deliver_recovery(CHANNEL, sink.clone()).await;

@@ -157,6 +157,10 @@ impl Server {
                 return Err(e);
             }
         };
+        for a in &adapters {
+            let outlet = a.outlet();
+            bot.attach(a.name(), outlet.sink, outlet.channel);
+        }
         let outlets = adapters
             .iter()
             .map(|a| (a.name().to_string(), a.outlet()))

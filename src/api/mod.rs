@@ -16,6 +16,7 @@
 //! - `runs`: deploys, rollbacks, runs, cancel; `events`: the run's SSE stream.
 //! - `services`: status, history, explain, context, readiness.
 //! - `governance`: locks and approvals.
+//! - `schedules`: deploys and rollbacks at a time, and the config's jobs.
 //! - `docs`: the HTML reference page.
 
 pub mod auth;
@@ -25,6 +26,7 @@ mod extract;
 pub mod governance;
 pub mod problem;
 pub mod runs;
+pub mod schedules;
 pub mod services;
 pub mod views;
 
@@ -114,6 +116,7 @@ impl ProgressSink for JournalOnly {
         (name = "services", description = "Status, history, explain, deploy memory, readiness"),
         (name = "locks", description = "Locks and freezes"),
         (name = "approvals", description = "Approval requests and decisions (four-eyes)"),
+        (name = "schedules", description = "Deploys and rollbacks at a time; config jobs"),
     )
 )]
 struct ApiDoc;
@@ -156,6 +159,11 @@ pub fn routes(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(governance::get_approval))
         .routes(routes!(governance::decide))
         .routes(routes!(governance::withdraw))
+        .routes(routes!(
+            schedules::create_schedule,
+            schedules::list_schedules
+        ))
+        .routes(routes!(schedules::get_schedule, schedules::delete_schedule))
         .with_state(state)
         .split_for_parts();
     (router, spec)

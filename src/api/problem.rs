@@ -93,11 +93,16 @@ pub fn status_of(kind: RefusalKind) -> StatusCode {
         | K::NothingRunning
         | K::NothingToRollBack
         | K::NoRollbackPipeline
-        | K::CannotStart => StatusCode::CONFLICT,
-        K::UnknownService | K::UnknownEnvironment | K::Incomplete | K::BadLockDuration => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
-        K::UnknownRun
+        | K::CannotStart
+        | K::ScheduleDone
+        | K::NotApproved => StatusCode::CONFLICT,
+        K::UnknownService
+        | K::UnknownEnvironment
+        | K::Incomplete
+        | K::BadLockDuration
+        | K::CannotSchedule => StatusCode::UNPROCESSABLE_ENTITY,
+        K::UnknownSchedule
+        | K::UnknownRun
         | K::UnknownApproval
         | K::NotLocked
         | K::NoApprovalHere

@@ -59,7 +59,7 @@ pub struct Notify {
 }
 
 /// The outbox and new thread a `notify` names, or why it cannot be used.
-fn notify_target(state: &ApiState, n: &Notify) -> Result<(Outlet, ThreadKey), ApiError> {
+pub(super) fn notify_target(state: &ApiState, n: &Notify) -> Result<(Outlet, ThreadKey), ApiError> {
     let Some(outlet) = state.outlets.get(&n.platform) else {
         let connected: Vec<&str> = state.outlets.keys().map(String::as_str).collect();
         return Err(ApiError::BadRequest(format!(
@@ -129,13 +129,8 @@ pub async fn post_rollback(
     start(&state, &caller, Action::Rollback, req).await
 }
 
-/// Resolves and checks the request's fields, then applies it.
-async fn start(
-    state: &ApiState,
-    caller: &Caller,
-    action: Action,
-    req: RunRequest,
-) -> Answer<(StatusCode, HeaderMap, Json<Accepted>)> {
+/// The deploy or rollback a request names, its names resolved and its fields checked.
+pub(super) fn run_command(state: &ApiState, req: &RunRequest) -> Result<RunCommand, ApiError> {
     let config = state.commander.config();
     let service = ServiceName::resolve(config, &req.service)?;
     let environment = EnvName::resolve(config, &req.environment)?;
@@ -153,6 +148,23 @@ async fn start(
             )));
         }
     }
+    Ok(RunCommand {
+        service,
+        environment,
+        version: req.version.clone(),
+        strategy: req.strategy,
+        percent: req.percent,
+    })
+}
+
+/// Resolves and checks the request's fields, then applies it.
+async fn start(
+    state: &ApiState,
+    caller: &Caller,
+    action: Action,
+    req: RunRequest,
+) -> Answer<(StatusCode, HeaderMap, Json<Accepted>)> {
+    let run = run_command(state, &req)?;
     let notify = req
         .notify
         .as_ref()
@@ -170,16 +182,7 @@ async fn start(
         Some((_, thread)) => Origin::Thread(thread.clone()),
         None => caller.origin(),
     };
-    let command = Command::for_action(
-        action,
-        RunCommand {
-            service,
-            environment,
-            version: req.version,
-            strategy: req.strategy,
-            percent: req.percent,
-        },
-    );
+    let command = Command::for_action(action, run);
     let outcome = state
         .commander
         .apply(command, &caller.0, &origin, progress)

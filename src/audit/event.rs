@@ -175,6 +175,34 @@ pub enum AuditEvent {
         /// Platform identity of who stopped it.
         identity: String,
     },
+    /// A command was stored to run later.
+    ScheduleCreated {
+        /// Schedule id.
+        #[serde(skip)]
+        schedule: i64,
+        /// The command it will run (serialised).
+        command: Value,
+        /// When it fires first, unix ms.
+        fires_at: i64,
+        /// Where it was asked.
+        origin: String,
+    },
+    /// A schedule was cancelled before it fired.
+    ScheduleCancelled {
+        /// Schedule id.
+        #[serde(skip)]
+        schedule: i64,
+    },
+    /// A schedule fired: its command goes through the command layer now.
+    ScheduleFired {
+        /// Schedule id.
+        #[serde(skip)]
+        schedule: i64,
+        /// When it was due, unix ms.
+        due_at: i64,
+        /// What became of it (`started`, `refused`, `missed`, ...).
+        outcome: String,
+    },
     /// A run was found interrupted after a restart.
     RunInterrupted {
         /// Run id.
@@ -205,6 +233,9 @@ impl AuditEvent {
             AuditEvent::RunFinished { .. } => "run.finished",
             AuditEvent::RunCancelled { .. } => "run.cancelled",
             AuditEvent::RunInterrupted { .. } => "run.interrupted",
+            AuditEvent::ScheduleCreated { .. } => "schedule.created",
+            AuditEvent::ScheduleCancelled { .. } => "schedule.cancelled",
+            AuditEvent::ScheduleFired { .. } => "schedule.fired",
         }
     }
 
@@ -229,6 +260,9 @@ impl AuditEvent {
             | AuditEvent::RunFinished { run, .. }
             | AuditEvent::RunCancelled { run, .. }
             | AuditEvent::RunInterrupted { run, .. } => format!("run {run}"),
+            AuditEvent::ScheduleCreated { schedule, .. }
+            | AuditEvent::ScheduleCancelled { schedule }
+            | AuditEvent::ScheduleFired { schedule, .. } => format!("schedule {schedule}"),
         }
     }
 

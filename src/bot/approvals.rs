@@ -117,15 +117,28 @@ impl Bot {
         shutdown: crate::shutdown::Shutdown,
     ) -> tokio::task::JoinHandle<()> {
         let bot = self.clone();
+        let scheduler = crate::schedule::Scheduler::new(
+            self.commander.clone(),
+            crate::store::instance_id(),
+            crate::schedule::DEFAULT_GRACE,
+        );
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(15));
+            bot.sync_jobs().await;
+            // Schedules are looked at every few seconds (one indexed query), the upkeep less
+            // often.
+            let mut fires = tokio::time::interval(Duration::from_secs(5));
+            let mut upkeep = tokio::time::interval(Duration::from_secs(15));
             loop {
                 tokio::select! {
-                    _ = every.tick() => {}
+                    _ = fires.tick() => {
+                        bot.fire_schedules(&scheduler).await;
+                    }
+                    _ = upkeep.tick() => {
+                        let expired = bot.commander.sweep().await;
+                        bot.announce_expired(&expired);
+                    }
                     _ = shutdown.triggered() => return,
                 }
-                let expired = bot.commander.sweep().await;
-                bot.announce_expired(&expired);
             }
         })
     }

@@ -53,6 +53,9 @@ impl Bot {
             Ok(Err(refusal)) => return Ok(Err(NoQuestion::Refused(refusal))),
             Err(crate::command::CommandError::Store(e)) => return Err(e),
         };
+        if let crate::command::Command::Schedule(spec) = &command {
+            return Ok(Ok(self.schedule_question(spec)));
+        }
         match plan {
             Plan::Lock(lock) => Ok(Ok(lock_question(&lock))),
             Plan::Run(plan) => Ok(self
@@ -104,6 +107,47 @@ impl Bot {
             text.push_str(&n);
         }
         Ok(Ok(text))
+    }
+}
+
+impl Bot {
+    /// "Schedule: deploy billionmail 2.4.0 to staging at Thu 3 Dec 2026 18:00 UTC (in 7 h)?"
+    fn schedule_question(&self, spec: &crate::command::ScheduleSpec) -> String {
+        let now = crate::clock::now_ms();
+        let wait = std::time::Duration::from_millis((spec.at - now).max(0) as u64);
+        let mut text = format!(
+            "Schedule: {} at {} (in {})? It runs as you; roles, locks and freezes are checked again then. [yes/no]",
+            crate::command::describe_command(&spec.command),
+            crate::timefmt::zoned(spec.at, &spec.tz),
+            crate::timefmt::span(wait),
+        );
+        if let Some((_, run)) = spec.command.run() {
+            let governance = self.commander.governance();
+            let (service, environment) = (run.service.as_str(), run.environment.as_str());
+            let n = governance.approvals_required(service, environment);
+            if n > 0 {
+                text.push_str(&format!(
+                    "\nIt needs {n} approval{} from someone else{} before then; the request is posted when you confirm.",
+                    if n == 1 { "" } else { "s" },
+                    governance
+                        .approver_roles(service, environment)
+                        .map(|r| format!(" with the role {}", r.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(" or ")))
+                        .unwrap_or_default(),
+                ));
+            }
+            let rollback = spec
+                .command
+                .run()
+                .is_some_and(|(a, _)| a == Action::Rollback);
+            if let Some(w) = governance.freeze_in_force(service, environment, rollback, spec.at) {
+                text.push_str(&format!(
+                    "\n⚠ {environment} is frozen then ({}, until {}): as things stand it would be refused.",
+                    w.reason,
+                    crate::timefmt::zoned(w.until, &w.tz)
+                ));
+            }
+        }
+        text
     }
 }
 

@@ -13,6 +13,7 @@ mod promote;
 mod recovery;
 pub(crate) mod refusals;
 mod resolve;
+mod schedules;
 mod stopping;
 mod undo;
 
@@ -63,6 +64,9 @@ pub struct Bot {
     commander: Commander,
     /// The latest sink of each platform, for messages not caused by a message (expiry notices).
     sinks: std::sync::Mutex<HashMap<String, Arc<dyn EventSink>>>,
+    /// How each attached platform names a new conversation in a channel (config jobs'
+    /// `notify`).
+    channels: std::sync::Mutex<HashMap<String, ChannelKey>>,
     /// Messages about runs a crash interrupted, until their platform has a sink.
     recovery: std::sync::Mutex<Vec<recovery::Notice>>,
 }
@@ -80,6 +84,9 @@ pub fn fault(context: &str, error: &dyn std::fmt::Display) -> String {
     tracing::error!(reference = %reference, error = %error, "{context}");
     format!("Something went wrong while {context} (ref {reference}); nothing else was changed. The details are in Deckhand's log.")
 }
+
+/// How a platform names a new conversation in one of its channels, by the channel's id.
+pub type ChannelKey = fn(&str) -> ThreadKey;
 
 impl Bot {
     /// Opens the store (marking runs a crash left behind as interrupted), trains the NLU and
@@ -119,6 +126,7 @@ impl Bot {
             store,
             commander,
             sinks: std::sync::Mutex::new(HashMap::new()),
+            channels: std::sync::Mutex::new(HashMap::new()),
             recovery: std::sync::Mutex::new(recovered),
         })
     }
@@ -145,6 +153,29 @@ impl Bot {
 
     fn executor(&self) -> &Executor {
         self.commander.executor()
+    }
+
+    /// Attaches a platform's outbox before any message arrives, so what Deckhand starts on
+    /// its own (schedule fires, expiry notices) reaches its threads after a restart too;
+    /// `channel` names a new conversation in one of its channels.
+    pub fn attach(&self, platform: &str, sink: Arc<dyn EventSink>, channel: ChannelKey) {
+        self.sinks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(platform.to_string(), sink);
+        self.channels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(platform.to_string(), channel);
+    }
+
+    fn channel_key(&self, platform: &str, channel: &str) -> Option<ThreadKey> {
+        let f = *self
+            .channels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(platform)?;
+        Some(f(channel))
     }
 
     fn sink_for(&self, platform: &str) -> Option<Arc<dyn EventSink>> {
@@ -301,6 +332,9 @@ impl Bot {
                 return;
             }
             out.reply(&mut session, text);
+        }
+        if let Some(ask) = crate::nlu::schedule_words::read(&msg.text) {
+            return self.schedules_asked(ask, &actor, &mut session, &out).await;
         }
         // Only an explicit reply decides an approval request; the command layer counts it
         // towards the rate limit like any other action.

@@ -66,6 +66,20 @@ pub(super) fn show(outcome: &Outcome, session: &mut Session, out: &Out) {
                 required: i64::from(ticket.required),
             });
         }
+        Outcome::Answer(report @ Report::Scheduled(r)) => {
+            out.reply(session, report_text(report));
+            if let Some(ticket) = &r.approval {
+                let text = approval_request(ticket, REPLY_HINT);
+                session.record("deckhand", &text);
+                out.sink.emit(BotEvent::ApprovalRequest {
+                    thread: out.thread.clone(),
+                    approval_id: ticket.id,
+                    text,
+                    requested_by: ticket.requested_by.clone(),
+                    required: i64::from(ticket.required),
+                });
+            }
+        }
         Outcome::Answer(report) => out.reply(session, report_text(report)),
         Outcome::Refused(refusal) => out.refuse(session, refusal),
     }
@@ -97,6 +111,18 @@ pub fn approval_request_event(t: &ApprovalTicket, thread: ThreadKey) -> BotEvent
         approval_id: t.id,
         // Typed replies in this channel do not reach a request made elsewhere: buttons do.
         text: approval_request(t, "Use the buttons below (or the API)"),
+        requested_by: t.requested_by.clone(),
+        required: i64::from(t.required),
+    }
+}
+
+/// The approval request for a ticket made in `thread`, decided there by a typed reply or
+/// the buttons.
+pub(super) fn approval_request_in_thread(t: &ApprovalTicket, thread: ThreadKey) -> BotEvent {
+    BotEvent::ApprovalRequest {
+        thread,
+        approval_id: t.id,
+        text: approval_request(t, REPLY_HINT),
         requested_by: t.requested_by.clone(),
         required: i64::from(t.required),
     }
@@ -135,6 +161,9 @@ pub fn report_text(report: &Report) -> String {
         Report::History(r) => super::answers::render_history(r),
         Report::Explanation(r) => super::answers::render_explanation(r),
         Report::Readiness(r) => super::answers::render_readiness(r),
+        Report::Scheduled(r) => super::schedules::scheduled(r),
+        Report::Unscheduled(u) => super::schedules::unscheduled(u),
+        Report::Schedules(r) => super::schedules::listing(r),
         Report::Context(r) => {
             let (service, environment) = (&r.query.service, &r.query.environment);
             let facts = r.facts.summary(r.as_of).unwrap_or_else(|| {
@@ -171,6 +200,17 @@ fn decided(d: &DecisionReport) -> String {
             d.by, d.requested_by
         ),
         DecisionResult::Started { .. } => format!("✅ Approved by {}. Starting: {what}.", d.by),
+        DecisionResult::Scheduled { schedule, fires_at } => match fires_at {
+            Some(at) => format!(
+                "✅ Approved by {}: schedule #{schedule} ({what}) will run at {}; everything else is checked again then.",
+                d.by,
+                utc(*at)
+            ),
+            None => format!(
+                "Approved by {}, but schedule #{schedule} is no longer waiting; nothing will run.",
+                d.by
+            ),
+        },
         DecisionResult::Refused { refusal } => format!(
             "Approved by {}, but it can't run now: {}",
             d.by,

@@ -168,6 +168,26 @@ pub fn reply_for(refusal: &Refusal) -> String {
         Refusal::Incomplete { .. } => {
             "That request is missing a service or environment; please ask again.".into()
         }
+        Refusal::CannotSchedule { reason } => {
+            format!("I can't schedule that: {reason}. Nothing was scheduled.")
+        }
+        Refusal::UnknownSchedule { schedule } => format!(
+            "There is no schedule #{schedule}. Say \"list schedules\" to see the ones waiting."
+        ),
+        Refusal::ScheduleDone {
+            schedule,
+            cancelled_at,
+        } => match cancelled_at {
+            Some(at) => format!(
+                "Schedule #{schedule} was already cancelled at {}; nothing changed.",
+                utc(*at)
+            ),
+            None => format!("Schedule #{schedule} has already fired; nothing changed."),
+        },
+        Refusal::NotApproved { approval, status } => format!(
+            "Request #{approval} was not approved by the scheduled time ({}), so nothing ran.",
+            status.as_str()
+        ),
     }
 }
 

@@ -2,7 +2,8 @@
 //! names are checked against the config, a lock's duration and reason come from its slots.
 
 use crate::command::{
-    Command, EnvName, LockSpec, LockTarget, LockWindow, Refusal, RunCommand, ServiceName,
+    Command, EnvName, LockSpec, LockTarget, LockWindow, Refusal, RunCommand, ScheduleSpec,
+    ServiceName,
 };
 use crate::config::Config;
 use crate::dialogue::Request;
@@ -35,6 +36,17 @@ pub fn resolve(req: &Request, config: &Config) -> Option<Result<Command, Refusal
         }),
         Intent::Unlock => target(req, config).map(Command::Unlock),
         _ => return None,
+    };
+    // A time makes it a schedule of that command.
+    let command = match (&req.when, req.intent) {
+        (Some(w), Intent::Deploy | Intent::Rollback) => command.map(|c| {
+            Command::Schedule(ScheduleSpec {
+                command: Box::new(c),
+                at: w.at,
+                tz: w.tz.clone(),
+            })
+        }),
+        _ => command,
     };
     Some(command)
 }

@@ -73,6 +73,13 @@ pub enum DecisionResult {
     },
     /// The request is rejected and will not run.
     Rejected,
+    /// Approved for a schedule: its run starts when the schedule fires (checked again then).
+    Scheduled {
+        /// The schedule.
+        schedule: i64,
+        /// When it fires, unix ms (None: it was cancelled or has fired).
+        fires_at: Option<i64>,
+    },
     /// Approved, and its run started.
     Started {
         /// The run.
@@ -176,7 +183,13 @@ impl Commander {
             Ok(None) => Ok(Outcome::Refused(self.closed(&a).await?)),
             Ok(Some(result)) => {
                 let result = match result {
-                    Recorded::Final => self.approved(&a, action, &run, actor, progress).await?,
+                    Recorded::Final => match self.bound_schedule(a.id).await? {
+                        Some(s) => DecisionResult::Scheduled {
+                            schedule: s.id,
+                            fires_at: s.next_fire_at,
+                        },
+                        None => self.approved(&a, action, &run, actor, progress).await?,
+                    },
                     Recorded::Waiting(r) => r,
                 };
                 Ok(Outcome::Answer(Report::Decided(DecisionReport {

@@ -149,7 +149,14 @@ impl Commander {
                 .await?
                 .map(|p| Plan::Lock(Box::new(p))),
             Command::Stop(target) => self.stop_plan(target, actor).await?.map(Plan::Stop),
-            Command::Decide(_) | Command::Withdraw(_) | Command::Query(_) => Ok(Plan::Direct),
+            Command::Schedule(spec) => self
+                .verify_schedule(spec, actor)
+                .await
+                .map(|()| Plan::Direct),
+            Command::Decide(_)
+            | Command::Withdraw(_)
+            | Command::Unschedule(_)
+            | Command::Query(_) => Ok(Plan::Direct),
         };
         Ok(plan)
     }

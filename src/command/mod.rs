@@ -29,6 +29,7 @@ mod query;
 mod refusal;
 pub mod reports;
 mod runs;
+mod schedules;
 mod stop;
 
 pub use crate::governance::Actor;
@@ -39,6 +40,10 @@ pub use locks::{LockReport, UnlockReport};
 pub use names::{EnvName, ServiceName};
 pub use query::Query;
 pub use refusal::{Refusal, RefusalKind};
+pub use schedules::{
+    describe_command, ScheduleEntry, ScheduleRef, ScheduleReport, ScheduleSpec, SchedulesQuery,
+    SchedulesReport, UnscheduleReport, MAX_AHEAD_MS,
+};
 pub use stop::StopReport;
 
 use crate::audit::{Audit, AuditEvent};
@@ -75,6 +80,10 @@ pub enum Command {
     Decide(Decide),
     /// The requester withdraws their own pending approval request.
     Withdraw(ApprovalRef),
+    /// Store a command to run once at a time.
+    Schedule(ScheduleSpec),
+    /// Cancel a schedule before it fires.
+    Unschedule(ScheduleRef),
     /// A question (status, history, explain, context, readiness); never stored, so it is
     /// not serialised.
     #[serde(skip)]
@@ -281,6 +290,8 @@ impl Command {
             Command::Stop(_) => "cancel",
             Command::Decide(d) => d.decision.as_str(),
             Command::Withdraw(_) => "withdraw",
+            Command::Schedule(_) => "schedule",
+            Command::Unschedule(_) => "unschedule",
             Command::Query(_) => "query",
         }
     }
@@ -294,6 +305,8 @@ impl Command {
             Command::Lock(l) => l.target.scope(),
             Command::Unlock(t) => t.scope(),
             Command::Stop(_) | Command::Withdraw(_) => "cancel".into(),
+            Command::Schedule(s) => s.command.subject(),
+            Command::Unschedule(r) => format!("schedule {}", r.id),
             Command::Query(_) => "query".into(),
             Command::Decide(d) => match &d.approval {
                 ApprovalRef::Id { id } => format!("approval {id}"),
@@ -363,6 +376,12 @@ pub enum Report {
     Context(Box<reports::ContextReport>),
     /// Whether a service is ready to go out.
     Readiness(Box<reports::ReadinessReport>),
+    /// A command was stored to run later.
+    Scheduled(Box<ScheduleReport>),
+    /// A schedule was cancelled.
+    Unscheduled(Box<UnscheduleReport>),
+    /// The schedules.
+    Schedules(Box<SchedulesReport>),
 }
 
 /// A fault below the command layer (the store failed): nothing the person did wrong.
@@ -533,6 +552,8 @@ impl Commander {
             Command::Stop(target) => self.stop(&target, actor).await?,
             Command::Decide(d) => self.decide(&d, actor, progress).await?,
             Command::Withdraw(r) => self.withdraw(&r, actor).await?,
+            Command::Schedule(spec) => self.schedule(&spec, actor, origin).await?,
+            Command::Unschedule(r) => self.unschedule(&r, actor).await?,
             Command::Query(q) => Outcome::Answer(self.query(&q).await?),
         };
         Ok(outcome)

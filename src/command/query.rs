@@ -19,6 +19,8 @@ pub enum Query {
     Context(ContextQuery),
     /// Whether a service is ready to go out: newest build, targets, locks, approvals waiting.
     Readiness(ReadinessQuery),
+    /// The schedules waiting (or all of them).
+    Schedules(super::SchedulesQuery),
 }
 
 impl Commander {
@@ -37,6 +39,7 @@ impl Commander {
             Query::Readiness(q) => {
                 Report::Readiness(Box::new(reports::readiness(config, store, q).await?))
             }
+            Query::Schedules(q) => self.schedules(q).await?,
         })
     }
 }

@@ -217,6 +217,31 @@ pub enum Refusal {
         /// The executor's reason.
         reason: String,
     },
+    /// The command cannot be stored to run later (the time is past, too far ahead, or the
+    /// command is not one that can wait).
+    CannotSchedule {
+        /// Why.
+        reason: String,
+    },
+    /// No schedule by that id.
+    UnknownSchedule {
+        /// The id given.
+        schedule: i64,
+    },
+    /// The schedule has fired for the last time or was cancelled.
+    ScheduleDone {
+        /// The schedule.
+        schedule: i64,
+        /// When it was cancelled, if it was.
+        cancelled_at: Option<i64>,
+    },
+    /// A scheduled deploy whose approval was not given by its fire time: not run.
+    NotApproved {
+        /// The approval request bound to the schedule.
+        approval: i64,
+        /// Where it stands.
+        status: ApprovalStatus,
+    },
 }
 
 /// The kind of a refusal, for tests, metrics and status-code mapping.
@@ -281,6 +306,14 @@ pub enum RefusalKind {
     CannotStart,
     /// See [`Refusal::Frozen`].
     Frozen,
+    /// See [`Refusal::CannotSchedule`].
+    CannotSchedule,
+    /// See [`Refusal::UnknownSchedule`].
+    UnknownSchedule,
+    /// See [`Refusal::ScheduleDone`].
+    ScheduleDone,
+    /// See [`Refusal::NotApproved`].
+    NotApproved,
 }
 
 impl Refusal {
@@ -316,6 +349,10 @@ impl Refusal {
             Refusal::Incomplete { .. } => RefusalKind::Incomplete,
             Refusal::CannotStart { .. } => RefusalKind::CannotStart,
             Refusal::Frozen { .. } => RefusalKind::Frozen,
+            Refusal::CannotSchedule { .. } => RefusalKind::CannotSchedule,
+            Refusal::UnknownSchedule { .. } => RefusalKind::UnknownSchedule,
+            Refusal::ScheduleDone { .. } => RefusalKind::ScheduleDone,
+            Refusal::NotApproved { .. } => RefusalKind::NotApproved,
         }
     }
 }
@@ -341,7 +378,7 @@ impl Refusal {
 
 impl RefusalKind {
     /// Every kind, for tables and exhaustive tests (`the_list_of_kinds_is_complete` keeps it so).
-    pub const ALL: [RefusalKind; 29] = [
+    pub const ALL: [RefusalKind; 33] = [
         RefusalKind::UnknownIdentity,
         RefusalKind::NotPermitted,
         RefusalKind::Locked,
@@ -371,6 +408,10 @@ impl RefusalKind {
         RefusalKind::Incomplete,
         RefusalKind::CannotStart,
         RefusalKind::Frozen,
+        RefusalKind::CannotSchedule,
+        RefusalKind::UnknownSchedule,
+        RefusalKind::ScheduleDone,
+        RefusalKind::NotApproved,
     ];
 
     /// The snake_case name (as in JSON and the conversation tests).
@@ -405,6 +446,10 @@ impl RefusalKind {
             RefusalKind::Incomplete => "incomplete",
             RefusalKind::CannotStart => "cannot_start",
             RefusalKind::Frozen => "frozen",
+            RefusalKind::CannotSchedule => "cannot_schedule",
+            RefusalKind::UnknownSchedule => "unknown_schedule",
+            RefusalKind::ScheduleDone => "schedule_done",
+            RefusalKind::NotApproved => "not_approved",
         }
     }
 }
@@ -456,6 +501,10 @@ mod tests {
             RefusalKind::Incomplete => 26,
             RefusalKind::CannotStart => 27,
             RefusalKind::Frozen => 28,
+            RefusalKind::CannotSchedule => 29,
+            RefusalKind::UnknownSchedule => 30,
+            RefusalKind::ScheduleDone => 31,
+            RefusalKind::NotApproved => 32,
         };
         for (i, k) in RefusalKind::ALL.iter().enumerate() {
             assert_eq!(position(*k), i, "{k:?}");

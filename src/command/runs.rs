@@ -7,7 +7,7 @@ use super::{
 };
 use crate::audit::AuditEvent;
 use crate::pipeline::StartError;
-use crate::store::{Action, ApprovalStatus, NewApproval, NewRun};
+use crate::store::{Action, NewApproval, NewRun};
 use std::time::Duration;
 
 impl Commander {
@@ -43,38 +43,28 @@ impl Commander {
                 .await;
         }
         // Only a chat thread needs it; the API and MCP decide by id.
-        let typed_decisions = origin.thread().is_some();
-        if let Some(open) = self
-            .store
-            .latest_approval_from(origin)
-            .await?
-            .filter(|_| typed_decisions)
-        {
-            if open.status == ApprovalStatus::Pending && crate::clock::now_ms() < open.expires_at {
-                // One open request per thread keeps a typed "approve" unambiguous.
-                let refusal = Refusal::ApprovalPending {
-                    approval: open.id,
-                    requested_by: open.requested_by,
-                };
-                let refusal = self
-                    .refused(command.verb(), &command.subject(), actor, refusal)
-                    .await;
-                return Ok(Outcome::Refused(refusal));
-            }
+        if let Some(refusal) = self.open_request_in(origin).await? {
+            let refusal = self
+                .refused(command.verb(), &command.subject(), actor, refusal)
+                .await;
+            return Ok(Outcome::Refused(refusal));
         }
         let ticket = self
-            .create_approval(action, run, required, actor, origin)
+            .create_approval(action, run, required, actor, origin, None)
             .await?;
         Ok(Outcome::AwaitingApproval(ticket))
     }
 
-    async fn create_approval(
+    /// Stores an approval request for a run; it waits the configured timeout, or until
+    /// `due_by` (a scheduled run's fire time).
+    pub(super) async fn create_approval(
         &self,
         action: Action,
         mut run: RunCommand,
         required: u32,
         actor: &Actor,
         origin: &Origin,
+        due_by: Option<i64>,
     ) -> CommandResult<ApprovalTicket> {
         let (service, environment) = (run.service.to_string(), run.environment.to_string());
         let note = match (action, self.memory(&service, &environment).await?) {
@@ -84,7 +74,10 @@ impl Commander {
         let strategy = self.default_strategy(&run);
         run.strategy = Some(strategy);
         let now = crate::clock::now_ms();
-        let timeout = Duration::from_secs(self.config.governance.approval_timeout_secs);
+        let timeout = match due_by {
+            Some(at) => Duration::from_millis((at - now).max(0) as u64),
+            None => Duration::from_secs(self.config.governance.approval_timeout_secs),
+        };
         let command = Command::for_action(action, run.clone());
         let new = NewApproval {
             action,

@@ -1,10 +1,12 @@
 //! Configuration: loading `deckhand.yaml`, validating it and looking things up in it.
 
+mod jobs;
 mod schema;
 mod validate;
 mod warnings;
 mod windows;
 
+pub use jobs::{JobConfig, JobNotify, JobRun};
 pub use schema::{
     ApiConfig, ApiToken, Config, DialogueConfig, DiscordConfig, Environment, GovernanceConfig,
     MemoryConfig, MemoryRule, NluConfig, Person, Pipeline, Policy, ServeConfig, Service,

@@ -54,6 +54,9 @@ pub struct Config {
     /// (`Europe/Berlin`); default `UTC`.
     #[serde(default = "default_timezone")]
     pub timezone: String,
+    /// Recurring deploys or rollbacks on a cron line (`jobs:`).
+    #[serde(default)]
+    pub jobs: Vec<super::JobConfig>,
     /// Folder of the config file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,

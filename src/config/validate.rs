@@ -18,6 +18,7 @@ pub(super) fn problems(config: &Config) -> Vec<String> {
     validate_services(config, &mut out);
     validate_people(config, &mut out);
     validate_times(config, &mut out);
+    validate_jobs(config, &mut out);
     validate_policies(config, &mut out);
     validate_memory(config, &mut out);
     validate_pipelines(config, &mut out);
@@ -271,6 +272,50 @@ fn validate_people(config: &Config, out: &mut Vec<String>) {
             if let Some(other) = identities.insert(id, name) {
                 out.push(format!(
                     "identity `{id}` belongs to both `{other}` and `{name}`"
+                ));
+            }
+        }
+    }
+}
+
+/// The `jobs:` list: unique names, a cron line and zone that read, a declared person,
+/// exactly one deploy or rollback whose names resolve, a known platform to notify.
+fn validate_jobs(config: &Config, out: &mut Vec<String>) {
+    use crate::governance::freeze::{five_field_cron, zone};
+    let mut names = std::collections::BTreeSet::new();
+    for (i, job) in config.jobs.iter().enumerate() {
+        let at = format!("job {} (`{}`)", i + 1, job.name);
+        if job.name.trim().is_empty() {
+            out.push(format!("job {}: the name is empty", i + 1));
+        }
+        if !names.insert(job.name.as_str()) {
+            out.push(format!("{at}: the name is used twice"));
+        }
+        if let Err(e) = five_field_cron(&job.cron) {
+            out.push(format!("{at}: `{}` is not a cron line: {e}", job.cron));
+        }
+        if let Some(Err(e)) = job.tz.as_deref().map(zone) {
+            out.push(format!("{at}: {e}"));
+        }
+        if !config.people.contains_key(&job.run_as) {
+            out.push(format!("{at}: run_as `{}` is not in people", job.run_as));
+        }
+        match job.target() {
+            None => out.push(format!("{at}: give exactly one of deploy or rollback")),
+            Some((_, run)) => {
+                if config.service(&run.service).is_none() {
+                    out.push(format!("{at}: unknown service `{}`", run.service));
+                }
+                if config.environment(&run.environment).is_none() {
+                    out.push(format!("{at}: unknown environment `{}`", run.environment));
+                }
+            }
+        }
+        if let Some(n) = &job.notify {
+            if !["console", "slack", "discord"].contains(&n.platform.as_str()) {
+                out.push(format!(
+                    "{at}: notify.platform `{}` is not console, slack or discord",
+                    n.platform
                 ));
             }
         }

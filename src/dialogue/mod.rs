@@ -33,6 +33,8 @@ pub struct Request {
     pub lock: Option<LockDetails>,
     /// "promote": deploy the version another environment runs.
     pub promote_from: Option<PromoteFrom>,
+    /// When it runs (None: now); a request with a time is stored as a schedule.
+    pub when: Option<crate::nlu::SaidTime>,
 }
 
 impl Request {
@@ -51,6 +53,7 @@ impl Request {
             },
             lock: s.lock.clone(),
             promote_from: s.promote_from.clone(),
+            when: s.when.clone(),
         }
     }
 }
@@ -115,6 +118,10 @@ pub fn describe(intent: Intent, s: &Slots) -> String {
         });
         out.push_str(v);
     }
+    if let Some(w) = &s.when {
+        out.push(' ');
+        out.push_str(&w.text);
+    }
     out
 }
 
@@ -166,6 +173,10 @@ fn merge(into: &mut Slots, from: &Slots, flow: &Flow) -> bool {
             lock.reason = add.reason.clone();
         }
         into.lock = Some(lock);
+    }
+    if from.when.is_some() && matches!(intent, Some(Intent::Deploy | Intent::Rollback)) {
+        // A time said in an answer ("no, at 19:00") replaces the first one.
+        into.when = from.when.clone();
     }
     if from.promote_from.is_some() && intent == Some(Intent::Deploy) {
         into.promote_from = from.promote_from.clone();
@@ -316,13 +327,26 @@ impl Dialogue {
             ));
         }
         if let (Some(time), Intent::Deploy | Intent::Rollback) = (&p.time, intent) {
-            let (noun, verb) = if intent == Intent::Deploy {
-                ("deploys", "deploy")
+            let verb = if intent == Intent::Deploy {
+                "deploy"
             } else {
-                ("rollbacks", "roll back")
+                "roll back"
             };
+            if !matches!(parsed.intent, Intent::Deploy | Intent::Rollback) {
+                // An answer or a correction: the time belongs in the request itself, so that
+                // the question asked again shows it before anything is stored.
+                return Some(format!(
+                    "A time given in an answer is not used (you said \"{time}\"); nothing was run or scheduled. Ask again with the time in the request, e.g. `{now} at 18:00`."
+                ));
+            }
             return Some(format!(
-                "I can't schedule {noun} yet (you said \"{time}\"); nothing was run. Say `{now}` to {verb} now."
+                "I can't read \"{time}\" as a time to {verb} at; nothing was run or scheduled. Say for example \"at 18:00\", \"tomorrow at 9\" or \"in 2 hours\", or `{now}` to {verb} now."
+            ));
+        }
+        if let (Some(w), Some(_)) = (&slots.when, &slots.promote_from) {
+            return Some(format!(
+                "I can't schedule a promotion yet (you said \"{}\"): what the source environment runs may change before then. Nothing was run; name the version to deploy at that time, or promote now.",
+                w.text
             ));
         }
         if matches!(intent, Intent::Lock | Intent::Unlock) && !p.excluded.is_empty() {

@@ -35,6 +35,7 @@ fn deploy(service: &str, env: &str) -> Request {
         percent: None,
         lock: None,
         promote_from: None,
+        when: None,
     }
 }
 

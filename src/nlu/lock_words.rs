@@ -37,6 +37,18 @@ pub struct SaidWindow {
     pub tz: String,
 }
 
+/// When a deploy or rollback should run, as read from the message ("at 18:00", "tomorrow at
+/// 9", "in 2 hours"), resolved when it was read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SaidTime {
+    /// When, unix ms.
+    pub at: i64,
+    /// The words as written.
+    pub text: String,
+    /// The zone they were read in (IANA name), to show the time in.
+    pub tz: String,
+}
+
 /// Words that start the reason of a lock (lowercase; "due" only before "to", "for" only
 /// before "the").
 pub const REASON_MARKERS: [&str; 17] = [

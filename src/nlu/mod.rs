@@ -14,6 +14,7 @@ pub mod normalize;
 pub mod parts;
 mod refine;
 mod replies;
+pub mod schedule_words;
 pub mod semantic;
 pub mod time_words;
 mod tokens;
@@ -23,7 +24,7 @@ pub use entities::{
     damerau_levenshtein, parse_version, version_order_key, Entity, Extraction, SlotKind,
     UnknownTerm, VersionKey,
 };
-pub use lock_words::{parse_lock_details, LockDetails};
+pub use lock_words::{parse_lock_details, LockDetails, SaidTime};
 pub use normalize::normalize;
 pub use parts::Parts;
 pub use replies::Reply;
@@ -174,6 +175,8 @@ pub struct Slots {
     pub lock: Option<LockDetails>,
     /// "promote X [from dev] to staging": deploy what the source environment runs.
     pub promote_from: Option<PromoteFrom>,
+    /// A deploy's or rollback's time ("at 18:00"): it is scheduled, not run now.
+    pub when: Option<lock_words::SaidTime>,
 }
 
 impl Slots {

@@ -189,8 +189,8 @@ pub(super) fn time_at(words: &[&str], i: usize) -> Option<usize> {
         }
         "in" if next.parse::<u32>().is_ok_and(|n| n <= 120) && after.is_empty() => Some(2),
         "tomorrow" | "tmrw" | "tmr" | "tonight" | "tonite" | "overnight" | "later" | "eod"
-        | "eow" | "midnight" | "noon" | "schedule" | "scheduled" | "weekly" | "daily"
-        | "nightly" | "weekday" | "weekdays" => Some(1),
+        | "yesterday" | "ago" | "eow" | "midnight" | "noon" | "schedule" | "scheduled"
+        | "weekly" | "daily" | "nightly" | "weekday" | "weekdays" => Some(1),
         "every"
             if WEEKDAYS.contains(&next)
                 || DAY_PARTS.contains(&next)
@@ -452,6 +452,7 @@ mod tests {
             ("deploy billionmail next week", "next week"),
             ("deploy billionmail this evening", "this evening"),
             ("schedule a deploy of billionmail", "schedule"),
+            ("deploy redis to dev yesterday", "yesterday"),
             ("deploy billionmail by end of day", "end of day"),
             ("every weekday at 06:00 run healthcheck", "every weekday"),
             ("deploy billionmail to staging at 18.00", "at 18.00"),

@@ -6,7 +6,7 @@
 //! scheduled. A fire due longer ago than the grace period (the process was down) is reported
 //! as missed and not run: a deploy meant for 18:00 must not happen at 09:00 the next day.
 
-use crate::command::{Command, Commander, Origin, Outcome, Refusal};
+use crate::command::{Command, Commander, Outcome, Refusal};
 use crate::origin::ThreadKey;
 use crate::pipeline::ProgressSink;
 use crate::store::{FireOutcome, NewSchedule, ScheduleKind, ScheduleRecord, StoreError};
@@ -180,8 +180,18 @@ impl Scheduler {
         )))
     }
 
-    /// Fires every schedule due now that this replica wins the claim for.
+    /// Fires every schedule due now that this replica wins the claim for; every run reports
+    /// to `progress`.
     pub async fn tick(&self, progress: Arc<dyn ProgressSink>) -> Result<Vec<Fire>, StoreError> {
+        self.tick_with(&|_| progress.clone()).await
+    }
+
+    /// [`Scheduler::tick`] with the progress of each fire's run going where `progress_for`
+    /// says (its schedule's thread).
+    pub async fn tick_with(
+        &self,
+        progress_for: &(dyn Fn(&ScheduleRecord) -> Arc<dyn ProgressSink> + Send + Sync),
+    ) -> Result<Vec<Fire>, StoreError> {
         let now = crate::clock::now_ms();
         let store = self.commander.store();
         let mut fires = Vec::new();
@@ -203,7 +213,7 @@ impl Scheduler {
                 fires.push(self.fire(s, due_at, FireResult::Cancelled));
                 continue;
             }
-            let result = self.run(&s, due_at, now, progress.clone()).await?;
+            let result = self.run(&s, due_at, now, progress_for(&s)).await?;
             fires.push(self.fire(s, due_at, result));
         }
         Ok(fires)
@@ -232,6 +242,7 @@ impl Scheduler {
             store
                 .finish_fire(s.id, due_at, FireOutcome::Missed, &detail, None)
                 .await?;
+            self.audited(s, due_at, FireOutcome::Missed).await;
             return Ok(FireResult::Missed { late_by: late });
         }
         let command = match serde_json::from_str::<Command>(&s.command) {
@@ -244,13 +255,7 @@ impl Scheduler {
                 return Ok(FireResult::Unreadable(detail));
             }
         };
-        let actor = self.commander.governance().actor_for_person(&s.created_by);
-        let origin = Origin::Schedule { id: s.id };
-        let outcome = match self
-            .commander
-            .apply(command, &actor, &origin, progress)
-            .await
-        {
+        let outcome = match self.commander.fire(s, command, progress).await {
             Ok(o) => o,
             Err(e) => {
                 store
@@ -263,7 +268,25 @@ impl Scheduler {
         };
         let (kind, detail, run) = recorded(&outcome);
         store.finish_fire(s.id, due_at, kind, &detail, run).await?;
+        self.audited(s, due_at, kind).await;
         Ok(FireResult::Fired(Box::new(outcome)))
+    }
+}
+
+impl Scheduler {
+    /// The fire in the audit trail (the command it ran is audited as any other).
+    async fn audited(&self, s: &ScheduleRecord, due_at: i64, outcome: FireOutcome) {
+        self.commander
+            .audit()
+            .log(
+                &s.created_by,
+                crate::audit::AuditEvent::ScheduleFired {
+                    schedule: s.id,
+                    due_at,
+                    outcome: outcome.as_str().to_string(),
+                },
+            )
+            .await;
     }
 }
 

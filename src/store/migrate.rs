@@ -52,6 +52,11 @@ const SQLITE: Migrations = &[
         "schedules",
         include_str!("../../migrations/sqlite/0009_schedules.sql"),
     ),
+    (
+        10,
+        "schedule jobs",
+        include_str!("../../migrations/sqlite/0010_schedule_jobs.sql"),
+    ),
 ];
 const POSTGRES: Migrations = &[
     (
@@ -98,6 +103,11 @@ const POSTGRES: Migrations = &[
         9,
         "schedules",
         include_str!("../../migrations/postgres/0009_schedules.sql"),
+    ),
+    (
+        10,
+        "schedule jobs",
+        include_str!("../../migrations/postgres/0010_schedule_jobs.sql"),
     ),
 ];
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 
 /// What a run does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Build and release a version.

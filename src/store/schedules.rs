@@ -106,9 +106,15 @@ pub struct ScheduleRecord {
     pub created_at: i64,
     /// When it was cancelled, unix ms.
     pub cancelled_at: Option<i64>,
+    /// Who cancelled it.
+    pub cancelled_by: Option<String>,
+    /// The approval request bound to it (a scheduled deploy that needs approval).
+    pub approval_id: Option<i64>,
+    /// The config job it stands for (`jobs:`), if any.
+    pub job: Option<String>,
 }
 
-const COLUMNS: &str = "SELECT id, kind, cron, tz, next_fire_at, command, created_by, platform, channel, thread, created_at, cancelled_at FROM schedules";
+const COLUMNS: &str = "SELECT id, kind, cron, tz, next_fire_at, command, created_by, platform, channel, thread, created_at, cancelled_at, cancelled_by, approval_id, job FROM schedules";
 
 fn from_row(r: &AnyRow) -> Result<ScheduleRecord, sqlx::Error> {
     let kind: String = get(r, "kind")?;
@@ -131,6 +137,9 @@ fn from_row(r: &AnyRow) -> Result<ScheduleRecord, sqlx::Error> {
         ),
         created_at: get(r, "created_at")?,
         cancelled_at: get(r, "cancelled_at")?,
+        cancelled_by: get(r, "cancelled_by")?,
+        approval_id: get(r, "approval_id")?,
+        job: get(r, "job")?,
     })
 }
 
@@ -273,5 +282,124 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(r.rows_affected() == 1)
+    }
+
+    /// Binds an approval request to a schedule: deciding it approves that fire only.
+    pub async fn bind_approval(
+        &self,
+        schedule_id: i64,
+        approval_id: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE schedules SET approval_id = $1 WHERE id = $2")
+            .bind(approval_id)
+            .bind(schedule_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The schedule an approval request is bound to, if any.
+    pub async fn schedule_for_approval(
+        &self,
+        approval_id: i64,
+    ) -> Result<Option<ScheduleRecord>, StoreError> {
+        let row = sqlx::query(&format!("{COLUMNS} WHERE approval_id = $1"))
+            .bind(approval_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(from_row).transpose()?)
+    }
+
+    /// Schedules newest first: those still to fire, or (with `all`) every one, at most `limit`.
+    pub async fn list_schedules(
+        &self,
+        all: bool,
+        limit: u32,
+    ) -> Result<Vec<ScheduleRecord>, StoreError> {
+        let filter = if all {
+            ""
+        } else {
+            " WHERE next_fire_at IS NOT NULL"
+        };
+        let rows = sqlx::query(&format!("{COLUMNS}{filter} ORDER BY id DESC LIMIT $1"))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Puts the config job `name` in place as a recurring schedule, or brings its row in
+    /// step (a changed cron line, zone, command or person; a job back in the config after it
+    /// was removed). The next fire is kept when nothing that decides it changed, so a
+    /// restart never skips or repeats one. Returns the schedule's id.
+    pub async fn sync_job(&self, name: &str, s: &NewSchedule) -> Result<i64, StoreError> {
+        let existing = sqlx::query(&format!("{COLUMNS} WHERE job = $1"))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = existing else {
+            let row = sqlx::query("INSERT INTO schedules (kind, cron, tz, next_fire_at, command, created_by, platform, channel, thread, created_at, job) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (job) DO NOTHING RETURNING id")
+                .bind(s.kind.as_str())
+                .bind(s.cron.clone())
+                .bind(&s.tz)
+                .bind(s.next_fire_at)
+                .bind(&s.command)
+                .bind(&s.created_by)
+                .bind(&s.report_to.platform)
+                .bind(&s.report_to.channel)
+                .bind(&s.report_to.thread)
+                .bind(s.created_at)
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+            return match row {
+                Some(r) => Ok(get(&r, "id")?),
+                // Another replica inserted it between our read and insert.
+                None => Box::pin(self.sync_job(name, s)).await,
+            };
+        };
+        let old = from_row(&row)?;
+        let same = old.cron == s.cron
+            && old.tz == s.tz
+            && old.command == s.command
+            && old.created_by == s.created_by
+            && old.report_to == s.report_to
+            && old.cancelled_at.is_none()
+            && old.next_fire_at.is_some();
+        if !same {
+            sqlx::query("UPDATE schedules SET cron = $1, tz = $2, next_fire_at = $3, command = $4, created_by = $5, platform = $6, channel = $7, thread = $8, cancelled_at = NULL, cancelled_by = NULL WHERE id = $9")
+                .bind(s.cron.clone())
+                .bind(&s.tz)
+                .bind(s.next_fire_at)
+                .bind(&s.command)
+                .bind(&s.created_by)
+                .bind(&s.report_to.platform)
+                .bind(&s.report_to.channel)
+                .bind(&s.report_to.thread)
+                .bind(old.id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(old.id)
+    }
+
+    /// Cancels the job schedules whose names are not in `keep` (jobs removed from the
+    /// config); returns how many.
+    pub async fn retire_jobs(&self, keep: &[String], at: i64) -> Result<u64, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{COLUMNS} WHERE job IS NOT NULL AND next_fire_at IS NOT NULL"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut n = 0;
+        for r in rows.iter().map(from_row) {
+            let r = r?;
+            if r.job.as_ref().is_some_and(|j| !keep.contains(j))
+                && self.cancel_schedule(r.id, "config", at).await?
+            {
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 }

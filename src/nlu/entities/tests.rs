@@ -376,7 +376,7 @@ fn ordinary_numbers_next_to_punctuation_are_not_refused_versions() {
         "canary at 12.5%",
         "lock dev for 1.5h",
         "it got 2.5x faster",
-        "deploy billionmail to staging until 10:30",
+        "deploy billionmail to staging at 10:30",
         "deploy billionmail 2.4.0; thanks",
         "deploy billionmail 2.4.0, then redis",
         "is 2.4.0's build ready?",

@@ -5,7 +5,7 @@
 //! as the lock's window. Any other request keeps its times as words Deckhand cannot honour
 //! yet, named to the user by the dialogue.
 
-use super::lock_words::SaidWindow;
+use super::lock_words::{SaidTime, SaidWindow};
 use super::time_words::{find_time, TimeContext, TimeSpec};
 use super::{Intent, LockDetails, Nlu, Parsed};
 use jiff::tz::TimeZone;
@@ -25,10 +25,14 @@ pub(super) fn parse_with_window(nlu: &Nlu, text: &str, tz: &TimeZone) -> Parsed 
             let mut masked = text.to_string();
             masked.replace_range(phrase.span.clone(), &" ".repeat(phrase.span.len()));
             let mut parsed = nlu.parse_words(&masked);
+            let said = text[phrase.span.clone()].trim().to_string();
+            if matches!(parsed.intent, Intent::Deploy | Intent::Rollback) {
+                run_time(&mut parsed, phrase.spec, said, tz);
+                return parsed;
+            }
             if parsed.intent != Intent::Lock {
                 return nlu.parse_words(text);
             }
-            let said = text[phrase.span.clone()].trim().to_string();
             match phrase.spec {
                 TimeSpec::Between { from, to } => {
                     let details = parsed.slots.lock.get_or_insert_with(LockDetails::default);
@@ -56,7 +60,10 @@ pub(super) fn parse_with_window(nlu: &Nlu, text: &str, tz: &TimeZone) -> Parsed 
         }
         Err(e) => {
             let mut parsed = nlu.parse_words(text);
-            if parsed.intent == Intent::Lock {
+            if matches!(
+                parsed.intent,
+                Intent::Lock | Intent::Deploy | Intent::Rollback
+            ) {
                 // The time is named with why it cannot be read, once, instead of generically.
                 parsed.invalid.retain(|m| !m.starts_with("I can't read \""));
                 parsed.parts.time = None;
@@ -65,6 +72,31 @@ pub(super) fn parse_with_window(nlu: &Nlu, text: &str, tz: &TimeZone) -> Parsed 
             parsed
         }
         Ok(None) => nlu.parse_words(text),
+    }
+}
+
+/// A deploy's or rollback's time: one instant schedules it; a window or a recurrence cannot
+/// be honoured from chat and is named.
+fn run_time(parsed: &mut Parsed, spec: TimeSpec, said: String, tz: &TimeZone) {
+    let verb = if parsed.intent == Intent::Deploy {
+        "deploy"
+    } else {
+        "rollback"
+    };
+    match spec {
+        TimeSpec::At(at) => {
+            parsed.slots.when = Some(SaidTime {
+                at: at.as_millisecond(),
+                text: said,
+                tz: tz.iana_name().unwrap_or("UTC").to_string(),
+            });
+        }
+        TimeSpec::Between { .. } => parsed.invalid.push(format!(
+            "A {verb} happens at one time, not over a window (you said \"{said}\"); say for example \"at 18:00\" or \"tomorrow at 9\"."
+        )),
+        TimeSpec::Every { .. } => parsed.invalid.push(format!(
+            "I can't set up a recurring {verb} from chat (you said \"{said}\"); recurring ones go in the `jobs:` list of the Deckhand config."
+        )),
     }
 }
 

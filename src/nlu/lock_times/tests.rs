@@ -90,20 +90,46 @@ fn a_lock_start_without_an_end_or_a_recurring_freeze_is_named_not_dropped() {
 }
 
 #[test]
-fn other_requests_keep_their_times_as_words_deckhand_cannot_honour() {
+fn a_deploy_or_rollback_at_a_time_carries_the_time() {
     let nlu = nlu();
-    for text in [
-        "deploy billionmail to staging at 18:00",
-        "deploy billionmail to staging tomorrow at 9",
-        "rollback redis in production at 17:30",
+    for (text, said) in [
+        ("deploy billionmail to staging at 18:00", "at 18:00"),
+        (
+            "deploy billionmail to staging tomorrow at 9",
+            "tomorrow at 9",
+        ),
+        ("rollback redis in production at 17:30", "at 17:30"),
+        (
+            "deploy billionmail 2.4.0 to staging in 2 hours",
+            "in 2 hours",
+        ),
     ] {
         let p = nlu.parse(text);
-        assert_ne!(p.intent, Intent::Lock, "{text}");
-        assert!(p.slots.lock.is_none(), "{text}");
         assert!(
-            p.parts.time.is_some(),
-            "{text}: the time is no longer named"
+            matches!(p.intent, Intent::Deploy | Intent::Rollback),
+            "{text}"
         );
+        assert!(p.slots.lock.is_none(), "{text}");
+        let when = p
+            .slots
+            .when
+            .as_ref()
+            .unwrap_or_else(|| panic!("{text}: no time"));
+        assert_eq!(when.text, said, "{text}");
+        assert!(when.at > crate::clock::now_ms(), "{text}");
+        // The phrase was cut out before the names were read.
+        assert!(p.parts.time.is_none(), "{text}");
+        assert!(p.invalid.is_empty(), "{text}: {:?}", p.invalid);
+        assert!(p.slots.environment.is_some(), "{text}");
+    }
+    for text in [
+        "deploy billionmail to staging every weekday at 6",
+        "deploy billionmail to staging from 16:00 to 18:00",
+        "rollback redis in production until 17:30",
+    ] {
+        let p = nlu.parse(text);
+        assert!(p.slots.when.is_none(), "{text}");
+        assert_eq!(p.invalid.len(), 1, "{text}: {:?}", p.invalid);
     }
 }
 
