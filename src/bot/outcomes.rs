@@ -55,34 +55,25 @@ pub(super) fn describe_run(action: Action, run: &RunCommand) -> String {
 pub(super) fn show(outcome: &Outcome, session: &mut Session, out: &Out) {
     match outcome {
         Outcome::Started(_) => {}
-        Outcome::AwaitingApproval(ticket) => {
-            let text = approval_request(ticket, REPLY_HINT);
-            session.record("deckhand", &text);
-            out.sink.emit(BotEvent::ApprovalRequest {
-                thread: out.thread.clone(),
-                approval_id: ticket.id,
-                text,
-                requested_by: ticket.requested_by.clone(),
-                required: i64::from(ticket.required),
-            });
-        }
+        Outcome::AwaitingApproval(ticket) => request_approval(ticket, session, out),
         Outcome::Answer(report @ Report::Scheduled(r)) => {
             out.reply(session, report_text(report));
             if let Some(ticket) = &r.approval {
-                let text = approval_request(ticket, REPLY_HINT);
-                session.record("deckhand", &text);
-                out.sink.emit(BotEvent::ApprovalRequest {
-                    thread: out.thread.clone(),
-                    approval_id: ticket.id,
-                    text,
-                    requested_by: ticket.requested_by.clone(),
-                    required: i64::from(ticket.required),
-                });
+                request_approval(ticket, session, out);
             }
         }
         Outcome::Answer(report) => out.reply(session, report_text(report)),
         Outcome::Refused(refusal) => out.refuse(session, refusal),
     }
+}
+
+/// Posts the approval request of a ticket made in this thread (kept in its history).
+fn request_approval(ticket: &ApprovalTicket, session: &mut Session, out: &Out) {
+    let event = approval_request_in_thread(ticket, out.thread.clone());
+    if let BotEvent::ApprovalRequest { text, .. } = &event {
+        session.record("deckhand", text);
+    }
+    out.sink.emit(event);
 }
 
 /// The text of an outcome that is a reply (the approval request's text for a ticket).

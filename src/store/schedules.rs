@@ -146,7 +146,19 @@ fn from_row(r: &AnyRow) -> Result<ScheduleRecord, sqlx::Error> {
 impl Store {
     /// Stores a schedule; returns its id.
     pub async fn create_schedule(&self, s: &NewSchedule) -> Result<i64, StoreError> {
-        let row = sqlx::query("INSERT INTO schedules (kind, cron, tz, next_fire_at, command, created_by, platform, channel, thread, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id")
+        let row = self.insert_schedule(s, None).await?;
+        // Without a job name nothing can conflict.
+        let row = row.ok_or(StoreError::Query(sqlx::Error::RowNotFound))?;
+        Ok(get(&row, "id")?)
+    }
+
+    /// Inserts a schedule (for `job`, unless that job has one already: None).
+    async fn insert_schedule(
+        &self,
+        s: &NewSchedule,
+        job: Option<&str>,
+    ) -> Result<Option<AnyRow>, StoreError> {
+        let row = sqlx::query("INSERT INTO schedules (kind, cron, tz, next_fire_at, command, created_by, platform, channel, thread, created_at, job) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (job) DO NOTHING RETURNING id")
             .bind(s.kind.as_str())
             .bind(s.cron.clone())
             .bind(&s.tz)
@@ -157,9 +169,10 @@ impl Store {
             .bind(&s.report_to.channel)
             .bind(&s.report_to.thread)
             .bind(s.created_at)
-            .fetch_one(&self.pool)
+            .bind(job)
+            .fetch_optional(&self.pool)
             .await?;
-        Ok(get(&row, "id")?)
+        Ok(row)
     }
 
     /// One schedule by id.
@@ -338,20 +351,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         let Some(row) = existing else {
-            let row = sqlx::query("INSERT INTO schedules (kind, cron, tz, next_fire_at, command, created_by, platform, channel, thread, created_at, job) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (job) DO NOTHING RETURNING id")
-                .bind(s.kind.as_str())
-                .bind(s.cron.clone())
-                .bind(&s.tz)
-                .bind(s.next_fire_at)
-                .bind(&s.command)
-                .bind(&s.created_by)
-                .bind(&s.report_to.platform)
-                .bind(&s.report_to.channel)
-                .bind(&s.report_to.thread)
-                .bind(s.created_at)
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await?;
+            let row = self.insert_schedule(s, Some(name)).await?;
             return match row {
                 Some(r) => Ok(get(&r, "id")?),
                 // Another replica inserted it between our read and insert.
