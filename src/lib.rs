@@ -59,3 +59,4 @@ pub mod schedule;
 pub mod shutdown;
 pub mod store;
 pub mod timefmt;
+pub mod versions;

@@ -150,6 +150,7 @@ pub fn routes(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(services::service_explain))
         .routes(routes!(services::service_context))
         .routes(routes!(services::service_readiness))
+        .routes(routes!(services::updates))
         .routes(routes!(
             governance::list_locks,
             governance::create_lock,

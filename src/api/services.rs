@@ -122,6 +122,45 @@ pub async fn status_all(
     }
 }
 
+/// Filters of `GET /updates`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatesParams {
+    /// Only this environment (name or alias; default: every one).
+    pub environment: Option<String>,
+    /// Only this service (name or alias; default: all).
+    pub service: Option<String>,
+}
+
+/// What newer versions could go out where: each service's newest version (from its
+/// `versions` command, else its newest good build) against what runs in each environment.
+#[utoipa::path(get, path = "/api/v1/updates", tag = "services", params(UpdatesParams),
+    responses(
+        (status = 200, description = "One entry per service and environment", body = crate::command::reports::UpdatesReport),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown service or environment", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn updates(
+    State(state): State<ApiState>,
+    _caller: Caller,
+    Params(q): Params<UpdatesParams>,
+) -> Answer<Json<crate::command::reports::UpdatesReport>> {
+    let services = match q.service.as_deref() {
+        Some(name) => Some(vec![service(&state, name)?]),
+        None => None,
+    };
+    let query = crate::command::reports::UpdatesQuery {
+        services,
+        environment: env(&state, q.environment.as_deref())?,
+    };
+    match ask(&state, Query::Updates(query)).await? {
+        Report::Updates(r) => Ok(Json(*r)),
+        _ => Err(ApiError::unexpected()),
+    }
+}
+
 /// The latest deployments of one service.
 #[utoipa::path(get, path = "/api/v1/services/{service}/history", tag = "services",
     params(("service" = String, Path, description = "Service name or alias"), HistoryParams),

@@ -16,6 +16,7 @@ mod resolve;
 mod schedules;
 mod stopping;
 mod undo;
+mod updates;
 
 pub use outcomes::{approval_request_event, report_text};
 pub use progress::ChatProgress;
@@ -335,6 +336,9 @@ impl Bot {
         }
         if let Some(ask) = crate::nlu::schedule_words::read(&msg.text) {
             return self.schedules_asked(ask, &actor, &mut session, &out).await;
+        }
+        if crate::nlu::update_words::asks_whats_new(&msg.text) {
+            return self.whats_new(&parsed, &actor, &mut session, &out).await;
         }
         // Only an explicit reply decides an approval request; the command layer counts it
         // towards the rate limit like any other action.

@@ -155,6 +155,7 @@ pub fn report_text(report: &Report) -> String {
         Report::Scheduled(r) => super::schedules::scheduled(r),
         Report::Unscheduled(u) => super::schedules::unscheduled(u),
         Report::Schedules(r) => super::schedules::listing(r),
+        Report::Updates(r) => super::updates::render_updates(r),
         Report::Context(r) => {
             let (service, environment) = (&r.query.service, &r.query.environment);
             let facts = r.facts.summary(r.as_of).unwrap_or_else(|| {

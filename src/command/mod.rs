@@ -382,6 +382,8 @@ pub enum Report {
     Unscheduled(Box<UnscheduleReport>),
     /// The schedules.
     Schedules(Box<SchedulesReport>),
+    /// Newer versions and where they could go.
+    Updates(Box<reports::UpdatesReport>),
 }
 
 /// A fault below the command layer (the store failed): nothing the person did wrong.

@@ -2,7 +2,9 @@
 //! ask what runs where), count towards no rate limit and change nothing, so they are not
 //! audited; each answers with a typed report.
 
-use super::reports::{self, ContextQuery, ExplainQuery, HistoryQuery, ReadinessQuery, StatusQuery};
+use super::reports::{
+    self, ContextQuery, ExplainQuery, HistoryQuery, ReadinessQuery, StatusQuery, UpdatesQuery,
+};
 use super::{Commander, Report};
 use crate::store::StoreError;
 
@@ -21,6 +23,8 @@ pub enum Query {
     Readiness(ReadinessQuery),
     /// The schedules waiting (or all of them).
     Schedules(super::SchedulesQuery),
+    /// What newer versions could go out where ("what's new").
+    Updates(UpdatesQuery),
 }
 
 impl Commander {
@@ -40,6 +44,9 @@ impl Commander {
                 Report::Readiness(Box::new(reports::readiness(config, store, q).await?))
             }
             Query::Schedules(q) => self.schedules(q).await?,
+            Query::Updates(q) => {
+                Report::Updates(Box::new(reports::updates(config, store, q).await?))
+            }
         })
     }
 }

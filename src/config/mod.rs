@@ -11,6 +11,7 @@ pub use schema::{
     ApiConfig, ApiToken, Config, DialogueConfig, DiscordConfig, Environment, GovernanceConfig,
     MemoryConfig, MemoryRule, NluConfig, Person, Pipeline, Policy, ServeConfig, Service,
     SessionConfig, SlackConfig, SlackTransport, Stage, StageKind, StoreConfig, Strategy,
+    VersionsCommand,
 };
 pub use windows::{FreezeWindowConfig, RollbackRule};
 

@@ -306,6 +306,22 @@ pub struct Service {
     /// Per-environment policy overrides for this service (fields given replace the environment's).
     #[serde(default)]
     pub policies: BTreeMap<String, Policy>,
+    /// How to list the versions that can be deployed (default: the pipeline's, else the
+    /// newest good build recorded).
+    #[serde(default)]
+    pub versions: Option<VersionsCommand>,
+}
+
+/// A command printing one deployable version per line, oldest first (newest last); run like a
+/// stage (`sh -c` in the config folder, the pipeline's `env`, `DECKHAND_SERVICE`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionsCommand {
+    /// The command.
+    pub command: String,
+    /// Seconds before it is stopped (default 30).
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
 }
 
 /// A target environment.
@@ -395,6 +411,10 @@ pub struct Pipeline {
     /// (build, test) nothing has changed, so no automatic rollback runs. Absent: any failure.
     #[serde(default)]
     pub rollback_from: Option<String>,
+    /// How to list the deployable versions of the services it deploys (a service's own
+    /// `versions` wins).
+    #[serde(default)]
+    pub versions: Option<VersionsCommand>,
 }
 
 /// One step of a pipeline. Written `{ name, command, timeout_secs }` for a shell command

@@ -19,6 +19,7 @@ pub mod semantic;
 pub mod time_words;
 mod tokens;
 mod training;
+pub mod update_words;
 
 pub use entities::{
     damerau_levenshtein, parse_version, version_order_key, Entity, Extraction, SlotKind,

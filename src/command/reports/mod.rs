@@ -14,6 +14,7 @@ mod readiness;
 mod status;
 #[cfg(test)]
 mod tests;
+mod updates;
 
 pub use context::{context, memory, ContextQuery, ContextReport};
 pub use explain::{explain, ExplainQuery, Explanation, FailedRun, FailedStage};
@@ -23,6 +24,7 @@ pub use readiness::{
     ReadinessReport, TargetReadiness,
 };
 pub use status::{status, ServiceStatus, StatusQuery, StatusReport, TargetStatus};
+pub use updates::{updates, UpdateEntry, UpdatesQuery, UpdatesReport};
 
 use crate::pipeline::RunStatus;
 use crate::store::{Action, Deployment, RunRecord};

@@ -1,0 +1,211 @@
+//! What versions of a service are available, newest last: from the command the config names
+//! (`versions:` on the service or its pipeline, printing one version per line, oldest first),
+//! else from the builds its pipeline recorded. `status`, "what's new" and "update all
+//! services" compare the newest with what runs in each environment.
+//!
+//! The command runs like a stage (`sh -c` in the config folder, the pipeline's `env`,
+//! `DECKHAND_SERVICE`, its own process group, killed at the timeout), never with chat text in
+//! it. A line that is not a version is an error naming it, not a version skipped: a listing
+//! that does not read must not make "no updates" look true.
+
+use crate::config::Config;
+use crate::nlu::{parse_version, version_order_key};
+use crate::store::{Store, StoreError};
+use serde::Serialize;
+use std::process::Stdio;
+use std::time::Duration;
+
+/// How the available versions were found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VersionSource {
+    /// The config's `versions` command.
+    Command,
+    /// The newest good build the pipeline recorded.
+    Builds,
+}
+
+/// The versions of one service that could be deployed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Available {
+    /// Oldest first, newest last.
+    pub versions: Vec<String>,
+    /// Where they came from.
+    pub source: VersionSource,
+}
+
+impl Available {
+    /// The newest one.
+    pub fn newest(&self) -> Option<&str> {
+        self.versions.last().map(String::as_str)
+    }
+}
+
+/// Why the versions could not be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum VersionsError {
+    /// The command could not be started.
+    #[error("the versions command of {service} could not start: {reason}")]
+    Spawn {
+        /// The service.
+        service: String,
+        /// Why.
+        reason: String,
+    },
+    /// It ran longer than its timeout.
+    #[error("the versions command of {service} took longer than {secs} s and was stopped")]
+    Timeout {
+        /// The service.
+        service: String,
+        /// The timeout.
+        secs: u64,
+    },
+    /// It failed.
+    #[error("the versions command of {service} failed (exit {code}): {stderr}")]
+    Failed {
+        /// The service.
+        service: String,
+        /// Its exit code (-1: killed by a signal).
+        code: i32,
+        /// The end of what it wrote to stderr.
+        stderr: String,
+    },
+    /// It printed a line that is not a version.
+    #[error("the versions command of {service} printed `{line}`, which is not a version")]
+    NotAVersion {
+        /// The service.
+        service: String,
+        /// The line.
+        line: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Default time a versions command may take.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The versions of `service` available now (None: no command and nothing built yet).
+pub async fn available(
+    config: &Config,
+    store: &Store,
+    service: &str,
+) -> Result<Option<Available>, VersionsError> {
+    let Some(svc) = config.service(service) else {
+        return Ok(None);
+    };
+    let pipeline = config.pipelines.get(&svc.pipeline);
+    let command = svc
+        .versions
+        .as_ref()
+        .or(pipeline.and_then(|p| p.versions.as_ref()));
+    match command {
+        Some(c) => {
+            let env: Vec<(String, String)> = pipeline
+                .map(|p| {
+                    p.env
+                        .iter()
+                        .map(|(k, v)| (k.clone(), config.resolve_env_value(v)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let timeout = Duration::from_secs(c.timeout_secs.unwrap_or(DEFAULT_TIMEOUT.as_secs()));
+            let versions = listed(config, &svc.name, &c.command, &env, timeout).await?;
+            Ok(Some(Available {
+                versions,
+                source: VersionSource::Command,
+            }))
+        }
+        None => Ok(store
+            .newest_good_build(&svc.name)
+            .await?
+            .and_then(|b| b.version)
+            .map(|v| Available {
+                versions: vec![v],
+                source: VersionSource::Builds,
+            })),
+    }
+}
+
+/// Runs the command and reads its lines (oldest first, as the command prints them: a git sha
+/// has no order of its own).
+async fn listed(
+    config: &Config,
+    service: &str,
+    command: &str,
+    env: &[(String, String)],
+    timeout: Duration,
+) -> Result<Vec<String>, VersionsError> {
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(&config.base_dir)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("DECKHAND_SERVICE", service)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let child = cmd.spawn().map_err(|e| VersionsError::Spawn {
+        service: service.to_string(),
+        reason: e.to_string(),
+    })?;
+    let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => {
+            return Err(VersionsError::Spawn {
+                service: service.to_string(),
+                reason: e.to_string(),
+            })
+        }
+        Err(_) => {
+            return Err(VersionsError::Timeout {
+                service: service.to_string(),
+                secs: timeout.as_secs(),
+            })
+        }
+    };
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stderr = stderr.trim();
+        let cut = stderr.len().saturating_sub(300);
+        let start = (cut..=stderr.len())
+            .find(|i| stderr.is_char_boundary(*i))
+            .unwrap_or(stderr.len());
+        let tail = stderr[start..].to_string();
+        return Err(VersionsError::Failed {
+            service: service.to_string(),
+            code: out.status.code().unwrap_or(-1),
+            stderr: tail,
+        });
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut versions = Vec::new();
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(10_000)
+    {
+        if parse_version(line).as_deref() != Some(line) {
+            return Err(VersionsError::NotAVersion {
+                service: service.to_string(),
+                line: line.chars().take(80).collect(),
+            });
+        }
+        if !versions.iter().any(|v: &String| v == line) {
+            versions.push(line.to_string());
+        }
+    }
+    Ok(versions)
+}
+
+/// Whether `newest` is a newer release than `live` (None live: anything is new).
+pub fn is_newer(newest: &str, live: Option<&str>) -> bool {
+    match live {
+        None => true,
+        Some(l) => version_order_key(newest) > version_order_key(l),
+    }
+}
