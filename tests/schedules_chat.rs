@@ -412,3 +412,126 @@ fn bad_jobs_are_config_errors() {
         assert!(problems.contains(needle), "{needle}: {problems}");
     }
 }
+
+#[tokio::test]
+async fn an_approval_for_a_schedule_pins_what_runs_and_goes_with_it() {
+    let chat = Chat::new("sched-pin", |_| {}).await;
+    // No version named: the newest listed one is settled now, so the approval says it.
+    chat.say("rel", "alice", "deploy billionmail to production in 1 hour")
+        .await;
+    let stored = joined(&chat.say("rel", "alice", "yes").await);
+    assert!(
+        stored.contains("deploy billionmail (2.4.0) to production, direct"),
+        "{stored}"
+    );
+    let schedule = chat.bot.store().schedule(1).await.unwrap().unwrap();
+    assert!(
+        schedule.command.contains("\"version\":\"2.4.0\""),
+        "{}",
+        schedule.command
+    );
+    assert!(
+        schedule.command.contains("\"strategy\":\"direct\""),
+        "{}",
+        schedule.command
+    );
+    // The requester's "cancel" withdraws the request, and the schedule goes with it.
+    let withdrawn = joined(&chat.say("rel", "alice", "cancel").await);
+    assert!(
+        withdrawn.contains("[yes/no]") || withdrawn.contains("withdrawn"),
+        "{withdrawn}"
+    );
+    if withdrawn.contains("[yes/no]") {
+        let done = joined(&chat.say("rel", "alice", "yes").await);
+        assert!(done.contains("schedule #1"), "{done}");
+    } else {
+        assert!(withdrawn.contains("schedule #1"), "{withdrawn}");
+    }
+    let schedule = chat.bot.store().schedule(1).await.unwrap().unwrap();
+    assert!(schedule.next_fire_at.is_none() && schedule.cancelled_at.is_some());
+
+    // A rejection cancels its schedule too.
+    chat.say(
+        "rel2",
+        "alice",
+        "deploy billionmail 2.4.0 to production in 1 hour",
+    )
+    .await;
+    chat.say("rel2", "alice", "yes").await;
+    let rejected = joined(&chat.say("rel2", "bob", "reject").await);
+    assert!(rejected.contains("its schedule is cancelled"), "{rejected}");
+    let schedule = chat.bot.store().schedule(2).await.unwrap().unwrap();
+    assert!(schedule.next_fire_at.is_none());
+    advance(3600 + 5).await;
+    assert_eq!(chat.fire().await.0, 0);
+    assert!(chat.bot.store().run(1).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_policy_tightened_after_the_approval_refuses_the_fire() {
+    let dir = temp_dir("sched-tightened");
+    let config = config_in("examples/deckhand.yaml", &dir);
+    let chat = Chat {
+        bot: Arc::new(Bot::new(config.clone()).await.unwrap()),
+        recorder: Arc::new(Recorder::default()),
+        scheduler: Scheduler::new(
+            Bot::new(config.clone()).await.unwrap().commander().clone(),
+            "test",
+            DEFAULT_GRACE,
+        ),
+    };
+    chat.say(
+        "rel",
+        "alice",
+        "deploy billionmail 2.4.0 to production in 1 hour",
+    )
+    .await;
+    chat.say("rel", "alice", "yes").await;
+    chat.say("rel", "bob", "approve").await;
+    // Production now needs two approvals: a new process with the new config fires it.
+    let mut tighter = config.clone();
+    let prod = tighter
+        .environments
+        .iter_mut()
+        .find(|e| e.name == "production")
+        .unwrap();
+    prod.policy.approvals = Some(2);
+    let bot = Arc::new(Bot::new(tighter).await.unwrap());
+    let sink: Arc<dyn EventSink> = chat.recorder.clone();
+    bot.attach("console", sink, |t| ThreadKey::new("console", "console", t));
+    let scheduler = Scheduler::new(bot.commander().clone(), "other", DEFAULT_GRACE);
+    advance(3600 + 5).await;
+    assert_eq!(bot.fire_schedules(&scheduler).await, 1);
+    let posted = joined(&chat.texts());
+    assert!(
+        posted.contains("the policy now needs more approvals"),
+        "{posted}"
+    );
+    assert!(bot.store().run(1).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn only_a_process_connected_to_the_thread_fires_its_schedule() {
+    let chat = Chat::new("sched-platform", |_| {}).await;
+    chat.say(
+        "ops",
+        "alice",
+        "deploy billionmail 2.4.0 to staging in 10 minutes",
+    )
+    .await;
+    chat.say("ops", "alice", "yes").await;
+    // Another process on the same store that has only Slack attached leaves it alone.
+    let config = chat.bot.config().clone();
+    let other = Bot::new(config).await.unwrap();
+    let slack: Arc<dyn EventSink> = Arc::new(Recorder::default());
+    other.attach("slack", slack, |c| ThreadKey::new("slack", c, ""));
+    let other_scheduler = Scheduler::new(other.commander().clone(), "other", DEFAULT_GRACE);
+    advance(10 * 60 + 5).await;
+    assert_eq!(other.fire_schedules(&other_scheduler).await, 0);
+    assert!(chat.bot.store().schedule_fires(1).await.unwrap().is_empty());
+    // The console process fires it, once.
+    let (n, posted) = chat.fire().await;
+    assert_eq!(n, 1);
+    assert!(joined(&posted).contains("starting run #1"), "{posted:?}");
+    assert_eq!(other.fire_schedules(&other_scheduler).await, 0);
+}

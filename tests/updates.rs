@@ -225,8 +225,18 @@ async fn the_api_serves_the_same_report() {
     assert_eq!(r.body["entries"][0]["environment"], "staging");
     assert_eq!(r.body["entries"][0]["source"], "command");
     let one = rig.get("/api/v1/updates?service=bm", DAVE).await;
-    assert_eq!(one.body["entries"].as_array().unwrap().len(), 3, "{}", one.raw);
+    assert_eq!(
+        one.body["entries"].as_array().unwrap().len(),
+        3,
+        "{}",
+        one.raw
+    );
     let bad = rig.get("/api/v1/updates?service=nosuch", DAVE).await;
-    assert_eq!((bad.status, bad.kind()), (422, "unknown_service"), "{}", bad.raw);
+    assert_eq!(
+        (bad.status, bad.kind()),
+        (422, "unknown_service"),
+        "{}",
+        bad.raw
+    );
     rig.server.shutdown().await;
 }

@@ -362,6 +362,8 @@ pub async fn decide(
 pub struct WithdrawnView {
     /// The request, now `withdrawn`.
     pub approval: i64,
+    /// The schedule that waited on it, cancelled with it.
+    pub schedule: Option<i64>,
 }
 
 /// Withdraw one's own pending request (nothing runs; approvers see it closed).
@@ -381,7 +383,7 @@ pub async fn withdraw(
 ) -> Answer<Json<WithdrawnView>> {
     let command = Command::Withdraw(ApprovalRef::Id { id });
     match state.report(&caller, command).await? {
-        Report::Withdrawn { approval } => Ok(Json(WithdrawnView { approval })),
+        Report::Withdrawn { approval, schedule } => Ok(Json(WithdrawnView { approval, schedule })),
         _ => Err(ApiError::unexpected()),
     }
 }

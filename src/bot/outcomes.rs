@@ -145,9 +145,12 @@ pub fn report_text(report: &Report) -> String {
         Report::Locked(l) => locked(l),
         Report::Unlocked(u) => unlocked(u),
         Report::Stopping(s) => stopping(s),
-        Report::Withdrawn { approval } => {
-            format!("OK, request #{approval} is withdrawn; nothing ran.")
-        }
+        Report::Withdrawn { approval, schedule } => match schedule {
+            Some(s) => format!(
+                "OK, request #{approval} is withdrawn and schedule #{s}, which waited on it, is cancelled; nothing ran."
+            ),
+            None => format!("OK, request #{approval} is withdrawn; nothing ran."),
+        },
         Report::Status(r) => super::answers::render_status(r),
         Report::History(r) => super::answers::render_history(r),
         Report::Explanation(r) => super::answers::render_explanation(r),
@@ -188,8 +191,14 @@ fn decided(d: &DecisionReport) -> String {
             required - approvals
         ),
         DecisionResult::Rejected => format!(
-            "❌ Rejected by {}: {}'s request to {what} will not run.",
-            d.by, d.requested_by
+            "❌ Rejected by {}: {}'s request to {what} will not run{}.",
+            d.by,
+            d.requested_by,
+            if d.for_schedule {
+                " (its schedule is cancelled)"
+            } else {
+                ""
+            }
         ),
         DecisionResult::Started { .. } => format!("✅ Approved by {}. Starting: {what}.", d.by),
         DecisionResult::Scheduled { schedule, fires_at } => match fires_at {

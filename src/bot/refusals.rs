@@ -184,10 +184,20 @@ pub fn reply_for(refusal: &Refusal) -> String {
             ),
             None => format!("Schedule #{schedule} has already fired; nothing changed."),
         },
-        Refusal::NotApproved { approval, status } => format!(
-            "Request #{approval} was not approved by the scheduled time ({}), so nothing ran.",
-            status.as_str()
-        ),
+        Refusal::NotApproved { approval, status } => match status {
+            ApprovalStatus::Approved => format!(
+                "Request #{approval} was approved, but the policy now needs more approvals than it got, so nothing ran."
+            ),
+            ApprovalStatus::Rejected => {
+                format!("Request #{approval} was rejected, so nothing ran.")
+            }
+            ApprovalStatus::Cancelled => {
+                format!("Request #{approval} was withdrawn, so nothing ran.")
+            }
+            ApprovalStatus::Pending | ApprovalStatus::Expired => format!(
+                "Request #{approval} was not approved by the scheduled time, so nothing ran."
+            ),
+        },
     }
 }
 

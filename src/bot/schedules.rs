@@ -178,16 +178,16 @@ impl super::Bot {
     /// thread what became of it (a started run then reports there itself; an approval
     /// request is posted with its buttons). Runs every few seconds in the background.
     pub async fn fire_schedules(&self, scheduler: &crate::schedule::Scheduler) -> usize {
-        let progress_for = |s: &crate::store::ScheduleRecord| -> crate::command::Progress {
-            match self.sink_for(&s.report_to.platform) {
-                Some(sink)
-                    if crate::origin::Origin::from_key(s.report_to.clone())
-                        .thread()
-                        .is_some() =>
-                {
+        // A schedule reporting to a chat platform this process is not connected to is left
+        // for one that is (several processes may share one store).
+        let progress_for = |s: &crate::store::ScheduleRecord| -> Option<crate::command::Progress> {
+            let origin = crate::origin::Origin::from_key(s.report_to.clone());
+            match origin.thread() {
+                Some(thread) => self.sink_for(&thread.platform).map(|sink| {
                     std::sync::Arc::new(super::progress::ChatProgress::new(sink))
-                }
-                _ => std::sync::Arc::new(Unwatched),
+                        as crate::command::Progress
+                }),
+                None => Some(std::sync::Arc::new(Unwatched)),
             }
         };
         let fires = match scheduler.tick_with(&progress_for).await {
@@ -299,8 +299,10 @@ impl super::Bot {
             Some(n) => match self.channel_key(&n.platform, &n.channel) {
                 Some(key) => key,
                 None => {
-                    tracing::warn!(job = %job.name, platform = %n.platform, "the job's notify platform is not connected here; fires are not posted");
-                    crate::chat::ThreadKey::new("schedule", "", "0")
+                    // A process without that platform neither stores nor fires the job; one
+                    // connected to it does (its fires are posted there).
+                    tracing::debug!(job = %job.name, platform = %n.platform, "the job's notify platform is not connected here; left to a process that is");
+                    return None;
                 }
             },
             None => crate::chat::ThreadKey::new("schedule", "", "0"),

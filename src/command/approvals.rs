@@ -58,6 +58,8 @@ pub struct DecisionReport {
     pub run: RunCommand,
     /// What followed.
     pub result: DecisionResult,
+    /// The request was made for a schedule (approving it approves that fire).
+    pub for_schedule: bool,
 }
 
 /// What followed a recorded decision.
@@ -108,6 +110,15 @@ pub struct Expired {
 
 /// The command a stored request waits on, its names resolved again against today's config
 /// (requests stored before commands were are read from their columns).
+/// A request made for a schedule stores the schedule's command: it approves that fire, and
+/// never starts a run itself.
+pub(super) fn is_for_schedule(a: &ApprovalRecord) -> bool {
+    a.command
+        .as_deref()
+        .and_then(|c| serde_json::from_str::<Command>(c).ok())
+        .is_some_and(|c| matches!(c, Command::Schedule(_)))
+}
+
 fn stored_command(config: &Config, a: &ApprovalRecord) -> Result<(Action, RunCommand), Refusal> {
     let stale = |reason: &str| Refusal::StaleRequest {
         approval: a.id,
@@ -115,10 +126,16 @@ fn stored_command(config: &Config, a: &ApprovalRecord) -> Result<(Action, RunCom
     };
     let (action, run) = match a.command.as_deref() {
         Some(cmd) => match serde_json::from_str::<Command>(cmd) {
-            Ok(c) => match c.run() {
-                Some((action, run)) => (action, run.clone()),
-                None => return Err(stale("it does not hold a deploy or rollback")),
-            },
+            Ok(c) => {
+                let inner = match &c {
+                    Command::Schedule(spec) => spec.command.as_ref(),
+                    other => other,
+                };
+                match inner.run() {
+                    Some((action, run)) => (action, run.clone()),
+                    None => return Err(stale("it does not hold a deploy or rollback")),
+                }
+            }
             Err(_) => return Err(stale("its stored command cannot be read")),
         },
         None => (
@@ -183,13 +200,21 @@ impl Commander {
             Ok(None) => Ok(Outcome::Refused(self.closed(&a).await?)),
             Ok(Some(result)) => {
                 let result = match result {
-                    Recorded::Final => match self.bound_schedule(a.id).await? {
-                        Some(s) => DecisionResult::Scheduled {
-                            schedule: s.id,
-                            fires_at: s.next_fire_at,
-                        },
-                        None => self.approved(&a, action, &run, actor, progress).await?,
-                    },
+                    Recorded::Final if is_for_schedule(&a) => {
+                        let s = self.bound_schedule(a.id).await?;
+                        DecisionResult::Scheduled {
+                            schedule: s.as_ref().map(|s| s.id).unwrap_or_default(),
+                            fires_at: s.and_then(|s| s.next_fire_at),
+                        }
+                    }
+                    Recorded::Final => self.approved(&a, action, &run, actor, progress).await?,
+                    Recorded::Waiting(DecisionResult::Rejected) if is_for_schedule(&a) => {
+                        // A rejected schedule will not run: it is cancelled with its request.
+                        if let Some(s) = self.bound_schedule(a.id).await? {
+                            self.cancel_bound(&s, actor).await?;
+                        }
+                        DecisionResult::Rejected
+                    }
                     Recorded::Waiting(r) => r,
                 };
                 Ok(Outcome::Answer(Report::Decided(DecisionReport {
@@ -200,6 +225,7 @@ impl Commander {
                     action,
                     run,
                     result,
+                    for_schedule: is_for_schedule(&a),
                 })))
             }
         }
@@ -498,7 +524,19 @@ impl Commander {
                 AuditEvent::ApprovalWithdrawn { approval: a.id },
             )
             .await;
-        Ok(Outcome::Answer(Report::Withdrawn { approval: a.id }))
+        // A schedule waiting on it will not run: it goes with its request.
+        let mut schedule = None;
+        if is_for_schedule(&a) {
+            if let Some(s) = self.bound_schedule(a.id).await? {
+                if self.cancel_bound(&s, actor).await? {
+                    schedule = Some(s.id);
+                }
+            }
+        }
+        Ok(Outcome::Answer(Report::Withdrawn {
+            approval: a.id,
+            schedule,
+        }))
     }
 }
 

@@ -260,7 +260,7 @@ impl Commander {
     }
 
     /// A rollback's (current, target) versions, or why there is nothing to roll back.
-    async fn rollback_target(
+    pub(super) async fn rollback_target(
         &self,
         run: &RunCommand,
     ) -> CommandResult<Result<(Option<String>, String), Refusal>> {

@@ -365,6 +365,8 @@ pub enum Report {
     Withdrawn {
         /// The request.
         approval: i64,
+        /// The schedule that waited on it, cancelled with it.
+        schedule: Option<i64>,
     },
     /// What is live where.
     Status(Box<reports::StatusReport>),

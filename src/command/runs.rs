@@ -64,7 +64,7 @@ impl Commander {
         required: u32,
         actor: &Actor,
         origin: &Origin,
-        due_by: Option<i64>,
+        bound: Option<&super::ScheduleSpec>,
     ) -> CommandResult<ApprovalTicket> {
         let (service, environment) = (run.service.to_string(), run.environment.to_string());
         let note = match (action, self.memory(&service, &environment).await?) {
@@ -74,11 +74,18 @@ impl Commander {
         let strategy = self.default_strategy(&run);
         run.strategy = Some(strategy);
         let now = crate::clock::now_ms();
-        let timeout = match due_by {
-            Some(at) => Duration::from_millis((at - now).max(0) as u64),
+        let timeout = match bound {
+            Some(spec) => Duration::from_millis((spec.at - now).max(0) as u64),
             None => Duration::from_secs(self.config.governance.approval_timeout_secs),
         };
-        let command = Command::for_action(action, run.clone());
+        let command = match bound {
+            // The schedule's command: approving it approves that fire, and starts nothing.
+            Some(spec) => Command::Schedule(super::ScheduleSpec {
+                command: Box::new(Command::for_action(action, run.clone())),
+                ..spec.clone()
+            }),
+            None => Command::for_action(action, run.clone()),
+        };
         let new = NewApproval {
             action,
             service: service.clone(),

@@ -15,7 +15,7 @@ use super::{
 use crate::audit::AuditEvent;
 use crate::governance::{FreezeSpan, Verb};
 use crate::store::{
-    ApprovalStatus, LockRecord, NewSchedule, ScheduleKind, ScheduleRecord, StoreError,
+    Action, ApprovalStatus, LockRecord, NewSchedule, ScheduleKind, ScheduleRecord, StoreError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +25,9 @@ pub const MAX_AHEAD_MS: i64 = 90 * 86_400_000;
 /// A command to run once at a time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScheduleSpec {
-    /// What runs: a deploy, rollback, lock or unlock.
+    /// What runs: a deploy, rollback, lock or unlock. (Stored as `scheduled`: `command` is
+    /// the tag of the enclosing [`Command`].)
+    #[serde(rename = "scheduled")]
     pub command: Box<Command>,
     /// When, unix ms.
     pub at: i64,
@@ -164,13 +166,21 @@ impl Commander {
                 .approvals_required(r.service.as_str(), r.environment.as_str()),
             None => 0,
         };
+        let mut spec = spec.clone();
         if required > 0 {
             if let Some(refusal) = self.open_request_in(origin).await? {
                 let subject = spec.command.subject();
                 let refusal = self.refused("schedule", &subject, actor, refusal).await;
                 return Ok(Outcome::Refused(refusal));
             }
+            // What is approved is what runs: the version and strategy are settled now.
+            match self.pinned(&spec.command).await? {
+                Ok(c) => *spec.command = c,
+                Err(refusal) => return Ok(Outcome::Refused(refusal)),
+            }
         }
+        let spec = &spec;
+        let run = spec.command.run().map(|(a, r)| (a, r.clone()));
         let id = self
             .store
             .create_schedule(&NewSchedule {
@@ -198,7 +208,7 @@ impl Commander {
         let approval = match run {
             Some((action, r)) if required > 0 => {
                 let ticket = self
-                    .create_approval(action, r, required, actor, origin, Some(spec.at))
+                    .create_approval(action, r, required, actor, origin, Some(spec))
                     .await?;
                 self.store.bind_approval(id, ticket.id).await?;
                 Some(ticket)
@@ -228,6 +238,49 @@ impl Commander {
                 lock_then,
             },
         ))))
+    }
+
+    /// A deploy or rollback with its version and strategy settled, for an approval given now
+    /// to mean exactly what runs later: the strategy asked for or the environment's, a
+    /// deploy's newest listed version when none was named, a rollback's target now.
+    async fn pinned(&self, command: &Command) -> CommandResult<Result<Command, Refusal>> {
+        let Some((action, run)) = command.run() else {
+            return Ok(Ok(command.clone()));
+        };
+        let mut run = run.clone();
+        run.strategy = Some(self.default_strategy(&run));
+        if run.version.is_none() {
+            match action {
+                Action::Deploy => {
+                    let newest =
+                        crate::versions::available(&self.config, &self.store, run.service.as_str())
+                            .await;
+                    match newest {
+                        Ok(Some(a)) if a.newest().is_some() => {
+                            run.version = a.newest().map(str::to_string)
+                        }
+                        Err(crate::versions::VersionsError::Store(e)) => return Err(e.into()),
+                        other => {
+                            let why = match other {
+                                Err(e) => e.to_string(),
+                                _ => format!("no versions of {} are listed", run.service),
+                            };
+                            return Ok(Err(Refusal::CannotSchedule {
+                                reason: format!(
+                                    "an approval given now must say which version runs, and I can't tell the newest ({why}); name the version, e.g. `deploy {} 2.4.0 to {} at 18:00`",
+                                    run.service, run.environment
+                                ),
+                            }));
+                        }
+                    }
+                }
+                Action::Rollback => match self.rollback_target(&run).await? {
+                    Ok((_, target)) => run.version = Some(target),
+                    Err(refusal) => return Ok(Err(refusal)),
+                },
+            }
+        }
+        Ok(Ok(Command::for_action(action, run)))
     }
 
     /// Whether `spec` may be stored: a command that can wait, a time ahead (at most 90
@@ -327,18 +380,24 @@ impl Commander {
         let entry = self.entry(record).await?;
         let own = actor.person.as_deref() == Some(entry.record.created_by.as_str());
         if !own {
+            let subject = format!("schedule {}", r.id);
             let check = entry.command.as_ref().and_then(verb_of);
-            let denied = match check {
-                Some((verb, service, env)) => {
-                    self.governance.authorize(actor, verb, service, env).err()
-                }
-                None => None,
+            let denied: Option<Refusal> = match check {
+                Some((verb, service, env)) => self
+                    .governance
+                    .authorize(actor, verb, service, env)
+                    .err()
+                    .map(Into::into),
+                // A command that no longer reads: only its creator may drop it.
+                None => Some(Refusal::CannotSchedule {
+                    reason: format!(
+                        "schedule #{} holds a command that no longer reads; only {} may cancel it",
+                        r.id, entry.record.created_by
+                    ),
+                }),
             };
-            if let Some(denial) = denied {
-                let subject = format!("schedule {}", r.id);
-                let refusal = self
-                    .refused("unschedule", &subject, actor, denial.into())
-                    .await;
+            if let Some(refusal) = denied {
+                let refusal = self.refused("unschedule", &subject, actor, refusal).await;
                 return Ok(Outcome::Refused(refusal));
             }
         }
@@ -398,17 +457,36 @@ impl Commander {
                 .apply_confirmed(command, &actor, &origin, progress)
                 .await;
         };
-        let status = self.store.approval(approval_id).await?.map(|a| a.status);
-        if status != Some(ApprovalStatus::Approved) {
-            let status = status.unwrap_or(ApprovalStatus::Expired);
-            if status == ApprovalStatus::Pending {
-                self.store
-                    .close_approval(approval_id, ApprovalStatus::Expired, crate::clock::now_ms())
-                    .await?;
+        let mut status = self.store.approval(approval_id).await?.map(|a| a.status);
+        if status == Some(ApprovalStatus::Pending) {
+            // Its time is up; an approval landing just now wins the race and counts.
+            let now = crate::clock::now_ms();
+            if self
+                .store
+                .close_approval(approval_id, ApprovalStatus::Expired, now)
+                .await?
+            {
+                status = Some(ApprovalStatus::Expired);
+            } else {
+                status = self.store.approval(approval_id).await?.map(|a| a.status);
             }
+        }
+        let approvals = self
+            .store
+            .decisions(approval_id)
+            .await?
+            .iter()
+            .filter(|d| d.decision == crate::store::Decision::Approve)
+            .count() as u32;
+        let required = command.run().map_or(0, |(_, run)| {
+            self.governance
+                .approvals_required(run.service.as_str(), run.environment.as_str())
+        });
+        // A policy tightened since the approval applies to the fire too.
+        if status != Some(ApprovalStatus::Approved) || approvals < required {
             let refusal = Refusal::NotApproved {
                 approval: approval_id,
-                status,
+                status: status.unwrap_or(ApprovalStatus::Expired),
             };
             return Ok(self.counted(Outcome::Refused(refusal)));
         }
@@ -453,11 +531,53 @@ impl Commander {
             }))
     }
 
+    /// Cancels the schedule a rejected or withdrawn request was bound to; true when this call
+    /// cancelled it.
+    pub(super) async fn cancel_bound(
+        &self,
+        s: &ScheduleRecord,
+        actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        let cancelled = self
+            .store
+            .cancel_schedule(s.id, actor.name(), crate::clock::now_ms())
+            .await?;
+        if cancelled {
+            self.audit
+                .log(
+                    actor.name(),
+                    AuditEvent::ScheduleCancelled { schedule: s.id },
+                )
+                .await;
+        }
+        Ok(cancelled)
+    }
+
     /// The schedule a decided approval request is bound to, if any.
     pub(super) async fn bound_schedule(
         &self,
         approval: i64,
     ) -> Result<Option<ScheduleRecord>, StoreError> {
         self.store.schedule_for_approval(approval).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::{EnvName, LockTarget};
+
+    #[test]
+    fn a_schedule_command_reads_back_as_stored() {
+        let c = Command::Schedule(ScheduleSpec {
+            command: Box::new(Command::Unlock(LockTarget {
+                environment: EnvName::trusted("staging"),
+                service: None,
+            })),
+            at: 1_800_000_000_000,
+            tz: "Europe/Berlin".into(),
+        });
+        let text = serde_json::to_string(&c).unwrap();
+        assert_eq!(serde_json::from_str::<Command>(&text).unwrap(), c, "{text}");
     }
 }

@@ -1,7 +1,9 @@
 //! Schedules: stored commands that fire at a time ("deploy billionmail to staging at 18:00")
 //! or at each time a cron line matches in a zone. Every replica ticks; a fire is claimed with
-//! a unique insert (`Store::claim_fire`), so it runs exactly once on one PostgreSQL however
-//! many processes tick. At fire time the command goes through the command layer like any
+//! a unique insert and the schedule moved on in the same transaction
+//! (`Store::claim_and_advance`), so it runs at most once on one PostgreSQL however many
+//! processes tick, and exactly once unless the process dies while firing it (the fire is then
+//! recorded as `claimed`, never run twice). At fire time the command goes through the command layer like any
 //! other: the person's roles, locks and freeze windows are checked then, not when it was
 //! scheduled. A fire due longer ago than the grace period (the process was down) is reported
 //! as missed and not run: a deploy meant for 18:00 must not happen at 09:00 the next day.
@@ -183,40 +185,58 @@ impl Scheduler {
     /// Fires every schedule due now that this replica wins the claim for; every run reports
     /// to `progress`.
     pub async fn tick(&self, progress: Arc<dyn ProgressSink>) -> Result<Vec<Fire>, StoreError> {
-        self.tick_with(&|_| progress.clone()).await
+        self.tick_with(&|_| Some(progress.clone())).await
     }
 
     /// [`Scheduler::tick`] with the progress of each fire's run going where `progress_for`
-    /// says (its schedule's thread).
+    /// says (its schedule's thread). A schedule `progress_for` has no answer for (its
+    /// thread's platform is not connected to this process) is left for a process that can
+    /// report it. A store error on one fire is logged and the others still fire; only the
+    /// list of due schedules failing is an error.
     pub async fn tick_with(
         &self,
-        progress_for: &(dyn Fn(&ScheduleRecord) -> Arc<dyn ProgressSink> + Send + Sync),
+        progress_for: &(dyn Fn(&ScheduleRecord) -> Option<Arc<dyn ProgressSink>> + Send + Sync),
     ) -> Result<Vec<Fire>, StoreError> {
         let now = crate::clock::now_ms();
         let store = self.commander.store();
         let mut fires = Vec::new();
         for s in store.due_schedules(now).await? {
-            let Some(due_at) = s.next_fire_at else {
+            let Some(progress) = progress_for(&s) else {
                 continue;
             };
-            if !store.claim_fire(s.id, due_at, &self.replica, now).await? {
-                continue;
+            match self.fire_one(s, now, progress).await {
+                Ok(Some(fire)) => fires.push(fire),
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "a schedule's fire failed in the store"),
             }
-            let next = match (&s.kind, &s.cron) {
-                (ScheduleKind::Cron, Some(cron)) => next_match(cron, &s.tz, now.max(due_at)).ok(),
-                _ => None,
-            };
-            if !store.advance_schedule(s.id, due_at, next).await? {
-                store
-                    .finish_fire(s.id, due_at, FireOutcome::Refused, "cancelled", None)
-                    .await?;
-                fires.push(self.fire(s, due_at, FireResult::Cancelled));
-                continue;
-            }
-            let result = self.run(&s, due_at, now, progress_for(&s)).await?;
-            fires.push(self.fire(s, due_at, result));
         }
         Ok(fires)
+    }
+
+    /// Claims and fires one due schedule; None when another replica has it or it was
+    /// cancelled meanwhile.
+    async fn fire_one(
+        &self,
+        s: ScheduleRecord,
+        now: i64,
+        progress: Arc<dyn ProgressSink>,
+    ) -> Result<Option<Fire>, StoreError> {
+        let Some(due_at) = s.next_fire_at else {
+            return Ok(None);
+        };
+        let next = match (&s.kind, &s.cron) {
+            (ScheduleKind::Cron, Some(cron)) => next_match(cron, &s.tz, now.max(due_at)).ok(),
+            _ => None,
+        };
+        let store = self.commander.store();
+        if !store
+            .claim_and_advance(s.id, due_at, next, &self.replica, now)
+            .await?
+        {
+            return Ok(None);
+        }
+        let result = self.run(&s, due_at, now, progress).await?;
+        Ok(Some(self.fire(s, due_at, result)))
     }
 
     fn fire(&self, schedule: ScheduleRecord, due_at: i64, result: FireResult) -> Fire {

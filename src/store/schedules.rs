@@ -205,42 +205,49 @@ impl Store {
         Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
     }
 
-    /// Claims the fire of `schedule_id` due at `fire_at` for `replica`: true for exactly one
-    /// caller, however many replicas try.
-    pub async fn claim_fire(
+    /// Claims the fire of `schedule_id` due at `fire_at` and moves the schedule on to `next`
+    /// (None: done), in one transaction: true for exactly one caller however many replicas
+    /// try, and never a claim without the move (a crash between them would block the
+    /// schedule) nor a move without the claim (a lost fire). False when another replica
+    /// claimed it, or it was cancelled or moved meanwhile (then nothing is written).
+    pub async fn claim_and_advance(
         &self,
         schedule_id: i64,
         fire_at: i64,
+        next: Option<i64>,
         replica: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let r = sqlx::query("INSERT INTO schedule_fires (schedule_id, fire_at, claimed_by, claimed_at) VALUES ($1, $2, $3, $4) ON CONFLICT (schedule_id, fire_at) DO NOTHING")
+        let mut tx = self.pool.begin().await?;
+        let claimed = sqlx::query("INSERT INTO schedule_fires (schedule_id, fire_at, claimed_by, claimed_at) VALUES ($1, $2, $3, $4) ON CONFLICT (schedule_id, fire_at) DO NOTHING")
             .bind(schedule_id)
             .bind(fire_at)
             .bind(replica)
             .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(r.rows_affected() == 1)
-    }
-
-    /// Moves a schedule from the fire at `from` to `next` (None: done); false when another
-    /// replica moved it first or it was cancelled.
-    pub async fn advance_schedule(
-        &self,
-        id: i64,
-        from: i64,
-        next: Option<i64>,
-    ) -> Result<bool, StoreError> {
-        let r = sqlx::query(
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !claimed {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let moved = sqlx::query(
             "UPDATE schedules SET next_fire_at = $1 WHERE id = $2 AND next_fire_at = $3",
         )
         .bind(next)
-        .bind(id)
-        .bind(from)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        .bind(schedule_id)
+        .bind(fire_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !moved {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Records what became of a claimed fire.
