@@ -55,6 +55,7 @@ pub mod metrics;
 pub mod nlu;
 pub mod origin;
 pub mod pipeline;
+pub mod plan;
 pub mod schedule;
 pub mod shutdown;
 pub mod store;

@@ -202,6 +202,41 @@ async fn listed(
     Ok(versions)
 }
 
+/// How long [`available_cached`] reuses a listing.
+pub const CACHE_TTL: Duration = Duration::from_secs(60);
+
+type Cache = std::sync::Mutex<std::collections::HashMap<String, (tokio::time::Instant, Available)>>;
+
+/// [`available`], reusing a successful listing for [`CACHE_TTL`]: for `status`, which is
+/// asked often and must not start a process each time. A failed listing is not kept, so the
+/// next ask tries again (and says why it could not tell).
+pub async fn available_cached(
+    config: &Config,
+    store: &Store,
+    service: &str,
+) -> Result<Option<Available>, VersionsError> {
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = format!("{}\u{0}{service}", config.base_dir.display());
+    let now = tokio::time::Instant::now();
+    if let Some((at, a)) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if now.saturating_duration_since(*at) < CACHE_TTL && a.source == VersionSource::Command {
+            return Ok(Some(a.clone()));
+        }
+    }
+    let fresh = available(config, store, service).await?;
+    if let Some(a) = fresh
+        .as_ref()
+        .filter(|a| a.source == VersionSource::Command)
+    {
+        cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, (now, a.clone()));
+    }
+    Ok(fresh)
+}
+
 /// Whether `newest` is a newer release than `live` (None live: anything is new).
 pub fn is_newer(newest: &str, live: Option<&str>) -> bool {
     match live {

@@ -535,3 +535,75 @@ async fn only_a_process_connected_to_the_thread_fires_its_schedule() {
     assert!(joined(&posted).contains("starting run #1"), "{posted:?}");
     assert_eq!(other.fire_schedules(&other_scheduler).await, 0);
 }
+
+#[tokio::test]
+async fn a_config_job_fires_as_its_person_and_reports_to_its_channel() {
+    let chat = Chat::new("sched-job-fires", |c| {
+        nightly(c, "* * * * *");
+        c.jobs[0].notify = Some(deckhand::config::JobNotify {
+            platform: "console".into(),
+            channel: "ops".into(),
+        });
+        c.jobs[0].deploy.as_mut().unwrap().version = Some("2.3.1".into());
+    })
+    .await;
+    let sink: Arc<dyn EventSink> = chat.recorder.clone();
+    chat.bot
+        .attach("console", sink, |t| ThreadKey::new("console", "console", t));
+    chat.bot.sync_jobs().await;
+    let job = &chat.bot.store().pending_schedules().await.unwrap()[0];
+    assert_eq!(job.report_to, ThreadKey::new("console", "console", "ops"));
+    advance(61).await;
+    let (n, posted) = chat.fire().await;
+    assert_eq!(n, 1);
+    assert!(joined(&posted).contains("starting run #1"), "{posted:?}");
+    let run = chat.bot.store().run(1).await.unwrap().unwrap();
+    assert_eq!(
+        (run.requested_by.as_str(), run.environment.as_str()),
+        ("alice", "dev")
+    );
+    assert_eq!(run.version.as_deref(), Some("2.3.1"));
+    // It recurs: the next minute is its next fire, and nothing fires before it.
+    let next = chat.bot.store().schedule(job.id).await.unwrap().unwrap();
+    assert!(next.next_fire_at.unwrap() > job.next_fire_at.unwrap());
+    assert_eq!(chat.fire().await.0, 0);
+}
+
+#[tokio::test]
+async fn a_freeze_window_is_named_at_scheduling_and_refuses_the_fire() {
+    let chat = Chat::new("sched-freeze", |c| {
+        let staging = c
+            .environments
+            .iter_mut()
+            .find(|e| e.name == "staging")
+            .unwrap();
+        staging.windows.push(deckhand::config::FreezeWindowConfig {
+            deny: "* * * * *".into(),
+            duration: "3h".into(),
+            tz: None,
+            reason: "release week".into(),
+            services: None,
+            rollbacks: deckhand::config::RollbackRule::Allow,
+        });
+    })
+    .await;
+    let asked = joined(
+        &chat
+            .say(
+                "ops",
+                "alice",
+                "deploy billionmail 2.4.0 to staging in 1 hour",
+            )
+            .await,
+    );
+    assert!(asked.contains("is frozen then (release week"), "{asked}");
+    let stored = joined(&chat.say("ops", "alice", "yes").await);
+    assert!(stored.contains("it will be refused then"), "{stored}");
+    advance(3600 + 5).await;
+    let (n, posted) = chat.fire().await;
+    assert_eq!(n, 1);
+    let posted = joined(&posted);
+    assert!(posted.contains("was refused, nothing ran"), "{posted}");
+    assert!(posted.contains("release week"), "{posted}");
+    assert!(chat.bot.store().run(1).await.unwrap().is_none());
+}

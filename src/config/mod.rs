@@ -103,6 +103,23 @@ impl Config {
         self.services.iter().find(|s| s.name == name)
     }
 
+    /// The service with this canonical name or alias (as people write it in the config's
+    /// own lists: `jobs`, `depends_on`).
+    pub fn service_named(&self, name: &str) -> Option<&Service> {
+        let wanted = name.trim().to_lowercase();
+        self.services
+            .iter()
+            .find(|s| s.name == wanted || s.aliases.iter().any(|a| a.to_lowercase() == wanted))
+    }
+
+    /// The environment with this canonical name or alias.
+    pub fn environment_named(&self, name: &str) -> Option<&Environment> {
+        let wanted = name.trim().to_lowercase();
+        self.environments
+            .iter()
+            .find(|e| e.name == wanted || e.aliases.iter().any(|a| a.to_lowercase() == wanted))
+    }
+
     /// The environment with this canonical name.
     pub fn environment(&self, name: &str) -> Option<&Environment> {
         self.environments.iter().find(|e| e.name == name)

@@ -310,6 +310,10 @@ pub struct Service {
     /// newest good build recorded).
     #[serde(default)]
     pub versions: Option<VersionsCommand>,
+    /// Services that go before this one in a plan (unless the user says otherwise); a cycle
+    /// is a config error.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
 }
 
 /// A command printing one deployable version per line, oldest first (newest last); run like a

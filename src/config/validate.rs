@@ -19,6 +19,7 @@ pub(super) fn problems(config: &Config) -> Vec<String> {
     validate_people(config, &mut out);
     validate_times(config, &mut out);
     validate_jobs(config, &mut out);
+    validate_dependencies(config, &mut out);
     validate_policies(config, &mut out);
     validate_memory(config, &mut out);
     validate_pipelines(config, &mut out);
@@ -303,10 +304,10 @@ fn validate_jobs(config: &Config, out: &mut Vec<String>) {
         match job.target() {
             None => out.push(format!("{at}: give exactly one of deploy or rollback")),
             Some((_, run)) => {
-                if config.service(&run.service).is_none() {
+                if config.service_named(&run.service).is_none() {
                     out.push(format!("{at}: unknown service `{}`", run.service));
                 }
-                if config.environment(&run.environment).is_none() {
+                if config.environment_named(&run.environment).is_none() {
                     out.push(format!("{at}: unknown environment `{}`", run.environment));
                 }
             }
@@ -319,6 +320,30 @@ fn validate_jobs(config: &Config, out: &mut Vec<String>) {
                 ));
             }
         }
+    }
+}
+
+/// `depends_on`: every name a configured service, no cycle (a plan could not be ordered).
+fn validate_dependencies(config: &Config, out: &mut Vec<String>) {
+    let mut pairs = Vec::new();
+    for s in &config.services {
+        let mut deps = Vec::new();
+        for d in &s.depends_on {
+            match config.service_named(d) {
+                Some(dep) => deps.push(dep.name.clone()),
+                None => out.push(format!(
+                    "service `{}`: depends_on names unknown service `{d}`",
+                    s.name
+                )),
+            }
+        }
+        pairs.push((s.name.clone(), deps));
+    }
+    if let Some(cycle) = crate::plan::Dependencies::new(pairs).cycle() {
+        out.push(format!(
+            "services: depends_on has a cycle: {}",
+            cycle.join(" → ")
+        ));
     }
 }
 

@@ -17,10 +17,20 @@ pub fn render_status(r: &StatusReport) -> String {
     for s in &r.services {
         lines.push(format!("{}:", s.service));
         for t in &s.targets {
-            lines.push(target_line(t));
+            let mut line = target_line(t);
+            let live = t.live.as_ref().and_then(|l| l.version.as_deref());
+            if let (Some(newest), Some(live)) = (&s.newest, live) {
+                if crate::versions::is_newer(newest, Some(live)) {
+                    line.push_str(&format!("; {newest} available"));
+                }
+            }
+            lines.push(line);
             if let Some(summary) = t.memory.summary(r.as_of) {
                 lines.push(format!("    ⚠ {summary}"));
             }
+        }
+        if let Some(p) = &s.newest_problem {
+            lines.push(format!("    ⚠ can't tell what is new: {p}"));
         }
     }
     for l in &r.locks {

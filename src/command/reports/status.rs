@@ -45,6 +45,10 @@ pub struct StatusReport {
 pub struct ServiceStatus {
     /// Service.
     pub service: String,
+    /// The newest version available (its `versions` command, else its newest good build).
+    pub newest: Option<String>,
+    /// Why the available versions could not be listed.
+    pub newest_problem: Option<String>,
     /// One entry per environment in scope, in config order.
     pub targets: Vec<TargetStatus>,
 }
@@ -120,8 +124,16 @@ pub async fn status(
                 memory: facts(history, &name, env, &config.memory),
             });
         }
+        let (newest, newest_problem) =
+            match crate::versions::available_cached(config, store, &name).await {
+                Ok(a) => (a.and_then(|a| a.newest().map(str::to_string)), None),
+                Err(crate::versions::VersionsError::Store(e)) => return Err(e),
+                Err(e) => (None, Some(e.to_string())),
+            };
         services.push(ServiceStatus {
             service: name,
+            newest,
+            newest_problem,
             targets,
         });
     }
