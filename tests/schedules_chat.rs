@@ -607,3 +607,41 @@ async fn a_freeze_window_is_named_at_scheduling_and_refuses_the_fire() {
     assert!(posted.contains("release week"), "{posted}");
     assert!(chat.bot.store().run(1).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn a_role_taken_away_before_the_fire_refuses_it() {
+    let dir = temp_dir("sched-role");
+    let config = config_in("examples/deckhand.yaml", &dir);
+    let chat = Chat {
+        bot: Arc::new(Bot::new(config.clone()).await.unwrap()),
+        recorder: Arc::new(Recorder::default()),
+        scheduler: Scheduler::new(
+            Bot::new(config.clone()).await.unwrap().commander().clone(),
+            "test",
+            DEFAULT_GRACE,
+        ),
+    };
+    chat.say(
+        "ops",
+        "alice",
+        "deploy billionmail 2.4.0 to staging in 1 hour",
+    )
+    .await;
+    chat.say("ops", "alice", "yes").await;
+    // Alice is no longer a deployer when it fires (a new process with the new config).
+    let mut demoted = config.clone();
+    demoted.people.get_mut("alice").unwrap().roles = vec!["viewer".into()];
+    let bot = Arc::new(Bot::new(demoted).await.unwrap());
+    let sink: Arc<dyn EventSink> = chat.recorder.clone();
+    bot.attach("console", sink, |t| ThreadKey::new("console", "console", t));
+    let scheduler = Scheduler::new(bot.commander().clone(), "other", DEFAULT_GRACE);
+    advance(3600 + 5).await;
+    assert_eq!(bot.fire_schedules(&scheduler).await, 1);
+    let posted = joined(&chat.texts());
+    assert!(posted.contains("was refused, nothing ran"), "{posted}");
+    assert!(
+        posted.contains("alice may not deploy to staging"),
+        "{posted}"
+    );
+    assert!(bot.store().run(1).await.unwrap().is_none());
+}
