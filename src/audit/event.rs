@@ -203,6 +203,24 @@ pub enum AuditEvent {
         /// What became of it (`started`, `refused`, `missed`, ...).
         outcome: String,
     },
+    /// A plan started.
+    PlanStarted {
+        /// Plan id.
+        #[serde(skip)]
+        plan: i64,
+        /// Its steps, in order.
+        steps: Value,
+        /// Where it was asked.
+        origin: String,
+    },
+    /// A plan ended.
+    PlanFinished {
+        /// Plan id.
+        #[serde(skip)]
+        plan: i64,
+        /// `succeeded` or `failed`.
+        status: String,
+    },
     /// A run was found interrupted after a restart.
     RunInterrupted {
         /// Run id.
@@ -236,6 +254,8 @@ impl AuditEvent {
             AuditEvent::ScheduleCreated { .. } => "schedule.created",
             AuditEvent::ScheduleCancelled { .. } => "schedule.cancelled",
             AuditEvent::ScheduleFired { .. } => "schedule.fired",
+            AuditEvent::PlanStarted { .. } => "plan.started",
+            AuditEvent::PlanFinished { .. } => "plan.finished",
         }
     }
 
@@ -263,6 +283,9 @@ impl AuditEvent {
             AuditEvent::ScheduleCreated { schedule, .. }
             | AuditEvent::ScheduleCancelled { schedule }
             | AuditEvent::ScheduleFired { schedule, .. } => format!("schedule {schedule}"),
+            AuditEvent::PlanStarted { plan, .. } | AuditEvent::PlanFinished { plan, .. } => {
+                format!("plan {plan}")
+            }
         }
     }
 

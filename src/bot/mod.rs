@@ -8,6 +8,7 @@ mod decisions;
 mod entry;
 mod help;
 mod outcomes;
+mod plans;
 mod progress;
 mod promote;
 mod recovery;
@@ -119,6 +120,11 @@ impl Bot {
         let executor =
             Executor::new(config.clone(), store.clone(), audit.clone()).with_metrics(metrics);
         let commander = Commander::new(config.clone(), store.clone(), executor, audit);
+        // After the runs: a plan whose process died is interrupted, its other steps skipped.
+        let interrupted = commander.interrupt_plans().await?;
+        if !interrupted.is_empty() {
+            tracing::warn!(plans = ?interrupted, "plans left running by a stopped process were marked interrupted");
+        }
         Ok(Bot {
             config,
             nlu,
@@ -227,6 +233,7 @@ impl Bot {
             tokio::time::Instant::now().duration_since(s.last_active) > self.sessions.ttl();
         !expired
             && (s.pending_stop.is_some()
+                || s.pending_plan.is_some()
                 || matches!(&s.pending, Some(p) if p.awaiting == crate::dialogue::Awaiting::Confirmation))
     }
 
@@ -339,6 +346,33 @@ impl Bot {
         }
         if crate::nlu::update_words::asks_whats_new(&msg.text) {
             return self.whats_new(&parsed, &actor, &mut session, &out).await;
+        }
+        if self
+            .plan_answer(&msg.text, &msg.user, &parsed, &actor, &mut session, &out)
+            .await
+        {
+            return;
+        }
+        // Anything else from the person asked drops the plan question, so a later "yes"
+        // (meant for something else) cannot start it.
+        if session
+            .pending_plan
+            .as_ref()
+            .is_some_and(|p| p.requested_by == msg.user)
+        {
+            session.pending_plan = None;
+            out.reply(
+                &mut session,
+                "(I dropped the plan question above; nothing was deployed. Ask again to update.)"
+                    .into(),
+            );
+        }
+        if plans::asks_for_plan(&msg.text, &parsed) {
+            // A new request replaces whatever was half asked in the thread.
+            session.pending = None;
+            return self
+                .plan_asked(&msg.user, &parsed, &actor, &mut session, &out)
+                .await;
         }
         // Only an explicit reply decides an approval request; the command layer counts it
         // towards the rate limit like any other action.

@@ -62,6 +62,10 @@ pub(super) fn show(outcome: &Outcome, session: &mut Session, out: &Out) {
                 request_approval(ticket, session, out);
             }
         }
+        Outcome::Answer(report @ Report::PlanStarted(p)) => {
+            out.reply(session, report_text(report));
+            super::plans::report_when_done(p, out);
+        }
         Outcome::Answer(report) => out.reply(session, report_text(report)),
         Outcome::Refused(refusal) => out.refuse(session, refusal),
     }
@@ -159,6 +163,7 @@ pub fn report_text(report: &Report) -> String {
         Report::Unscheduled(u) => super::schedules::unscheduled(u),
         Report::Schedules(r) => super::schedules::listing(r),
         Report::Updates(r) => super::updates::render_updates(r),
+        Report::PlanStarted(p) => super::plans::started(p),
         Report::Context(r) => {
             let (service, environment) = (&r.query.service, &r.query.environment);
             let facts = r.facts.summary(r.as_of).unwrap_or_else(|| {

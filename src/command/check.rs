@@ -153,6 +153,7 @@ impl Commander {
                 .verify_schedule(spec, actor)
                 .await
                 .map(|()| Plan::Direct),
+            Command::Plan(spec) => self.verify_plan(spec, actor).await.map(|()| Plan::Direct),
             Command::Decide(_)
             | Command::Withdraw(_)
             | Command::Unschedule(_)

@@ -25,6 +25,7 @@ mod approvals;
 mod check;
 mod locks;
 mod names;
+mod plans;
 mod query;
 mod refusal;
 pub mod reports;
@@ -38,6 +39,7 @@ pub use approvals::{ApprovalTicket, DecisionReport, DecisionResult, Expired};
 pub use check::{LockPlan, Plan, RunPlan, StopPlan};
 pub use locks::{LockReport, UnlockReport};
 pub use names::{EnvName, ServiceName};
+pub use plans::{PlanSpec, PlanStarted};
 pub use query::Query;
 pub use refusal::{Refusal, RefusalKind};
 pub use schedules::{
@@ -84,6 +86,8 @@ pub enum Command {
     Schedule(ScheduleSpec),
     /// Cancel a schedule before it fires.
     Unschedule(ScheduleRef),
+    /// Deploy several services one after another.
+    Plan(PlanSpec),
     /// A question (status, history, explain, context, readiness); never stored, so it is
     /// not serialised.
     #[serde(skip)]
@@ -292,6 +296,7 @@ impl Command {
             Command::Withdraw(_) => "withdraw",
             Command::Schedule(_) => "schedule",
             Command::Unschedule(_) => "unschedule",
+            Command::Plan(_) => "plan",
             Command::Query(_) => "query",
         }
     }
@@ -307,6 +312,12 @@ impl Command {
             Command::Stop(_) | Command::Withdraw(_) => "cancel".into(),
             Command::Schedule(s) => s.command.subject(),
             Command::Unschedule(r) => format!("schedule {}", r.id),
+            Command::Plan(p) => p
+                .steps
+                .iter()
+                .map(|r| format!("{}/{}", r.service, r.environment))
+                .collect::<Vec<_>>()
+                .join(", "),
             Command::Query(_) => "query".into(),
             Command::Decide(d) => match &d.approval {
                 ApprovalRef::Id { id } => format!("approval {id}"),
@@ -386,6 +397,8 @@ pub enum Report {
     Schedules(Box<SchedulesReport>),
     /// Newer versions and where they could go.
     Updates(Box<reports::UpdatesReport>),
+    /// A plan started.
+    PlanStarted(Box<PlanStarted>),
 }
 
 /// A fault below the command layer (the store failed): nothing the person did wrong.
@@ -558,6 +571,7 @@ impl Commander {
             Command::Withdraw(r) => self.withdraw(&r, actor).await?,
             Command::Schedule(spec) => self.schedule(&spec, actor, origin).await?,
             Command::Unschedule(r) => self.unschedule(&r, actor).await?,
+            Command::Plan(spec) => self.start_plan(spec, actor, origin, progress).await?,
             Command::Query(q) => Outcome::Answer(self.query(&q).await?),
         };
         Ok(outcome)

@@ -7,7 +7,7 @@ mod flow;
 mod session;
 
 pub use flow::{join_choices, render, Flow, FlowError, Flows};
-pub use session::{Awaiting, Pending, Session, SessionStore, Turn};
+pub use session::{Awaiting, Pending, PendingPlan, Session, SessionStore, Turn};
 
 use crate::config::{Config, Strategy};
 use crate::nlu::{Intent, LockDetails, Nlu, Parsed, PromoteFrom, Reply, SlotKind, Slots};

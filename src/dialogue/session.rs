@@ -48,6 +48,15 @@ pub struct Turn {
     pub text: String,
 }
 
+/// A plan shown for confirmation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingPlan {
+    /// Who asked (only they confirm it).
+    pub requested_by: String,
+    /// The steps as (service, environment, version), in the order shown.
+    pub steps: Vec<(String, String, String)>,
+}
+
 /// The state of one thread.
 #[derive(Debug)]
 pub struct Session {
@@ -57,6 +66,8 @@ pub struct Session {
     pub history: VecDeque<Turn>,
     /// Runs the user asked to stop, waiting for "yes".
     pub pending_stop: Option<Vec<i64>>,
+    /// A plan shown for confirmation, waiting for "yes" (or an order).
+    pub pending_plan: Option<PendingPlan>,
     /// Last message time.
     pub last_active: Instant,
     max_history: usize,
@@ -67,6 +78,7 @@ impl Session {
         Session {
             pending: None,
             pending_stop: None,
+            pending_plan: None,
             history: VecDeque::new(),
             last_active: Instant::now(),
             max_history,
@@ -89,6 +101,8 @@ impl Session {
     pub fn touch(&mut self, ttl: Duration) -> Option<Pending> {
         let now = Instant::now();
         let expired = if now.duration_since(self.last_active) > ttl {
+            // A plan question left unanswered is forgotten the same way.
+            self.pending_plan = None;
             self.pending.take()
         } else {
             None

@@ -57,6 +57,11 @@ const SQLITE: Migrations = &[
         "schedule jobs",
         include_str!("../../migrations/sqlite/0010_schedule_jobs.sql"),
     ),
+    (
+        11,
+        "plans",
+        include_str!("../../migrations/sqlite/0011_plans.sql"),
+    ),
 ];
 const POSTGRES: Migrations = &[
     (
@@ -108,6 +113,11 @@ const POSTGRES: Migrations = &[
         10,
         "schedule jobs",
         include_str!("../../migrations/postgres/0010_schedule_jobs.sql"),
+    ),
+    (
+        11,
+        "plans",
+        include_str!("../../migrations/postgres/0011_plans.sql"),
     ),
 ];
 

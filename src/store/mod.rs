@@ -12,6 +12,7 @@ mod live;
 mod locks;
 mod metrics;
 mod migrate;
+mod plans;
 mod records;
 mod schedules;
 #[doc(hidden)]
@@ -25,6 +26,7 @@ pub use governance::{
 pub use listing::RunFilter;
 pub use locks::LockRecord;
 pub use metrics::{FinishedRun, PendingSummary, SchemaState, TargetValue};
+pub use plans::{NewStep, PlanRecord, PlanStatus, StepRecord, StepStatus};
 pub use records::{Action, Deployment, NewRun, RunRecord, StageRecord};
 pub use schedules::{FireOutcome, NewSchedule, ScheduleKind, ScheduleRecord};
 

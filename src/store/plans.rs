@@ -1,0 +1,269 @@
+//! Store side of plans: a plan and its ordered steps, each step's outcome as it runs, and the
+//! plans a dead process left running (marked interrupted at the next start).
+
+use super::{get, Store, StoreError};
+use crate::origin::{Origin, ThreadKey};
+use serde::Serialize;
+
+/// Where a plan stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanStatus {
+    /// Its steps are going.
+    Running,
+    /// Every step succeeded.
+    Succeeded,
+    /// A step failed or was refused; the rest were skipped.
+    Failed,
+    /// The process stopped while it was running.
+    Interrupted,
+}
+
+/// Where one step stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// Not started yet.
+    Pending,
+    /// Its run is going.
+    Running,
+    /// Its run succeeded.
+    Succeeded,
+    /// Its run failed or was cancelled.
+    Failed,
+    /// The checks when it was due refused it (a lock, a role, a busy target).
+    Refused,
+    /// Not run: an earlier step did not succeed.
+    Skipped,
+}
+
+macro_rules! spelled {
+    ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
+        impl $t {
+            /// The stored spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$v => $s),* }
+            }
+
+            /// Reads the stored spelling.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some(Self::$v),)* _ => None }
+            }
+        }
+    };
+}
+
+spelled!(PlanStatus { Running => "running", Succeeded => "succeeded", Failed => "failed", Interrupted => "interrupted" });
+spelled!(StepStatus { Pending => "pending", Running => "running", Succeeded => "succeeded", Failed => "failed", Refused => "refused", Skipped => "skipped" });
+
+/// A step to store.
+#[derive(Debug, Clone)]
+pub struct NewStep {
+    /// The deploy, serialised.
+    pub command: String,
+    /// Its service.
+    pub service: String,
+    /// Its environment.
+    pub environment: String,
+}
+
+/// A stored step.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct StepRecord {
+    /// 1, 2, ... in the order they run.
+    pub position: i64,
+    /// Service.
+    pub service: String,
+    /// Environment.
+    pub environment: String,
+    /// The deploy, serialised.
+    pub command: String,
+    /// Where it stands.
+    pub status: StepStatus,
+    /// Its run.
+    pub run_id: Option<i64>,
+    /// Why it was refused, failed or skipped.
+    pub detail: String,
+}
+
+/// A stored plan.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PlanRecord {
+    /// Id.
+    pub id: i64,
+    /// Who asked.
+    pub requested_by: String,
+    /// Where it was asked.
+    #[schema(value_type = Object)]
+    pub origin: Origin,
+    /// Where it stands.
+    pub status: PlanStatus,
+    /// When it was made, unix ms.
+    pub created_at: i64,
+    /// When it ended, unix ms.
+    pub finished_at: Option<i64>,
+    /// Its steps in order.
+    pub steps: Vec<StepRecord>,
+}
+
+fn bad(column: &str, value: &str) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: column.into(),
+        source: format!("unknown {column} `{value}`").into(),
+    }
+}
+
+impl Store {
+    /// Stores a plan with its steps (all pending), running; returns its id.
+    pub async fn create_plan(
+        &self,
+        requested_by: &str,
+        origin: &Origin,
+        steps: &[NewStep],
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let key = origin.to_key();
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("INSERT INTO plans (requested_by, owner, platform, channel, thread, status, created_at) VALUES ($1, $2, $3, $4, $5, 'running', $6) RETURNING id")
+            .bind(requested_by)
+            .bind(super::instance_id())
+            .bind(key.platform)
+            .bind(key.channel)
+            .bind(key.thread)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        let id: i64 = get(&row, "id")?;
+        for (i, s) in steps.iter().enumerate() {
+            sqlx::query("INSERT INTO plan_steps (plan_id, position, command, service, environment) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id)
+                .bind(i as i64 + 1)
+                .bind(&s.command)
+                .bind(&s.service)
+                .bind(&s.environment)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Records where a step stands.
+    pub async fn set_step(
+        &self,
+        plan_id: i64,
+        position: i64,
+        status: StepStatus,
+        run_id: Option<i64>,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE plan_steps SET status = $1, run_id = COALESCE($2, run_id), detail = $3 WHERE plan_id = $4 AND position = $5")
+            .bind(status.as_str())
+            .bind(run_id)
+            .bind(detail)
+            .bind(plan_id)
+            .bind(position)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends a running plan; false when it had ended already.
+    pub async fn finish_plan(
+        &self,
+        id: i64,
+        status: PlanStatus,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "UPDATE plans SET status = $1, finished_at = $2 WHERE id = $3 AND status = 'running'",
+        )
+        .bind(status.as_str())
+        .bind(at)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// One plan with its steps.
+    pub async fn plan(&self, id: i64) -> Result<Option<PlanRecord>, StoreError> {
+        let Some(row) = sqlx::query("SELECT id, requested_by, platform, channel, thread, status, created_at, finished_at FROM plans WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let status: String = get(&row, "status")?;
+        let steps = sqlx::query("SELECT position, service, environment, command, status, run_id, detail FROM plan_steps WHERE plan_id = $1 ORDER BY position")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                let status: String = get(r, "status")?;
+                Ok(StepRecord {
+                    position: get(r, "position")?,
+                    service: get(r, "service")?,
+                    environment: get(r, "environment")?,
+                    command: get(r, "command")?,
+                    status: StepStatus::parse(&status).ok_or_else(|| bad("status", &status))?,
+                    run_id: get(r, "run_id")?,
+                    detail: get(r, "detail")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok(Some(PlanRecord {
+            id: get(&row, "id")?,
+            requested_by: get(&row, "requested_by")?,
+            origin: Origin::from_key(ThreadKey::new(
+                &get::<String>(&row, "platform")?,
+                &get::<String>(&row, "channel")?,
+                &get::<String>(&row, "thread")?,
+            )),
+            status: PlanStatus::parse(&status).ok_or_else(|| bad("status", &status))?,
+            created_at: get(&row, "created_at")?,
+            finished_at: get(&row, "finished_at")?,
+            steps,
+        }))
+    }
+
+    /// Marks the plans left running by a process of this host that is gone (or by this
+    /// process, at its start) as interrupted; their unfinished steps are skipped. A plan of a
+    /// process on another host is left to that host. Returns their ids.
+    pub async fn interrupt_plans(&self, at: i64) -> Result<Vec<i64>, StoreError> {
+        let me = super::instance_id();
+        let host = me
+            .rsplit_once(':')
+            .map(|(h, _)| h.to_string())
+            .unwrap_or_default();
+        let rows = sqlx::query("SELECT id, owner FROM plans WHERE status = 'running'")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut ids = Vec::new();
+        for r in &rows {
+            let (id, owner): (i64, String) = (get(r, "id")?, get(r, "owner")?);
+            let gone = match owner.rsplit_once(':') {
+                Some((h, pid)) if h == host => {
+                    owner == me
+                        || pid
+                            .parse::<i32>()
+                            .map_or(true, |p| !super::process_alive(p))
+                }
+                _ => false,
+            };
+            if !gone {
+                continue;
+            }
+            sqlx::query("UPDATE plan_steps SET status = 'skipped', detail = 'the plan was interrupted' WHERE plan_id = $1 AND status IN ('pending', 'running')")
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+            if self.finish_plan(id, PlanStatus::Interrupted, at).await? {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+}

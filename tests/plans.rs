@@ -1,0 +1,325 @@
+//! Plans (issue 13, items 1, 2 and 5 as far as they go): "update billionmail and redis in
+//! staging" shows what is new in the order `depends_on` gives and asks; "yes" runs the steps
+//! one after another with real pipelines; "yes but billionmail first" overrides the order; a
+//! step refused when it is due (a lock put in place after the question) or whose run fails
+//! stops the rest, recorded skipped; a step that needs approval refuses the plan before it is
+//! asked; a plan a dead process left running is marked interrupted at the next start.
+
+mod support;
+
+use deckhand::bot::Bot;
+use deckhand::chat::{EventSink, Incoming, ThreadKey};
+use deckhand::command::{Command, EnvName, Origin, Outcome, RunCommand, ServiceName};
+use deckhand::config::{Config, StageKind};
+use deckhand::pipeline::{ProgressSink, RunEvent};
+use deckhand::store::{NewStep, PlanStatus, StepStatus};
+use std::sync::Arc;
+use std::time::Duration;
+use support::{config_in, temp_dir, text_of, Recorder};
+
+struct Quiet;
+impl ProgressSink for Quiet {
+    fn report(&self, _: &RunEvent) {}
+}
+
+struct Chat {
+    bot: Bot,
+    recorder: Arc<Recorder>,
+}
+
+impl Chat {
+    async fn new(tag: &str, tweak: impl FnOnce(&mut Config)) -> Chat {
+        let dir = temp_dir(tag);
+        let mut config = config_in("examples/deckhand.yaml", &dir);
+        tweak(&mut config);
+        assert!(config.problems().is_empty(), "{:?}", config.problems());
+        Chat {
+            bot: Bot::new(config).await.unwrap(),
+            recorder: Arc::new(Recorder::default()),
+        }
+    }
+
+    async fn say(&self, user: &str, text: &str) -> String {
+        let sink: Arc<dyn EventSink> = self.recorder.clone();
+        self.bot
+            .handle(
+                Incoming {
+                    thread: ThreadKey::new("console", "console", "rel"),
+                    user: user.into(),
+                    text: text.into(),
+                    event_id: None,
+                },
+                sink,
+            )
+            .await;
+        self.texts()
+    }
+
+    fn texts(&self) -> String {
+        self.recorder
+            .drain()
+            .iter()
+            .filter_map(|e| text_of(e).map(str::to_string))
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    }
+
+    /// Deploys `version` of `service` to staging directly (the old release a plan updates).
+    async fn deployed(&self, service: &str, version: &str) {
+        let c = self.bot.commander();
+        let cmd = Command::Deploy(RunCommand {
+            service: ServiceName::resolve(c.config(), service).unwrap(),
+            environment: EnvName::resolve(c.config(), "staging").unwrap(),
+            version: Some(version.into()),
+            strategy: None,
+            percent: None,
+        });
+        let actor = c.governance().actor_for_person("alice");
+        let origin = Origin::Api {
+            client: "alice".into(),
+        };
+        match c
+            .apply(cmd, &actor, &origin, Arc::new(Quiet))
+            .await
+            .unwrap()
+        {
+            Outcome::Started(s) => {
+                s.handle.finished().await;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Waits for plan `id` to end; its summary as posted.
+    async fn ended(&self, id: i64) -> (deckhand::store::PlanRecord, String) {
+        let mut posted = String::new();
+        for _ in 0..400 {
+            let p = self.bot.store().plan(id).await.unwrap().unwrap();
+            posted.push_str(&self.texts());
+            if p.status != PlanStatus::Running && posted.contains(&format!("Plan #{id}")) {
+                return (p, posted);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("plan {id} did not end: {posted}");
+    }
+}
+
+fn billionmail_needs_redis(c: &mut Config) {
+    c.services
+        .iter_mut()
+        .find(|s| s.name == "billionmail")
+        .unwrap()
+        .depends_on = vec!["redis".into()];
+}
+
+#[tokio::test]
+async fn a_plan_runs_in_dependency_order() {
+    let chat = Chat::new("plan-deps", billionmail_needs_redis).await;
+    chat.deployed("billionmail", "2.3.1").await;
+    chat.deployed("redis", "7.2.4").await;
+    let asked = chat
+        .say("alice", "update billionmail and redis in staging")
+        .await;
+    assert!(
+        asked.contains("Checking for updates in staging:"),
+        "{asked}"
+    );
+    assert!(asked.contains("- billionmail: 2.3.1 → 2.4.0"), "{asked}");
+    assert!(asked.contains("- redis: 7.2.4 → 7.2.5"), "{asked}");
+    assert!(
+        asked.contains("Update in this order: 1. redis 7.2.5, 2. billionmail 2.4.0? [yes/no]"),
+        "{asked}"
+    );
+    // Nothing runs before "yes"; someone else's "yes" is not it.
+    assert!(chat.bot.store().plan(1).await.unwrap().is_none());
+    chat.say("bob", "yes").await;
+    assert!(chat.bot.store().plan(1).await.unwrap().is_none());
+    let started = chat.say("alice", "yes").await;
+    assert!(
+        started.contains("Deploying in order (plan #1): 1. redis 2. billionmail"),
+        "{started}"
+    );
+    let (plan, posted) = chat.ended(1).await;
+    assert_eq!(plan.status, PlanStatus::Succeeded, "{posted}");
+    assert!(posted.contains("✅ Plan #1 done: 1. redis ✓"), "{posted}");
+    let (redis, bm) = (&plan.steps[0], &plan.steps[1]);
+    assert_eq!(
+        (redis.service.as_str(), bm.service.as_str()),
+        ("redis", "billionmail")
+    );
+    assert!(redis.run_id.unwrap() < bm.run_id.unwrap());
+    let run = chat
+        .bot
+        .store()
+        .run(bm.run_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.version.as_deref(), Some("2.4.0"));
+    assert_eq!(run.status.as_str(), "succeeded");
+}
+
+#[tokio::test]
+async fn the_users_order_overrides_the_dependencies() {
+    let chat = Chat::new("plan-user-order", billionmail_needs_redis).await;
+    chat.deployed("billionmail", "2.3.1").await;
+    chat.deployed("redis", "7.2.4").await;
+    chat.say("alice", "update billionmail and redis in staging")
+        .await;
+    // An order alone asks again; a name not in the plan is named, nothing changes.
+    let again = chat.say("alice", "billionmail first").await;
+    assert!(
+        again.contains("Update in this order: 1. billionmail 2.4.0, 2. redis 7.2.5? [yes/no]"),
+        "{again}"
+    );
+    let stray = chat.say("alice", "yes but postgres first").await;
+    assert!(stray.contains("`postgres` is not in this plan"), "{stray}");
+    assert!(chat.bot.store().plan(1).await.unwrap().is_none());
+    chat.say("alice", "yes but billionmail first").await;
+    let (plan, posted) = chat.ended(1).await;
+    assert_eq!(plan.status, PlanStatus::Succeeded, "{posted}");
+    assert_eq!(plan.steps[0].service, "billionmail");
+    assert_eq!(plan.steps[1].service, "redis");
+}
+
+#[tokio::test]
+async fn a_step_refused_when_due_stops_the_rest() {
+    let chat = Chat::new("plan-locked", billionmail_needs_redis).await;
+    chat.deployed("billionmail", "2.3.1").await;
+    chat.deployed("redis", "7.2.4").await;
+    chat.say("alice", "update billionmail and redis in staging")
+        .await;
+    // Between the question and the yes, redis is locked in staging (from another thread).
+    let c = chat.bot.commander();
+    let lock = Command::Lock(deckhand::command::LockSpec::plain(
+        deckhand::command::LockTarget {
+            environment: EnvName::resolve(c.config(), "staging").unwrap(),
+            service: Some(ServiceName::resolve(c.config(), "redis").unwrap()),
+        },
+        None,
+        Some("cache migration".into()),
+    ));
+    let bob = c.governance().actor_for_person("bob");
+    let origin = Origin::Api {
+        client: "bob".into(),
+    };
+    assert!(matches!(
+        c.apply(lock, &bob, &origin, Arc::new(Quiet)).await.unwrap(),
+        Outcome::Answer(_)
+    ));
+    chat.say("alice", "yes").await;
+    let (plan, posted) = chat.ended(1).await;
+    assert_eq!(plan.status, PlanStatus::Failed);
+    assert_eq!(plan.steps[0].status, StepStatus::Refused);
+    assert!(
+        plan.steps[0].detail.contains("cache migration"),
+        "{:?}",
+        plan.steps[0]
+    );
+    assert_eq!(plan.steps[1].status, StepStatus::Skipped);
+    assert!(plan.steps[1].run_id.is_none());
+    assert!(
+        posted.contains("Plan #1 stopped: 1. redis ⛔ refused"),
+        "{posted}"
+    );
+    assert!(posted.contains("2. billionmail – skipped"), "{posted}");
+}
+
+#[tokio::test]
+async fn a_failing_step_stops_the_rest() {
+    let chat = Chat::new("plan-failing", |c| {
+        // redis deploys through a pipeline whose smoke test fails.
+        let mut broken = c.pipelines["local"].clone();
+        let mut smoke = broken.stages[0].clone();
+        smoke.name = "smoke".into();
+        smoke.kind = StageKind::Process {
+            command: "echo smoke test failed >&2; exit 1".into(),
+        };
+        broken.stages.push(smoke);
+        broken.rollback = None;
+        c.pipelines.insert("broken".into(), broken);
+        let staging = c
+            .environments
+            .iter_mut()
+            .find(|e| e.name == "staging")
+            .unwrap();
+        staging.auto_rollback = false;
+        c.services
+            .iter_mut()
+            .find(|s| s.name == "redis")
+            .unwrap()
+            .pipeline = "broken".into();
+        billionmail_needs_redis(c);
+    })
+    .await;
+    chat.say("alice", "update billionmail and redis in staging")
+        .await;
+    chat.say("alice", "yes").await;
+    let (plan, posted) = chat.ended(1).await;
+    assert_eq!(plan.status, PlanStatus::Failed, "{posted}");
+    assert_eq!(plan.steps[0].status, StepStatus::Failed);
+    assert!(plan.steps[0].run_id.is_some());
+    assert_eq!(plan.steps[1].status, StepStatus::Skipped);
+    assert!(posted.contains("1. redis ✗ failed"), "{posted}");
+    // billionmail never ran.
+    let runs = chat
+        .bot
+        .store()
+        .run(plan.steps[0].run_id.unwrap() + 1)
+        .await
+        .unwrap();
+    assert!(runs.is_none());
+}
+
+#[tokio::test]
+async fn a_plan_that_needs_approval_or_roles_is_refused_before_it_is_asked() {
+    let chat = Chat::new("plan-refused", |_| {}).await;
+    let prod = chat.say("alice", "update all services in production").await;
+    assert!(
+        prod.contains("needs approval, and a plan cannot carry one yet"),
+        "{prod}"
+    );
+    assert!(!prod.contains("[yes/no]"), "{prod}");
+    let dave = chat.say("dave", "update all services in staging").await;
+    assert!(dave.contains("dave may not deploy"), "{dave}");
+    assert!(!dave.contains("[yes/no]"), "{dave}");
+    // A "yes" afterwards starts nothing.
+    chat.say("alice", "yes").await;
+    chat.say("dave", "yes").await;
+    assert!(chat.bot.store().plan(1).await.unwrap().is_none());
+    let no_env = chat.say("alice", "update all services").await;
+    assert!(no_env.contains("Which environment?"), "{no_env}");
+}
+
+#[tokio::test]
+async fn a_plan_left_running_by_a_dead_process_is_interrupted_at_start() {
+    let dir = temp_dir("plan-interrupted");
+    let config = config_in("examples/deckhand.yaml", &dir);
+    let bot = Bot::new(config.clone()).await.unwrap();
+    let step = |s: &str| NewStep {
+        command: "{}".into(),
+        service: s.into(),
+        environment: "staging".into(),
+    };
+    let origin = Origin::Api {
+        client: "alice".into(),
+    };
+    let id = bot
+        .store()
+        .create_plan("alice", &origin, &[step("redis"), step("billionmail")], 1)
+        .await
+        .unwrap();
+    bot.store()
+        .set_step(id, 1, StepStatus::Succeeded, None, "")
+        .await
+        .unwrap();
+    drop(bot);
+    // The plan's owner is this process, which "restarts": the new bot finds it running.
+    let bot = Bot::new(config).await.unwrap();
+    let plan = bot.store().plan(id).await.unwrap().unwrap();
+    assert_eq!(plan.status, PlanStatus::Interrupted);
+    assert_eq!(plan.steps[0].status, StepStatus::Succeeded);
+    assert_eq!(plan.steps[1].status, StepStatus::Skipped);
+    assert_eq!(plan.steps[1].detail, "the plan was interrupted");
+}
