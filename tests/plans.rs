@@ -158,6 +158,48 @@ async fn a_plan_runs_in_dependency_order() {
         .unwrap();
     assert_eq!(run.version.as_deref(), Some("2.4.0"));
     assert_eq!(run.status.as_str(), "succeeded");
+    // History shows the plan; status shows it only while it runs.
+    let history = chat.say("dave", "history").await;
+    assert!(
+        history.contains("▶ plan #1 by alice (succeeded")
+            && history.contains("1. redis ✓ · 2. billionmail ✓"),
+        "{history}"
+    );
+    let status = chat.say("dave", "status").await;
+    assert!(!status.contains("▶ plan"), "{status}");
+}
+
+#[tokio::test]
+async fn status_shows_a_running_plan_in_scope() {
+    let chat = Chat::new("plan-status", |_| {}).await;
+    let step = |s: &str| NewStep {
+        command: "{}".into(),
+        service: s.into(),
+        environment: "staging".into(),
+    };
+    let origin = Origin::Api {
+        client: "alice".into(),
+    };
+    let id = chat
+        .bot
+        .store()
+        .create_plan("alice", &origin, &[step("redis"), step("billionmail")], 1)
+        .await
+        .unwrap();
+    chat.bot
+        .store()
+        .set_step(id, 1, StepStatus::Running, None, "")
+        .await
+        .unwrap();
+    let status = chat.say("dave", "status").await;
+    assert!(
+        status.contains("▶ plan #1 by alice (running): 1. redis ⏳ · 2. billionmail …"),
+        "{status}"
+    );
+    let other = chat.say("dave", "status wix-backend in dev").await;
+    assert!(!other.contains("▶ plan"), "{other}");
+    let scoped = chat.say("dave", "status billionmail").await;
+    assert!(scoped.contains("▶ plan #1"), "{scoped}");
 }
 
 #[tokio::test]

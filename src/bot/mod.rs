@@ -8,7 +8,7 @@ mod decisions;
 mod entry;
 mod help;
 mod outcomes;
-mod plans;
+pub(crate) mod plans;
 mod progress;
 mod promote;
 mod recovery;

@@ -108,6 +108,37 @@ pub(super) fn summary(p: &PlanRecord) -> String {
     format!("{head}: {}", lines.join(" · "))
 }
 
+/// "▶ plan #1 by alice (running): 1. redis ✓ · 2. billionmail ⏳ · 3. wix-backend …", for
+/// `status` and `history`.
+pub(crate) fn plan_line(p: &PlanRecord) -> String {
+    let steps: Vec<String> = p
+        .steps
+        .iter()
+        .map(|s| {
+            let mark = match s.status {
+                StepStatus::Succeeded => "✓",
+                StepStatus::Running => "⏳",
+                StepStatus::Pending => "…",
+                StepStatus::Failed => "✗",
+                StepStatus::Refused => "⛔",
+                StepStatus::Skipped => "–",
+            };
+            format!("{}. {} {mark}", s.position, s.service)
+        })
+        .collect();
+    let when = match p.finished_at {
+        Some(at) => format!(", {}", crate::timefmt::ago(at)),
+        None => String::new(),
+    };
+    format!(
+        "▶ plan #{} by {} ({}{when}): {}",
+        p.id,
+        p.requested_by,
+        p.status.as_str(),
+        steps.join(" · ")
+    )
+}
+
 /// The reply to a plan that started.
 pub(super) fn started(p: &PlanStarted) -> String {
     let steps: Vec<String> = p

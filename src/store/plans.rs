@@ -113,6 +113,15 @@ fn bad(column: &str, value: &str) -> sqlx::Error {
     }
 }
 
+impl PlanRecord {
+    /// Whether a step deploys `service` (None: any) to `environment` (None: any).
+    pub fn touches(&self, service: Option<&str>, environment: Option<&str>) -> bool {
+        self.steps.iter().any(|s| {
+            service.is_none_or(|v| v == s.service) && environment.is_none_or(|e| e == s.environment)
+        })
+    }
+}
+
 impl Store {
     /// Stores a plan with its steps (all pending), running; returns its id.
     pub async fn create_plan(
@@ -227,6 +236,27 @@ impl Store {
             finished_at: get(&row, "finished_at")?,
             steps,
         }))
+    }
+
+    /// Plans newest first: the running ones, or (with `all`) any, at most `limit`.
+    pub async fn plans(&self, all: bool, limit: u32) -> Result<Vec<PlanRecord>, StoreError> {
+        let filter = if all { "" } else { " WHERE status = 'running'" };
+        let ids: Vec<i64> = sqlx::query(&format!(
+            "SELECT id FROM plans{filter} ORDER BY id DESC LIMIT $1"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| get(r, "id"))
+        .collect::<Result<_, _>>()?;
+        let mut plans = Vec::new();
+        for id in ids {
+            if let Some(p) = self.plan(id).await? {
+                plans.push(p);
+            }
+        }
+        Ok(plans)
     }
 
     /// Marks the plans left running by a process of this host that is gone (or by this

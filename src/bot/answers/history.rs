@@ -13,11 +13,15 @@ pub fn render_history(r: &HistoryReport) -> String {
         (None, Some(e)) => format!(" in {e}"),
         (None, None) => String::new(),
     };
-    if r.entries.is_empty() {
+    if r.entries.is_empty() && r.plans.is_empty() {
         return format!("No deployments{scope} on record yet.");
     }
     let mut lines = vec![format!("Recent deployments{scope}, newest first:")];
     lines.extend(r.entries.iter().map(entry_line));
+    if !r.plans.is_empty() {
+        lines.push("Plans:".into());
+        lines.extend(r.plans.iter().map(crate::bot::plans::plan_line));
+    }
     lines.join("\n")
 }
 

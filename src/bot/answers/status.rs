@@ -8,7 +8,7 @@ use crate::timefmt::ago;
 /// "billionmail:\n  staging: 2.4.0 (deployed by alice 2 min ago, run 4)\n🔒 …".
 pub fn render_status(r: &StatusReport) -> String {
     let mut lines = Vec::new();
-    if r.services.is_empty() && !r.any_lock_active && r.freezes.is_empty() {
+    if r.services.is_empty() && !r.any_lock_active && r.freezes.is_empty() && r.plans.is_empty() {
         lines.push(
             "Nothing has been deployed through Deckhand yet. Try \"deploy billionmail to staging\"."
                 .to_string(),
@@ -38,6 +38,9 @@ pub fn render_status(r: &StatusReport) -> String {
     }
     for f in &r.freezes {
         lines.push(freeze_line(f, r.as_of));
+    }
+    for p in &r.plans {
+        lines.push(crate::bot::plans::plan_line(p));
     }
     lines.join("\n")
 }

@@ -38,6 +38,8 @@ pub struct HistoryReport {
     pub query: HistoryQuery,
     /// Newest first; empty when nothing in scope is on record.
     pub entries: Vec<HistoryEntry>,
+    /// The latest plans with a step in scope, newest first.
+    pub plans: Vec<crate::store::PlanRecord>,
 }
 
 /// One deployment or rollback.
@@ -72,8 +74,16 @@ pub async fn history(store: &Store, q: &HistoryQuery) -> Result<HistoryReport, S
                 .map(LiveRelease::from),
         })
         .collect();
+    let plans = store
+        .plans(true, 20)
+        .await?
+        .into_iter()
+        .filter(|p| p.touches(service, environment))
+        .take(5)
+        .collect();
     Ok(HistoryReport {
         query: q.clone(),
         entries,
+        plans,
     })
 }

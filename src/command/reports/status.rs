@@ -38,6 +38,8 @@ pub struct StatusReport {
     /// Freeze windows from the config, per environment in scope: the one open now, else the
     /// next to open (for the service asked about, when one is).
     pub freezes: Vec<FreezeSpan>,
+    /// Plans running with a step in scope.
+    pub plans: Vec<crate::store::PlanRecord>,
 }
 
 /// One service across the environments in scope.
@@ -145,6 +147,12 @@ pub async fn status(
     locks.extend(store.scheduled_locks(environment, now).await?);
     locks.retain(in_scope);
     let freezes = spans_in_scope(config, &envs, service, now);
+    let plans = store
+        .plans(false, 20)
+        .await?
+        .into_iter()
+        .filter(|p| p.touches(service, environment))
+        .collect();
     Ok(StatusReport {
         query: q.clone(),
         as_of: now,
@@ -152,6 +160,7 @@ pub async fn status(
         locks,
         freezes,
         any_lock_active: !store.active_locks(None, now).await?.is_empty(),
+        plans,
     })
 }
 
