@@ -137,6 +137,7 @@ fn history_tells_where_an_attempt_stopped_and_what_is_live() {
                 live_now: None,
             },
         ],
+        plans: Vec::new(),
     };
     assert_eq!(
         render_history(&report),
@@ -147,6 +148,7 @@ fn history_tells_where_an_attempt_stopped_and_what_is_live() {
     let empty = HistoryReport {
         query: HistoryQuery::default(),
         entries: Vec::new(),
+        plans: Vec::new(),
     };
     assert_eq!(render_history(&empty), "No deployments on record yet.");
 }
