@@ -78,6 +78,9 @@ pub enum VersionsError {
         /// The line.
         line: String,
     },
+    /// A listing that failed a moment ago (see [`available_cached`]), as it failed.
+    #[error("{0}")]
+    Recent(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -205,11 +208,13 @@ async fn listed(
 /// How long [`available_cached`] reuses a listing.
 pub const CACHE_TTL: Duration = Duration::from_secs(60);
 
-type Cache = std::sync::Mutex<std::collections::HashMap<String, (tokio::time::Instant, Available)>>;
+type Cache = std::sync::Mutex<
+    std::collections::HashMap<String, (tokio::time::Instant, Result<Available, String>)>,
+>;
 
-/// [`available`], reusing a successful listing for [`CACHE_TTL`]: for `status`, which is
-/// asked often and must not start a process each time. A failed listing is not kept, so the
-/// next ask tries again (and says why it could not tell).
+/// [`available`], reusing a listing from a command for [`CACHE_TTL`]: for `status`, which is
+/// asked often and must not start a process (or wait for a hanging one) each time. A failed
+/// listing is kept too, with its reason, so a broken command costs one wait per minute.
 pub async fn available_cached(
     config: &Config,
     store: &Store,
@@ -219,22 +224,27 @@ pub async fn available_cached(
     let cache = CACHE.get_or_init(Default::default);
     let key = format!("{}\u{0}{service}", config.base_dir.display());
     let now = tokio::time::Instant::now();
-    if let Some((at, a)) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        if now.saturating_duration_since(*at) < CACHE_TTL && a.source == VersionSource::Command {
-            return Ok(Some(a.clone()));
+    if let Some((at, kept)) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if now.saturating_duration_since(*at) < CACHE_TTL {
+            return match kept {
+                Ok(a) => Ok(Some(a.clone())),
+                Err(why) => Err(VersionsError::Recent(why.clone())),
+            };
         }
     }
-    let fresh = available(config, store, service).await?;
-    if let Some(a) = fresh
-        .as_ref()
-        .filter(|a| a.source == VersionSource::Command)
-    {
+    let fresh = available(config, store, service).await;
+    let kept = match &fresh {
+        Ok(Some(a)) if a.source == VersionSource::Command => Some(Ok(a.clone())),
+        Err(VersionsError::Store(_)) | Ok(_) => None,
+        Err(e) => Some(Err(e.to_string())),
+    };
+    if let Some(kept) = kept {
         cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(key, (now, a.clone()));
+            .insert(key, (now, kept));
     }
-    Ok(fresh)
+    fresh
 }
 
 /// Whether `newest` is a newer release than `live` (None live: anything is new).

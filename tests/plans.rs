@@ -365,3 +365,92 @@ async fn a_plan_left_running_by_a_dead_process_is_interrupted_at_start() {
     assert_eq!(plan.steps[1].status, StepStatus::Skipped);
     assert_eq!(plan.steps[1].detail, "the plan was interrupted");
 }
+
+#[tokio::test]
+async fn only_a_clean_yes_starts_a_plan() {
+    let chat = Chat::new("plan-clean-yes", billionmail_needs_redis).await;
+    chat.deployed("billionmail", "2.3.1").await;
+    chat.deployed("redis", "7.2.4").await;
+    chat.say("alice", "update billionmail and redis in staging")
+        .await;
+    for answer in [
+        "ok, let me check with bob",
+        "yes but not billionmail",
+        "sure, after lunch",
+        "yes, and wix-backend too",
+        "yes if the tests pass",
+    ] {
+        let said = chat.say("alice", answer).await;
+        assert!(
+            said.contains("I can take only yes, no or an order")
+                || said.contains("not in this plan"),
+            "{answer}: {said}"
+        );
+        assert!(
+            chat.bot.store().plan(1).await.unwrap().is_none(),
+            "{answer}"
+        );
+    }
+    // The question still stands; an alias works in an order.
+    chat.say("alice", "yes but bm first").await;
+    let (plan, posted) = chat.ended(1).await;
+    assert_eq!(plan.steps[0].service, "billionmail", "{posted}");
+}
+
+#[tokio::test]
+async fn the_request_itself_may_exclude_and_order() {
+    let chat = Chat::new("plan-request-words", |_| {}).await;
+    let asked = chat
+        .say(
+            "alice",
+            "update all services except payments-api in staging, redis first",
+        )
+        .await;
+    assert!(!asked.contains("payments-api"), "{asked}");
+    assert!(
+        asked.contains("Update in this order: 1. redis 7.2.5,"),
+        "{asked}"
+    );
+    assert!(asked.contains("wix-backend"), "{asked}");
+    chat.say("alice", "no").await;
+    for (text, needle) in [
+        (
+            "update billionmail and redis to 2.4.1 in staging",
+            "the version 2.4.1",
+        ),
+        ("update all services in staging at 18:00", "a time"),
+        (
+            "update billionmail and redis in staging with blue-green",
+            "a strategy",
+        ),
+    ] {
+        let said = chat.say("alice", text).await;
+        assert!(
+            said.contains(needle) && said.contains("Nothing was deployed"),
+            "{text}: {said}"
+        );
+        assert!(!said.contains("[yes/no]"), "{text}: {said}");
+    }
+    chat.say("alice", "yes").await;
+    assert!(chat.bot.store().plan(1).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_step_already_updated_meanwhile_is_not_redeployed_or_downgraded() {
+    let chat = Chat::new("plan-stale", billionmail_needs_redis).await;
+    chat.deployed("billionmail", "2.3.1").await;
+    chat.deployed("redis", "7.2.4").await;
+    chat.say("alice", "update billionmail and redis in staging")
+        .await;
+    // Bob updates redis before Alice answers.
+    chat.deployed("redis", "7.2.5").await;
+    chat.say("alice", "yes").await;
+    let (plan, posted) = chat.ended(1).await;
+    assert_eq!(plan.steps[0].status, StepStatus::Refused, "{posted}");
+    assert!(
+        plan.steps[0].detail.contains("already runs 7.2.5"),
+        "{:?}",
+        plan.steps[0]
+    );
+    assert_eq!(plan.steps[1].status, StepStatus::Skipped);
+}

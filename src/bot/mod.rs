@@ -367,11 +367,19 @@ impl Bot {
                     .into(),
             );
         }
-        if plans::asks_for_plan(&msg.text, &parsed) {
+        if let Some(all) = plans::asks_for_plan(&msg.text, &parsed) {
             // A new request replaces whatever was half asked in the thread.
             session.pending = None;
             return self
-                .plan_asked(&msg.user, &parsed, &actor, &mut session, &out)
+                .plan_asked(
+                    all,
+                    &msg.text,
+                    &msg.user,
+                    &parsed,
+                    &actor,
+                    &mut session,
+                    &out,
+                )
                 .await;
         }
         // Only an explicit reply decides an approval request; the command layer counts it

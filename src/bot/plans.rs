@@ -13,22 +13,75 @@ use crate::nlu::{Parsed, Reply};
 use crate::plan::{order, read_order, Dependencies, OrderError, OrderWish};
 use crate::store::{PlanRecord, StepStatus};
 
+/// The words an answer to the plan question may hold besides the plan's names: a yes and an
+/// order ("yes but redis first", "ok, billionmail then redis").
+const ANSWER_WORDS: [&str; 34] = [
+    "yes",
+    "yep",
+    "yeah",
+    "ok",
+    "okay",
+    "sure",
+    "go",
+    "y",
+    "but",
+    "and",
+    "then",
+    "first",
+    "last",
+    "before",
+    "after",
+    "start",
+    "with",
+    "finish",
+    "in",
+    "this",
+    "that",
+    "order",
+    "please",
+    "do",
+    "the",
+    "rest",
+    "everything",
+    "else",
+    "others",
+    "ahead",
+    "goes",
+    "deploy",
+    "followed",
+    "by",
+];
+
+/// `text` with the services' aliases ("bm") replaced by their names, so an order can name a
+/// service the way people call it.
+fn canonical_names(config: &crate::config::Config, text: &str) -> String {
+    text.split_inclusive(|c: char| c.is_whitespace() || c == ',')
+        .map(|piece| {
+            let word = piece.trim_end_matches(|c: char| c.is_whitespace() || c == ',');
+            let rest = &piece[word.len()..];
+            match ServiceName::resolve(config, word) {
+                Ok(n) if !word.is_empty() => format!("{n}{rest}"),
+                _ => piece.to_string(),
+            }
+        })
+        .collect()
+}
+
 /// Words that make a message a plan request with the verb before them.
 const VERBS: [&str; 3] = ["update", "upgrade", "deploy"];
 
 /// Whether `text` asks to update several services at once: "update all services [in E]",
-/// "upgrade everything", "deploy everything to staging", "update billionmail and redis".
-pub(super) fn asks_for_plan(text: &str, parsed: &Parsed) -> bool {
+/// "upgrade everything", "deploy everything to staging" (Some(true): every service), "update
+/// billionmail and redis" (Some(false): the ones named).
+pub(super) fn asks_for_plan(text: &str, parsed: &Parsed) -> Option<bool> {
     let lower = text.to_lowercase();
     let words: Vec<&str> = lower
         .split(|c: char| !c.is_alphanumeric() && c != '-')
         .filter(|w| !w.is_empty() && *w != "deckhand" && *w != "please")
         .collect();
-    let Some(verb) = words.first() else {
-        return false;
-    };
+    let verb = words.first()?;
     if !VERBS.contains(verb) {
-        return false;
+        return None;
     }
     let all = words.windows(2).any(|w| {
         matches!(
@@ -40,7 +93,7 @@ pub(super) fn asks_for_plan(text: &str, parsed: &Parsed) -> bool {
     // "update billionmail and redis" (several names); "deploy a and b" stays the single
     // deploy's "one at a time" answer, which names what it cannot do.
     let several = *verb != "deploy" && parsed.services.len() > 1;
-    all || several
+    (all || several).then_some(all)
 }
 
 fn dependencies(bot: &Bot) -> Dependencies {
@@ -157,8 +210,11 @@ pub(super) fn started(p: &PlanStarted) -> String {
 impl Bot {
     /// A plan request: what is new in the environment among the services asked for, in the
     /// order to deploy it, as a question.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn plan_asked(
         &self,
+        all: bool,
+        text: &str,
         user: &str,
         parsed: &Parsed,
         actor: &Actor,
@@ -166,6 +222,41 @@ impl Bot {
         out: &Out,
     ) {
         let config = &self.config;
+        // What a plan cannot carry is named, never dropped.
+        let slots = &parsed.slots;
+        let mut cannot = Vec::new();
+        if let Some(v) = &slots.version {
+            cannot.push(format!("the version {v}"));
+        }
+        if slots.strategy.is_some() || slots.percent.is_some() {
+            cannot.push("a strategy".to_string());
+        }
+        if let Some(w) = slots
+            .when
+            .as_ref()
+            .map(|w| w.text.clone())
+            .or(parsed.parts.time.clone())
+        {
+            cannot.push(format!("a time (\"{w}\")"));
+        }
+        if parsed.parts.environments.len() > 1 {
+            cannot.push(format!(
+                "several environments ({})",
+                parsed.parts.environments.join(", ")
+            ));
+        }
+        if slots.promote_from.is_some() {
+            cannot.push("a promotion".to_string());
+        }
+        if !cannot.is_empty() {
+            return out.reply(
+                session,
+                format!(
+                    "A plan deploys each service's newest version with its environment's strategy, now; I can't apply {} to it. Nothing was deployed: ask for those deploys one at a time.",
+                    cannot.join(" or ")
+                ),
+            );
+        }
         let Some(env) = parsed.slots.environment.as_deref() else {
             return out.reply(
                 session,
@@ -176,22 +267,53 @@ impl Bot {
             Ok(e) => e,
             Err(refusal) => return out.refuse(session, &refusal),
         };
-        if let Some(term) = parsed.unknown.first() {
+        let unknown = parsed.unknown.iter().find(|t| {
+            !ANSWER_WORDS.contains(&t.text.as_str())
+                && !matches!(
+                    t.text.as_str(),
+                    "except"
+                        | "but"
+                        | "not"
+                        | "without"
+                        | "all"
+                        | "services"
+                        | "service"
+                        | "everything"
+                )
+        });
+        if let Some(term) = unknown {
             let refusal = crate::command::Refusal::UnknownService {
                 name: term.text.clone(),
                 suggestions: config.service_names(),
             };
             return out.refuse(session, &refusal);
         }
-        let mut named = Vec::new();
-        for s in &parsed.services {
-            match ServiceName::resolve(config, s) {
-                Ok(n) => named.push(n),
-                Err(refusal) => return out.refuse(session, &refusal),
-            }
-        }
+        let resolve = |names: &[String]| -> Result<Vec<ServiceName>, crate::command::Refusal> {
+            names
+                .iter()
+                .map(|s| ServiceName::resolve(config, s))
+                .collect()
+        };
+        let (named, excluded) = match (resolve(&parsed.services), resolve(&parsed.parts.excluded)) {
+            (Ok(n), Ok(x)) => (n, x),
+            (Err(refusal), _) | (_, Err(refusal)) => return out.refuse(session, &refusal),
+        };
+        // With "all", names are the order or the exclusions ("…, redis first"), not a filter.
+        let services: Vec<ServiceName> = if all {
+            config
+                .services
+                .iter()
+                .filter_map(|s| ServiceName::resolve(config, &s.name).ok())
+                .collect()
+        } else {
+            named
+        };
+        let services: Vec<ServiceName> = services
+            .into_iter()
+            .filter(|s| !excluded.contains(s))
+            .collect();
         let query = UpdatesQuery {
-            services: (!named.is_empty()).then_some(named),
+            services: Some(services),
             environment: Some(environment.clone()),
         };
         let report = match self.commander.query(&Query::Updates(query)).await {
@@ -199,7 +321,7 @@ impl Bot {
             Ok(_) => return,
             Err(e) => return out.reply(session, super::fault("listing the versions", &e)),
         };
-        let text = self.plan_question(&report, user, session);
+        let text = self.plan_question(&report, text, user, session);
         // Refuse before asking "yes/no" for a plan that could not run anyway (this is when
         // the request counts towards the rate limit; the "yes" does not count again).
         if let Some(pending) = session.pending_plan.clone() {
@@ -245,7 +367,13 @@ impl Bot {
         Some(PlanSpec { steps: runs })
     }
 
-    fn plan_question(&self, report: &UpdatesReport, user: &str, session: &mut Session) -> String {
+    fn plan_question(
+        &self,
+        report: &UpdatesReport,
+        asked: &str,
+        user: &str,
+        session: &mut Session,
+    ) -> String {
         let mut text = super::updates::render_updates(report);
         let updates: Vec<_> = report.updates().collect();
         if updates.is_empty() {
@@ -254,9 +382,20 @@ impl Bot {
             return text;
         }
         let names: Vec<&str> = updates.iter().map(|e| e.service.as_str()).collect();
-        let ordered = match order(&names, &dependencies(self), &[]) {
+        // An order said in the request itself ("…, redis first") is read as in an answer.
+        let wishes = match read_order(&canonical_names(&self.config, asked), &names) {
+            Ok(w) => w,
+            Err(e) => {
+                session.pending_plan = None;
+                return order_error(&e, &names);
+            }
+        };
+        let ordered = match order(&names, &dependencies(self), &wishes) {
             Ok(o) => o,
-            Err(e) => return order_error(&e, &names),
+            Err(e) => {
+                session.pending_plan = None;
+                return order_error(&e, &names);
+            }
         };
         let steps: Vec<(String, String, String)> = ordered
             .iter()
@@ -302,31 +441,50 @@ impl Bot {
             return false;
         }
         let names: Vec<&str> = pending.steps.iter().map(|s| s.0.as_str()).collect();
-        let first = text
+        let text = canonical_names(&self.config, text);
+        let words: Vec<String> = text
             .to_lowercase()
-            .split(|c: char| !c.is_alphanumeric())
-            .find(|w| !w.is_empty())
+            .split(|c: char| !c.is_alphanumeric() && c != '-' && c != '\'')
+            .filter(|w| !w.is_empty())
             .map(str::to_string)
-            .unwrap_or_default();
-        let yes = parsed.reply == Some(Reply::Yes)
-            || matches!(
-                first.as_str(),
-                "yes" | "yep" | "yeah" | "ok" | "okay" | "sure" | "go"
-            );
+            .collect();
+        let first = words.first().cloned().unwrap_or_default();
         if parsed.reply == Some(Reply::No) || matches!(first.as_str(), "no" | "nope") {
             session.pending_plan = None;
             out.reply(session, "OK, nothing was deployed.".into());
             return true;
         }
-        let wishes = match read_order(text, &names) {
+        let yes_word = matches!(
+            first.as_str(),
+            "yes" | "yep" | "yeah" | "ok" | "okay" | "sure" | "go" | "y"
+        );
+        let wishes = match read_order(&text, &names) {
             Ok(w) => w,
             Err(e) => {
                 out.reply(session, order_error(&e, &names));
                 return true;
             }
         };
-        if !yes && !order_words(&wishes) {
-            return false;
+        // A yes is the whole message ("yes", "ok"), or a yes with an order and nothing else
+        // ("yes but redis first"); anything more ("ok, let me check", "yes but not redis",
+        // "sure, after lunch") is not taken as one.
+        let clean = words
+            .iter()
+            .all(|w| ANSWER_WORDS.contains(&w.as_str()) || names.contains(&w.as_str()));
+        let yes = parsed.reply == Some(Reply::Yes) || (yes_word && clean && !wishes.is_empty());
+        let an_order = clean && order_words(&wishes);
+        if !(yes || an_order) {
+            if !yes_word && wishes.is_empty() {
+                return false;
+            }
+            out.reply(
+                session,
+                format!(
+                    "I can take only yes, no or an order of {} here; nothing was deployed. To change what the plan deploys, say \"no\" and ask again.",
+                    names.join(", ")
+                ),
+            );
+            return true;
         }
         let ordered = match order(&names, &dependencies(self), &wishes) {
             Ok(o) => o,

@@ -204,6 +204,27 @@ impl Commander {
         origin: &Origin,
         progress: Progress,
     ) -> CommandResult<(StepStatus, Option<i64>, String)> {
+        // Someone may have deployed it since the plan was asked: never go back to an older
+        // release, nor redeploy the same one, in the name of an update.
+        if let Some(pinned) = run.version.as_deref() {
+            let live = self
+                .store
+                .live_versions(Some(run.service.as_str()), Some(run.environment.as_str()))
+                .await?
+                .into_iter()
+                .next()
+                .and_then(|d| d.version);
+            if let Some(live) = live.filter(|l| !crate::versions::is_newer(pinned, Some(l))) {
+                return Ok((
+                    StepStatus::Refused,
+                    None,
+                    format!(
+                        "{} already runs {live} (the plan had {pinned})",
+                        run.environment
+                    ),
+                ));
+            }
+        }
         let command = Command::Deploy(run);
         let planned = match self.plan(&command, actor).await? {
             Ok(Plan::Run(p)) => p,
@@ -219,13 +240,16 @@ impl Commander {
                 return Ok((StepStatus::Refused, None, refusal_detail(&refusal)))
             }
             Outcome::AwaitingApproval(t) => {
-                // The policy changed after the plan was checked: the request stays for a
-                // person to decide, and the plan stops here.
-                return Ok((
-                    StepStatus::Refused,
-                    None,
-                    format!("needs approval (request #{})", t.id),
-                ));
+                // The policy changed after the plan was checked: the request it filed is
+                // withdrawn (it must not deploy later, outside the plan) and the plan stops.
+                self.store
+                    .close_approval(
+                        t.id,
+                        crate::store::ApprovalStatus::Cancelled,
+                        crate::clock::now_ms(),
+                    )
+                    .await?;
+                return Ok((StepStatus::Refused, None, "needs approval now".into()));
             }
             Outcome::Answer(_) => return Ok((StepStatus::Refused, None, "no run".into())),
         };
