@@ -454,3 +454,47 @@ async fn a_step_already_updated_meanwhile_is_not_redeployed_or_downgraded() {
     );
     assert_eq!(plan.steps[1].status, StepStatus::Skipped);
 }
+
+#[tokio::test]
+async fn a_shutdown_waits_for_the_plan_and_cancelling_everything_stops_it() {
+    let chat = Chat::new("plan-shutdown", |c| {
+        // redis's pipeline takes a while, so the shutdown comes during its step.
+        let mut slow = c.pipelines["local"].clone();
+        let mut wait = slow.stages[0].clone();
+        wait.name = "soak".into();
+        wait.kind = StageKind::Process {
+            command: "sleep 3".into(),
+        };
+        slow.stages.insert(0, wait);
+        c.pipelines.insert("slow".into(), slow);
+        c.services
+            .iter_mut()
+            .find(|s| s.name == "redis")
+            .unwrap()
+            .pipeline = "slow".into();
+        billionmail_needs_redis(c);
+    })
+    .await;
+    chat.say("alice", "update billionmail and redis in staging")
+        .await;
+    chat.say("alice", "yes").await;
+    // Wait for the first step to be running.
+    for _ in 0..200 {
+        let p = chat.bot.store().plan(1).await.unwrap().unwrap();
+        if p.steps[0].status == StepStatus::Running {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The second signal: every run is cancelled, and no new step may start.
+    chat.bot.cancel_all_runs();
+    chat.bot.wait_idle().await;
+    // Waiting for idle waited for the plan itself, not only for its run.
+    let plan = chat.bot.store().plan(1).await.unwrap().unwrap();
+    assert_eq!(plan.status, PlanStatus::Failed, "{plan:?}");
+    assert_eq!(plan.steps[0].status, StepStatus::Failed);
+    assert_eq!(plan.steps[1].status, StepStatus::Skipped);
+    assert!(plan.steps[1].run_id.is_none());
+    let first = plan.steps[0].run_id.unwrap();
+    assert!(chat.bot.store().run(first + 1).await.unwrap().is_none());
+}

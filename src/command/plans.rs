@@ -122,11 +122,14 @@ impl Commander {
         let (tx, done) = watch::channel(None);
         let me = self.clone();
         let (actor, origin) = (actor.clone(), origin.clone());
+        // A shutdown waits for the whole plan, as for a single run.
+        let held = self.executor.hold();
         tokio::spawn(async move {
             let ended = me
                 .run_steps(id, spec.steps, &actor, &origin, progress)
                 .await;
             let _ = tx.send(ended);
+            drop(held);
         });
         Ok(Outcome::Answer(Report::PlanStarted(Box::new(
             PlanStarted { plan, done },
@@ -146,6 +149,9 @@ impl Commander {
         for (i, run) in steps.into_iter().enumerate() {
             let position = i as i64 + 1;
             let service = run.service.to_string();
+            if stopped.is_none() && self.executor.is_closing() {
+                stopped = Some("Deckhand was shutting down".into());
+            }
             let (status, run_id, detail) = match &stopped {
                 Some(why) => (StepStatus::Skipped, None, why.clone()),
                 None => match self

@@ -95,7 +95,33 @@ impl Drop for RunTaskGuard {
     }
 }
 
+/// Held by work that starts runs over time (a plan): while it is held, waiting for the
+/// executor to be idle (shutdown) waits for that work too.
+pub struct WorkGuard {
+    tasks: Arc<watch::Sender<usize>>,
+}
+
+impl Drop for WorkGuard {
+    fn drop(&mut self) {
+        self.tasks.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
 impl Executor {
+    /// Counts `work` as unfinished until the guard is dropped (see [`Executor::wait_idle`]).
+    pub fn hold(&self) -> WorkGuard {
+        self.tasks.send_modify(|n| *n += 1);
+        WorkGuard {
+            tasks: self.tasks.clone(),
+        }
+    }
+
+    /// Whether every run is being cancelled (the second signal of a shutdown): nothing new
+    /// should start.
+    pub fn is_closing(&self) -> bool {
+        self.closing.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// An executor for this config and store.
     pub fn new(config: Arc<Config>, store: Store, audit: Audit) -> Executor {
         Executor {
