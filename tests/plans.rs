@@ -9,7 +9,7 @@ mod support;
 
 use deckhand::bot::Bot;
 use deckhand::chat::{EventSink, Incoming, ThreadKey};
-use deckhand::command::{Command, EnvName, Origin, Outcome, RunCommand, ServiceName};
+use deckhand::command::{Command, EnvName, Origin, Outcome, ServiceName};
 use deckhand::config::{Config, StageKind};
 use deckhand::pipeline::{ProgressSink, RunEvent};
 use deckhand::store::{NewStep, PlanStatus, StepStatus};
@@ -66,28 +66,7 @@ impl Chat {
 
     /// Deploys `version` of `service` to staging directly (the old release a plan updates).
     async fn deployed(&self, service: &str, version: &str) {
-        let c = self.bot.commander();
-        let cmd = Command::Deploy(RunCommand {
-            service: ServiceName::resolve(c.config(), service).unwrap(),
-            environment: EnvName::resolve(c.config(), "staging").unwrap(),
-            version: Some(version.into()),
-            strategy: None,
-            percent: None,
-        });
-        let actor = c.governance().actor_for_person("alice");
-        let origin = Origin::Api {
-            client: "alice".into(),
-        };
-        match c
-            .apply(cmd, &actor, &origin, Arc::new(Quiet))
-            .await
-            .unwrap()
-        {
-            Outcome::Started(s) => {
-                s.handle.finished().await;
-            }
-            other => panic!("{other:?}"),
-        }
+        support::deploy_to_staging(&self.bot, service, version).await;
     }
 
     /// Waits for plan `id` to end; its summary as posted.

@@ -9,18 +9,10 @@ mod support;
 use deckhand::bot::Bot;
 use deckhand::chat::{EventSink, Incoming, ThreadKey};
 use deckhand::command::reports::UpdatesQuery;
-use deckhand::command::{
-    Command, EnvName, Origin, Outcome, Query, Report, RunCommand, ServiceName,
-};
+use deckhand::command::{EnvName, Query, Report};
 use deckhand::config::VersionsCommand;
-use deckhand::pipeline::{ProgressSink, RunEvent};
 use std::sync::Arc;
 use support::{config_in, temp_dir, text_of, Recorder};
-
-struct Quiet;
-impl ProgressSink for Quiet {
-    fn report(&self, _: &RunEvent) {}
-}
 
 async fn bot(tag: &str, tweak: impl FnOnce(&mut deckhand::config::Config)) -> Bot {
     let dir = temp_dir(tag);
@@ -42,28 +34,7 @@ async fn updates(bot: &Bot, env: Option<&str>) -> deckhand::command::reports::Up
 }
 
 async fn deploy(bot: &Bot, service: &str, version: &str) {
-    let c = bot.commander();
-    let cmd = Command::Deploy(RunCommand {
-        service: ServiceName::resolve(c.config(), service).unwrap(),
-        environment: EnvName::resolve(c.config(), "staging").unwrap(),
-        version: Some(version.into()),
-        strategy: None,
-        percent: None,
-    });
-    let actor = c.governance().actor_for_person("alice");
-    let origin = Origin::Api {
-        client: "alice".into(),
-    };
-    match c
-        .apply(cmd, &actor, &origin, Arc::new(Quiet))
-        .await
-        .unwrap()
-    {
-        Outcome::Started(s) => {
-            s.handle.finished().await;
-        }
-        other => panic!("{other:?}"),
-    }
+    support::deploy_to_staging(bot, service, version).await;
 }
 
 #[tokio::test]

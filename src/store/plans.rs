@@ -113,15 +113,6 @@ fn bad(column: &str, value: &str) -> sqlx::Error {
     }
 }
 
-impl PlanRecord {
-    /// Whether a step deploys `service` (None: any) to `environment` (None: any).
-    pub fn touches(&self, service: Option<&str>, environment: Option<&str>) -> bool {
-        self.steps.iter().any(|s| {
-            service.is_none_or(|v| v == s.service) && environment.is_none_or(|e| e == s.environment)
-        })
-    }
-}
-
 impl Store {
     /// Stores a plan with its steps (all pending), running; returns its id.
     pub async fn create_plan(
@@ -238,18 +229,42 @@ impl Store {
         }))
     }
 
-    /// Plans newest first: the running ones, or (with `all`) any, at most `limit`.
-    pub async fn plans(&self, all: bool, limit: u32) -> Result<Vec<PlanRecord>, StoreError> {
-        let filter = if all { "" } else { " WHERE status = 'running'" };
-        let ids: Vec<i64> = sqlx::query(&format!(
-            "SELECT id FROM plans{filter} ORDER BY id DESC LIMIT $1"
-        ))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| get(r, "id"))
-        .collect::<Result<_, _>>()?;
+    /// Plans newest first with a step deploying `service` (None: any) to `environment`
+    /// (None: any): the running ones, or (with `all`) any, at most `limit`. The scope is
+    /// matched in the query, so only the plans shown are read.
+    pub async fn plans(
+        &self,
+        all: bool,
+        service: Option<&str>,
+        environment: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<PlanRecord>, StoreError> {
+        let mut sql = String::from(
+            "SELECT id FROM plans WHERE id IN (SELECT plan_id FROM plan_steps WHERE 1 = 1",
+        );
+        let mut n = 0;
+        for (column, value) in [("service", service), ("environment", environment)] {
+            if value.is_some() {
+                n += 1;
+                sql.push_str(&format!(" AND {column} = ${n}"));
+            }
+        }
+        sql.push(')');
+        if !all {
+            sql.push_str(" AND status = 'running'");
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", n + 1));
+        let mut query = sqlx::query(&sql);
+        for value in [service, environment].into_iter().flatten() {
+            query = query.bind(value);
+        }
+        let ids: Vec<i64> = query
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| get(r, "id"))
+            .collect::<Result<_, _>>()?;
         let mut plans = Vec::new();
         for id in ids {
             if let Some(p) = self.plan(id).await? {

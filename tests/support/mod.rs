@@ -92,3 +92,35 @@ pub fn run_with_config(args: &[&str], config: &Path) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// Deploys `version` of `service` to staging as alice through the command layer (no chat),
+/// and waits for the run to end: the release that a later update replaces.
+pub async fn deploy_to_staging(bot: &deckhand::bot::Bot, service: &str, version: &str) {
+    use deckhand::command::{Command, EnvName, Origin, Outcome, RunCommand, ServiceName};
+    struct Quiet;
+    impl deckhand::pipeline::ProgressSink for Quiet {
+        fn report(&self, _: &deckhand::pipeline::RunEvent) {}
+    }
+    let c = bot.commander();
+    let cmd = Command::Deploy(RunCommand {
+        service: ServiceName::resolve(c.config(), service).unwrap(),
+        environment: EnvName::resolve(c.config(), "staging").unwrap(),
+        version: Some(version.into()),
+        strategy: None,
+        percent: None,
+    });
+    let actor = c.governance().actor_for_person("alice");
+    let origin = Origin::Api {
+        client: "alice".into(),
+    };
+    match c
+        .apply(cmd, &actor, &origin, std::sync::Arc::new(Quiet))
+        .await
+        .unwrap()
+    {
+        Outcome::Started(s) => {
+            s.handle.finished().await;
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -74,13 +74,7 @@ pub async fn history(store: &Store, q: &HistoryQuery) -> Result<HistoryReport, S
                 .map(LiveRelease::from),
         })
         .collect();
-    let plans = store
-        .plans(true, 20)
-        .await?
-        .into_iter()
-        .filter(|p| p.touches(service, environment))
-        .take(5)
-        .collect();
+    let plans = store.plans(true, service, environment, 5).await?;
     Ok(HistoryReport {
         query: q.clone(),
         entries,

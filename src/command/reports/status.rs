@@ -147,12 +147,7 @@ pub async fn status(
     locks.extend(store.scheduled_locks(environment, now).await?);
     locks.retain(in_scope);
     let freezes = spans_in_scope(config, &envs, service, now);
-    let plans = store
-        .plans(false, 20)
-        .await?
-        .into_iter()
-        .filter(|p| p.touches(service, environment))
-        .collect();
+    let plans = store.plans(false, service, environment, 20).await?;
     Ok(StatusReport {
         query: q.clone(),
         as_of: now,
