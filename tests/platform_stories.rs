@@ -110,6 +110,26 @@ async fn cancel_reject_and_stale_buttons<R: PlatformRig>() {
     r.stop().await;
 }
 
+/// A click can reach Deckhand before the platform's answer to the question's own post does
+/// (the message is on screen already); it still answers that question.
+async fn a_click_before_the_questions_post_returns_answers_it<R: PlatformRig>() {
+    let r = R::start().await;
+    let thread = r.open(Alice, "deploy billionmail to staging").await;
+    let first = r.post_containing(&thread, "Deploy billionmail").await;
+    r.click_cancel(Alice, &thread, &first).await;
+    r.flush().await;
+    r.fail_next_posts(&thread, &[Failure::Slow(1.5)]);
+    r.say(Alice, &thread, "deploy flaky-api to staging").await;
+    let question = r.post_containing(&thread, "Deploy flaky-api").await;
+    r.click_confirm(Alice, &thread, &question).await;
+    let confirmed = format!("Confirmed by {}", r.mention(Alice));
+    let answered = r.edit_containing(&thread, &question.id, &confirmed).await;
+    assert!(answered.buttons.is_empty(), "{answered:?}");
+    r.post_containing(&thread, "Run #1").await;
+    r.flush().await;
+    r.stop().await;
+}
+
 async fn a_click_on_an_old_question_never_answers_a_newer_one<R: PlatformRig>() {
     let r = R::start().await;
     let thread = r.open(Alice, "deploy billionmail to staging").await;
@@ -322,6 +342,7 @@ on_every_platform!(
     approval_by_a_second_users_reply,
     cancel_reject_and_stale_buttons,
     a_click_on_an_old_question_never_answers_a_newer_one,
+    a_click_before_the_questions_post_returns_answers_it,
     a_burst_of_progress_lines_costs_a_few_edits_and_ends_in_the_final_state,
     the_final_state_arrives_even_when_the_status_message_cannot_be_edited,
     a_failed_stage_posts_the_end_of_its_output,

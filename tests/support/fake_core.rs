@@ -21,6 +21,19 @@ pub enum Failure {
     ServerError,
     /// A refusal that retrying will not change (Slack `cant_update_message`, Discord 403).
     Refused,
+    /// Accepted and recorded at once (so the message is on screen), answered this many
+    /// seconds later.
+    Slow(f64),
+}
+
+impl Failure {
+    /// How long to hold back the answer of an accepted call, for [`Failure::Slow`].
+    pub fn delay(failure: Option<Failure>) -> (Option<Failure>, Option<std::time::Duration>) {
+        match failure {
+            Some(Failure::Slow(secs)) => (None, Some(std::time::Duration::from_secs_f64(secs))),
+            other => (other, None),
+        }
+    }
 }
 
 /// The call log and failure script of one fake; `C` is the fake's own call record.

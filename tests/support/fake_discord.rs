@@ -79,7 +79,7 @@ async fn api(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let method = method.as_str().to_string();
     let route = format!("{method} {path}");
-    let failure = shared.core.next_failure(|k| route.starts_with(k));
+    let (failure, delay) = Failure::delay(shared.core.next_failure(|k| route.starts_with(k)));
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let mut created = None;
     let answer: Option<(StatusCode, Value)> = if failure.is_some() {
@@ -176,6 +176,9 @@ async fn api(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: 
         ok: answer.as_ref().is_some_and(|(s, _)| s.is_success()),
         created,
     });
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     let exhausted = {
         let map = shared.exhausted.lock().unwrap();
         map.iter()

@@ -69,9 +69,11 @@ async fn api(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("Bearer x"));
     let for_message = body["ts"].as_str().map(|ts| format!("{method}@{ts}"));
-    let failure = for_message
-        .and_then(|key| shared.core.next_failure(|k| k == key))
-        .or_else(|| shared.core.next_failure(|k| k == method));
+    let (failure, delay) = Failure::delay(
+        for_message
+            .and_then(|key| shared.core.next_failure(|k| k == key))
+            .or_else(|| shared.core.next_failure(|k| k == method)),
+    );
     let not_in_channel = method == "chat.postMessage"
         && body["channel"]
             .as_str()
@@ -94,6 +96,9 @@ async fn api(
             ts
         })
     };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     match failure {
         Some(Failure::RateLimited(secs)) => {
             return (
@@ -109,7 +114,7 @@ async fn api(
         Some(Failure::Refused) => {
             return axum_json(json!({"ok": false, "error": "cant_update_message"}));
         }
-        None => {}
+        Some(Failure::Slow(_)) | None => {}
     }
     if !authorized {
         return axum_json(json!({"ok": false, "error": "not_authed"}));

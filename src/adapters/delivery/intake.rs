@@ -18,6 +18,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
+/// How long a click on a question waits for the thread's queued posts before it is judged
+/// (the question's own post may still be on its way back from the platform).
+const SETTLE: Duration = Duration::from_secs(10);
+
 /// A clicked button's message, as the platform reports it.
 #[derive(Debug, Clone, Copy)]
 pub struct Clicked<'a> {
@@ -217,7 +221,10 @@ impl<S: Surface> Intake<S> {
         let _turn = self.turns.lock(&thread).await;
         match click {
             Click::Confirm | Click::Cancel => {
-                if !self.outbox.is_open_confirmation(&thread, on.message_id) {
+                let open = self.outbox.is_open_confirmation(&thread, on.message_id)
+                    || (self.outbox.settled(&thread, SETTLE).await
+                        && self.outbox.is_open_confirmation(&thread, on.message_id));
+                if !open {
                     self.outbox.retire_stale(&thread, on.message_id, on.shown);
                     return;
                 }

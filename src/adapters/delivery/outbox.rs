@@ -49,6 +49,11 @@ enum Op {
         id: String,
         shown: String,
     },
+    /// Answered once everything queued before it for `thread` is delivered.
+    Barrier {
+        thread: ThreadKey,
+        reached: tokio::sync::oneshot::Sender<()>,
+    },
 }
 
 impl Op {
@@ -57,7 +62,8 @@ impl Op {
             Op::Event(e, _) => e.thread(),
             Op::TurnDone { thread, .. }
             | Op::Stale { thread, .. }
-            | Op::TrackApproval { thread, .. } => thread,
+            | Op::TrackApproval { thread, .. }
+            | Op::Barrier { thread, .. } => thread,
         }
     }
 }
@@ -172,6 +178,18 @@ impl<S: Surface> Outbox<S> {
             id: id.to_string(),
             shown: shown.to_string(),
         });
+    }
+
+    /// Waits (at most `limit`) until what is queued for `thread` so far is delivered: a click
+    /// can arrive after the platform stored a question but before its post returned here,
+    /// and only then is the question's message known.
+    pub async fn settled(&self, thread: &ThreadKey, limit: Duration) -> bool {
+        let (reached, wait) = tokio::sync::oneshot::channel();
+        self.send(Op::Barrier {
+            thread: thread.clone(),
+            reached,
+        });
+        matches!(tokio::time::timeout(limit, wait).await, Ok(Ok(())))
     }
 
     /// Is `ts` the message of the newest confirmation question of `thread`? The adapter holds
@@ -339,6 +357,9 @@ impl<S: Surface> Worker<S> {
                     }
                 }
                 self.check_approvals().await;
+            }
+            Op::Barrier { reached, .. } => {
+                let _ = reached.send(());
             }
             Op::Stale { id, shown, .. } => {
                 if self.confirm.as_ref().is_some_and(|(open, _)| *open == id) {
