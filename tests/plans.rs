@@ -2,8 +2,9 @@
 //! staging" shows what is new in the order `depends_on` gives and asks; "yes" runs the steps
 //! one after another with real pipelines; "yes but billionmail first" overrides the order; a
 //! step refused when it is due (a lock put in place after the question) or whose run fails
-//! stops the rest, recorded skipped; a step that needs approval refuses the plan before it is
-//! asked; a plan a dead process left running is marked interrupted at the next start.
+//! stops the rest, recorded skipped; a plan whose steps need approval asks once and runs on
+//! that one approval; the plan is one message, edited as it moves; a plan a dead process left
+//! running is marked interrupted at the next start.
 
 mod support;
 
@@ -116,12 +117,25 @@ async fn a_plan_runs_in_dependency_order() {
     assert!(chat.bot.store().plan(1).await.unwrap().is_none());
     let started = chat.say("alice", "yes").await;
     assert!(
-        started.contains("Deploying in order (plan #1): 1. redis 2. billionmail"),
+        started.contains(
+            "Deploying in order (plan #1, asked by alice):\n1. redis 7.2.5 → staging …\n2. billionmail 2.4.0 → staging …"
+        ),
         "{started}"
     );
     let (plan, posted) = chat.ended(1).await;
     assert_eq!(plan.status, PlanStatus::Succeeded, "{posted}");
     assert!(posted.contains("✅ Plan #1 done: 1. redis ✓"), "{posted}");
+    // One message for the plan: its steps' runs post nothing of their own, the plan's
+    // message shows each step as it goes.
+    assert!(!posted.contains("is live on staging"), "{posted}");
+    assert!(posted.contains("1. redis 7.2.5 → staging ⏳"), "{posted}");
+    assert!(
+        posted.contains(&format!(
+            "1. redis 7.2.5 → staging ✓ (run {})",
+            plan.steps[0].run_id.unwrap()
+        )),
+        "{posted}"
+    );
     let (redis, bm) = (&plan.steps[0], &plan.steps[1]);
     assert_eq!(
         (redis.service.as_str(), bm.service.as_str()),
@@ -283,6 +297,15 @@ async fn a_failing_step_stops_the_rest() {
     assert!(plan.steps[0].run_id.is_some());
     assert_eq!(plan.steps[1].status, StepStatus::Skipped);
     assert!(posted.contains("1. redis ✗ failed"), "{posted}");
+    // The failed stage's own output closes the plan, since the step posted no message.
+    assert!(
+        posted.contains("Last output of the failed step:\n```\nsmoke test failed\n```"),
+        "{posted}"
+    );
+    assert!(
+        posted.contains("2. billionmail 2.4.0 → staging – skipped"),
+        "{posted}"
+    );
     // billionmail never ran.
     let runs = chat
         .bot
@@ -294,23 +317,85 @@ async fn a_failing_step_stops_the_rest() {
 }
 
 #[tokio::test]
-async fn a_plan_that_needs_approval_or_roles_is_refused_before_it_is_asked() {
+async fn a_plan_for_roles_one_lacks_is_refused_before_it_is_asked() {
     let chat = Chat::new("plan-refused", |_| {}).await;
-    let prod = chat.say("alice", "update all services in production").await;
-    assert!(
-        prod.contains("needs approval, and a plan cannot carry one yet"),
-        "{prod}"
-    );
-    assert!(!prod.contains("[yes/no]"), "{prod}");
     let dave = chat.say("dave", "update all services in staging").await;
     assert!(dave.contains("dave may not deploy"), "{dave}");
     assert!(!dave.contains("[yes/no]"), "{dave}");
     // A "yes" afterwards starts nothing.
-    chat.say("alice", "yes").await;
     chat.say("dave", "yes").await;
     assert!(chat.bot.store().plan(1).await.unwrap().is_none());
     let no_env = chat.say("alice", "update all services").await;
     assert!(no_env.contains("Which environment?"), "{no_env}");
+}
+
+#[tokio::test]
+async fn a_plan_needing_approval_asks_once_and_runs_every_step_when_approved() {
+    let chat = Chat::new("plan-approval", billionmail_needs_redis).await;
+    let asked = chat
+        .say("alice", "update billionmail and redis in production")
+        .await;
+    assert!(asked.contains("Update in this order: 1. redis"), "{asked}");
+    let request = chat.say("alice", "yes").await;
+    // One request for the whole plan, naming every step; nothing runs before it is decided.
+    assert_eq!(request.matches("Approval needed").count(), 1, "{request}");
+    assert!(
+        request.contains("run a plan, one approval for all of it: 1. redis 7.2.5 → production, 2. billionmail 2.4.0 → production"),
+        "{request}"
+    );
+    assert!(chat.bot.store().plan(1).await.unwrap().is_none());
+    // Not a sentence, not the requester: still nothing.
+    chat.say("bob", "looks fine to me").await;
+    let own = chat.say("alice", "approve").await;
+    assert!(own.contains("own request"), "{own}");
+    assert!(chat.bot.store().plan(1).await.unwrap().is_none());
+    let approved = chat.say("bob", "approve").await;
+    assert!(
+        approved.contains("✅ Approved by bob. Starting plan #1 (2 steps)"),
+        "{approved}"
+    );
+    let (plan, posted) = chat.ended(1).await;
+    assert_eq!(plan.status, PlanStatus::Succeeded, "{posted}");
+    assert_eq!(plan.requested_by, "alice");
+    assert!(
+        plan.steps.iter().all(|s| s.status == StepStatus::Succeeded),
+        "{plan:?}"
+    );
+    // Both production steps ran on that one approval: no second request was filed.
+    assert!(!posted.contains("Approval needed"), "{posted}");
+    let live = chat
+        .bot
+        .store()
+        .live_versions(None, Some("production"))
+        .await
+        .unwrap();
+    for (service, version) in [("redis", "7.2.5"), ("billionmail", "2.4.0")] {
+        assert!(
+            live.iter()
+                .any(|d| d.service == service && d.version.as_deref() == Some(version)),
+            "{service}: {live:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rejected_plan_runs_nothing() {
+    let chat = Chat::new("plan-rejected", |_| {}).await;
+    chat.say("alice", "update billionmail and redis in production")
+        .await;
+    let request = chat.say("alice", "yes").await;
+    assert!(request.contains("Approval needed"), "{request}");
+    let rejected = chat.say("bob", "reject").await;
+    assert!(rejected.contains("Rejected by bob"), "{rejected}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(chat.bot.store().plan(1).await.unwrap().is_none());
+    let live = chat
+        .bot
+        .store()
+        .live_versions(None, Some("production"))
+        .await
+        .unwrap();
+    assert!(live.is_empty(), "{live:?}");
 }
 
 #[tokio::test]
@@ -470,9 +555,11 @@ async fn a_shutdown_waits_for_the_plan_and_cancelling_everything_stops_it() {
     chat.bot.wait_idle().await;
     // Waiting for idle waited for the plan itself, not only for its run.
     let plan = chat.bot.store().plan(1).await.unwrap().unwrap();
-    assert_eq!(plan.status, PlanStatus::Failed, "{plan:?}");
+    assert_eq!(plan.status, PlanStatus::Cancelled, "{plan:?}");
     assert_eq!(plan.steps[0].status, StepStatus::Failed);
+    assert_eq!(plan.steps[0].detail, "cancelled");
     assert_eq!(plan.steps[1].status, StepStatus::Skipped);
+    assert_eq!(plan.steps[1].detail, "the plan was cancelled");
     assert!(plan.steps[1].run_id.is_none());
     let first = plan.steps[0].run_id.unwrap();
     assert!(chat.bot.store().run(first + 1).await.unwrap().is_none());

@@ -130,6 +130,41 @@ async fn a_click_before_the_questions_post_returns_answers_it<R: PlatformRig>() 
     r.stop().await;
 }
 
+/// A plan is one message, posted when it starts and edited as its steps go; its steps' runs
+/// post no status messages of their own, and a summary closes it.
+async fn a_plan_is_one_message_edited_as_it_goes<R: PlatformRig>() {
+    let r = R::start().await;
+    let thread = r
+        .open(Alice, "update billionmail and chatty-api in staging")
+        .await;
+    r.post_containing(&thread, "Update in this order").await;
+    r.say(Alice, &thread, "yes").await;
+    let plan = r
+        .post_containing(&thread, "Deploying in order (plan #1")
+        .await;
+    let done = r
+        .edit_containing(&thread, &plan.id, "✅ Plan #1 done.")
+        .await;
+    assert!(done.text.contains("✓ (run 1)"), "{done:?}");
+    assert!(done.text.contains("✓ (run 2)"), "{done:?}");
+    r.post_containing(&thread, "✅ Plan #1 done:").await;
+    r.flush().await;
+    let posts = r.posts_in(&thread);
+    assert!(
+        !posts.iter().any(|m| m.text.contains("Run #")),
+        "no status message per step: {posts:#?}"
+    );
+    assert_eq!(
+        posts
+            .iter()
+            .filter(|m| m.text.contains("Deploying in order"))
+            .count(),
+        1,
+        "{posts:#?}"
+    );
+    r.stop().await;
+}
+
 async fn a_click_on_an_old_question_never_answers_a_newer_one<R: PlatformRig>() {
     let r = R::start().await;
     let thread = r.open(Alice, "deploy billionmail to staging").await;
@@ -343,6 +378,7 @@ on_every_platform!(
     cancel_reject_and_stale_buttons,
     a_click_on_an_old_question_never_answers_a_newer_one,
     a_click_before_the_questions_post_returns_answers_it,
+    a_plan_is_one_message_edited_as_it_goes,
     a_burst_of_progress_lines_costs_a_few_edits_and_ends_in_the_final_state,
     the_final_state_arrives_even_when_the_status_message_cannot_be_edited,
     a_failed_stage_posts_the_end_of_its_output,

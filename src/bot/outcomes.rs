@@ -62,10 +62,8 @@ pub(super) fn show(outcome: &Outcome, session: &mut Session, out: &Out) {
                 request_approval(ticket, session, out);
             }
         }
-        Outcome::Answer(report @ Report::PlanStarted(p)) => {
-            out.reply(session, report_text(report));
-            super::plans::report_when_done(p, out);
-        }
+        // The plan reports itself: one message, edited as it moves.
+        Outcome::Answer(Report::PlanStarted(_)) => {}
         Outcome::Answer(report) => out.reply(session, report_text(report)),
         Outcome::Refused(refusal) => out.refuse(session, refusal),
     }
@@ -127,11 +125,29 @@ pub(super) fn approval_request_in_thread(t: &ApprovalTicket, thread: ThreadKey) 
 const REPLY_HINT: &str = "Reply \"approve\" or \"reject\" in this thread";
 
 fn approval_request(t: &ApprovalTicket, how: &str) -> String {
+    let what = match &t.plan {
+        Some(steps) => format!(
+            "run a plan, one approval for all of it: {}",
+            steps
+                .iter()
+                .enumerate()
+                .map(|(i, r)| format!(
+                    "{}. {} {} → {}",
+                    i + 1,
+                    r.service,
+                    r.version.as_deref().unwrap_or("latest build"),
+                    r.environment
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => describe_run(t.action, &t.run),
+    };
     format!(
         "🔐 Approval needed (request #{}): {} asks to {}.{}\nNeeds {} approval{} from {} other than {}. {how} within {} (until {}).",
         t.id,
         t.requested_by,
-        describe_run(t.action, &t.run),
+        what,
         t.note.as_ref().map(|n| format!("\n⚠ {n}")).unwrap_or_default(),
         t.required,
         if t.required == 1 { "" } else { "s" },
@@ -206,6 +222,13 @@ fn decided(d: &DecisionReport) -> String {
             }
         ),
         DecisionResult::Started { .. } => format!("✅ Approved by {}. Starting: {what}.", d.by),
+        DecisionResult::PlanStarted { plan } => format!(
+            "✅ Approved by {}. Starting plan #{} ({} step{}); each step is checked again when it starts.",
+            d.by,
+            plan.id,
+            plan.steps.len(),
+            if plan.steps.len() == 1 { "" } else { "s" }
+        ),
         DecisionResult::Scheduled { schedule, fires_at } => match fires_at {
             Some(at) => format!(
                 "✅ Approved by {}: schedule #{schedule} ({what}) will run at {}; everything else is checked again then.",

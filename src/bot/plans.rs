@@ -1,7 +1,8 @@
 //! Plans in the thread: "update all services in staging" / "update billionmail and redis in
 //! staging" shows what is new and the order (`depends_on`), and asks; "yes", "yes but redis
 //! first" or "redis first" (which asks again) settle the order; the plan then runs step by
-//! step, each run reporting itself, and the thread gets the summary when it ends.
+//! step (approved once, when a step's policy needs it) and reports as one message edited as
+//! it moves ([`plan_message`]), then a summary when it ends ([`closing`]).
 
 use super::{Bot, Out};
 use crate::command::reports::{UpdatesQuery, UpdatesReport};
@@ -11,7 +12,7 @@ use crate::dialogue::{PendingPlan, Session};
 use crate::governance::Actor;
 use crate::nlu::{Parsed, Reply};
 use crate::plan::{order, read_order, Dependencies, OrderError, OrderWish};
-use crate::store::{PlanRecord, StepStatus};
+use crate::store::{PlanRecord, PlanStatus, StepStatus};
 
 /// The words an answer to the plan question may hold besides the plan's names: a yes and an
 /// order ("yes but redis first", "ok, billionmail then redis").
@@ -155,7 +156,8 @@ pub(super) fn summary(p: &PlanRecord) -> String {
         })
         .collect();
     let head = match p.status {
-        crate::store::PlanStatus::Succeeded => format!("✅ Plan #{} done", p.id),
+        PlanStatus::Succeeded => format!("✅ Plan #{} done", p.id),
+        PlanStatus::Cancelled => format!("Plan #{} cancelled", p.id),
         _ => format!("Plan #{} stopped", p.id),
     };
     format!("{head}: {}", lines.join(" · "))
@@ -190,6 +192,66 @@ pub(crate) fn plan_line(p: &PlanRecord) -> String {
         p.status.as_str(),
         steps.join(" · ")
     )
+}
+
+/// The version a stored step deploys, read from its command.
+fn step_version(s: &crate::store::StepRecord) -> Option<String> {
+    match serde_json::from_str::<Command>(&s.command).ok()? {
+        Command::Deploy(run) => run.version,
+        _ => None,
+    }
+}
+
+/// The plan's one message: a line per step, what the running step is doing, and how the
+/// plan ended (edited in place as the plan moves).
+pub(crate) fn plan_message(p: &crate::pipeline::PlanProgress) -> String {
+    let plan = &p.plan;
+    let mut text = format!(
+        "Deploying in order (plan #{}, asked by {}):",
+        plan.id, plan.requested_by
+    );
+    for s in &plan.steps {
+        let version = step_version(s).map(|v| format!(" {v}")).unwrap_or_default();
+        let run = s.run_id.map(|r| format!(" (run {r})")).unwrap_or_default();
+        let state = match s.status {
+            StepStatus::Succeeded => "✓".to_string(),
+            StepStatus::Running => match &p.activity {
+                Some(stage) => format!("⏳ {stage}"),
+                None => "⏳".to_string(),
+            },
+            StepStatus::Pending => "…".to_string(),
+            StepStatus::Failed => format!("✗ {}", s.detail),
+            StepStatus::Refused => format!("⛔ refused: {}", s.detail),
+            StepStatus::Skipped => "– skipped".to_string(),
+        };
+        text.push_str(&format!(
+            "\n{}. {}{version} → {} {state}{run}",
+            s.position, s.service, s.environment
+        ));
+    }
+    text.push_str(&match plan.status {
+        PlanStatus::Running => {
+            "\nSay \"cancel\" to stop the running step and the plan.".to_string()
+        }
+        PlanStatus::Succeeded => format!("\n✅ Plan #{} done.", plan.id),
+        PlanStatus::Cancelled => format!("\n⊘ Plan #{} cancelled.", plan.id),
+        PlanStatus::Failed => format!("\n✗ Plan #{} stopped.", plan.id),
+        PlanStatus::Interrupted => format!("\n⚠ Plan #{} was interrupted.", plan.id),
+    });
+    text
+}
+
+/// The message posted when a plan ends: its summary, and the end of the output of the step
+/// that failed.
+pub(crate) fn closing(p: &crate::pipeline::PlanProgress) -> String {
+    let mut text = summary(&p.plan);
+    if !p.failure_tail.is_empty() {
+        text.push_str(&format!(
+            "\nLast output of the failed step:\n```\n{}\n```",
+            p.failure_tail.join("\n")
+        ));
+    }
+    text
 }
 
 /// The reply to a plan that started.
@@ -538,21 +600,5 @@ fn confirm(session: &mut Session, out: &Out, text: String) {
         thread: out.thread.clone(),
         text,
         intent: crate::nlu::Intent::Deploy,
-    });
-}
-
-/// Posts the plan's summary in the thread once it ends.
-pub(super) fn report_when_done(p: &PlanStarted, out: &Out) {
-    let (sink, thread) = (out.sink.clone(), out.thread.clone());
-    let p = p.clone();
-    tokio::spawn(async move {
-        if let Some(done) = p.finished().await {
-            sink.emit(crate::chat::BotEvent::Reply {
-                thread,
-                text: summary(&done),
-                intent: None,
-                refusal: None,
-            });
-        }
     });
 }

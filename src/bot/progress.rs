@@ -118,6 +118,29 @@ impl ProgressSink for ChatProgress {
             Progress::Finished(outcome) => self.finished(thread, run, outcome),
         }
     }
+
+    fn plan(&self, progress: &crate::pipeline::PlanProgress) {
+        let plan = &progress.plan;
+        let Some(thread) = self.thread.as_ref().or(plan.origin.thread()) else {
+            return;
+        };
+        let ended = plan.status != crate::store::PlanStatus::Running;
+        self.sink.emit(BotEvent::PlanProgress {
+            thread: thread.clone(),
+            plan_id: plan.id,
+            text: super::plans::plan_message(progress),
+            line: super::plans::plan_line(plan),
+            ended,
+        });
+        if ended {
+            self.sink.emit(BotEvent::Reply {
+                thread: thread.clone(),
+                text: super::plans::closing(progress),
+                intent: None,
+                refusal: None,
+            });
+        }
+    }
 }
 
 impl ChatProgress {

@@ -124,6 +124,20 @@ pub enum BotEvent {
         /// Compact line for the whole run (`build ✓ 1.2s → test ⏳`).
         summary: String,
     },
+    /// A plan moved: its one message (posted once, then edited), a line per step. The
+    /// plan's closing summary follows as a [`BotEvent::Reply`].
+    PlanProgress {
+        /// Conversation.
+        thread: ThreadKey,
+        /// Store id of the plan.
+        plan_id: i64,
+        /// The whole message: a line per step.
+        text: String,
+        /// The plan on one line (`plan #3: 1. redis ✓ · 2. billionmail ⏳ build`).
+        line: String,
+        /// The plan has ended (this is its final state).
+        ended: bool,
+    },
     /// A run ended.
     RunFinished {
         /// Conversation.
@@ -151,6 +165,7 @@ impl BotEvent {
             | BotEvent::ApprovalRequest { thread, .. }
             | BotEvent::RunStarted { thread, .. }
             | BotEvent::Progress { thread, .. }
+            | BotEvent::PlanProgress { thread, .. }
             | BotEvent::RunFinished { thread, .. } => thread,
         }
     }

@@ -39,6 +39,10 @@ pub struct ApprovalTicket {
     pub timeout: Duration,
     /// When it expires, unix ms.
     pub expires_at: i64,
+    /// For a plan: its steps in order (the request covers all of them; `run` is the step
+    /// that needs the most approvals).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Vec<RunCommand>>,
 }
 
 /// A decision that was recorded, and what followed.
@@ -60,6 +64,9 @@ pub struct DecisionReport {
     pub result: DecisionResult,
     /// The request was made for a schedule (approving it approves that fire).
     pub for_schedule: bool,
+    /// The request was made for a plan: its steps (`run` is the one needing most approvals).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Vec<RunCommand>>,
 }
 
 /// What followed a recorded decision.
@@ -81,6 +88,11 @@ pub enum DecisionResult {
         schedule: i64,
         /// When it fires, unix ms (None: it was cancelled or has fired).
         fires_at: Option<i64>,
+    },
+    /// Approved: the plan it was asked for started (its steps are checked as they come).
+    PlanStarted {
+        /// The plan as stored.
+        plan: crate::store::PlanRecord,
     },
     /// Approved, and its run started.
     Started {
@@ -117,6 +129,34 @@ pub(super) fn is_for_schedule(a: &ApprovalRecord) -> bool {
         .as_deref()
         .and_then(|c| serde_json::from_str::<Command>(c).ok())
         .is_some_and(|c| matches!(c, Command::Schedule(_)))
+}
+
+/// The plan a request was made for, its names resolved again (None: not a plan's request).
+fn stored_plan(config: &Config, a: &ApprovalRecord) -> Option<Result<super::PlanSpec, Refusal>> {
+    let Ok(Command::Plan(spec)) = serde_json::from_str::<Command>(a.command.as_deref()?) else {
+        return None;
+    };
+    let stale = |name: &str| Refusal::StaleRequest {
+        approval: a.id,
+        reason: format!("`{name}` is no longer configured"),
+    };
+    let mut steps = Vec::new();
+    for run in spec.steps {
+        let service = match ServiceName::resolve(config, run.service.as_str()) {
+            Ok(s) => s,
+            Err(_) => return Some(Err(stale(run.service.as_str()))),
+        };
+        let environment = match EnvName::resolve(config, run.environment.as_str()) {
+            Ok(e) => e,
+            Err(_) => return Some(Err(stale(run.environment.as_str()))),
+        };
+        steps.push(RunCommand {
+            service,
+            environment,
+            ..run
+        });
+    }
+    Some(Ok(super::PlanSpec { steps }))
 }
 
 fn stored_command(config: &Config, a: &ApprovalRecord) -> Result<(Action, RunCommand), Refusal> {
@@ -191,11 +231,39 @@ impl Commander {
             Ok(a) => a,
             Err(refusal) => return Ok(Outcome::Refused(refusal)),
         };
-        let (action, run) = match stored_command(&self.config, &a) {
-            Ok(c) => c,
-            Err(refusal) => return Ok(Outcome::Refused(refusal)),
+        let plan = match stored_plan(&self.config, &a) {
+            Some(Ok(spec)) => Some(spec),
+            Some(Err(refusal)) => return Ok(Outcome::Refused(refusal)),
+            None => None,
         };
-        match self.record(&a, &run, d.decision, actor).await? {
+        let (action, run, gated) = match &plan {
+            // A plan's request is decided by people who may approve every step needing it.
+            Some(spec) => {
+                let gate = self.plan_gate(spec).map(|(r, _)| r.clone());
+                let run = gate.clone().unwrap_or_else(|| spec.steps[0].clone());
+                let gated: Vec<RunCommand> = spec
+                    .steps
+                    .iter()
+                    .filter(|r| {
+                        self.governance
+                            .approvals_required(r.service.as_str(), r.environment.as_str())
+                            > 0
+                    })
+                    .cloned()
+                    .collect();
+                let gated = if gated.is_empty() {
+                    vec![run.clone()]
+                } else {
+                    gated
+                };
+                (Action::Deploy, run, gated)
+            }
+            None => match stored_command(&self.config, &a) {
+                Ok((action, run)) => (action, run.clone(), vec![run]),
+                Err(refusal) => return Ok(Outcome::Refused(refusal)),
+            },
+        };
+        match self.record(&a, &gated, d.decision, actor).await? {
             Err(refusal) => Ok(Outcome::Refused(refusal)),
             Ok(None) => Ok(Outcome::Refused(self.closed(&a).await?)),
             Ok(Some(result)) => {
@@ -207,7 +275,10 @@ impl Commander {
                             fires_at: s.and_then(|s| s.next_fire_at),
                         }
                     }
-                    Recorded::Final => self.approved(&a, action, &run, actor, progress).await?,
+                    Recorded::Final => match &plan {
+                        Some(spec) => self.plan_approved(&a, spec, actor, progress).await?,
+                        None => self.approved(&a, action, &run, actor, progress).await?,
+                    },
                     Recorded::Waiting(DecisionResult::Rejected) if is_for_schedule(&a) => {
                         // A rejected schedule will not run: it is cancelled with its request.
                         if let Some(s) = self.bound_schedule(a.id).await? {
@@ -226,23 +297,27 @@ impl Commander {
                     run,
                     result,
                     for_schedule: is_for_schedule(&a),
+                    plan: plan.map(|p| p.steps),
                 })))
             }
         }
     }
 
     /// Checks and records one decision. Ok(None): the request was closed meanwhile.
+    /// `runs` are what the request approves (a plan's: every step needing approval); the
+    /// decider must be allowed to approve each.
     async fn record(
         &self,
         a: &ApprovalRecord,
-        run: &RunCommand,
+        runs: &[RunCommand],
         decision: Decision,
         actor: &Actor,
     ) -> CommandResult<Result<Option<Recorded>, Refusal>> {
-        let (service, environment) = (run.service.as_str(), run.environment.as_str());
         let now = crate::clock::now_ms();
-        if let Err(refusal) = self.may_decide(a, run, decision, actor).await? {
-            return Ok(Err(refusal));
+        for run in runs {
+            if let Err(refusal) = self.may_decide(a, run, decision, actor).await? {
+                return Ok(Err(refusal));
+            }
         }
         let record = DecisionRecord {
             person: actor.name().into(),
@@ -287,9 +362,15 @@ impl Commander {
             .filter(|d| d.decision == Decision::Approve)
             .count() as i64;
         // A policy tightened since the request was made applies to it too.
-        let required = a.required.max(i64::from(
-            self.governance.approvals_required(service, environment),
-        ));
+        let strictest = runs
+            .iter()
+            .map(|r| {
+                self.governance
+                    .approvals_required(r.service.as_str(), r.environment.as_str())
+            })
+            .max()
+            .unwrap_or(0);
+        let required = a.required.max(i64::from(strictest));
         if approvals < required {
             return Ok(Ok(Some(Recorded::Waiting(DecisionResult::Waiting {
                 approvals,
@@ -402,6 +483,34 @@ impl Commander {
                 Ok(DecisionResult::DidNotStart { refusal })
             }
         }
+    }
+
+    /// A plan's request got its last approval: the requester's roles are checked again for
+    /// every step, then the plan starts (each step is checked again when it is due).
+    async fn plan_approved(
+        &self,
+        a: &ApprovalRecord,
+        spec: &super::PlanSpec,
+        actor: &Actor,
+        progress: Progress,
+    ) -> CommandResult<DecisionResult> {
+        let requester = self.governance.actor_for_person(&a.requested_by);
+        if let Err(refusal) = self.verify_plan(spec, &requester).await {
+            self.audit
+                .log(
+                    actor.name(),
+                    AuditEvent::ApprovalNotStarted {
+                        approval: a.id,
+                        refusal: serde_json::to_value(&refusal).unwrap_or_default(),
+                    },
+                )
+                .await;
+            return Ok(DecisionResult::Refused { refusal });
+        }
+        let started = self
+            .launch_plan(spec.clone(), &requester, &a.origin, progress, Some(a.id))
+            .await?;
+        Ok(DecisionResult::PlanStarted { plan: started.plan })
     }
 
     /// The facts of a request that is no longer pending, read fresh.

@@ -1,20 +1,30 @@
 //! Plans: several deploys one after another ("update billionmail and redis", redis first).
 //!
-//! The plan is checked as a whole when it is asked for (the person's role for every step; a
-//! step that would need approval is refused for now, since one approval for a whole plan is
-//! not built yet), stored with its steps, and run by one task: each step goes through the
-//! same plan as a single deploy when it is due (roles, locks, freezes, busy targets, deploy
-//! memory), and a step that is refused or whose run does not succeed stops the rest, which
-//! are recorded as skipped. "cancel" in the thread stops the running step's run, and with it
-//! the plan. A restart marks a running plan interrupted.
+//! The plan is checked as a whole when it is asked for (the person's role for every step).
+//! When any step's policy needs approvals, one request covers the whole plan (as many
+//! approvals as its strictest step needs, from people who may approve every such step), and
+//! the plan starts once it is approved. It is stored with its steps and run by one task:
+//! each step goes through the same checks as a single deploy when it is due (roles, locks,
+//! freezes, busy targets, deploy memory), and a step that is refused or whose run does not
+//! succeed stops the rest, which are recorded as skipped. "cancel" in the thread stops the
+//! running step's run, and with it the plan. The steps' runs report through the plan (one
+//! message, a line per step: [`crate::pipeline::PlanProgress`]). A restart marks a running
+//! plan interrupted.
 
 use super::{Actor, Command, CommandResult, Commander, Origin, Outcome, Plan, Progress, Refusal};
 use super::{Report, RunCommand};
 use crate::audit::AuditEvent;
-use crate::pipeline::RunStatus;
-use crate::store::{Action, NewStep, PlanRecord, PlanStatus, StepStatus, StoreError};
+use crate::pipeline::{Phase, PlanProgress, ProgressSink, RunEvent, RunStatus};
+use crate::store::{
+    Action, ApprovalStatus, NewStep, PlanRecord, PlanStatus, StepStatus, StoreError,
+};
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
+
+/// Output lines of a failed step kept for the plan's closing message.
+const TAIL: usize = 10;
 
 /// Deploys to run in this order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,8 +53,7 @@ impl PlanStarted {
 }
 
 impl Commander {
-    /// Whether `actor` may run every step of `spec` (and none needs approval); the first
-    /// refusal, naming its step.
+    /// Whether `actor` may run every step of `spec`; the first refusal, naming its step.
     pub(super) async fn verify_plan(&self, spec: &PlanSpec, actor: &Actor) -> Result<(), Refusal> {
         if spec.steps.is_empty() {
             return Err(Refusal::CannotStart {
@@ -68,18 +77,31 @@ impl Commander {
                     )
                     .await);
             }
-            if self.governance.approvals_required(service, environment) > 0 {
-                return Err(Refusal::CannotStart {
-                    reason: format!(
-                        "deploying {service} to {environment} needs approval, and a plan cannot carry one yet; deploy it on its own (`deploy {service} to {environment}`)"
-                    ),
-                });
-            }
         }
         Ok(())
     }
 
-    /// Stores the plan and starts its task.
+    /// The step whose policy needs the most approvals, and how many (0: none needs any).
+    pub(super) fn plan_gate<'a>(&self, spec: &'a PlanSpec) -> Option<(&'a RunCommand, u32)> {
+        spec.steps
+            .iter()
+            .map(|r| {
+                let n = self
+                    .governance
+                    .approvals_required(r.service.as_str(), r.environment.as_str());
+                (r, n)
+            })
+            .filter(|(_, n)| *n > 0)
+            .fold(
+                None,
+                |best: Option<(&RunCommand, u32)>, (r, n)| match best {
+                    Some((_, m)) if m >= n => best,
+                    _ => Some((r, n)),
+                },
+            )
+    }
+
+    /// Asks for the plan's approval when a step needs one, or stores the plan and starts it.
     pub(super) async fn start_plan(
         &self,
         spec: PlanSpec,
@@ -90,6 +112,46 @@ impl Commander {
         if let Err(refusal) = self.verify_plan(&spec, actor).await {
             return Ok(Outcome::Refused(refusal));
         }
+        if let Some((gate, required)) = self.plan_gate(&spec) {
+            if let Some(refusal) = self.open_request_in(origin).await? {
+                let refusal = self
+                    .refused(
+                        "plan",
+                        &Command::Plan(spec.clone()).subject(),
+                        actor,
+                        refusal,
+                    )
+                    .await;
+                return Ok(Outcome::Refused(refusal));
+            }
+            let ticket = self
+                .create_approval(
+                    Action::Deploy,
+                    gate.clone(),
+                    required,
+                    actor,
+                    origin,
+                    super::runs::Binding::Plan(&spec),
+                )
+                .await?;
+            return Ok(Outcome::AwaitingApproval(ticket));
+        }
+        let started = self
+            .launch_plan(spec, actor, origin, progress, None)
+            .await?;
+        Ok(Outcome::Answer(Report::PlanStarted(Box::new(started))))
+    }
+
+    /// Stores the plan and starts its task; `approval` is the request that approved it
+    /// (it covers the steps that need approval).
+    pub(super) async fn launch_plan(
+        &self,
+        spec: PlanSpec,
+        actor: &Actor,
+        origin: &Origin,
+        progress: Progress,
+        approval: Option<i64>,
+    ) -> CommandResult<PlanStarted> {
         let steps: Vec<NewStep> = spec
             .steps
             .iter()
@@ -122,30 +184,32 @@ impl Commander {
         let (tx, done) = watch::channel(None);
         let me = self.clone();
         let (actor, origin) = (actor.clone(), origin.clone());
+        let watch = PlanWatch::new(plan.clone(), progress);
+        watch.show();
         // A shutdown waits for the whole plan, as for a single run.
         let held = self.executor.hold();
         tokio::spawn(async move {
             let ended = me
-                .run_steps(id, spec.steps, &actor, &origin, progress)
+                .run_steps(&watch, spec.steps, &actor, &origin, approval)
                 .await;
             let _ = tx.send(ended);
             drop(held);
         });
-        Ok(Outcome::Answer(Report::PlanStarted(Box::new(
-            PlanStarted { plan, done },
-        ))))
+        Ok(PlanStarted { plan, done })
     }
 
     /// Runs the steps in order; the plan as it ended (None: the store failed).
     async fn run_steps(
         &self,
-        id: i64,
+        watch: &PlanWatch,
         steps: Vec<RunCommand>,
         actor: &Actor,
         origin: &Origin,
-        progress: Progress,
+        approval: Option<i64>,
     ) -> Option<PlanRecord> {
+        let id = watch.id();
         let mut stopped: Option<String> = None;
+        let mut cancelled = false;
         for (i, run) in steps.into_iter().enumerate() {
             let position = i as i64 + 1;
             let service = run.service.to_string();
@@ -155,7 +219,7 @@ impl Commander {
             let (status, run_id, detail) = match &stopped {
                 Some(why) => (StepStatus::Skipped, None, why.clone()),
                 None => match self
-                    .step(id, position, run, actor, origin, progress.clone())
+                    .step(watch, position, run, actor, origin, approval)
                     .await
                 {
                     Ok(r) => r,
@@ -172,14 +236,19 @@ impl Commander {
             {
                 tracing::error!(plan_id = id, error = %e, "could not record a plan step");
             }
+            watch.set_step(position, status, run_id, &detail);
             if stopped.is_none() && status != StepStatus::Succeeded {
-                stopped = Some(format!("step {position} ({service}) did not succeed"));
+                cancelled = detail == CANCELLED;
+                stopped = Some(match cancelled {
+                    true => "the plan was cancelled".into(),
+                    false => format!("step {position} ({service}) did not succeed"),
+                });
             }
         }
-        let status = if stopped.is_some() {
-            PlanStatus::Failed
-        } else {
-            PlanStatus::Succeeded
+        let status = match (&stopped, cancelled) {
+            (None, _) => PlanStatus::Succeeded,
+            (Some(_), true) => PlanStatus::Cancelled,
+            (Some(_), false) => PlanStatus::Failed,
         };
         let now = crate::clock::now_ms();
         match self.store.finish_plan(id, status, now).await {
@@ -197,19 +266,23 @@ impl Commander {
             Ok(false) => {}
             Err(e) => tracing::error!(plan_id = id, error = %e, "could not end the plan"),
         }
-        self.store.plan(id).await.ok().flatten()
+        let ended = self.store.plan(id).await.ok().flatten();
+        watch.finish(ended.clone(), status, now);
+        ended
     }
 
-    /// One step: checked now like a single deploy, then run to its end.
+    /// One step: checked now like a single deploy, then run to its end. A step whose policy
+    /// needs approval runs only when the plan's approval covers it (counted again now).
     async fn step(
         &self,
-        id: i64,
+        watch: &PlanWatch,
         position: i64,
         run: RunCommand,
         actor: &Actor,
         origin: &Origin,
-        progress: Progress,
+        approval: Option<i64>,
     ) -> CommandResult<(StepStatus, Option<i64>, String)> {
+        let id = watch.id();
         // Someone may have deployed it since the plan was asked: never go back to an older
         // release, nor redeploy the same one, in the name of an update.
         if let Some(pinned) = run.version.as_deref() {
@@ -237,9 +310,33 @@ impl Commander {
             Ok(_) => return Ok((StepStatus::Refused, None, "not a deploy".into())),
             Err(refusal) => return Ok((StepStatus::Refused, None, refusal_detail(&refusal))),
         };
-        let outcome = self
-            .request_run(Action::Deploy, planned.run.clone(), actor, origin, progress)
-            .await?;
+        let progress: Progress = Arc::new(StepSink {
+            watch: watch.clone(),
+        });
+        let (service, environment) = (
+            planned.run.service.as_str(),
+            planned.run.environment.as_str(),
+        );
+        let required = self.governance.approvals_required(service, environment);
+        let outcome = if required == 0 {
+            self.request_run(Action::Deploy, planned.run.clone(), actor, origin, progress)
+                .await?
+        } else if self.covers(approval, required).await? {
+            self.start_run(
+                Action::Deploy,
+                planned.run.clone(),
+                actor.name(),
+                origin,
+                progress,
+            )
+            .await?
+        } else {
+            return Ok((
+                StepStatus::Refused,
+                None,
+                format!("deploying {service} to {environment} needs {required} approval(s), which the plan's approval does not cover"),
+            ));
+        };
         let started = match outcome {
             Outcome::Started(s) => s,
             Outcome::Refused(refusal) => {
@@ -249,11 +346,7 @@ impl Commander {
                 // The policy changed after the plan was checked: the request it filed is
                 // withdrawn (it must not deploy later, outside the plan) and the plan stops.
                 self.store
-                    .close_approval(
-                        t.id,
-                        crate::store::ApprovalStatus::Cancelled,
-                        crate::clock::now_ms(),
-                    )
+                    .close_approval(t.id, ApprovalStatus::Cancelled, crate::clock::now_ms())
                     .await?;
                 return Ok((StepStatus::Refused, None, "needs approval now".into()));
             }
@@ -263,15 +356,38 @@ impl Commander {
         self.store
             .set_step(id, position, StepStatus::Running, Some(run_id), "")
             .await?;
+        watch.set_step(position, StepStatus::Running, Some(run_id), "");
         let end = started.handle.finished().await;
         Ok(match end.status {
             RunStatus::Succeeded => (StepStatus::Succeeded, Some(run_id), String::new()),
+            RunStatus::Cancelled => (StepStatus::Failed, Some(run_id), CANCELLED.into()),
             other => (
                 StepStatus::Failed,
                 Some(run_id),
                 end.error.unwrap_or_else(|| other.as_str().to_string()),
             ),
         })
+    }
+
+    /// Whether the plan's approval request was approved with at least `required` approvals
+    /// (a policy tightened since applies to the steps still to come).
+    async fn covers(&self, approval: Option<i64>, required: u32) -> CommandResult<bool> {
+        let Some(id) = approval else {
+            return Ok(false);
+        };
+        let approved = self
+            .store
+            .approval(id)
+            .await?
+            .is_some_and(|a| a.status == ApprovalStatus::Approved);
+        let approvals = self
+            .store
+            .decisions(id)
+            .await?
+            .iter()
+            .filter(|d| d.decision == crate::store::Decision::Approve)
+            .count();
+        Ok(approved && approvals >= required as usize)
     }
 
     /// Marks plans a dead process left running as interrupted (at start-up).
@@ -287,5 +403,118 @@ fn refusal_detail(r: &Refusal) -> String {
         Refusal::Busy { run } => format!("busy: run {} is in progress", run.id),
         Refusal::Frozen { window, .. } => format!("frozen: {}", window.reason),
         other => other.kind().as_str().replace('_', " "),
+    }
+}
+
+/// The detail of a step whose run was cancelled (the plan ends cancelled).
+const CANCELLED: &str = "cancelled";
+
+/// The plan as its task sees it, told to the plan's progress sink at every move.
+#[derive(Clone)]
+struct PlanWatch {
+    state: Arc<Mutex<PlanProgress>>,
+    progress: Progress,
+}
+
+impl PlanWatch {
+    fn new(plan: PlanRecord, progress: Progress) -> PlanWatch {
+        PlanWatch {
+            state: Arc::new(Mutex::new(PlanProgress {
+                plan,
+                activity: None,
+                failure_tail: Vec::new(),
+            })),
+            progress,
+        }
+    }
+
+    fn id(&self) -> i64 {
+        self.lock().plan.id
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PlanProgress> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Tells the sink where the plan stands.
+    fn show(&self) {
+        let now = self.lock().clone();
+        self.progress.plan(&now);
+    }
+
+    fn set_step(&self, position: i64, status: StepStatus, run_id: Option<i64>, detail: &str) {
+        {
+            let mut p = self.lock();
+            if let Some(step) = p.plan.steps.iter_mut().find(|s| s.position == position) {
+                step.status = status;
+                step.run_id = run_id.or(step.run_id);
+                step.detail = detail.to_string();
+            }
+            if status != StepStatus::Running {
+                p.activity = None;
+            }
+        }
+        self.show();
+    }
+
+    fn activity(&self, activity: Option<String>) {
+        let changed = {
+            let mut p = self.lock();
+            let changed = p.activity != activity;
+            p.activity = activity;
+            changed
+        };
+        if changed {
+            self.show();
+        }
+    }
+
+    /// The plan ended: the stored record when it could be read, else what the task knows.
+    fn finish(&self, stored: Option<PlanRecord>, status: PlanStatus, at: i64) {
+        {
+            let mut p = self.lock();
+            match stored {
+                Some(record) => p.plan = record,
+                None => {
+                    p.plan.status = status;
+                    p.plan.finished_at = Some(at);
+                }
+            }
+            p.activity = None;
+        }
+        self.show();
+    }
+}
+
+/// The progress of a step's run: folded into the plan's message (the stage it is at, the
+/// output of a stage that failed) instead of a message of its own.
+struct StepSink {
+    watch: PlanWatch,
+}
+
+impl ProgressSink for StepSink {
+    fn report(&self, event: &RunEvent) {
+        use crate::pipeline::Progress as P;
+        match &event.progress {
+            // The rollback's own stages keep the failed stage's output.
+            P::StageStarted(at) if at.phase == Phase::Main => {
+                self.watch.lock().failure_tail.clear();
+                self.watch.activity(Some(at.name.clone()));
+            }
+            P::StageOutput { line, stage } if stage.phase == Phase::Main => {
+                let mut p = self.watch.lock();
+                let mut tail: VecDeque<String> = std::mem::take(&mut p.failure_tail).into();
+                if tail.len() == TAIL {
+                    tail.pop_front();
+                }
+                tail.push_back(line.clone());
+                p.failure_tail = tail.into();
+            }
+            P::RollbackStarted { .. } => self.watch.activity(Some("rolling back".into())),
+            P::Finished(outcome) if outcome.status == RunStatus::Succeeded => {
+                self.watch.lock().failure_tail.clear();
+            }
+            _ => {}
+        }
     }
 }

@@ -10,6 +10,17 @@ use crate::pipeline::StartError;
 use crate::store::{Action, NewApproval, NewRun};
 use std::time::Duration;
 
+/// What an approval request approves.
+#[derive(Clone, Copy)]
+pub(super) enum Binding<'a> {
+    /// The run itself: approving it starts it.
+    Run,
+    /// One fire of this schedule (the run is the schedule's command).
+    Schedule(&'a super::ScheduleSpec),
+    /// This whole plan (the run is the plan's step that needs the most approvals).
+    Plan(&'a super::PlanSpec),
+}
+
 impl Commander {
     /// A planned deploy or rollback (checked just now): records it, and asks for approval or
     /// starts it.
@@ -50,13 +61,13 @@ impl Commander {
             return Ok(Outcome::Refused(refusal));
         }
         let ticket = self
-            .create_approval(action, run, required, actor, origin, None)
+            .create_approval(action, run, required, actor, origin, Binding::Run)
             .await?;
         Ok(Outcome::AwaitingApproval(ticket))
     }
 
-    /// Stores an approval request for a run; it waits the configured timeout, or until
-    /// `due_by` (a scheduled run's fire time).
+    /// Stores an approval request for a run (or for the schedule or plan it stands for, see
+    /// [`Binding`]); it waits the configured timeout, or until a scheduled run's fire time.
     pub(super) async fn create_approval(
         &self,
         action: Action,
@@ -64,7 +75,7 @@ impl Commander {
         required: u32,
         actor: &Actor,
         origin: &Origin,
-        bound: Option<&super::ScheduleSpec>,
+        binding: Binding<'_>,
     ) -> CommandResult<ApprovalTicket> {
         let (service, environment) = (run.service.to_string(), run.environment.to_string());
         let note = match (action, self.memory(&service, &environment).await?) {
@@ -74,17 +85,19 @@ impl Commander {
         let strategy = self.default_strategy(&run);
         run.strategy = Some(strategy);
         let now = crate::clock::now_ms();
-        let timeout = match bound {
-            Some(spec) => Duration::from_millis((spec.at - now).max(0) as u64),
-            None => Duration::from_secs(self.config.governance.approval_timeout_secs),
+        let timeout = match binding {
+            Binding::Schedule(spec) => Duration::from_millis((spec.at - now).max(0) as u64),
+            _ => Duration::from_secs(self.config.governance.approval_timeout_secs),
         };
-        let command = match bound {
+        let command = match binding {
             // The schedule's command: approving it approves that fire, and starts nothing.
-            Some(spec) => Command::Schedule(super::ScheduleSpec {
+            Binding::Schedule(spec) => Command::Schedule(super::ScheduleSpec {
                 command: Box::new(Command::for_action(action, run.clone())),
                 ..spec.clone()
             }),
-            None => Command::for_action(action, run.clone()),
+            // The whole plan: approving it starts the plan, whose steps it covers.
+            Binding::Plan(spec) => Command::Plan(spec.clone()),
+            Binding::Run => Command::for_action(action, run.clone()),
         };
         let new = NewApproval {
             action,
@@ -124,6 +137,10 @@ impl Commander {
             note,
             timeout,
             expires_at: new.expires_at,
+            plan: match binding {
+                Binding::Plan(spec) => Some(spec.steps.clone()),
+                _ => None,
+            },
         })
     }
 

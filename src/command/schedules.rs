@@ -208,7 +208,14 @@ impl Commander {
         let approval = match run {
             Some((action, r)) if required > 0 => {
                 let ticket = self
-                    .create_approval(action, r, required, actor, origin, Some(spec))
+                    .create_approval(
+                        action,
+                        r,
+                        required,
+                        actor,
+                        origin,
+                        super::runs::Binding::Schedule(spec),
+                    )
                     .await?;
                 self.store.bind_approval(id, ticket.id).await?;
                 Some(ticket)

@@ -188,8 +188,24 @@ impl RunOutcome {
     }
 }
 
+/// Where a plan stands, each time one of its steps moves: what a surface shows as the plan's
+/// one message (a line per step).
+#[derive(Debug, Clone)]
+pub struct PlanProgress {
+    /// The plan as it stands (steps with their status, run and detail).
+    pub plan: crate::store::PlanRecord,
+    /// What the running step is doing ("build"), when a step is running.
+    pub activity: Option<String>,
+    /// The last output lines of the step that failed, when one did.
+    pub failure_tail: Vec<String>,
+}
+
 /// Receives the progress of runs. Must not block: implementations queue or forward.
 pub trait ProgressSink: Send + Sync {
     /// Delivers one event.
     fn report(&self, event: &RunEvent);
+
+    /// A plan moved (a step started or ended, or the plan ended). The runs of its steps
+    /// report here instead of through [`ProgressSink::report`]: a plan is one message.
+    fn plan(&self, _progress: &PlanProgress) {}
 }

@@ -14,7 +14,8 @@ mod switch;
 mod tests;
 
 pub use events::{
-    Progress, ProgressSink, RollbackOutcome, RunEvent, RunFacts, RunOutcome, StageFailure, StageRef,
+    PlanProgress, Progress, ProgressSink, RollbackOutcome, RunEvent, RunFacts, RunOutcome,
+    StageFailure, StageRef,
 };
 pub use handle::{Follow, RunHandle};
 pub use stage::{run_stage, StageCommand, StageEnd, StageOutcome, LOG_TAIL_LINES};

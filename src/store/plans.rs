@@ -17,6 +17,8 @@ pub enum PlanStatus {
     Failed,
     /// The process stopped while it was running.
     Interrupted,
+    /// Someone cancelled the running step's run; the rest were skipped.
+    Cancelled,
 }
 
 /// Where one step stands.
@@ -53,7 +55,7 @@ macro_rules! spelled {
     };
 }
 
-spelled!(PlanStatus { Running => "running", Succeeded => "succeeded", Failed => "failed", Interrupted => "interrupted" });
+spelled!(PlanStatus { Running => "running", Succeeded => "succeeded", Failed => "failed", Interrupted => "interrupted", Cancelled => "cancelled" });
 spelled!(StepStatus { Pending => "pending", Running => "running", Succeeded => "succeeded", Failed => "failed", Refused => "refused", Skipped => "skipped" });
 
 /// A step to store.

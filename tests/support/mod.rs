@@ -77,7 +77,7 @@ pub fn text_of(e: &BotEvent) -> Option<&str> {
         | BotEvent::ApprovalRequest { text, .. }
         | BotEvent::Prompt { text, .. }
         | BotEvent::Confirm { text, .. } => Some(text),
-        BotEvent::RunFinished { text, .. } => Some(text),
+        BotEvent::RunFinished { text, .. } | BotEvent::PlanProgress { text, .. } => Some(text),
         _ => None,
     }
 }

@@ -71,6 +71,8 @@ pub(super) struct Renderer {
     /// Longest live line drawn: longer lines would wrap and break the redraw.
     width: usize,
     live: LiveBlock,
+    /// The line last printed for each running plan (without a terminal: printed on change).
+    plans: std::collections::HashMap<i64, String>,
     /// The prompt is on the screen (after the last permanent line, no live block).
     prompt_shown: bool,
 }
@@ -83,6 +85,7 @@ impl Renderer {
             interactive,
             width: width.max(10),
             live: LiveBlock::default(),
+            plans: Default::default(),
             prompt_shown: false,
         }
     }
@@ -210,6 +213,30 @@ impl Renderer {
                     None
                 } else if *state != StageState::Running {
                     Some(format!("  {tag}run {run_id}: {stage} {}", state.as_str()))
+                } else {
+                    None
+                }
+            }
+            // A plan's line is keyed below every run's (negative), so it sits on top.
+            BotEvent::PlanProgress {
+                plan_id,
+                line,
+                ended,
+                ..
+            } => {
+                let key = -*plan_id;
+                if self.interactive {
+                    match ended {
+                        true => self.live.lines.remove(&key),
+                        false => self.live.lines.insert(key, format!("  {line}")),
+                    };
+                    None
+                } else if self.plans.get(plan_id) != Some(line) {
+                    self.plans.insert(*plan_id, line.clone());
+                    if *ended {
+                        self.plans.remove(plan_id);
+                    }
+                    Some(format!("  {tag}{line}"))
                 } else {
                     None
                 }

@@ -241,6 +241,7 @@ async fn dispatch<S: Surface>(mut rx: mpsc::UnboundedReceiver<Op>, ctx: Arc<Ctx<
                 ctx: ctx.clone(),
                 key: key.clone(),
                 runs: HashMap::new(),
+                plans: HashMap::new(),
                 confirm: None,
                 approvals: BTreeMap::new(),
                 joined: false,
@@ -274,6 +275,8 @@ struct Worker<S: Surface> {
     ctx: Arc<Ctx<S>>,
     key: ThreadKey,
     runs: HashMap<i64, RunState<S>>,
+    /// The message of each running plan (None: its first post failed).
+    plans: HashMap<i64, Option<StatusEditor<S>>>,
     /// Open confirmation: (message id, shown text).
     confirm: Option<(String, String)>,
     /// Approval requests with buttons: approval id -> (message id, shown text).
@@ -286,30 +289,31 @@ impl<S: Surface> Worker<S> {
         loop {
             // Runs and approval requests end on their own (the expiry sweeper closes old
             // requests), so the worker waits for them; an open question only until it expires.
-            let op = if !self.runs.is_empty() || !self.approvals.is_empty() {
-                rx.recv().await
-            } else {
-                let idle = if self.confirm.is_some() {
-                    IDLE.max(self.ctx.question_ttl + Duration::from_secs(60))
+            let op =
+                if !self.runs.is_empty() || !self.plans.is_empty() || !self.approvals.is_empty() {
+                    rx.recv().await
                 } else {
-                    IDLE
-                };
-                match tokio::time::timeout(idle, rx.recv()).await {
-                    Ok(op) => op,
-                    Err(_) => {
-                        rx.close();
-                        // Drain what raced with closing, then end.
-                        while let Some(op) = rx.recv().await {
-                            self.handle(op).await;
-                            self.ctx.in_flight.done();
+                    let idle = if self.confirm.is_some() {
+                        IDLE.max(self.ctx.question_ttl + Duration::from_secs(60))
+                    } else {
+                        IDLE
+                    };
+                    match tokio::time::timeout(idle, rx.recv()).await {
+                        Ok(op) => op,
+                        Err(_) => {
+                            rx.close();
+                            // Drain what raced with closing, then end.
+                            while let Some(op) = rx.recv().await {
+                                self.handle(op).await;
+                                self.ctx.in_flight.done();
+                            }
+                            if self.confirm.take().is_some() {
+                                self.forget_confirm();
+                            }
+                            return;
                         }
-                        if self.confirm.take().is_some() {
-                            self.forget_confirm();
-                        }
-                        return;
                     }
-                }
-            };
+                };
             let Some(op) = op else { return };
             self.handle(op).await;
             self.ctx.in_flight.done();
@@ -497,6 +501,12 @@ impl<S: Surface> Worker<S> {
                     self.post(note, Persistence::Normal).await;
                 }
             }
+            BotEvent::PlanProgress {
+                plan_id,
+                text,
+                ended,
+                ..
+            } => self.plan_progress(plan_id, text, ended).await,
             BotEvent::RunFinished {
                 run_id,
                 status,
@@ -528,6 +538,52 @@ impl<S: Surface> Worker<S> {
                 }
                 self.post(surface.plain(&text), Persistence::MustArrive)
                     .await;
+            }
+        }
+    }
+
+    /// A plan's one message: posted at its first move, edited (coalesced) at the next ones,
+    /// its final state delivered even if edits fail meanwhile.
+    async fn plan_progress(&mut self, plan_id: i64, text: String, ended: bool) {
+        let surface = self.ctx.surface.clone();
+        let content = surface.plain(&text);
+        if !self.plans.contains_key(&plan_id) {
+            let persistence = match ended {
+                true => Persistence::MustArrive,
+                false => Persistence::Normal,
+            };
+            let posted = self.post(content.clone(), persistence).await;
+            if ended {
+                return;
+            }
+            let editor = posted.map(|id| {
+                StatusEditor::start(
+                    surface.clone(),
+                    self.key.clone(),
+                    id,
+                    content,
+                    self.ctx.edit_interval,
+                )
+            });
+            self.plans.insert(plan_id, editor);
+            return;
+        }
+        if !ended {
+            if let Some(Some(editor)) = self.plans.get(&plan_id) {
+                editor.show(content);
+            }
+            return;
+        }
+        match self.plans.remove(&plan_id).flatten() {
+            Some(editor) => {
+                let done = editor.finish(content);
+                let mut finals = self.ctx.finals.lock().unwrap_or_else(|e| e.into_inner());
+                finals.retain(|h| !h.is_finished());
+                finals.push(done);
+            }
+            // Its message never got posted: post the final state instead.
+            None => {
+                self.post(content, Persistence::MustArrive).await;
             }
         }
     }
