@@ -564,3 +564,95 @@ async fn a_shutdown_waits_for_the_plan_and_cancelling_everything_stops_it() {
     let first = plan.steps[0].run_id.unwrap();
     assert!(chat.bot.store().run(first + 1).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn rolling_back_the_whole_plan_undoes_its_steps_in_reverse_order() {
+    let chat = Chat::new("plan-undo", billionmail_needs_redis).await;
+    chat.deployed("billionmail", "2.3.1").await;
+    chat.deployed("redis", "7.2.4").await;
+    // Nothing to undo yet.
+    let none = chat.say("alice", "roll back the whole plan").await;
+    assert!(none.contains("No plan ran in this thread"), "{none}");
+    chat.say("alice", "update billionmail and redis in staging")
+        .await;
+    chat.say("alice", "yes").await;
+    chat.ended(1).await;
+    let asked = chat.say("alice", "roll back the whole plan").await;
+    assert!(
+        asked.contains("Roll back plan #1 in reverse order: 1. billionmail in staging (taking back 2.4.0), 2. redis in staging (taking back 7.2.5)?"),
+        "{asked}"
+    );
+    // Nothing runs before the yes, and an order is not one.
+    let order = chat.say("alice", "yes but redis first").await;
+    assert!(order.contains("only yes or no"), "{order}");
+    assert!(chat.bot.store().plan(2).await.unwrap().is_none());
+    chat.say("alice", "yes").await;
+    let (plan, posted) = chat.ended(2).await;
+    assert_eq!(plan.status, PlanStatus::Succeeded, "{posted}");
+    assert!(
+        posted.contains("Rolling back in order (plan #2"),
+        "{posted}"
+    );
+    assert_eq!(
+        plan.steps
+            .iter()
+            .map(|s| s.service.as_str())
+            .collect::<Vec<_>>(),
+        ["billionmail", "redis"]
+    );
+    let live = chat
+        .bot
+        .store()
+        .live_versions(None, Some("staging"))
+        .await
+        .unwrap();
+    for (service, version) in [("billionmail", "2.3.1"), ("redis", "7.2.4")] {
+        assert!(
+            live.iter()
+                .any(|d| d.service == service && d.version.as_deref() == Some(version)),
+            "{service}: {live:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn undoing_a_plan_never_takes_back_a_later_deploy() {
+    let chat = Chat::new("plan-undo-later", billionmail_needs_redis).await;
+    chat.deployed("billionmail", "2.3.1").await;
+    chat.deployed("redis", "7.2.4").await;
+    chat.say("alice", "update billionmail and redis in staging")
+        .await;
+    chat.say("alice", "yes").await;
+    chat.ended(1).await;
+    let asked = chat.say("alice", "undo plan 1").await;
+    assert!(asked.contains("Roll back plan #1"), "{asked}");
+    // Someone deploys billionmail themselves before the yes.
+    chat.deployed("billionmail", "2.3.1").await;
+    chat.say("alice", "yes").await;
+    let (plan, posted) = chat.ended(2).await;
+    assert_eq!(plan.status, PlanStatus::Failed, "{posted}");
+    assert_eq!(plan.steps[0].status, StepStatus::Refused);
+    assert!(
+        plan.steps[0]
+            .detail
+            .contains("staging runs 2.3.1 now, not the plan's 2.4.0"),
+        "{plan:?}"
+    );
+    assert_eq!(plan.steps[1].status, StepStatus::Skipped);
+    let live = chat
+        .bot
+        .store()
+        .live_versions(Some("billionmail"), Some("staging"))
+        .await
+        .unwrap();
+    assert_eq!(live[0].version.as_deref(), Some("2.3.1"));
+    // Its own deploy was the last run: the undo started none.
+    assert!(plan.steps[0].run_id.is_none());
+    // A plan that is unknown, or a "no", rolls back nothing.
+    let unknown = chat.say("alice", "roll back plan 9").await;
+    assert!(unknown.contains("There is no plan #9"), "{unknown}");
+    chat.say("alice", "roll back plan 1").await;
+    let no = chat.say("alice", "no").await;
+    assert!(no.contains("nothing was rolled back"), "{no}");
+    assert!(chat.bot.store().plan(3).await.unwrap().is_none());
+}

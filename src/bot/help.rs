@@ -9,7 +9,7 @@ use crate::nlu::Intent;
 pub fn topic_help(flows: &Flows, config: &Config, topic: Intent) -> String {
     let extra = match topic {
         Intent::Deploy => Some("Deploys are confirmed with yes/no before anything runs; \"promote X to staging\" deploys what the previous environment runs."),
-        Intent::Rollback => Some("Without a version, it returns to the version that was live before the current one; \"undo last deployment\" rolls back the last deploy made in this thread (or by you). Confirmed with yes/no."),
+        Intent::Rollback => Some("Without a version, it returns to the version that was live before the current one; \"undo last deployment\" rolls back the last deploy made in this thread (or by you); \"roll back the whole plan\" (or \"roll back plan 3\") undoes what a plan deployed, last step first. Confirmed with yes/no."),
         Intent::Lock => Some("The scope (an environment, or one service in it) comes before the reason: \"lock staging while redis is migrated\" locks all of staging. Durations: \"for 30 min\", \"for 1h30\", \"for 2 days\" (1 minute to 90 days). Every lock is confirmed with yes/no."),
         Intent::Unlock => Some("Lifts the lock on exactly that scope; confirmed with yes/no."),
         Intent::Readiness => Some("A question: it never starts anything."),

@@ -8,6 +8,7 @@ mod decisions;
 mod entry;
 mod help;
 mod outcomes;
+mod plan_undo;
 pub(crate) mod plans;
 mod progress;
 mod promote;
@@ -366,6 +367,12 @@ impl Bot {
                 "(I dropped the plan question above; nothing was deployed. Ask again to update.)"
                     .into(),
             );
+        }
+        if let Some(id) = plan_undo::asks_plan_rollback(&msg.text) {
+            session.pending = None;
+            return self
+                .plan_rollback_asked(id, &msg.user, &actor, &mut session, &out)
+                .await;
         }
         if let Some(all) = plans::asks_for_plan(&msg.text, &parsed) {
             // A new request replaces whatever was half asked in the thread.

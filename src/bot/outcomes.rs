@@ -126,6 +126,15 @@ const REPLY_HINT: &str = "Reply \"approve\" or \"reject\" in this thread";
 
 fn approval_request(t: &ApprovalTicket, how: &str) -> String {
     let what = match &t.plan {
+        Some(steps) if t.action == Action::Rollback => format!(
+            "undo a plan, one approval for all of it: {}",
+            steps
+                .iter()
+                .enumerate()
+                .map(|(i, r)| format!("{}. roll back {} in {}", i + 1, r.service, r.environment))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Some(steps) => format!(
             "run a plan, one approval for all of it: {}",
             steps

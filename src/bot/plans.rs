@@ -195,7 +195,7 @@ pub(crate) fn plan_line(p: &PlanRecord) -> String {
 }
 
 /// The version a stored step deploys, read from its command.
-fn step_version(s: &crate::store::StepRecord) -> Option<String> {
+pub(super) fn step_version(s: &crate::store::StepRecord) -> Option<String> {
     match serde_json::from_str::<Command>(&s.command).ok()? {
         Command::Deploy(run) => run.version,
         _ => None,
@@ -206,9 +206,21 @@ fn step_version(s: &crate::store::StepRecord) -> Option<String> {
 /// plan ended (edited in place as the plan moves).
 pub(crate) fn plan_message(p: &crate::pipeline::PlanProgress) -> String {
     let plan = &p.plan;
+    let rollback = plan.steps.first().is_some_and(|s| {
+        matches!(
+            serde_json::from_str::<Command>(&s.command),
+            Ok(Command::Rollback(_))
+        )
+    });
     let mut text = format!(
-        "Deploying in order (plan #{}, asked by {}):",
-        plan.id, plan.requested_by
+        "{} in order (plan #{}, asked by {}):",
+        if rollback {
+            "Rolling back"
+        } else {
+            "Deploying"
+        },
+        plan.id,
+        plan.requested_by
     );
     for s in &plan.steps {
         let version = step_version(s).map(|v| format!(" {v}")).unwrap_or_default();
@@ -426,7 +438,10 @@ impl Bot {
                 percent: None,
             });
         }
-        Some(PlanSpec { steps: runs })
+        Some(PlanSpec {
+            steps: runs,
+            rollback_of: None,
+        })
     }
 
     fn plan_question(
@@ -482,6 +497,7 @@ impl Bot {
         session.pending_plan = Some(PendingPlan {
             requested_by: user.to_string(),
             steps,
+            rollback_of: None,
         });
         text
     }
@@ -513,13 +529,35 @@ impl Bot {
         let first = words.first().cloned().unwrap_or_default();
         if parsed.reply == Some(Reply::No) || matches!(first.as_str(), "no" | "nope") {
             session.pending_plan = None;
-            out.reply(session, "OK, nothing was deployed.".into());
+            let what = match pending.rollback_of {
+                Some(_) => "rolled back",
+                None => "deployed",
+            };
+            out.reply(session, format!("OK, nothing was {what}."));
             return true;
         }
         let yes_word = matches!(
             first.as_str(),
             "yes" | "yep" | "yeah" | "ok" | "okay" | "sure" | "go" | "y"
         );
+        if pending.rollback_of.is_some() {
+            // Its order is the reverse of the plan's: only a plain yes or no answers it.
+            let yes = parsed.reply == Some(Reply::Yes) || (yes_word && words.len() == 1);
+            if !yes {
+                if !yes_word && parsed.reply.is_none() {
+                    return false;
+                }
+                out.reply(
+                    session,
+                    "I can take only yes or no here; nothing was rolled back.".into(),
+                );
+                return true;
+            }
+            session.pending_plan = None;
+            self.start_plan_rollback(&pending, actor, session, out)
+                .await;
+            return true;
+        }
         let wishes = match read_order(&text, &names) {
             Ok(w) => w,
             Err(e) => {
@@ -594,7 +632,7 @@ impl Bot {
 }
 
 /// A yes/no question (with Confirm/Cancel buttons where the platform has them).
-fn confirm(session: &mut Session, out: &Out, text: String) {
+pub(super) fn confirm(session: &mut Session, out: &Out, text: String) {
     session.record("deckhand", &text);
     out.sink.emit(crate::chat::BotEvent::Confirm {
         thread: out.thread.clone(),

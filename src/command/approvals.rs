@@ -136,6 +136,10 @@ fn stored_plan(config: &Config, a: &ApprovalRecord) -> Option<Result<super::Plan
     let Ok(Command::Plan(spec)) = serde_json::from_str::<Command>(a.command.as_deref()?) else {
         return None;
     };
+    let spec_rest = super::PlanSpec {
+        steps: Vec::new(),
+        ..spec.clone()
+    };
     let stale = |name: &str| Refusal::StaleRequest {
         approval: a.id,
         reason: format!("`{name}` is no longer configured"),
@@ -156,7 +160,7 @@ fn stored_plan(config: &Config, a: &ApprovalRecord) -> Option<Result<super::Plan
             ..run
         });
     }
-    Some(Ok(super::PlanSpec { steps }))
+    Some(Ok(super::PlanSpec { steps, ..spec_rest }))
 }
 
 fn stored_command(config: &Config, a: &ApprovalRecord) -> Result<(Action, RunCommand), Refusal> {
@@ -256,7 +260,7 @@ impl Commander {
                 } else {
                     gated
                 };
-                (Action::Deploy, run, gated)
+                (spec.action(), run, gated)
             }
             None => match stored_command(&self.config, &a) {
                 Ok((action, run)) => (action, run.clone(), vec![run]),

@@ -39,7 +39,7 @@ pub use approvals::{ApprovalTicket, DecisionReport, DecisionResult, Expired};
 pub use check::{LockPlan, Plan, RunPlan, StopPlan};
 pub use locks::{LockReport, UnlockReport};
 pub use names::{EnvName, ServiceName};
-pub use plans::{PlanSpec, PlanStarted};
+pub use plans::{PlanSpec, PlanStarted, Undo};
 pub use query::Query;
 pub use refusal::{Refusal, RefusalKind};
 pub use schedules::{

@@ -26,11 +26,34 @@ use tokio::sync::watch;
 /// Output lines of a failed step kept for the plan's closing message.
 const TAIL: usize = 10;
 
-/// Deploys to run in this order.
+/// Deploys (or, for a plan's undoing, rollbacks) to run in this order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanSpec {
     /// The steps, in order.
     pub steps: Vec<RunCommand>,
+    /// The undoing of plan `rollback_of`: every step is a rollback to the release before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_of: Option<Undo>,
+}
+
+/// What a rollback plan undoes: the plan, and the version each of its steps takes back (a
+/// step whose service runs something else by then, someone's later deploy, is refused).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Undo {
+    /// The plan undone.
+    pub plan: i64,
+    /// Per step, the version it rolls back from.
+    pub versions: Vec<String>,
+}
+
+impl PlanSpec {
+    /// Deploy, or rollback for a plan's undoing.
+    pub fn action(&self) -> Action {
+        match self.rollback_of {
+            Some(_) => Action::Rollback,
+            None => Action::Deploy,
+        }
+    }
 }
 
 /// A plan that started.
@@ -64,7 +87,10 @@ impl Commander {
             let (service, environment) = (run.service.as_str(), run.environment.as_str());
             if let Err(denial) = self.governance.authorize(
                 actor,
-                crate::governance::Verb::Deploy,
+                match spec.action() {
+                    Action::Deploy => crate::governance::Verb::Deploy,
+                    Action::Rollback => crate::governance::Verb::Rollback,
+                },
                 Some(service),
                 environment,
             ) {
@@ -126,7 +152,7 @@ impl Commander {
             }
             let ticket = self
                 .create_approval(
-                    Action::Deploy,
+                    spec.action(),
                     gate.clone(),
                     required,
                     actor,
@@ -156,7 +182,8 @@ impl Commander {
             .steps
             .iter()
             .map(|r| NewStep {
-                command: serde_json::to_string(&Command::Deploy(r.clone())).unwrap_or_default(),
+                command: serde_json::to_string(&Command::for_action(spec.action(), r.clone()))
+                    .unwrap_or_default(),
                 service: r.service.to_string(),
                 environment: r.environment.to_string(),
             })
@@ -189,9 +216,7 @@ impl Commander {
         // A shutdown waits for the whole plan, as for a single run.
         let held = self.executor.hold();
         tokio::spawn(async move {
-            let ended = me
-                .run_steps(&watch, spec.steps, &actor, &origin, approval)
-                .await;
+            let ended = me.run_steps(&watch, &spec, &actor, &origin, approval).await;
             let _ = tx.send(ended);
             drop(held);
         });
@@ -202,16 +227,18 @@ impl Commander {
     async fn run_steps(
         &self,
         watch: &PlanWatch,
-        steps: Vec<RunCommand>,
+        spec: &PlanSpec,
         actor: &Actor,
         origin: &Origin,
         approval: Option<i64>,
     ) -> Option<PlanRecord> {
+        let action = spec.action();
         let id = watch.id();
         let mut stopped: Option<String> = None;
         let mut cancelled = false;
-        for (i, run) in steps.into_iter().enumerate() {
+        for (i, run) in spec.steps.iter().cloned().enumerate() {
             let position = i as i64 + 1;
+            let undoes = spec.rollback_of.as_ref().and_then(|u| u.versions.get(i));
             let service = run.service.to_string();
             if stopped.is_none() && self.executor.is_closing() {
                 stopped = Some("Deckhand was shutting down".into());
@@ -219,7 +246,14 @@ impl Commander {
             let (status, run_id, detail) = match &stopped {
                 Some(why) => (StepStatus::Skipped, None, why.clone()),
                 None => match self
-                    .step(watch, position, run, actor, origin, approval)
+                    .step(
+                        watch,
+                        position,
+                        (action, run, undoes),
+                        actor,
+                        origin,
+                        approval,
+                    )
                     .await
                 {
                     Ok(r) => r,
@@ -277,15 +311,36 @@ impl Commander {
         &self,
         watch: &PlanWatch,
         position: i64,
-        run: RunCommand,
+        (action, run, undoes): (Action, RunCommand, Option<&String>),
         actor: &Actor,
         origin: &Origin,
         approval: Option<i64>,
     ) -> CommandResult<(StepStatus, Option<i64>, String)> {
         let id = watch.id();
+        // Undoing a plan takes back only what the plan put there: a later deploy stays.
+        if let Some(undone) = undoes {
+            let live = self
+                .store
+                .live_versions(Some(run.service.as_str()), Some(run.environment.as_str()))
+                .await?
+                .into_iter()
+                .next()
+                .and_then(|d| d.version);
+            if live.as_ref() != Some(undone) {
+                return Ok((
+                    StepStatus::Refused,
+                    None,
+                    format!(
+                        "{} runs {} now, not the plan's {undone}; left as it is",
+                        run.environment,
+                        live.as_deref().unwrap_or("nothing known")
+                    ),
+                ));
+            }
+        }
         // Someone may have deployed it since the plan was asked: never go back to an older
         // release, nor redeploy the same one, in the name of an update.
-        if let Some(pinned) = run.version.as_deref() {
+        if let (Action::Deploy, Some(pinned)) = (action, run.version.as_deref()) {
             let live = self
                 .store
                 .live_versions(Some(run.service.as_str()), Some(run.environment.as_str()))
@@ -304,10 +359,10 @@ impl Commander {
                 ));
             }
         }
-        let command = Command::Deploy(run);
+        let command = Command::for_action(action, run);
         let planned = match self.plan(&command, actor).await? {
             Ok(Plan::Run(p)) => p,
-            Ok(_) => return Ok((StepStatus::Refused, None, "not a deploy".into())),
+            Ok(_) => return Ok((StepStatus::Refused, None, "not a run".into())),
             Err(refusal) => return Ok((StepStatus::Refused, None, refusal_detail(&refusal))),
         };
         let progress: Progress = Arc::new(StepSink {
@@ -334,7 +389,7 @@ impl Commander {
             return Ok((
                 StepStatus::Refused,
                 None,
-                format!("deploying {service} to {environment} needs {required} approval(s), which the plan's approval does not cover"),
+                format!("{service} in {environment} needs {required} approval(s), which the plan's approval does not cover"),
             ));
         };
         let started = match outcome {

@@ -53,8 +53,11 @@ pub struct Turn {
 pub struct PendingPlan {
     /// Who asked (only they confirm it).
     pub requested_by: String,
-    /// The steps as (service, environment, version), in the order shown.
+    /// The steps as (service, environment, version), in the order shown (for a rollback:
+    /// the version each step takes back).
     pub steps: Vec<(String, String, String)>,
+    /// The plan this one undoes (its steps are rollbacks, in the order shown).
+    pub rollback_of: Option<i64>,
 }
 
 /// The state of one thread.

@@ -276,6 +276,24 @@ impl Store {
         Ok(plans)
     }
 
+    /// The newest plan asked for in the thread `origin` stands for.
+    pub async fn latest_plan_from(
+        &self,
+        origin: &Origin,
+    ) -> Result<Option<PlanRecord>, StoreError> {
+        let key = origin.to_key();
+        let row = sqlx::query("SELECT id FROM plans WHERE platform = $1 AND channel = $2 AND thread = $3 ORDER BY id DESC LIMIT 1")
+            .bind(&key.platform)
+            .bind(&key.channel)
+            .bind(&key.thread)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => self.plan(get(&r, "id")?).await,
+            None => Ok(None),
+        }
+    }
+
     /// Marks the plans left running by a process of this host that is gone (or by this
     /// process, at its start) as interrupted; their unfinished steps are skipped. A plan of a
     /// process on another host is left to that host. Returns their ids.
