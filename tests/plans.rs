@@ -519,6 +519,48 @@ async fn a_step_already_updated_meanwhile_is_not_redeployed_or_downgraded() {
     assert_eq!(plan.steps[1].status, StepStatus::Skipped);
 }
 
+/// redis's pipeline starts with a 3 s stage, so a step is still running when asked about.
+fn slow_redis(c: &mut Config) {
+    let mut slow = c.pipelines["local"].clone();
+    let mut wait = slow.stages[0].clone();
+    wait.name = "soak".into();
+    wait.kind = StageKind::Process {
+        command: "sleep 3".into(),
+    };
+    slow.stages.insert(0, wait);
+    c.pipelines.insert("slow".into(), slow);
+    c.services
+        .iter_mut()
+        .find(|s| s.name == "redis")
+        .unwrap()
+        .pipeline = "slow".into();
+    billionmail_needs_redis(c);
+}
+
+#[tokio::test]
+async fn cancel_in_the_thread_stops_the_running_step_and_the_plan() {
+    let chat = Chat::new("plan-cancel", slow_redis).await;
+    chat.say("alice", "update billionmail and redis in staging")
+        .await;
+    chat.say("alice", "yes").await;
+    for _ in 0..200 {
+        let p = chat.bot.store().plan(1).await.unwrap().unwrap();
+        if p.steps[0].status == StepStatus::Running {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let asked = chat.say("alice", "cancel").await;
+    assert!(asked.contains("Stop run"), "{asked}");
+    chat.say("alice", "yes").await;
+    let (plan, posted) = chat.ended(1).await;
+    assert_eq!(plan.status, PlanStatus::Cancelled, "{posted}");
+    assert_eq!(plan.steps[1].status, StepStatus::Skipped);
+    assert!(plan.steps[1].run_id.is_none());
+    assert!(posted.contains("⊘ Plan #1 cancelled."), "{posted}");
+    assert!(posted.contains("Plan #1 cancelled: 1. redis ✗ failed: cancelled"), "{posted}");
+}
+
 #[tokio::test]
 async fn a_shutdown_waits_for_the_plan_and_cancelling_everything_stops_it() {
     let chat = Chat::new("plan-shutdown", |c| {
