@@ -408,9 +408,8 @@ async fn a_plan_left_running_by_a_dead_process_is_interrupted_at_start() {
         service: s.into(),
         environment: "staging".into(),
     };
-    let origin = Origin::Api {
-        client: "alice".into(),
-    };
+    let thread = ThreadKey::new("console", "console", "rel");
+    let origin = Origin::Thread(thread.clone());
     let id = bot
         .store()
         .create_plan("alice", &origin, &[step("redis"), step("billionmail")], 1)
@@ -428,6 +427,23 @@ async fn a_plan_left_running_by_a_dead_process_is_interrupted_at_start() {
     assert_eq!(plan.steps[0].status, StepStatus::Succeeded);
     assert_eq!(plan.steps[1].status, StepStatus::Skipped);
     assert_eq!(plan.steps[1].detail, "the plan was interrupted");
+    // Its thread is told, once its platform is there: what was done, what did not run.
+    let recorder = Arc::new(Recorder::default());
+    bot.deliver_recovery("console", recorder.clone()).await;
+    let told: Vec<String> = recorder
+        .drain()
+        .iter()
+        .filter_map(|e| text_of(e).map(str::to_string))
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0].contains(&format!("Deckhand restarted while plan #{id} was running")),
+        "{told:?}"
+    );
+    assert!(
+        told[0].contains("1. redis ✓ · 2. billionmail – skipped"),
+        "{told:?}"
+    );
 }
 
 #[tokio::test]
@@ -558,7 +574,10 @@ async fn cancel_in_the_thread_stops_the_running_step_and_the_plan() {
     assert_eq!(plan.steps[1].status, StepStatus::Skipped);
     assert!(plan.steps[1].run_id.is_none());
     assert!(posted.contains("⊘ Plan #1 cancelled."), "{posted}");
-    assert!(posted.contains("Plan #1 cancelled: 1. redis ✗ failed: cancelled"), "{posted}");
+    assert!(
+        posted.contains("Plan #1 cancelled: 1. redis ✗ failed: cancelled"),
+        "{posted}"
+    );
 }
 
 #[tokio::test]

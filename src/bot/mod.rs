@@ -97,7 +97,7 @@ impl Bot {
     pub async fn new(config: Config) -> Result<Bot, BotError> {
         let config = Arc::new(config);
         let store = Store::open(&config.store_url()).await?;
-        let recovered = recovery::recover(&store, &config).await?;
+        let mut recovered = recovery::recover(&store, &config).await?;
         let nlu = Arc::new(Nlu::new(&config)?);
         tracing::info!(
             examples = nlu.example_count(),
@@ -125,6 +125,7 @@ impl Bot {
         let interrupted = commander.interrupt_plans().await?;
         if !interrupted.is_empty() {
             tracing::warn!(plans = ?interrupted, "plans left running by a stopped process were marked interrupted");
+            recovered.extend(recovery::interrupted_plans(&store, &interrupted).await);
         }
         Ok(Bot {
             config,

@@ -21,6 +21,37 @@ pub(super) struct Notice {
     offer: Option<Pending>,
 }
 
+impl Notice {
+    /// A plain message for `thread` (a plan a restart interrupted).
+    pub(super) fn reply(thread: ThreadKey, text: String) -> Notice {
+        Notice {
+            thread,
+            text,
+            offer: None,
+        }
+    }
+}
+
+/// The messages for the threads of plans a restart marked interrupted: what was done and
+/// what was not run.
+pub(super) async fn interrupted_plans(store: &Store, ids: &[i64]) -> Vec<Notice> {
+    let mut notices = Vec::new();
+    for id in ids {
+        match store.plan(*id).await {
+            Ok(Some(plan)) => notices.push(Notice::reply(
+                plan.origin.to_key(),
+                format!(
+                    "⚠ Deckhand restarted while plan #{id} was running; it is marked interrupted and nothing more of it runs. {}. Say \"roll back the whole plan\" to undo the steps done, or ask again for the rest.",
+                    super::plans::summary(&plan)
+                ),
+            )),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(plan_id = id, error = %e, "cannot read an interrupted plan"),
+        }
+    }
+    notices
+}
+
 /// How far an interrupted run got, as the store knows it.
 struct Progress {
     /// Switches the run recorded.
