@@ -717,3 +717,51 @@ async fn undoing_a_plan_never_takes_back_a_later_deploy() {
     assert!(no.contains("nothing was rolled back"), "{no}");
     assert!(chat.bot.store().plan(3).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn promoting_everything_deploys_what_the_source_runs_as_one_approved_plan() {
+    let chat = Chat::new("plan-promote", billionmail_needs_redis).await;
+    chat.deployed("billionmail", "2.4.0").await;
+    chat.deployed("redis", "7.2.4").await;
+    let asked = chat
+        .say("alice", "promote everything from staging to production")
+        .await;
+    assert!(
+        asked.contains("Promoting what staging runs to production:"),
+        "{asked}"
+    );
+    // What staging runs, not the newest build (redis 7.2.5 exists but staging runs 7.2.4).
+    assert!(
+        asked.contains("Update in this order: 1. redis 7.2.4, 2. billionmail 2.4.0? [yes/no]"),
+        "{asked}"
+    );
+    let request = chat.say("alice", "yes").await;
+    assert!(
+        request.contains("run a plan, one approval for all of it"),
+        "{request}"
+    );
+    chat.say("bob", "approve").await;
+    let (plan, posted) = chat.ended(1).await;
+    assert_eq!(plan.status, PlanStatus::Succeeded, "{posted}");
+    let live = chat
+        .bot
+        .store()
+        .live_versions(None, Some("production"))
+        .await
+        .unwrap();
+    for (service, version) in [("redis", "7.2.4"), ("billionmail", "2.4.0")] {
+        assert!(
+            live.iter()
+                .any(|d| d.service == service && d.version.as_deref() == Some(version)),
+            "{service}: {live:?}"
+        );
+    }
+    // Promoting again changes nothing: production runs what staging runs.
+    let again = chat
+        .say("alice", "promote everything from staging to production")
+        .await;
+    assert!(
+        again.contains("Nothing to update; nothing was deployed."),
+        "{again}"
+    );
+}

@@ -69,7 +69,7 @@ fn canonical_names(config: &crate::config::Config, text: &str) -> String {
 }
 
 /// Words that make a message a plan request with the verb before them.
-const VERBS: [&str; 3] = ["update", "upgrade", "deploy"];
+const VERBS: [&str; 4] = ["update", "upgrade", "deploy", "promote"];
 
 /// Whether `text` asks to update several services at once: "update all services [in E]",
 /// "upgrade everything", "deploy everything to staging" (Some(true): every service), "update
@@ -93,7 +93,7 @@ pub(super) fn asks_for_plan(text: &str, parsed: &Parsed) -> Option<bool> {
         || (words.len() <= 4 && words.get(1) == Some(&"all"));
     // "update billionmail and redis" (several names); "deploy a and b" stays the single
     // deploy's "one at a time" answer, which names what it cannot do.
-    let several = *verb != "deploy" && parsed.services.len() > 1;
+    let several = !matches!(*verb, "deploy" | "promote") && parsed.services.len() > 1;
     (all || several).then_some(all)
 }
 
@@ -313,14 +313,13 @@ impl Bot {
         {
             cannot.push(format!("a time (\"{w}\")"));
         }
-        if parsed.parts.environments.len() > 1 {
+        // A promotion names its source as well as its target.
+        let envs_allowed = if slots.promote_from.is_some() { 2 } else { 1 };
+        if parsed.parts.environments.len() > envs_allowed {
             cannot.push(format!(
                 "several environments ({})",
                 parsed.parts.environments.join(", ")
             ));
-        }
-        if slots.promote_from.is_some() {
-            cannot.push("a promotion".to_string());
         }
         if !cannot.is_empty() {
             return out.reply(
@@ -390,12 +389,45 @@ impl Bot {
             services: Some(services),
             environment: Some(environment.clone()),
         };
-        let report = match self.commander.query(&Query::Updates(query)).await {
-            Ok(Report::Updates(r)) => r,
-            Ok(_) => return,
-            Err(e) => return out.reply(session, super::fault("listing the versions", &e)),
+        let report = match &slots.promote_from {
+            Some(from) => {
+                let Some(source) = (match from {
+                    crate::nlu::PromoteFrom::Environment(e) => Some(e.clone()),
+                    crate::nlu::PromoteFrom::Previous => {
+                        super::promote::previous_environment(config, environment.as_str())
+                    }
+                }) else {
+                    return out.reply(session, format!("{environment} is the first environment in the promotion order, so there is nothing to promote from; nothing was deployed."));
+                };
+                if source == environment.as_str() {
+                    return out.reply(session, format!("Promoting from {source} to itself changes nothing; nothing was deployed."));
+                }
+                match self.promotion_report(query, &source).await {
+                    Ok(r) => r,
+                    Err(e) => return out.reply(session, super::fault("reading what runs", &e)),
+                }
+            }
+            None => match self.commander.query(&Query::Updates(query)).await {
+                Ok(Report::Updates(r)) => *r,
+                Ok(_) => return,
+                Err(e) => return out.reply(session, super::fault("listing the versions", &e)),
+            },
         };
-        let text = self.plan_question(&report, text, user, session);
+        let mut text = self.plan_question(&report, text, user, session);
+        if let Some(from) = &slots.promote_from {
+            let source = match from {
+                crate::nlu::PromoteFrom::Environment(e) => e.clone(),
+                crate::nlu::PromoteFrom::Previous => {
+                    super::promote::previous_environment(config, environment.as_str())
+                        .unwrap_or_default()
+                }
+            };
+            text = text.replacen(
+                &format!("Checking for updates in {environment}:"),
+                &format!("Promoting what {source} runs to {environment}:"),
+                1,
+            );
+        }
         // Refuse before asking "yes/no" for a plan that could not run anyway (this is when
         // the request counts towards the rate limit; the "yes" does not count again).
         if let Some(pending) = session.pending_plan.clone() {
@@ -424,6 +456,51 @@ impl Bot {
             return confirm(session, out, text);
         }
         out.reply(session, text);
+    }
+
+    /// What a promotion would change: for each service, what `source` runs against what the
+    /// target runs. Only a version newer than the target's is deployed (never a downgrade).
+    async fn promotion_report(
+        &self,
+        query: UpdatesQuery,
+        source: &str,
+    ) -> Result<UpdatesReport, crate::store::StoreError> {
+        let target = query
+            .environment
+            .clone()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        let store = self.store();
+        let from = store.live_versions(None, Some(source)).await?;
+        let to = store.live_versions(None, Some(&target)).await?;
+        let version = |list: &[crate::store::Deployment], service: &str| {
+            list.iter()
+                .find(|d| d.service == service)
+                .and_then(|d| d.version.clone())
+        };
+        let entries = query
+            .services
+            .iter()
+            .flatten()
+            .map(|s| {
+                let (newest, live) = (version(&from, s.as_str()), version(&to, s.as_str()));
+                let update = newest
+                    .as_deref()
+                    .is_some_and(|n| crate::versions::is_newer(n, live.as_deref()));
+                crate::command::reports::UpdateEntry {
+                    service: s.to_string(),
+                    environment: target.clone(),
+                    problem: newest
+                        .is_none()
+                        .then(|| format!("nothing of it runs in {source}")),
+                    live,
+                    newest,
+                    source: None,
+                    update,
+                }
+            })
+            .collect();
+        Ok(UpdatesReport { query, entries })
     }
 
     /// The plan's steps as commands (None: a name the config no longer has).

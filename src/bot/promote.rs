@@ -22,15 +22,8 @@ impl Bot {
         let source = match from {
             PromoteFrom::Environment(e) => e,
             PromoteFrom::Previous => {
-                let order = self.config.environment(&target).map(|e| e.order);
-                let previous = self
-                    .config
-                    .environments
-                    .iter()
-                    .filter(|e| order.is_some_and(|o| e.order < o))
-                    .max_by_key(|e| e.order);
-                match previous {
-                    Some(e) => e.name.clone(),
+                match previous_environment(&self.config, &target) {
+                    Some(e) => e,
                     None => {
                         return Ok(Err(format!(
                             "{target} is the first environment in the promotion order, so there is nothing to promote from. Say \"deploy {service} to {target}\" to deploy a build."
@@ -66,4 +59,15 @@ impl Bot {
         }
         Ok(Ok(Some(source)))
     }
+}
+
+/// The environment before `target` in the promotion `order` (None: it is the first).
+pub(super) fn previous_environment(config: &crate::config::Config, target: &str) -> Option<String> {
+    let order = config.environment(target).map(|e| e.order)?;
+    config
+        .environments
+        .iter()
+        .filter(|e| e.order < order)
+        .max_by_key(|e| e.order)
+        .map(|e| e.name.clone())
 }
