@@ -765,3 +765,57 @@ async fn promoting_everything_deploys_what_the_source_runs_as_one_approved_plan(
         "{again}"
     );
 }
+
+#[tokio::test]
+async fn a_stored_plan_request_without_steps_is_refused_not_run() {
+    use deckhand::command::{ApprovalRef, Decide, PlanSpec, Refusal};
+    use deckhand::store::{Action, Decision, NewApproval};
+    let chat = Chat::new("plan-empty-request", |_| {}).await;
+    let empty = Command::Plan(PlanSpec {
+        steps: Vec::new(),
+        rollback_of: None,
+    });
+    let now = deckhand::clock::now_ms();
+    let id = chat
+        .bot
+        .store()
+        .create_approval(&NewApproval {
+            action: Action::Deploy,
+            service: "billionmail".into(),
+            environment: "production".into(),
+            version: None,
+            strategy: Default::default(),
+            percent: None,
+            requested_by: "alice".into(),
+            origin: Origin::Api {
+                client: "alice".into(),
+            },
+            command: serde_json::to_string(&empty).unwrap(),
+            required: 1,
+            note: String::new(),
+            created_at: now,
+            expires_at: now + 600_000,
+        })
+        .await
+        .unwrap();
+    let c = chat.bot.commander();
+    let outcome = c
+        .apply(
+            Command::Decide(Decide {
+                approval: ApprovalRef::Id { id },
+                decision: Decision::Approve,
+            }),
+            &c.governance().actor_for_person("bob"),
+            &Origin::Api {
+                client: "bob".into(),
+            },
+            Arc::new(Quiet),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(&outcome, Outcome::Refused(Refusal::StaleRequest { reason, .. }) if reason.contains("no steps")),
+        "{outcome:?}"
+    );
+    assert!(chat.bot.store().plan(1).await.unwrap().is_none());
+}

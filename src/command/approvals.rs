@@ -160,6 +160,12 @@ fn stored_plan(config: &Config, a: &ApprovalRecord) -> Option<Result<super::Plan
             ..run
         });
     }
+    if steps.is_empty() {
+        return Some(Err(Refusal::StaleRequest {
+            approval: a.id,
+            reason: "its plan has no steps".into(),
+        }));
+    }
     Some(Ok(super::PlanSpec { steps, ..spec_rest }))
 }
 
