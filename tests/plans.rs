@@ -344,6 +344,25 @@ async fn a_plan_needing_approval_asks_once_and_runs_every_step_when_approved() {
         "{request}"
     );
     assert!(chat.bot.store().plan(1).await.unwrap().is_none());
+    // The API shows an approver the whole plan the request approves, not only one step.
+    let stored = chat.bot.store().approval(1).await.unwrap().unwrap();
+    let view = serde_json::to_value(deckhand::api::views::ApprovalView::new(&stored, 0)).unwrap();
+    let steps: Vec<(&str, &str)> = view["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["service"].as_str().unwrap(),
+                s["version"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [("redis", "7.2.5"), ("billionmail", "2.4.0")],
+        "{view}"
+    );
     // Not a sentence, not the requester: still nothing.
     chat.say("bob", "looks fine to me").await;
     let own = chat.say("alice", "approve").await;
@@ -412,11 +431,20 @@ async fn a_plan_left_running_by_a_dead_process_is_interrupted_at_start() {
     let origin = Origin::Thread(thread.clone());
     let id = bot
         .store()
-        .create_plan("alice", &origin, &[step("redis"), step("billionmail")], 1)
+        .create_plan(
+            "alice",
+            &origin,
+            &[step("redis"), step("billionmail"), step("wix-backend")],
+            1,
+        )
         .await
         .unwrap();
     bot.store()
         .set_step(id, 1, StepStatus::Succeeded, None, "")
+        .await
+        .unwrap();
+    bot.store()
+        .set_step(id, 2, StepStatus::Running, Some(77), "")
         .await
         .unwrap();
     drop(bot);
@@ -425,8 +453,12 @@ async fn a_plan_left_running_by_a_dead_process_is_interrupted_at_start() {
     let plan = bot.store().plan(id).await.unwrap().unwrap();
     assert_eq!(plan.status, PlanStatus::Interrupted);
     assert_eq!(plan.steps[0].status, StepStatus::Succeeded);
-    assert_eq!(plan.steps[1].status, StepStatus::Skipped);
-    assert_eq!(plan.steps[1].detail, "the plan was interrupted");
+    // The running step may have switched its target: failed, its run kept, not skipped.
+    assert_eq!(plan.steps[1].status, StepStatus::Failed);
+    assert_eq!(plan.steps[1].detail, "interrupted while running");
+    assert_eq!(plan.steps[1].run_id, Some(77));
+    assert_eq!(plan.steps[2].status, StepStatus::Skipped);
+    assert_eq!(plan.steps[2].detail, "the plan was interrupted");
     // Its thread is told, once its platform is there: what was done, what did not run.
     let recorder = Arc::new(Recorder::default());
     bot.deliver_recovery("console", recorder.clone()).await;
@@ -441,7 +473,7 @@ async fn a_plan_left_running_by_a_dead_process_is_interrupted_at_start() {
         "{told:?}"
     );
     assert!(
-        told[0].contains("1. redis ✓ · 2. billionmail – skipped"),
+        told[0].contains("1. redis ✓ · 2. billionmail ✗ failed: interrupted while running (run 77) · 3. wix-backend – skipped"),
         "{told:?}"
     );
 }
@@ -654,6 +686,17 @@ async fn rolling_back_the_whole_plan_undoes_its_steps_in_reverse_order() {
         posted.contains("Rolling back in order (plan #2"),
         "{posted}"
     );
+    // Its steps ran as rollbacks (rollback policy, locks and freezes, recorded as such).
+    for step in &plan.steps {
+        let run = chat
+            .bot
+            .store()
+            .run(step.run_id.unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(run.action, deckhand::store::Action::Rollback, "{run:?}");
+    }
     assert_eq!(
         plan.steps
             .iter()
@@ -756,14 +799,26 @@ async fn promoting_everything_deploys_what_the_source_runs_as_one_approved_plan(
             "{service}: {live:?}"
         );
     }
-    // Promoting again changes nothing: production runs what staging runs.
-    let again = chat
-        .say("alice", "promote everything from staging to production")
+    // Promoting again changes nothing: production runs what staging runs (named services,
+    // from the previous environment, are a plan too).
+    for ask in [
+        "promote everything from staging to production",
+        "promote billionmail and redis to production",
+    ] {
+        let again = chat.say("alice", ask).await;
+        assert!(
+            again.contains("Nothing to update; nothing was deployed."),
+            "{ask}: {again}"
+        );
+    }
+    // A third environment is not silently taken as the source.
+    let three = chat
+        .say(
+            "alice",
+            "promote everything from staging to dev and production",
+        )
         .await;
-    assert!(
-        again.contains("Nothing to update; nothing was deployed."),
-        "{again}"
-    );
+    assert!(three.contains("several environments"), "{three}");
 }
 
 #[tokio::test]

@@ -253,8 +253,20 @@ pub struct ApprovalView {
     pub decided_at: Option<i64>,
     /// The run it started.
     pub run_id: Option<i64>,
+    /// For a request made for a plan: every step it approves, in order (the fields above
+    /// are its step that needs the most approvals).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Vec<crate::command::RunCommand>>,
     /// Links.
     pub links: Links,
+}
+
+/// The steps of the plan a stored request was made for.
+fn plan_steps(a: &ApprovalRecord) -> Option<Vec<crate::command::RunCommand>> {
+    match serde_json::from_str::<crate::command::Command>(a.command.as_deref()?).ok()? {
+        crate::command::Command::Plan(spec) => Some(spec.steps),
+        _ => None,
+    }
 }
 
 impl ApprovalView {
@@ -277,6 +289,7 @@ impl ApprovalView {
             expires_at: a.expires_at,
             decided_at: a.decided_at,
             run_id: a.run_id,
+            plan: plan_steps(a),
             links: Links::approval(a.id),
         }
     }
@@ -302,6 +315,7 @@ impl ApprovalView {
             expires_at: t.expires_at,
             decided_at: None,
             run_id: None,
+            plan: t.plan.clone(),
             links: Links::approval(t.id),
         }
     }

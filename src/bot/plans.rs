@@ -93,7 +93,7 @@ pub(super) fn asks_for_plan(text: &str, parsed: &Parsed) -> Option<bool> {
         || (words.len() <= 4 && words.get(1) == Some(&"all"));
     // "update billionmail and redis" (several names); "deploy a and b" stays the single
     // deploy's "one at a time" answer, which names what it cannot do.
-    let several = !matches!(*verb, "deploy" | "promote") && parsed.services.len() > 1;
+    let several = *verb != "deploy" && parsed.services.len() > 1;
     (all || several).then_some(all)
 }
 
@@ -313,9 +313,19 @@ impl Bot {
         {
             cannot.push(format!("a time (\"{w}\")"));
         }
-        // A promotion names its source as well as its target.
-        let envs_allowed = if slots.promote_from.is_some() { 2 } else { 1 };
-        if parsed.parts.environments.len() > envs_allowed {
+        // A promotion names its source as well as its target; any other environment is one
+        // too many.
+        let source_named = match &slots.promote_from {
+            Some(crate::nlu::PromoteFrom::Environment(e)) => Some(e.as_str()),
+            _ => None,
+        };
+        let others = parsed
+            .parts
+            .environments
+            .iter()
+            .filter(|e| Some(e.as_str()) != source_named)
+            .count();
+        if others > 1 {
             cannot.push(format!(
                 "several environments ({})",
                 parsed.parts.environments.join(", ")

@@ -124,7 +124,7 @@ impl ProgressSink for ChatProgress {
         let Some(thread) = self.thread.as_ref().or(plan.origin.thread()) else {
             return;
         };
-        let ended = plan.status != crate::store::PlanStatus::Running;
+        let ended = progress.ended;
         self.sink.emit(BotEvent::PlanProgress {
             thread: thread.clone(),
             plan_id: plan.id,

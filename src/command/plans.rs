@@ -374,17 +374,11 @@ impl Commander {
         );
         let required = self.governance.approvals_required(service, environment);
         let outcome = if required == 0 {
-            self.request_run(Action::Deploy, planned.run.clone(), actor, origin, progress)
+            self.request_run(action, planned.run.clone(), actor, origin, progress)
                 .await?
         } else if self.covers(approval, required).await? {
-            self.start_run(
-                Action::Deploy,
-                planned.run.clone(),
-                actor.name(),
-                origin,
-                progress,
-            )
-            .await?
+            self.start_run(action, planned.run.clone(), actor.name(), origin, progress)
+                .await?
         } else {
             return Ok((
                 StepStatus::Refused,
@@ -408,9 +402,14 @@ impl Commander {
             Outcome::Answer(_) => return Ok((StepStatus::Refused, None, "no run".into())),
         };
         let run_id = started.run_id.0;
-        self.store
+        // The run has started: whatever the store says, the step follows it to its end.
+        if let Err(e) = self
+            .store
             .set_step(id, position, StepStatus::Running, Some(run_id), "")
-            .await?;
+            .await
+        {
+            tracing::error!(plan_id = id, run_id, error = %e, "could not record a running plan step");
+        }
         watch.set_step(position, StepStatus::Running, Some(run_id), "");
         let end = started.handle.finished().await;
         Ok(match end.status {
@@ -478,6 +477,7 @@ impl PlanWatch {
                 plan,
                 activity: None,
                 failure_tail: Vec::new(),
+                ended: false,
             })),
             progress,
         }
@@ -491,9 +491,13 @@ impl PlanWatch {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Tells the sink where the plan stands.
+    /// Tells the sink where the plan stands; nothing more once it has ended (a step's run
+    /// that outlives its record reports no second final state).
     fn show(&self) {
         let now = self.lock().clone();
+        if now.ended {
+            return;
+        }
         self.progress.plan(&now);
     }
 
@@ -524,20 +528,26 @@ impl PlanWatch {
         }
     }
 
-    /// The plan ended: the stored record when it could be read, else what the task knows.
+    /// The plan ended: the stored record when it could be read (its status set to how the
+    /// task ended it, should the store have missed that), shown once as the final state.
     fn finish(&self, stored: Option<PlanRecord>, status: PlanStatus, at: i64) {
-        {
+        let last = {
             let mut p = self.lock();
-            match stored {
-                Some(record) => p.plan = record,
-                None => {
-                    p.plan.status = status;
-                    p.plan.finished_at = Some(at);
-                }
+            if p.ended {
+                return;
+            }
+            if let Some(record) = stored {
+                p.plan = record;
+            }
+            if p.plan.status == PlanStatus::Running {
+                p.plan.status = status;
+                p.plan.finished_at = Some(at);
             }
             p.activity = None;
-        }
-        self.show();
+            p.ended = true;
+            p.clone()
+        };
+        self.progress.plan(&last);
     }
 }
 

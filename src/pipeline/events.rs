@@ -198,6 +198,8 @@ pub struct PlanProgress {
     pub activity: Option<String>,
     /// The last output lines of the step that failed, when one did.
     pub failure_tail: Vec<String>,
+    /// This is the plan's final state (told once).
+    pub ended: bool,
 }
 
 /// Receives the progress of runs. Must not block: implementations queue or forward.

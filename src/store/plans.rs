@@ -321,7 +321,13 @@ impl Store {
             if !gone {
                 continue;
             }
-            sqlx::query("UPDATE plan_steps SET status = 'skipped', detail = 'the plan was interrupted' WHERE plan_id = $1 AND status IN ('pending', 'running')")
+            // A running step's run may have switched its target: it failed, it was not skipped
+            // (its run id stays, so the run's own recovery and an undo can find it).
+            sqlx::query("UPDATE plan_steps SET status = 'failed', detail = 'interrupted while running' WHERE plan_id = $1 AND status = 'running'")
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+            sqlx::query("UPDATE plan_steps SET status = 'skipped', detail = 'the plan was interrupted' WHERE plan_id = $1 AND status = 'pending'")
                 .bind(id)
                 .execute(&self.pool)
                 .await?;
