@@ -8,6 +8,7 @@ mod decisions;
 mod entry;
 mod help;
 mod outcomes;
+mod plan_text;
 mod plan_undo;
 pub(crate) mod plans;
 mod progress;

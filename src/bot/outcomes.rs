@@ -188,7 +188,7 @@ pub fn report_text(report: &Report) -> String {
         Report::Unscheduled(u) => super::schedules::unscheduled(u),
         Report::Schedules(r) => super::schedules::listing(r),
         Report::Updates(r) => super::updates::render_updates(r),
-        Report::PlanStarted(p) => super::plans::started(p),
+        Report::PlanStarted(p) => super::plan_text::started(p),
         Report::Context(r) => {
             let (service, environment) = (&r.query.service, &r.query.environment);
             let facts = r.facts.summary(r.as_of).unwrap_or_else(|| {

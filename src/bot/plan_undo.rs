@@ -3,7 +3,8 @@
 //! a policy needs it, like any plan), asked as yes/no first. A step whose service runs
 //! something else by then (a later deploy) is refused when it is due, never rolled back.
 
-use super::plans::{confirm, step_version};
+use super::plan_text::step_version;
+use super::plans::confirm;
 use super::{Bot, Out};
 use crate::command::{Command, EnvName, PlanSpec, RunCommand, ServiceName, Undo};
 use crate::dialogue::{PendingPlan, Session};
@@ -146,28 +147,6 @@ impl Bot {
         );
         session.pending_plan = Some(pending);
         confirm(session, out, text);
-    }
-
-    /// "yes" to the rollback question: the plan of rollbacks starts (or asks for approval).
-    pub(super) async fn start_plan_rollback(
-        &self,
-        pending: &PendingPlan,
-        actor: &Actor,
-        session: &mut Session,
-        out: &Out,
-    ) {
-        let Some(spec) = undo_spec(&self.config, pending) else {
-            return out.reply(session, "The plan names a service or environment the config no longer has; nothing was rolled back.".into());
-        };
-        let origin = Origin::Thread(out.thread.clone());
-        match self
-            .commander
-            .apply_confirmed(Command::Plan(spec), actor, &origin, out.progress())
-            .await
-        {
-            Ok(outcome) => super::outcomes::show(&outcome, session, out),
-            Err(e) => out.reply(session, super::fault("starting the rollback", &e)),
-        }
     }
 }
 

@@ -7,12 +7,11 @@
 use super::{Bot, Out};
 use crate::command::reports::{UpdatesQuery, UpdatesReport};
 use crate::command::ServiceName;
-use crate::command::{Command, EnvName, PlanSpec, PlanStarted, Query, Report, RunCommand};
+use crate::command::{Command, EnvName, PlanSpec, Query, Report, RunCommand};
 use crate::dialogue::{PendingPlan, Session};
 use crate::governance::Actor;
 use crate::nlu::{Parsed, Reply};
 use crate::plan::{order, read_order, Dependencies, OrderError, OrderWish};
-use crate::store::{PlanRecord, PlanStatus, StepStatus};
 
 /// The words an answer to the plan question may hold besides the plan's names: a yes and an
 /// order ("yes but redis first", "ok, billionmail then redis").
@@ -136,149 +135,6 @@ fn order_line(steps: &[(String, String, String)]) -> String {
         .map(|(i, (s, _, v))| format!("{}. {s} {v}", i + 1))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The summary posted when a plan ends.
-pub(super) fn summary(p: &PlanRecord) -> String {
-    let lines: Vec<String> = p
-        .steps
-        .iter()
-        .map(|s| {
-            let run = s.run_id.map(|r| format!(" (run {r})")).unwrap_or_default();
-            let (mark, word) = match s.status {
-                StepStatus::Succeeded => ("✓", String::new()),
-                StepStatus::Failed => ("✗", format!(" failed: {}", s.detail)),
-                StepStatus::Refused => ("⛔", format!(" refused: {}", s.detail)),
-                StepStatus::Skipped => ("–", " skipped".to_string()),
-                StepStatus::Pending | StepStatus::Running => ("?", " did not finish".to_string()),
-            };
-            format!("{}. {} {mark}{word}{run}", s.position, s.service)
-        })
-        .collect();
-    let head = match p.status {
-        PlanStatus::Succeeded => format!("✅ Plan #{} done", p.id),
-        PlanStatus::Cancelled => format!("Plan #{} cancelled", p.id),
-        _ => format!("Plan #{} stopped", p.id),
-    };
-    format!("{head}: {}", lines.join(" · "))
-}
-
-/// "▶ plan #1 by alice (running): 1. redis ✓ · 2. billionmail ⏳ · 3. wix-backend …", for
-/// `status` and `history`.
-pub(crate) fn plan_line(p: &PlanRecord) -> String {
-    let steps: Vec<String> = p
-        .steps
-        .iter()
-        .map(|s| {
-            let mark = match s.status {
-                StepStatus::Succeeded => "✓",
-                StepStatus::Running => "⏳",
-                StepStatus::Pending => "…",
-                StepStatus::Failed => "✗",
-                StepStatus::Refused => "⛔",
-                StepStatus::Skipped => "–",
-            };
-            format!("{}. {} {mark}", s.position, s.service)
-        })
-        .collect();
-    let when = match p.finished_at {
-        Some(at) => format!(", {}", crate::timefmt::ago(at)),
-        None => String::new(),
-    };
-    format!(
-        "▶ plan #{} by {} ({}{when}): {}",
-        p.id,
-        p.requested_by,
-        p.status.as_str(),
-        steps.join(" · ")
-    )
-}
-
-/// The version a stored step deploys, read from its command.
-pub(super) fn step_version(s: &crate::store::StepRecord) -> Option<String> {
-    match serde_json::from_str::<Command>(&s.command).ok()? {
-        Command::Deploy(run) => run.version,
-        _ => None,
-    }
-}
-
-/// The plan's one message: a line per step, what the running step is doing, and how the
-/// plan ended (edited in place as the plan moves).
-pub(crate) fn plan_message(p: &crate::pipeline::PlanProgress) -> String {
-    let plan = &p.plan;
-    let rollback = plan.steps.first().is_some_and(|s| {
-        matches!(
-            serde_json::from_str::<Command>(&s.command),
-            Ok(Command::Rollback(_))
-        )
-    });
-    let mut text = format!(
-        "{} in order (plan #{}, asked by {}):",
-        if rollback {
-            "Rolling back"
-        } else {
-            "Deploying"
-        },
-        plan.id,
-        plan.requested_by
-    );
-    for s in &plan.steps {
-        let version = step_version(s).map(|v| format!(" {v}")).unwrap_or_default();
-        let run = s.run_id.map(|r| format!(" (run {r})")).unwrap_or_default();
-        let state = match s.status {
-            StepStatus::Succeeded => "✓".to_string(),
-            StepStatus::Running => match &p.activity {
-                Some(stage) => format!("⏳ {stage}"),
-                None => "⏳".to_string(),
-            },
-            StepStatus::Pending => "…".to_string(),
-            StepStatus::Failed => format!("✗ {}", s.detail),
-            StepStatus::Refused => format!("⛔ refused: {}", s.detail),
-            StepStatus::Skipped => "– skipped".to_string(),
-        };
-        text.push_str(&format!(
-            "\n{}. {}{version} → {} {state}{run}",
-            s.position, s.service, s.environment
-        ));
-    }
-    text.push_str(&match plan.status {
-        PlanStatus::Running => {
-            "\nSay \"cancel\" to stop the running step and the plan.".to_string()
-        }
-        PlanStatus::Succeeded => format!("\n✅ Plan #{} done.", plan.id),
-        PlanStatus::Cancelled => format!("\n⊘ Plan #{} cancelled.", plan.id),
-        PlanStatus::Failed => format!("\n✗ Plan #{} stopped.", plan.id),
-        PlanStatus::Interrupted => format!("\n⚠ Plan #{} was interrupted.", plan.id),
-    });
-    text
-}
-
-/// The message posted when a plan ends: its summary, and the end of the output of the step
-/// that failed.
-pub(crate) fn closing(p: &crate::pipeline::PlanProgress) -> String {
-    let mut text = summary(&p.plan);
-    if !p.failure_tail.is_empty() {
-        text.push_str(&format!(
-            "\nLast output of the failed step:\n```\n{}\n```",
-            p.failure_tail.join("\n")
-        ));
-    }
-    text
-}
-
-/// The reply to a plan that started.
-pub(super) fn started(p: &PlanStarted) -> String {
-    let steps: Vec<String> = p
-        .plan
-        .steps
-        .iter()
-        .map(|s| format!("{}. {}", s.position, s.service))
-        .collect();
-    format!(
-        "Deploying in order (plan #{}): {}. Each step is checked when it starts, and one that does not succeed stops the rest. Say \"cancel\" to stop the running step and the plan.",
-        p.plan.id,
-        steps.join(" ")
-    )
 }
 
 impl Bot {
@@ -641,7 +497,8 @@ impl Bot {
                 return true;
             }
             session.pending_plan = None;
-            self.start_plan_rollback(&pending, actor, session, out)
+            let spec = super::plan_undo::undo_spec(&self.config, &pending);
+            self.start_plan(spec, "rolled back", actor, session, out)
                 .await;
             return true;
         }
@@ -692,19 +549,23 @@ impl Bot {
             return true;
         }
         session.pending_plan = None;
-        self.start_plan(&steps, actor, session, out).await;
+        self.start_plan(self.spec_of(&steps), "deployed", actor, session, out)
+            .await;
         true
     }
 
-    async fn start_plan(
+    /// Starts a confirmed plan (or asks for its approval); `spec` None: a name the config no
+    /// longer has, so nothing was `what` ("deployed", "rolled back").
+    pub(super) async fn start_plan(
         &self,
-        steps: &[(String, String, String)],
+        spec: Option<PlanSpec>,
+        what: &str,
         actor: &Actor,
         session: &mut Session,
         out: &Out,
     ) {
-        let Some(spec) = self.spec_of(steps) else {
-            return out.reply(session, "The plan names a service or environment the config no longer has; nothing was deployed.".into());
+        let Some(spec) = spec else {
+            return out.reply(session, format!("The plan names a service or environment the config no longer has; nothing was {what}."));
         };
         let origin = crate::origin::Origin::Thread(out.thread.clone());
         match self

@@ -128,14 +128,14 @@ impl ProgressSink for ChatProgress {
         self.sink.emit(BotEvent::PlanProgress {
             thread: thread.clone(),
             plan_id: plan.id,
-            text: super::plans::plan_message(progress),
-            line: super::plans::plan_line(plan),
+            text: super::plan_text::plan_message(progress),
+            line: super::plan_text::plan_line(plan),
             ended,
         });
         if ended {
             self.sink.emit(BotEvent::Reply {
                 thread: thread.clone(),
-                text: super::plans::closing(progress),
+                text: super::plan_text::closing(progress),
                 intent: None,
                 refusal: None,
             });

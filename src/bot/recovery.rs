@@ -42,7 +42,7 @@ pub(super) async fn interrupted_plans(store: &Store, ids: &[i64]) -> Vec<Notice>
                 plan.origin.to_key(),
                 format!(
                     "⚠ Deckhand restarted while plan #{id} was running; it is marked interrupted and nothing more of it runs. {}. Say \"roll back the whole plan\" to undo the steps done, or ask again for the rest.",
-                    super::plans::summary(&plan)
+                    super::plan_text::summary(&plan)
                 ),
             )),
             Ok(None) => {}

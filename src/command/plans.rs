@@ -319,13 +319,7 @@ impl Commander {
         let id = watch.id();
         // Undoing a plan takes back only what the plan put there: a later deploy stays.
         if let Some(undone) = undoes {
-            let live = self
-                .store
-                .live_versions(Some(run.service.as_str()), Some(run.environment.as_str()))
-                .await?
-                .into_iter()
-                .next()
-                .and_then(|d| d.version);
+            let live = self.live_version(&run).await?;
             if live.as_ref() != Some(undone) {
                 return Ok((
                     StepStatus::Refused,
@@ -341,13 +335,7 @@ impl Commander {
         // Someone may have deployed it since the plan was asked: never go back to an older
         // release, nor redeploy the same one, in the name of an update.
         if let (Action::Deploy, Some(pinned)) = (action, run.version.as_deref()) {
-            let live = self
-                .store
-                .live_versions(Some(run.service.as_str()), Some(run.environment.as_str()))
-                .await?
-                .into_iter()
-                .next()
-                .and_then(|d| d.version);
+            let live = self.live_version(&run).await?;
             if let Some(live) = live.filter(|l| !crate::versions::is_newer(pinned, Some(l))) {
                 return Ok((
                     StepStatus::Refused,
@@ -421,6 +409,17 @@ impl Commander {
                 end.error.unwrap_or_else(|| other.as_str().to_string()),
             ),
         })
+    }
+
+    /// The version the step's target runs now, as the store knows it.
+    async fn live_version(&self, run: &RunCommand) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .store
+            .live_versions(Some(run.service.as_str()), Some(run.environment.as_str()))
+            .await?
+            .into_iter()
+            .next()
+            .and_then(|d| d.version))
     }
 
     /// Whether the plan's approval request was approved with at least `required` approvals

@@ -441,15 +441,7 @@ impl<S: Surface> Worker<S> {
                 let editor = self
                     .post(content.clone(), Persistence::Normal)
                     .await
-                    .map(|id| {
-                        StatusEditor::start(
-                            surface.clone(),
-                            self.key.clone(),
-                            id,
-                            content,
-                            self.ctx.edit_interval,
-                        )
-                    });
+                    .map(|id| self.editor(id, content));
                 self.runs.insert(
                     run_id,
                     RunState {
@@ -523,13 +515,7 @@ impl<S: Surface> Worker<S> {
                     }
                     let content = surface.status(&run.view);
                     match run.editor.take() {
-                        Some(editor) => {
-                            let done = editor.finish(content);
-                            let mut finals =
-                                self.ctx.finals.lock().unwrap_or_else(|e| e.into_inner());
-                            finals.retain(|h| !h.is_finished());
-                            finals.push(done);
-                        }
+                        Some(editor) => self.finish(editor, content),
                         // The status message never got posted: post the final state instead.
                         None => {
                             self.post(content, Persistence::MustArrive).await;
@@ -540,6 +526,25 @@ impl<S: Surface> Worker<S> {
                     .await;
             }
         }
+    }
+
+    /// Starts editing message `id` of this thread, which shows `content`.
+    fn editor(&self, id: String, content: S::Content) -> StatusEditor<S> {
+        StatusEditor::start(
+            self.ctx.surface.clone(),
+            self.key.clone(),
+            id,
+            content,
+            self.ctx.edit_interval,
+        )
+    }
+
+    /// Shows a message's final state; [`Outbox::flush`] waits for it.
+    fn finish(&self, editor: StatusEditor<S>, content: S::Content) {
+        let done = editor.finish(content);
+        let mut finals = self.ctx.finals.lock().unwrap_or_else(|e| e.into_inner());
+        finals.retain(|h| !h.is_finished());
+        finals.push(done);
     }
 
     /// A plan's one message: posted at its first move, edited (coalesced) at the next ones,
@@ -556,15 +561,7 @@ impl<S: Surface> Worker<S> {
             if ended {
                 return;
             }
-            let editor = posted.map(|id| {
-                StatusEditor::start(
-                    surface.clone(),
-                    self.key.clone(),
-                    id,
-                    content,
-                    self.ctx.edit_interval,
-                )
-            });
+            let editor = posted.map(|id| self.editor(id, content));
             self.plans.insert(plan_id, editor);
             return;
         }
@@ -575,12 +572,7 @@ impl<S: Surface> Worker<S> {
             return;
         }
         match self.plans.remove(&plan_id).flatten() {
-            Some(editor) => {
-                let done = editor.finish(content);
-                let mut finals = self.ctx.finals.lock().unwrap_or_else(|e| e.into_inner());
-                finals.retain(|h| !h.is_finished());
-                finals.push(done);
-            }
+            Some(editor) => self.finish(editor, content),
             // Its message never got posted: post the final state instead.
             None => {
                 self.post(content, Persistence::MustArrive).await;

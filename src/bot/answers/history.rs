@@ -20,7 +20,7 @@ pub fn render_history(r: &HistoryReport) -> String {
     lines.extend(r.entries.iter().map(entry_line));
     if !r.plans.is_empty() {
         lines.push("Plans:".into());
-        lines.extend(r.plans.iter().map(crate::bot::plans::plan_line));
+        lines.extend(r.plans.iter().map(crate::bot::plan_text::plan_line));
     }
     lines.join("\n")
 }

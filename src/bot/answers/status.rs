@@ -40,7 +40,7 @@ pub fn render_status(r: &StatusReport) -> String {
         lines.push(freeze_line(f, r.as_of));
     }
     for p in &r.plans {
-        lines.push(crate::bot::plans::plan_line(p));
+        lines.push(crate::bot::plan_text::plan_line(p));
     }
     lines.join("\n")
 }
