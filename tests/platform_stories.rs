@@ -145,8 +145,8 @@ async fn a_plan_is_one_message_edited_as_it_goes<R: PlatformRig>() {
     let done = r
         .edit_containing(&thread, &plan.id, "✅ Plan #1 done.")
         .await;
-    assert!(done.text.contains("✓ (run 1)"), "{done:?}");
-    assert!(done.text.contains("✓ (run 2)"), "{done:?}");
+    assert!(done.text.contains("✓ (run 1, "), "{done:?}");
+    assert!(done.text.contains("✓ (run 2, "), "{done:?}");
     r.post_containing(&thread, "✅ Plan #1 done:").await;
     r.flush().await;
     let posts = r.posts_in(&thread);

@@ -221,6 +221,14 @@ pub enum AuditEvent {
         /// `succeeded` or `failed`.
         status: String,
     },
+    /// Someone stopped a plan: its running step's run is cancelled, the rest will not run.
+    PlanCancelled {
+        /// Plan id.
+        #[serde(skip)]
+        plan: i64,
+        /// Platform identity of who stopped it.
+        identity: String,
+    },
     /// A run was found interrupted after a restart.
     RunInterrupted {
         /// Run id.
@@ -256,6 +264,7 @@ impl AuditEvent {
             AuditEvent::ScheduleFired { .. } => "schedule.fired",
             AuditEvent::PlanStarted { .. } => "plan.started",
             AuditEvent::PlanFinished { .. } => "plan.finished",
+            AuditEvent::PlanCancelled { .. } => "plan.cancelled",
         }
     }
 
@@ -283,7 +292,9 @@ impl AuditEvent {
             AuditEvent::ScheduleCreated { schedule, .. }
             | AuditEvent::ScheduleCancelled { schedule }
             | AuditEvent::ScheduleFired { schedule, .. } => format!("schedule {schedule}"),
-            AuditEvent::PlanStarted { plan, .. } | AuditEvent::PlanFinished { plan, .. } => {
+            AuditEvent::PlanStarted { plan, .. }
+            | AuditEvent::PlanFinished { plan, .. }
+            | AuditEvent::PlanCancelled { plan, .. } => {
                 format!("plan {plan}")
             }
         }

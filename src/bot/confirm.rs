@@ -62,10 +62,12 @@ impl Bot {
                 .run_question(req, &plan, session)
                 .await?
                 .map_err(NoQuestion::Reply)),
-            Plan::Stop(_) | Plan::Direct => Ok(Err(NoQuestion::Reply(super::fault(
-                "preparing the confirmation",
-                &"the request has no question to ask",
-            )))),
+            Plan::Stop(_) | Plan::Steps(_) | Plan::Direct => {
+                Ok(Err(NoQuestion::Reply(super::fault(
+                    "preparing the confirmation",
+                    &"the request has no question to ask",
+                ))))
+            }
         }
     }
 

@@ -370,6 +370,15 @@ impl Bot {
                     .into(),
             );
         }
+        let asks_plan = plan_undo::asks_plan_rollback(&msg.text).is_some()
+            || plans::asks_for_plan(&msg.text, &parsed).is_some();
+        // Someone else's open question is theirs: a plan request does not drop it.
+        if let Some(text) = asks_plan
+            .then(|| plans::waiting_for_someone_else(&session, &msg.user))
+            .flatten()
+        {
+            return out.reply(&mut session, text);
+        }
         if let Some(id) = plan_undo::asks_plan_rollback(&msg.text) {
             session.pending = None;
             return self

@@ -160,10 +160,43 @@ fn approval_request(t: &ApprovalTicket, how: &str) -> String {
         t.note.as_ref().map(|n| format!("\n⚠ {n}")).unwrap_or_default(),
         t.required,
         if t.required == 1 { "" } else { "s" },
-        roles_text(&t.approver_roles),
+        approvers_text(t),
         t.requested_by,
         span(t.timeout),
         utc(t.expires_at),
+    )
+}
+
+/// Who may approve: the roles of the request, or, for a plan whose gated steps name
+/// different roles, each step's (the approver must be allowed to approve every one).
+fn approvers_text(t: &ApprovalTicket) -> String {
+    let mut distinct: Vec<&Option<Vec<String>>> = Vec::new();
+    for g in &t.gates {
+        if !distinct.contains(&&g.approver_roles) {
+            distinct.push(&g.approver_roles);
+        }
+    }
+    if distinct.len() < 2 {
+        return roles_text(&t.approver_roles);
+    }
+    let each: Vec<String> = t
+        .gates
+        .iter()
+        .map(|g| {
+            let roles = match &g.approver_roles {
+                Some(r) if !r.is_empty() => r
+                    .iter()
+                    .map(|x| format!("`{x}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+                _ => "anyone".to_string(),
+            };
+            format!("{roles} for {} → {}", g.service, g.environment)
+        })
+        .collect();
+    format!(
+        "someone allowed to approve every step of it ({})",
+        each.join("; ")
     )
 }
 
@@ -316,9 +349,17 @@ fn unlocked(u: &UnlockReport) -> String {
 
 fn stopping(s: &StopReport) -> String {
     let ids: Vec<String> = s.stopped.iter().map(ToString::to_string).collect();
-    match ids.as_slice() {
-        [] => "That run has already finished; nothing to stop.".to_string(),
-        [one] => format!("Cancelling run {one}: stopping its current stage."),
-        many => format!("Cancelling runs {}.", many.join(", ")),
+    let runs = match ids.as_slice() {
+        [] => None,
+        [one] => Some(format!("Cancelling run {one}: stopping its current stage.")),
+        many => Some(format!("Cancelling runs {}.", many.join(", "))),
+    };
+    let plans = s.plans.iter().map(|p| {
+        format!("Stopping plan #{p}: its running step is cancelled and no later step will start.")
+    });
+    let all: Vec<String> = plans.chain(runs).collect();
+    match all.is_empty() {
+        true => "That run has already finished; nothing to stop.".to_string(),
+        false => all.join(" "),
     }
 }

@@ -2,7 +2,7 @@
 //! summary that closes it, its line in `status` and `history`.
 
 use crate::command::{Command, PlanStarted};
-use crate::store::{PlanRecord, PlanStatus, StepStatus};
+use crate::store::{PlanRecord, PlanStatus, StepRecord, StepStatus};
 
 /// The summary posted when a plan ends.
 pub(super) fn summary(p: &PlanRecord) -> String {
@@ -10,7 +10,7 @@ pub(super) fn summary(p: &PlanRecord) -> String {
         .steps
         .iter()
         .map(|s| {
-            let run = s.run_id.map(|r| format!(" (run {r})")).unwrap_or_default();
+            let run = run_and_time(s);
             let (mark, word) = match s.status {
                 StepStatus::Succeeded => ("✓", String::new()),
                 StepStatus::Failed => ("✗", format!(" failed: {}", s.detail)),
@@ -44,7 +44,8 @@ pub(crate) fn plan_line(p: &PlanRecord) -> String {
                 StepStatus::Refused => "⛔",
                 StepStatus::Skipped => "–",
             };
-            format!("{}. {} {mark}", s.position, s.service)
+            let took = took(s).map(|t| format!(" ({t})")).unwrap_or_default();
+            format!("{}. {} {mark}{took}", s.position, s.service)
         })
         .collect();
     let when = match p.finished_at {
@@ -60,24 +61,44 @@ pub(crate) fn plan_line(p: &PlanRecord) -> String {
     )
 }
 
+/// How long a step that ran took: "30 s".
+fn took(s: &StepRecord) -> Option<String> {
+    s.run_id?;
+    s.took().map(crate::timefmt::span)
+}
+
+/// " (run 12, 30 s)" for a step that ran and ended, " (run 12)" while it runs.
+fn run_and_time(s: &StepRecord) -> String {
+    match (s.run_id, took(s)) {
+        (Some(r), Some(t)) => format!(" (run {r}, {t})"),
+        (Some(r), None) => format!(" (run {r})"),
+        (None, _) => String::new(),
+    }
+}
+
 /// The version a stored step deploys, read from its command.
-pub(super) fn step_version(s: &crate::store::StepRecord) -> Option<String> {
+pub(super) fn step_version(s: &StepRecord) -> Option<String> {
     match serde_json::from_str::<Command>(&s.command).ok()? {
         Command::Deploy(run) => run.version,
         _ => None,
     }
 }
 
-/// The plan's one message: a line per step, what the running step is doing, and how the
-/// plan ended (edited in place as the plan moves).
-pub(crate) fn plan_message(p: &crate::pipeline::PlanProgress) -> String {
-    let plan = &p.plan;
-    let rollback = plan.steps.first().is_some_and(|s| {
+/// Whether the plan is a plan's undoing (its steps are rollbacks).
+fn is_rollback(plan: &PlanRecord) -> bool {
+    plan.steps.first().is_some_and(|s| {
         matches!(
             serde_json::from_str::<Command>(&s.command),
             Ok(Command::Rollback(_))
         )
-    });
+    })
+}
+
+/// The plan's one message: a line per step, what the running step is doing, and how the
+/// plan ended (edited in place as the plan moves).
+pub(crate) fn plan_message(p: &crate::pipeline::PlanProgress) -> String {
+    let plan = &p.plan;
+    let rollback = is_rollback(plan);
     let mut text = format!(
         "{} in order (plan #{}, asked by {}):",
         if rollback {
@@ -90,7 +111,7 @@ pub(crate) fn plan_message(p: &crate::pipeline::PlanProgress) -> String {
     );
     for s in &plan.steps {
         let version = step_version(s).map(|v| format!(" {v}")).unwrap_or_default();
-        let run = s.run_id.map(|r| format!(" (run {r})")).unwrap_or_default();
+        let run = run_and_time(s);
         let state = match s.status {
             StepStatus::Succeeded => "✓".to_string(),
             StepStatus::Running => match &p.activity {
@@ -123,6 +144,26 @@ pub(crate) fn plan_message(p: &crate::pipeline::PlanProgress) -> String {
 /// that failed.
 pub(crate) fn closing(p: &crate::pipeline::PlanProgress) -> String {
     let mut text = summary(&p.plan);
+    // What the failed step's run did and left behind (its rollback, what is live), as a
+    // single run would say it.
+    if let Some((run, outcome)) = &p.failed_run {
+        text.push_str(&format!(
+            "\n{}",
+            super::progress::finished_text(run, outcome)
+        ));
+    }
+    let done = p
+        .plan
+        .steps
+        .iter()
+        .filter(|s| s.status == StepStatus::Succeeded)
+        .count();
+    let undoable = !matches!(p.plan.status, PlanStatus::Succeeded | PlanStatus::Running);
+    if undoable && done > 0 && !is_rollback(&p.plan) {
+        text.push_str(&format!(
+            "\nSay \"roll back the whole plan\" to undo the {done} step(s) that succeeded."
+        ));
+    }
     if !p.failure_tail.is_empty() {
         text.push_str(&format!(
             "\nLast output of the failed step:\n```\n{}\n```",

@@ -125,6 +125,7 @@ impl Bot {
             requested_by: user.to_string(),
             steps,
             rollback_of: Some(plan.id),
+            strategies: Vec::new(),
         };
         let Some(spec) = undo_spec(&self.config, &pending) else {
             return out.reply(session, "The plan names a service or environment the config no longer has; nothing was rolled back.".into());

@@ -7,7 +7,7 @@
 use super::{Bot, Out};
 use crate::command::reports::{UpdatesQuery, UpdatesReport};
 use crate::command::ServiceName;
-use crate::command::{Command, EnvName, PlanSpec, Query, Report, RunCommand};
+use crate::command::{Command, EnvName, Plan, PlanSpec, Query, Report, RunCommand};
 use crate::dialogue::{PendingPlan, Session};
 use crate::governance::Actor;
 use crate::nlu::{Parsed, Reply};
@@ -109,6 +109,22 @@ fn order_words(wishes: &[OrderWish]) -> bool {
     !wishes.is_empty()
 }
 
+/// An order that cannot be followed, said in the plan request itself: nothing is pending,
+/// so the way out is asking again.
+fn request_order_error(e: &OrderError, names: &[&str]) -> String {
+    match e {
+        OrderError::NotInPlan(n) => format!(
+            "`{n}` is not among the updates ({}), so I can't put it in the order you asked; nothing was deployed. Ask again with an order of those, or without one.",
+            names.join(", ")
+        ),
+        OrderError::Contradiction(loop_) => format!(
+            "That order contradicts itself or what the services need ({}); nothing was deployed. Ask again with another order.",
+            loop_.join(" → ")
+        ),
+        OrderError::Cycle(_) => order_error(e, names),
+    }
+}
+
 fn order_error(e: &OrderError, names: &[&str]) -> String {
     match e {
         OrderError::NotInPlan(n) => format!(
@@ -124,6 +140,44 @@ fn order_error(e: &OrderError, names: &[&str]) -> String {
             "The services' depends_on has a cycle ({}); fix the config. Nothing was deployed.",
             c.join(" → ")
         ),
+    }
+}
+
+/// The answer to a plan request in a thread where another person's question is open (their
+/// request or plan waiting for their answer): theirs stays, nothing of this one is done.
+pub(super) fn waiting_for_someone_else(session: &Session, user: &str) -> Option<String> {
+    let what = match (&session.pending, &session.pending_plan) {
+        (Some(p), _) if p.requested_by != user => (
+            p.requested_by.clone(),
+            crate::dialogue::describe(p.intent, &p.slots),
+        ),
+        (_, Some(p)) if p.requested_by != user => (p.requested_by.clone(), "a plan".to_string()),
+        _ => return None,
+    };
+    let (owner, asked) = what;
+    Some(format!(
+        "This thread is waiting for {owner} to answer ({asked}); only {owner} can confirm, change or cancel it. Start your own request in another thread; nothing was deployed."
+    ))
+}
+
+/// The plan's question with deploy memory's notes above its last line: the strategy a step
+/// will use instead of its environment's.
+fn with_notes(text: &str, notes: &[crate::command::StepNote]) -> String {
+    let (head, question) = text.rsplit_once('\n').unwrap_or(("", text));
+    let lines: Vec<String> = notes
+        .iter()
+        .map(|n| {
+            let r = &n.recommendation;
+            let how = match r.percent {
+                Some(p) => format!("{} {p}%", r.strategy.as_str()),
+                None => r.strategy.as_str().to_string(),
+            };
+            format!("⚠ {}: {} Its step runs {how}.", n.service, r.reason)
+        })
+        .collect();
+    match head.is_empty() {
+        true => format!("{}\n{question}", lines.join("\n")),
+        false => format!("{head}\n{}\n{question}", lines.join("\n")),
     }
 }
 
@@ -187,11 +241,17 @@ impl Bot {
                 parsed.parts.environments.join(", ")
             ));
         }
+        if !parsed.invalid.is_empty() {
+            return out.reply(
+                session,
+                format!("{} Nothing was deployed.", parsed.invalid.join(" ")),
+            );
+        }
         if !cannot.is_empty() {
             return out.reply(
                 session,
                 format!(
-                    "A plan deploys each service's newest version with its environment's strategy, now; I can't apply {} to it. Nothing was deployed: ask for those deploys one at a time.",
+                    "A plan deploys each service's newest version now, with its environment's strategy (or the one deploy memory recommends, shown before you say yes); I can't apply {} to it. Nothing was deployed: ask for those deploys one at a time.",
                     cannot.join(" or ")
                 ),
             );
@@ -297,11 +357,23 @@ impl Bot {
         // Refuse before asking "yes/no" for a plan that could not run anyway (this is when
         // the request counts towards the rate limit; the "yes" does not count again).
         if let Some(pending) = session.pending_plan.clone() {
-            let spec = match self.spec_of(&pending.steps) {
+            let spec = match self.spec_of(&pending) {
                 Some(s) => s,
                 None => return,
             };
             match self.commander.check(&Command::Plan(spec), actor).await {
+                Ok(Ok(Plan::Steps(notes))) if !notes.is_empty() => {
+                    text = with_notes(&text, &notes);
+                    if let Some(p) = session.pending_plan.as_mut() {
+                        p.strategies = notes
+                            .iter()
+                            .map(|n| {
+                                let r = &n.recommendation;
+                                (n.service.clone(), r.strategy, r.percent)
+                            })
+                            .collect();
+                    }
+                }
                 Ok(Ok(_)) => {}
                 Ok(Err(refusal)) => {
                     session.pending_plan = None;
@@ -369,16 +441,18 @@ impl Bot {
         Ok(UpdatesReport { query, entries })
     }
 
-    /// The plan's steps as commands (None: a name the config no longer has).
-    fn spec_of(&self, steps: &[(String, String, String)]) -> Option<PlanSpec> {
+    /// The plan's steps as commands, with the strategies shown for them (None: a name the
+    /// config no longer has).
+    fn spec_of(&self, pending: &PendingPlan) -> Option<PlanSpec> {
         let mut runs = Vec::new();
-        for (service, environment, version) in steps {
+        for (service, environment, version) in &pending.steps {
+            let shown = pending.strategies.iter().find(|(s, _, _)| s == service);
             runs.push(RunCommand {
                 service: ServiceName::resolve(&self.config, service).ok()?,
                 environment: EnvName::resolve(&self.config, environment).ok()?,
                 version: Some(version.clone()),
-                strategy: None,
-                percent: None,
+                strategy: shown.map(|(_, strategy, _)| *strategy),
+                percent: shown.and_then(|(_, _, percent)| *percent),
             });
         }
         Some(PlanSpec {
@@ -407,14 +481,14 @@ impl Bot {
             Ok(w) => w,
             Err(e) => {
                 session.pending_plan = None;
-                return order_error(&e, &names);
+                return format!("{text}\n{}", request_order_error(&e, &names));
             }
         };
         let ordered = match order(&names, &dependencies(self), &wishes) {
             Ok(o) => o,
             Err(e) => {
                 session.pending_plan = None;
-                return order_error(&e, &names);
+                return format!("{text}\n{}", request_order_error(&e, &names));
             }
         };
         let steps: Vec<(String, String, String)> = ordered
@@ -441,6 +515,7 @@ impl Bot {
             requested_by: user.to_string(),
             steps,
             rollback_of: None,
+            strategies: Vec::new(),
         });
         text
     }
@@ -549,8 +624,8 @@ impl Bot {
             return true;
         }
         session.pending_plan = None;
-        self.start_plan(self.spec_of(&steps), "deployed", actor, session, out)
-            .await;
+        let spec = self.spec_of(&PendingPlan { steps, ..pending });
+        self.start_plan(spec, "deployed", actor, session, out).await;
         true
     }
 

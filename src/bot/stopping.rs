@@ -1,12 +1,13 @@
 //! Stopping runs: "cancel" in a run's thread, or "stop run 12" / "cancel run 12" from any
 //! thread. Both ask "Stop run N (...)? [yes/no]" first; the command layer checks who may stop
-//! it, when asked and again on "yes".
+//! it, when asked and again on "yes". In a thread running a plan, "cancel" stops the plan:
+//! whichever step is running when the "yes" comes, and every step after it.
 
 use super::outcomes;
 use super::{fault, Bot, Out};
 use crate::chat::{BotEvent, Incoming};
 use crate::command::{ApprovalRef, Command, Origin, Outcome, Plan, RefusalKind, RunId, StopTarget};
-use crate::dialogue::Session;
+use crate::dialogue::{Session, StopAsked};
 use crate::governance::Actor;
 use crate::nlu::Intent;
 use crate::timefmt::ago;
@@ -49,20 +50,20 @@ impl Bot {
             }
             Err(e) => return out.reply(session, fault("reading the run", &e)),
         };
-        let described: Vec<String> = plan
-            .runs
-            .iter()
-            .map(|r| {
-                format!(
-                    "run {} ({}, started by {} {})",
-                    r.id,
-                    r.describe(),
-                    r.requested_by,
-                    ago(r.started_at)
-                )
-            })
-            .collect();
-        session.pending_stop = Some(plan.runs.iter().map(|r| r.id).collect());
+        let mut described: Vec<String> = plan.plans.iter().map(plan_being_stopped).collect();
+        described.extend(plan.runs.iter().map(|r| {
+            format!(
+                "run {} ({}, started by {} {})",
+                r.id,
+                r.describe(),
+                r.requested_by,
+                ago(r.started_at)
+            )
+        }));
+        session.pending_stop = Some(StopAsked {
+            runs: plan.runs.iter().map(|r| r.id).collect(),
+            plans: plan.plans.iter().map(|p| p.id).collect(),
+        });
         let text = format!("Stop {}? [yes/no]", described.join(" and "));
         session.record("deckhand", &text);
         out.sink.emit(BotEvent::Confirm {
@@ -75,14 +76,15 @@ impl Bot {
     /// The explicit yes to "Stop run N?": stops what the person may still stop.
     pub(super) async fn stop_runs(
         &self,
-        ids: Vec<i64>,
+        asked: StopAsked,
         actor: &Actor,
         session: &mut Session,
         out: &Out,
     ) {
         let origin = Origin::Thread(out.thread.clone());
         let command = Command::Stop(StopTarget::Runs {
-            ids: ids.into_iter().map(RunId).collect(),
+            ids: asked.runs.into_iter().map(RunId).collect(),
+            plans: asked.plans,
         });
         match self
             .commander
@@ -93,4 +95,28 @@ impl Bot {
             Err(e) => out.reply(session, fault("stopping the run", &e)),
         }
     }
+}
+
+/// "plan #2 (step 2 of 3: billionmail → staging, asked by alice; the steps after it would not
+/// run)" in a stop question.
+fn plan_being_stopped(p: &crate::store::PlanRecord) -> String {
+    use crate::store::StepStatus;
+    let now = p
+        .steps
+        .iter()
+        .find(|s| matches!(s.status, StepStatus::Running | StepStatus::Pending));
+    let at = match now {
+        Some(s) => format!(
+            "step {} of {}: {} → {}",
+            s.position,
+            p.steps.len(),
+            s.service,
+            s.environment
+        ),
+        None => format!("{} steps", p.steps.len()),
+    };
+    format!(
+        "plan #{} ({at}, asked by {}; no step after it would run)",
+        p.id, p.requested_by
+    )
 }

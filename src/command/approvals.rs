@@ -43,6 +43,21 @@ pub struct ApprovalTicket {
     /// that needs the most approvals).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<Vec<RunCommand>>,
+    /// For a plan: every step that needs approval, with the roles that may approve it (an
+    /// approver must be allowed to approve each of them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<Gate>,
+}
+
+/// A plan step that needs approval, and who may give it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Gate {
+    /// Its service.
+    pub service: String,
+    /// Its environment.
+    pub environment: String,
+    /// Roles that may approve it (None: anyone other than the requester).
+    pub approver_roles: Option<Vec<String>>,
 }
 
 /// A decision that was recorded, and what followed.

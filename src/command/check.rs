@@ -24,8 +24,20 @@ pub enum Plan {
     Lock(Box<LockPlan>),
     /// Stopping runs.
     Stop(StopPlan),
+    /// A plan's steps that deploy memory has something to say about.
+    Steps(Vec<StepNote>),
     /// Nothing to show beforehand (decisions, withdrawals).
     Direct,
+}
+
+/// Deploy memory's word on one step of a plan: the recommended strategy applies to the step
+/// when none was asked for, as for a single deploy.
+#[derive(Debug, Clone)]
+pub struct StepNote {
+    /// The step's service.
+    pub service: String,
+    /// The recommendation.
+    pub recommendation: crate::memory::Recommendation,
 }
 
 /// A deploy or rollback as it would run.
@@ -68,11 +80,13 @@ pub struct LockPlan {
     pub existing: Option<LockRecord>,
 }
 
-/// The runs a "yes" would stop.
+/// The runs and plans a "yes" would stop.
 #[derive(Debug, Clone)]
 pub struct StopPlan {
-    /// The runs, in progress, that the person may stop.
+    /// The runs, in progress, that the person may stop (not a plan's steps).
     pub runs: Vec<RunRecord>,
+    /// The plans, running, that the person may stop.
+    pub plans: Vec<crate::store::PlanRecord>,
 }
 
 impl From<Denial> for Refusal {
@@ -153,7 +167,10 @@ impl Commander {
                 .verify_schedule(spec, actor)
                 .await
                 .map(|()| Plan::Direct),
-            Command::Plan(spec) => self.verify_plan(spec, actor).await.map(|()| Plan::Direct),
+            Command::Plan(spec) => match self.verify_plan(spec, actor).await {
+                Ok(()) => Ok(Plan::Steps(self.plan_notes(spec).await?)),
+                Err(refusal) => Err(refusal),
+            },
             Command::Decide(_)
             | Command::Withdraw(_)
             | Command::Unschedule(_)
@@ -297,6 +314,26 @@ impl Commander {
     }
 
     /// Deploy memory for a service in an environment.
+    /// Deploy memory's recommendations for the deploy steps of a plan that ask no strategy.
+    async fn plan_notes(&self, spec: &super::PlanSpec) -> Result<Vec<StepNote>, StoreError> {
+        let mut notes = Vec::new();
+        if spec.rollback_of.is_some() {
+            return Ok(notes);
+        }
+        for run in spec.steps.iter().filter(|r| r.strategy.is_none()) {
+            if let (_, Some(recommendation)) = self
+                .memory(run.service.as_str(), run.environment.as_str())
+                .await?
+            {
+                notes.push(StepNote {
+                    service: run.service.to_string(),
+                    recommendation,
+                });
+            }
+        }
+        Ok(notes)
+    }
+
     pub(super) async fn memory(
         &self,
         service: &str,
@@ -409,24 +446,31 @@ impl Commander {
         actor: &Actor,
     ) -> CommandResult<Result<StopPlan, Refusal>> {
         let candidates = match self.stop_candidates(target).await? {
-            Ok(ids) => ids,
+            Ok(c) => c,
             Err(refusal) => return Ok(Err(refusal)),
         };
         let mut runs = Vec::new();
+        let mut plans = Vec::new();
         let mut refusal = None;
-        for id in candidates {
+        for plan in candidates.plans {
+            match self.may_stop_plan(actor, &plan) {
+                Ok(()) => plans.push(plan),
+                Err(why) => refusal = Some(why),
+            }
+        }
+        for id in candidates.runs {
             match self.may_stop(actor, id).await? {
                 Ok(run) => runs.push(run),
                 Err(why) => refusal = Some(why),
             }
         }
-        if runs.is_empty() {
+        if runs.is_empty() && plans.is_empty() {
             return Ok(Err(match refusal {
                 Some(why) => self.refused("cancel", "cancel", actor, why).await,
                 None => Refusal::NothingRunning,
             }));
         }
-        Ok(Ok(StopPlan { runs }))
+        Ok(Ok(StopPlan { runs, plans }))
     }
 }
 

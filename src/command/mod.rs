@@ -35,8 +35,8 @@ mod stop;
 
 pub use crate::governance::Actor;
 pub use crate::origin::Origin;
-pub use approvals::{ApprovalTicket, DecisionReport, DecisionResult, Expired};
-pub use check::{LockPlan, Plan, RunPlan, StopPlan};
+pub use approvals::{ApprovalTicket, DecisionReport, DecisionResult, Expired, Gate};
+pub use check::{LockPlan, Plan, RunPlan, StepNote, StopPlan};
 pub use locks::{LockReport, UnlockReport};
 pub use names::{EnvName, ServiceName};
 pub use plans::{PlanSpec, PlanStarted, Undo};
@@ -229,10 +229,13 @@ pub enum StopTarget {
         /// The run.
         id: RunId,
     },
-    /// These runs (a confirmed "Stop runs 3 and 4?").
+    /// These runs and plans (a confirmed "Stop run 3 and plan #2?").
     Runs {
         /// The runs.
         ids: Vec<RunId>,
+        /// The plans (their running step's run, and the steps after it).
+        #[serde(default)]
+        plans: Vec<i64>,
     },
     /// The runs in progress that were started from this origin (a chat thread's "cancel").
     From {
@@ -421,6 +424,7 @@ pub struct Commander {
     executor: Executor,
     governance: Arc<Governance>,
     audit: Audit,
+    plans: plans::ActivePlans,
 }
 
 impl Commander {
@@ -433,6 +437,7 @@ impl Commander {
             executor,
             governance,
             audit,
+            plans: plans::ActivePlans::default(),
         }
     }
 

@@ -19,7 +19,8 @@ use crate::store::{
     Action, ApprovalStatus, NewStep, PlanRecord, PlanStatus, StepStatus, StoreError,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
@@ -127,6 +128,25 @@ impl Commander {
             )
     }
 
+    /// Every step of `spec` that needs approval, with its approver roles.
+    pub(super) fn plan_gates(&self, spec: &PlanSpec) -> Vec<super::Gate> {
+        spec.steps
+            .iter()
+            .filter(|r| {
+                self.governance
+                    .approvals_required(r.service.as_str(), r.environment.as_str())
+                    > 0
+            })
+            .map(|r| super::Gate {
+                service: r.service.to_string(),
+                environment: r.environment.to_string(),
+                approver_roles: self
+                    .governance
+                    .approver_roles(r.service.as_str(), r.environment.as_str()),
+            })
+            .collect()
+    }
+
     /// Asks for the plan's approval when a step needs one, or stores the plan and starts it.
     pub(super) async fn start_plan(
         &self,
@@ -212,11 +232,13 @@ impl Commander {
         let me = self.clone();
         let (actor, origin) = (actor.clone(), origin.clone());
         let watch = PlanWatch::new(plan.clone(), progress);
+        self.plans.lock().insert(id, watch.clone());
         watch.show();
         // A shutdown waits for the whole plan, as for a single run.
         let held = self.executor.hold();
         tokio::spawn(async move {
             let ended = me.run_steps(&watch, &spec, &actor, &origin, approval).await;
+            me.plans.lock().remove(&id);
             let _ = tx.send(ended);
             drop(held);
         });
@@ -240,6 +262,9 @@ impl Commander {
             let position = i as i64 + 1;
             let undoes = spec.rollback_of.as_ref().and_then(|u| u.versions.get(i));
             let service = run.service.to_string();
+            if stopped.is_none() && watch.is_cancelled() {
+                (stopped, cancelled) = (Some("the plan was cancelled".into()), true);
+            }
             if stopped.is_none() && self.executor.is_closing() {
                 stopped = Some("Deckhand was shutting down".into());
             }
@@ -263,16 +288,17 @@ impl Commander {
                     }
                 },
             };
+            let at = crate::clock::now_ms();
             if let Err(e) = self
                 .store
-                .set_step(id, position, status, run_id, &detail)
+                .set_step(id, position, status, run_id, &detail, at)
                 .await
             {
                 tracing::error!(plan_id = id, error = %e, "could not record a plan step");
             }
-            watch.set_step(position, status, run_id, &detail);
+            watch.set_step(position, status, run_id, &detail, at);
             if stopped.is_none() && status != StepStatus::Succeeded {
-                cancelled = detail == CANCELLED;
+                cancelled = detail == CANCELLED || watch.is_cancelled();
                 stopped = Some(match cancelled {
                     true => "the plan was cancelled".into(),
                     false => format!("step {position} ({service}) did not succeed"),
@@ -361,10 +387,17 @@ impl Commander {
             planned.run.environment.as_str(),
         );
         let required = self.governance.approvals_required(service, environment);
+        // Recorded before the run exists, so a restart in between knows the step may have
+        // started a run (it is never taken for one that did not run).
+        let at = crate::clock::now_ms();
+        self.store
+            .set_step(id, position, StepStatus::Running, None, "", at)
+            .await?;
+        watch.set_step(position, StepStatus::Running, None, "", at);
         let outcome = if required == 0 {
             self.request_run(action, planned.run.clone(), actor, origin, progress)
                 .await?
-        } else if self.covers(approval, required).await? {
+        } else if self.covers(approval, required, &planned.run).await? {
             self.start_run(action, planned.run.clone(), actor.name(), origin, progress)
                 .await?
         } else {
@@ -391,14 +424,20 @@ impl Commander {
         };
         let run_id = started.run_id.0;
         // The run has started: whatever the store says, the step follows it to its end.
+        let at = crate::clock::now_ms();
         if let Err(e) = self
             .store
-            .set_step(id, position, StepStatus::Running, Some(run_id), "")
+            .set_step(id, position, StepStatus::Running, Some(run_id), "", at)
             .await
         {
             tracing::error!(plan_id = id, run_id, error = %e, "could not record a running plan step");
         }
-        watch.set_step(position, StepStatus::Running, Some(run_id), "");
+        watch.set_step(position, StepStatus::Running, Some(run_id), "", at);
+        // Stopped while this step was being checked: its run stops at once (the stop saw no
+        // run to cancel, or this sees the flag: the flag is set before the run is looked up).
+        if watch.is_cancelled() {
+            self.executor.cancel_run(run_id);
+        }
         let end = started.handle.finished().await;
         Ok(match end.status {
             RunStatus::Succeeded => (StepStatus::Succeeded, Some(run_id), String::new()),
@@ -423,24 +462,89 @@ impl Commander {
     }
 
     /// Whether the plan's approval request was approved with at least `required` approvals
-    /// (a policy tightened since applies to the steps still to come).
-    async fn covers(&self, approval: Option<i64>, required: u32) -> CommandResult<bool> {
+    /// from people who may approve this step (counted now, not when they decided: only who
+    /// may approve `run` today, never the requester, counts).
+    async fn covers(
+        &self,
+        approval: Option<i64>,
+        required: u32,
+        run: &RunCommand,
+    ) -> CommandResult<bool> {
         let Some(id) = approval else {
             return Ok(false);
         };
-        let approved = self
-            .store
-            .approval(id)
-            .await?
-            .is_some_and(|a| a.status == ApprovalStatus::Approved);
+        let Some(request) = self.store.approval(id).await? else {
+            return Ok(false);
+        };
+        if request.status != ApprovalStatus::Approved {
+            return Ok(false);
+        }
+        let (service, environment) = (run.service.as_str(), run.environment.as_str());
         let approvals = self
             .store
             .decisions(id)
             .await?
             .iter()
             .filter(|d| d.decision == crate::store::Decision::Approve)
+            .filter(|d| d.person != request.requested_by)
+            .filter(|d| {
+                let actor = self.governance.actor_for_person(&d.person);
+                self.governance
+                    .authorize(
+                        &actor,
+                        crate::governance::Verb::Approve,
+                        Some(service),
+                        environment,
+                    )
+                    .is_ok()
+            })
             .count();
-        Ok(approved && approvals >= required as usize)
+        Ok(approvals >= required as usize)
+    }
+
+    /// Whether `actor` may stop `plan`: they asked for it, or may deploy (roll back) where
+    /// its current step goes; otherwise that permission refusal.
+    pub(super) fn may_stop_plan(&self, actor: &Actor, plan: &PlanRecord) -> Result<(), Refusal> {
+        if actor.person.as_deref() == Some(plan.requested_by.as_str()) {
+            return Ok(());
+        }
+        let current = plan
+            .steps
+            .iter()
+            .find(|s| matches!(s.status, StepStatus::Running | StepStatus::Pending))
+            .or(plan.steps.last());
+        let Some(step) = current else {
+            return Ok(());
+        };
+        let verb = match serde_json::from_str::<Command>(&step.command) {
+            Ok(Command::Rollback(_)) => crate::governance::Verb::Rollback,
+            _ => crate::governance::Verb::Deploy,
+        };
+        self.governance
+            .authorize(actor, verb, Some(&step.service), &step.environment)
+            .map_err(Refusal::from)
+    }
+
+    /// Stops plan `id` if it is still running here: no further step starts and the running
+    /// step's run is cancelled. False when it had ended.
+    pub(super) async fn cancel_plan(&self, id: i64, actor: &Actor) -> bool {
+        let Some(watch) = self.plans.get(id) else {
+            return false;
+        };
+        watch.cancelled.store(true, Ordering::SeqCst);
+        if let Some(run) = watch.running_run() {
+            self.executor.cancel_run(run);
+        }
+        self.audit
+            .log(
+                actor.name(),
+                AuditEvent::PlanCancelled {
+                    plan: id,
+                    identity: actor.identity.clone(),
+                },
+            )
+            .await;
+        true
     }
 
     /// Marks plans a dead process left running as interrupted (at start-up).
@@ -462,11 +566,44 @@ fn refusal_detail(r: &Refusal) -> String {
 /// The detail of a step whose run was cancelled (the plan ends cancelled).
 const CANCELLED: &str = "cancelled";
 
+/// The plans this process is running, by id: what "cancel" in their thread stops.
+#[derive(Clone, Default)]
+pub(super) struct ActivePlans(Arc<Mutex<HashMap<i64, PlanWatch>>>);
+
+impl ActivePlans {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, PlanWatch>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, id: i64) -> Option<PlanWatch> {
+        self.lock().get(&id).cloned()
+    }
+
+    /// Plan `id` as it stands, while it runs here.
+    pub(super) fn current(&self, id: i64) -> Option<PlanRecord> {
+        self.get(id).map(|w| w.lock().plan.clone())
+    }
+
+    /// The running plans asked for from `origin`, as they stand.
+    pub(super) fn asked_from(&self, origin: &Origin) -> Vec<PlanRecord> {
+        let mut plans: Vec<PlanRecord> = self
+            .lock()
+            .values()
+            .map(|w| w.lock().plan.clone())
+            .filter(|p| &p.origin == origin)
+            .collect();
+        plans.sort_by_key(|p| p.id);
+        plans
+    }
+}
+
 /// The plan as its task sees it, told to the plan's progress sink at every move.
 #[derive(Clone)]
 struct PlanWatch {
     state: Arc<Mutex<PlanProgress>>,
     progress: Progress,
+    /// Someone stopped the plan: no further step starts, a starting one is cancelled.
+    cancelled: Arc<AtomicBool>,
 }
 
 impl PlanWatch {
@@ -476,10 +613,26 @@ impl PlanWatch {
                 plan,
                 activity: None,
                 failure_tail: Vec::new(),
+                failed_run: None,
                 ended: false,
             })),
             progress,
+            cancelled: Arc::default(),
         }
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// The run of the step that is running now, if it has one yet.
+    fn running_run(&self) -> Option<i64> {
+        let p = self.lock();
+        p.plan
+            .steps
+            .iter()
+            .find(|s| s.status == StepStatus::Running)
+            .and_then(|s| s.run_id)
     }
 
     fn id(&self) -> i64 {
@@ -500,13 +653,25 @@ impl PlanWatch {
         self.progress.plan(&now);
     }
 
-    fn set_step(&self, position: i64, status: StepStatus, run_id: Option<i64>, detail: &str) {
+    fn set_step(
+        &self,
+        position: i64,
+        status: StepStatus,
+        run_id: Option<i64>,
+        detail: &str,
+        at: i64,
+    ) {
         {
             let mut p = self.lock();
             if let Some(step) = p.plan.steps.iter_mut().find(|s| s.position == position) {
                 step.status = status;
                 step.run_id = run_id.or(step.run_id);
                 step.detail = detail.to_string();
+                match status {
+                    StepStatus::Pending => {}
+                    StepStatus::Running => step.started_at = Some(at),
+                    _ => step.finished_at = Some(at),
+                }
             }
             if status != StepStatus::Running {
                 p.activity = None;
@@ -577,6 +742,9 @@ impl ProgressSink for StepSink {
             P::RollbackStarted { .. } => self.watch.activity(Some("rolling back".into())),
             P::Finished(outcome) if outcome.status == RunStatus::Succeeded => {
                 self.watch.lock().failure_tail.clear();
+            }
+            P::Finished(outcome) => {
+                self.watch.lock().failed_run = Some((event.run.clone(), (**outcome).clone()));
             }
             _ => {}
         }

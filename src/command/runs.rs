@@ -141,6 +141,10 @@ impl Commander {
                 Binding::Plan(spec) => Some(spec.steps.clone()),
                 _ => None,
             },
+            gates: match binding {
+                Binding::Plan(spec) => self.plan_gates(spec),
+                _ => Vec::new(),
+            },
         })
     }
 

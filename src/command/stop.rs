@@ -4,25 +4,37 @@
 use super::{Actor, CommandResult, Commander, Outcome, Refusal, Report, StopTarget};
 use crate::audit::AuditEvent;
 use crate::governance::Verb;
-use crate::store::{Action, RunRecord};
+use crate::store::{Action, PlanRecord, RunRecord};
 use serde::Serialize;
 
-/// Runs being stopped.
+/// Runs and plans being stopped.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StopReport {
     /// The runs told to stop (empty: they had all finished already).
     pub stopped: Vec<i64>,
+    /// The plans stopped: their running step's run is cancelled and no later step starts.
+    pub plans: Vec<i64>,
+}
+
+/// What a stop target names, still going in this process.
+pub(super) struct StopCandidates {
+    /// Runs that are not a plan's steps.
+    pub runs: Vec<i64>,
+    /// Plans, as they stand.
+    pub plans: Vec<PlanRecord>,
 }
 
 impl Commander {
-    /// The run ids a stop target names, in progress in this process; or why there are none.
+    /// The runs and plans a stop target names, in progress in this process; or why there are
+    /// none. A thread's "cancel" names its plans rather than their steps' runs: stopping a
+    /// plan also keeps its later steps from starting.
     pub(super) async fn stop_candidates(
         &self,
         target: &StopTarget,
-    ) -> CommandResult<Result<Vec<i64>, Refusal>> {
+    ) -> CommandResult<Result<StopCandidates, Refusal>> {
         let active = self.executor.active_runs();
-        let ids = match target {
-            StopTarget::Run { id } if active.contains(&id.0) => vec![id.0],
+        let (runs, plans) = match target {
+            StopTarget::Run { id } if active.contains(&id.0) => (vec![id.0], Vec::new()),
             StopTarget::Run { id } => {
                 let id = &id.0;
                 return Ok(Err(match self.store.run(*id).await? {
@@ -30,10 +42,25 @@ impl Commander {
                     None => Refusal::UnknownRun { run: *id },
                 }));
             }
-            StopTarget::Runs { ids } => ids.iter().map(|r| r.0).collect(),
-            StopTarget::From { origin } => self.executor.runs_from(origin),
+            StopTarget::Runs { ids, plans } => (
+                ids.iter().map(|r| r.0).collect(),
+                plans
+                    .iter()
+                    .filter_map(|p| self.plans.current(*p))
+                    .collect(),
+            ),
+            StopTarget::From { origin } => {
+                let plans = self.plans.asked_from(origin);
+                let steps: Vec<i64> = plans
+                    .iter()
+                    .flat_map(|p| p.steps.iter().filter_map(|s| s.run_id))
+                    .collect();
+                let mut runs = self.executor.runs_from(origin);
+                runs.retain(|r| !steps.contains(r));
+                (runs, plans)
+            }
         };
-        Ok(Ok(ids))
+        Ok(Ok(StopCandidates { runs, plans }))
     }
 
     /// Whether `actor` may stop run `id`: they asked for it, or may deploy/roll back there.
@@ -69,13 +96,24 @@ impl Commander {
     /// Stops what the person may still stop (permission checked again: the question may have
     /// been answered by someone else).
     pub(super) async fn stop(&self, target: &StopTarget, actor: &Actor) -> CommandResult<Outcome> {
-        let ids = match self.stop_candidates(target).await? {
-            Ok(ids) => ids,
+        let candidates = match self.stop_candidates(target).await? {
+            Ok(c) => c,
             Err(refusal) => return Ok(Outcome::Refused(refusal)),
         };
         let mut stopped = Vec::new();
+        let mut plans = Vec::new();
         let mut refusal = None;
-        for id in ids {
+        for plan in &candidates.plans {
+            match self.may_stop_plan(actor, plan) {
+                Ok(()) => {
+                    if self.cancel_plan(plan.id, actor).await {
+                        plans.push(plan.id);
+                    }
+                }
+                Err(why) => refusal = Some(why),
+            }
+        }
+        for id in candidates.runs {
             let allowed = match self.may_stop(actor, id).await? {
                 Ok(_) => true,
                 Err(why) => {
@@ -96,12 +134,15 @@ impl Commander {
                 stopped.push(id);
             }
         }
-        if let (true, Some(why)) = (stopped.is_empty(), refusal) {
+        if let (true, Some(why)) = (stopped.is_empty() && plans.is_empty(), refusal) {
             // Not permitted is not "already finished".
             return Ok(Outcome::Refused(
                 self.refused("cancel", "cancel", actor, why).await,
             ));
         }
-        Ok(Outcome::Answer(Report::Stopping(StopReport { stopped })))
+        Ok(Outcome::Answer(Report::Stopping(StopReport {
+            stopped,
+            plans,
+        })))
     }
 }

@@ -7,7 +7,7 @@ mod flow;
 mod session;
 
 pub use flow::{join_choices, render, Flow, FlowError, Flows};
-pub use session::{Awaiting, Pending, PendingPlan, Session, SessionStore, Turn};
+pub use session::{Awaiting, Pending, PendingPlan, Session, SessionStore, StopAsked, Turn};
 
 use crate::config::{Config, Strategy};
 use crate::nlu::{Intent, LockDetails, Nlu, Parsed, PromoteFrom, Reply, SlotKind, Slots};
@@ -83,8 +83,8 @@ pub enum Step {
     /// "cancel" with nothing pending: ask whether to stop the runs of this thread, or the
     /// run named ("stop run 12", from any thread).
     CancelRuns(Option<i64>),
-    /// The user confirmed stopping these runs.
-    StopRuns(Vec<i64>),
+    /// The user confirmed stopping these runs and plans.
+    StopRuns(StopAsked),
     /// Show help: everything, or one command's.
     Help(Option<Intent>),
 }
@@ -232,7 +232,10 @@ impl Dialogue {
         if let Some(ids) = session.pending_stop.take() {
             match parsed.reply {
                 Some(Reply::Yes) => return Step::StopRuns(ids),
-                Some(Reply::No) => return Step::Reply("OK, the run keeps going.".into()),
+                Some(Reply::No) if ids.plans.is_empty() => {
+                    return Step::Reply("OK, the run keeps going.".into())
+                }
+                Some(Reply::No) => return Step::Reply("OK, the plan keeps going.".into()),
                 _ if self.is_command(parsed) => {}
                 _ => {
                     session.pending_stop = Some(ids);

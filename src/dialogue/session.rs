@@ -58,6 +58,18 @@ pub struct PendingPlan {
     pub steps: Vec<(String, String, String)>,
     /// The plan this one undoes (its steps are rollbacks, in the order shown).
     pub rollback_of: Option<i64>,
+    /// The strategy shown for a step (deploy memory's recommendation), by service: what
+    /// the "yes" runs it with. A step not named here uses its environment's strategy.
+    pub strategies: Vec<(String, crate::config::Strategy, Option<u8>)>,
+}
+
+/// What a "Stop ...? [yes/no]" question would stop.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StopAsked {
+    /// Runs (not a plan's steps).
+    pub runs: Vec<i64>,
+    /// Plans: their running step, and every step after it.
+    pub plans: Vec<i64>,
 }
 
 /// The state of one thread.
@@ -67,8 +79,8 @@ pub struct Session {
     pub pending: Option<Pending>,
     /// Recent turns, oldest first, at most `max_history`.
     pub history: VecDeque<Turn>,
-    /// Runs the user asked to stop, waiting for "yes".
-    pub pending_stop: Option<Vec<i64>>,
+    /// Runs and plans the user asked to stop, waiting for "yes".
+    pub pending_stop: Option<StopAsked>,
     /// A plan shown for confirmation, waiting for "yes" (or an order).
     pub pending_plan: Option<PendingPlan>,
     /// Last message time.

@@ -198,6 +198,9 @@ pub struct PlanProgress {
     pub activity: Option<String>,
     /// The last output lines of the step that failed, when one did.
     pub failure_tail: Vec<String>,
+    /// The run of the step that failed and how it ended (what its automatic rollback did,
+    /// what it left live), when one did.
+    pub failed_run: Option<(Arc<RunFacts>, RunOutcome)>,
     /// This is the plan's final state (told once).
     pub ended: bool,
 }

@@ -62,6 +62,11 @@ const SQLITE: Migrations = &[
         "plans",
         include_str!("../../migrations/sqlite/0011_plans.sql"),
     ),
+    (
+        12,
+        "plan step times",
+        include_str!("../../migrations/sqlite/0012_plan_step_times.sql"),
+    ),
 ];
 const POSTGRES: Migrations = &[
     (
@@ -118,6 +123,11 @@ const POSTGRES: Migrations = &[
         11,
         "plans",
         include_str!("../../migrations/postgres/0011_plans.sql"),
+    ),
+    (
+        12,
+        "plan step times",
+        include_str!("../../migrations/postgres/0012_plan_step_times.sql"),
     ),
 ];
 

@@ -3,6 +3,7 @@
 
 use super::{get, Store, StoreError};
 use crate::origin::{Origin, ThreadKey};
+use crate::pipeline::RunStatus;
 use serde::Serialize;
 
 /// Where a plan stands.
@@ -58,6 +59,18 @@ macro_rules! spelled {
 spelled!(PlanStatus { Running => "running", Succeeded => "succeeded", Failed => "failed", Interrupted => "interrupted", Cancelled => "cancelled" });
 spelled!(StepStatus { Pending => "pending", Running => "running", Succeeded => "succeeded", Failed => "failed", Refused => "refused", Skipped => "skipped" });
 
+impl StepStatus {
+    /// The (start, end) times a step moving to this status at `at` gets: a running step
+    /// started then, an ended one ended then, a pending one neither.
+    fn times(self, at: i64) -> (Option<i64>, Option<i64>) {
+        match self {
+            StepStatus::Pending => (None, None),
+            StepStatus::Running => (Some(at), None),
+            _ => (None, Some(at)),
+        }
+    }
+}
+
 /// A step to store.
 #[derive(Debug, Clone)]
 pub struct NewStep {
@@ -86,6 +99,18 @@ pub struct StepRecord {
     pub run_id: Option<i64>,
     /// Why it was refused, failed or skipped.
     pub detail: String,
+    /// When its run started (unix ms; None: it never started).
+    pub started_at: Option<i64>,
+    /// When it ended (unix ms).
+    pub finished_at: Option<i64>,
+}
+
+impl StepRecord {
+    /// How long the step took, once it started and ended.
+    pub fn took(&self) -> Option<std::time::Duration> {
+        let (from, to) = (self.started_at?, self.finished_at?);
+        Some(std::time::Duration::from_millis((to - from).max(0) as u64))
+    }
 }
 
 /// A stored plan.
@@ -150,7 +175,7 @@ impl Store {
         Ok(id)
     }
 
-    /// Records where a step stands.
+    /// Records where a step stands at `at`: a running step's start, an ended step's end.
     pub async fn set_step(
         &self,
         plan_id: i64,
@@ -158,11 +183,15 @@ impl Store {
         status: StepStatus,
         run_id: Option<i64>,
         detail: &str,
+        at: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE plan_steps SET status = $1, run_id = COALESCE($2, run_id), detail = $3 WHERE plan_id = $4 AND position = $5")
+        let (started, finished) = status.times(at);
+        sqlx::query("UPDATE plan_steps SET status = $1, run_id = COALESCE($2, run_id), detail = $3, started_at = COALESCE($4, started_at), finished_at = COALESCE($5, finished_at) WHERE plan_id = $6 AND position = $7")
             .bind(status.as_str())
             .bind(run_id)
             .bind(detail)
+            .bind(started)
+            .bind(finished)
             .bind(plan_id)
             .bind(position)
             .execute(&self.pool)
@@ -198,7 +227,7 @@ impl Store {
             return Ok(None);
         };
         let status: String = get(&row, "status")?;
-        let steps = sqlx::query("SELECT position, service, environment, command, status, run_id, detail FROM plan_steps WHERE plan_id = $1 ORDER BY position")
+        let steps = sqlx::query("SELECT position, service, environment, command, status, run_id, detail, started_at, finished_at FROM plan_steps WHERE plan_id = $1 ORDER BY position")
             .bind(id)
             .fetch_all(&self.pool)
             .await?
@@ -213,6 +242,8 @@ impl Store {
                     status: StepStatus::parse(&status).ok_or_else(|| bad("status", &status))?,
                     run_id: get(r, "run_id")?,
                     detail: get(r, "detail")?,
+                    started_at: get(r, "started_at")?,
+                    finished_at: get(r, "finished_at")?,
                 })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
@@ -294,6 +325,62 @@ impl Store {
         }
     }
 
+    /// The steps of plan `id` that were running when its process died, set from what their
+    /// runs' records say (the runs were recovered first): a run that succeeded before the
+    /// step's record caught up is a succeeded step (an undo takes it back), one that ended
+    /// otherwise a failed step; a run still open, or a step stopped before its run was
+    /// recorded, failed as interrupted (its run id, if any, stays for the run's recovery).
+    async fn settle_running_steps(&self, id: i64) -> Result<(), StoreError> {
+        let rows = sqlx::query(
+            "SELECT position, run_id FROM plan_steps WHERE plan_id = $1 AND status = 'running'",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &rows {
+            let (position, run_id): (i64, Option<i64>) = (get(r, "position")?, get(r, "run_id")?);
+            let run = match run_id {
+                Some(run) => self.run(run).await?,
+                None => None,
+            };
+            let (status, detail, finished) = match &run {
+                Some(run) if run.status == RunStatus::Succeeded => {
+                    (StepStatus::Succeeded, String::new(), run.finished_at)
+                }
+                Some(run) if run.status == RunStatus::Running => (
+                    StepStatus::Failed,
+                    "interrupted while running".to_string(),
+                    None,
+                ),
+                Some(run) => (
+                    StepStatus::Failed,
+                    format!("its run ended {}", run.status.as_str()),
+                    run.finished_at,
+                ),
+                None if run_id.is_some() => (
+                    StepStatus::Failed,
+                    "interrupted while running".to_string(),
+                    None,
+                ),
+                None => (
+                    StepStatus::Failed,
+                    "interrupted while starting (see history for a run it may have started)"
+                        .to_string(),
+                    None,
+                ),
+            };
+            sqlx::query("UPDATE plan_steps SET status = $1, detail = $2, finished_at = $3 WHERE plan_id = $4 AND position = $5")
+                .bind(status.as_str())
+                .bind(&detail)
+                .bind(finished)
+                .bind(id)
+                .bind(position)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Marks the plans left running by a process of this host that is gone (or by this
     /// process, at its start) as interrupted; their unfinished steps are skipped. A plan of a
     /// process on another host is left to that host. Returns their ids.
@@ -321,12 +408,7 @@ impl Store {
             if !gone {
                 continue;
             }
-            // A running step's run may have switched its target: it failed, it was not skipped
-            // (its run id stays, so the run's own recovery and an undo can find it).
-            sqlx::query("UPDATE plan_steps SET status = 'failed', detail = 'interrupted while running' WHERE plan_id = $1 AND status = 'running'")
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
+            self.settle_running_steps(id).await?;
             sqlx::query("UPDATE plan_steps SET status = 'skipped', detail = 'the plan was interrupted' WHERE plan_id = $1 AND status = 'pending'")
                 .bind(id)
                 .execute(&self.pool)

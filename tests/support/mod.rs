@@ -6,6 +6,7 @@ pub mod discord_rig;
 pub mod fake_core;
 pub mod fake_discord;
 pub mod fake_slack;
+pub mod plan_chat;
 pub mod postgres;
 pub mod rig;
 pub mod slack_rig;
