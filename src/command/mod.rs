@@ -25,6 +25,7 @@ mod approvals;
 mod check;
 mod locks;
 mod names;
+mod plan_watch;
 mod plans;
 mod query;
 mod refusal;
@@ -424,7 +425,7 @@ pub struct Commander {
     executor: Executor,
     governance: Arc<Governance>,
     audit: Audit,
-    plans: plans::ActivePlans,
+    plans: plan_watch::ActivePlans,
 }
 
 impl Commander {
@@ -437,7 +438,7 @@ impl Commander {
             executor,
             governance,
             audit,
-            plans: plans::ActivePlans::default(),
+            plans: plan_watch::ActivePlans::default(),
         }
     }
 

@@ -1,0 +1,221 @@
+//! A running plan's live state: the plans this process runs (what "cancel" stops), each
+//! plan as its task sees it (told to the plan's progress sink at every move), and the sink its
+//! steps' runs report to instead of posting messages of their own.
+
+use super::{Origin, Progress};
+use crate::pipeline::{Phase, PlanProgress, ProgressSink, RunEvent, RunStatus};
+use crate::store::{PlanRecord, PlanStatus, StepStatus};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Output lines of a failed step kept for the plan's closing message.
+const TAIL: usize = 10;
+
+/// The plans this process is running, by id: what "cancel" in their thread stops.
+#[derive(Clone, Default)]
+pub(super) struct ActivePlans(Arc<Mutex<HashMap<i64, PlanWatch>>>);
+
+impl ActivePlans {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, PlanWatch>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn get(&self, id: i64) -> Option<PlanWatch> {
+        self.lock().get(&id).cloned()
+    }
+
+    /// Registers a plan whose task has started.
+    pub(super) fn insert(&self, id: i64, watch: PlanWatch) {
+        self.lock().insert(id, watch);
+    }
+
+    /// Forgets a plan whose task has ended.
+    pub(super) fn remove(&self, id: i64) {
+        self.lock().remove(&id);
+    }
+
+    /// Plan `id` as it stands, while it runs here.
+    pub(super) fn current(&self, id: i64) -> Option<PlanRecord> {
+        self.get(id).map(|w| w.lock().plan.clone())
+    }
+
+    /// The running plans asked for from `origin`, as they stand.
+    pub(super) fn asked_from(&self, origin: &Origin) -> Vec<PlanRecord> {
+        let mut plans: Vec<PlanRecord> = self
+            .lock()
+            .values()
+            .map(|w| w.lock().plan.clone())
+            .filter(|p| &p.origin == origin)
+            .collect();
+        plans.sort_by_key(|p| p.id);
+        plans
+    }
+}
+
+/// The plan as its task sees it, told to the plan's progress sink at every move.
+#[derive(Clone)]
+pub(super) struct PlanWatch {
+    state: Arc<Mutex<PlanProgress>>,
+    progress: Progress,
+    /// Someone stopped the plan: no further step starts, a starting one is cancelled.
+    cancelled: Arc<AtomicBool>,
+}
+
+impl PlanWatch {
+    pub(super) fn new(plan: PlanRecord, progress: Progress) -> PlanWatch {
+        PlanWatch {
+            state: Arc::new(Mutex::new(PlanProgress {
+                plan,
+                activity: None,
+                failure_tail: Vec::new(),
+                failed_run: None,
+                ended: false,
+            })),
+            progress,
+            cancelled: Arc::default(),
+        }
+    }
+
+    /// Stops the plan: no further step starts (the caller cancels the running step's run).
+    pub(super) fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether someone stopped the plan.
+    pub(super) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// The run of the step that is running now, if it has one yet.
+    pub(super) fn running_run(&self) -> Option<i64> {
+        let p = self.lock();
+        p.plan
+            .steps
+            .iter()
+            .find(|s| s.status == StepStatus::Running)
+            .and_then(|s| s.run_id)
+    }
+
+    pub(super) fn id(&self) -> i64 {
+        self.lock().plan.id
+    }
+
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, PlanProgress> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Tells the sink where the plan stands; nothing more once it has ended (a step's run
+    /// that outlives its record reports no second final state).
+    pub(super) fn show(&self) {
+        let now = self.lock().clone();
+        if now.ended {
+            return;
+        }
+        self.progress.plan(&now);
+    }
+
+    pub(super) fn set_step(
+        &self,
+        position: i64,
+        status: StepStatus,
+        run_id: Option<i64>,
+        detail: &str,
+        at: i64,
+    ) {
+        {
+            let mut p = self.lock();
+            if let Some(step) = p.plan.steps.iter_mut().find(|s| s.position == position) {
+                step.status = status;
+                step.run_id = run_id.or(step.run_id);
+                step.detail = detail.to_string();
+                match status {
+                    StepStatus::Pending => {}
+                    StepStatus::Running => step.started_at = Some(at),
+                    _ => step.finished_at = Some(at),
+                }
+            }
+            if status != StepStatus::Running {
+                p.activity = None;
+            }
+        }
+        self.show();
+    }
+
+    pub(super) fn activity(&self, activity: Option<String>) {
+        let changed = {
+            let mut p = self.lock();
+            let changed = p.activity != activity;
+            p.activity = activity;
+            changed
+        };
+        if changed {
+            self.show();
+        }
+    }
+
+    /// The plan ended: the stored record when it could be read (its status set to how the
+    /// task ended it, should the store have missed that), shown once as the final state.
+    pub(super) fn finish(&self, stored: Option<PlanRecord>, status: PlanStatus, at: i64) {
+        let last = {
+            let mut p = self.lock();
+            if p.ended {
+                return;
+            }
+            if let Some(record) = stored {
+                p.plan = record;
+            }
+            if p.plan.status == PlanStatus::Running {
+                p.plan.status = status;
+                p.plan.finished_at = Some(at);
+            }
+            p.activity = None;
+            p.ended = true;
+            p.clone()
+        };
+        self.progress.plan(&last);
+    }
+}
+
+/// The progress of a step's run: folded into the plan's message (the stage it is at, the
+/// output of a stage that failed) instead of a message of its own.
+pub(super) struct StepSink {
+    watch: PlanWatch,
+}
+
+impl StepSink {
+    /// The sink for a step of the plan `watch` follows.
+    pub(super) fn new(watch: PlanWatch) -> StepSink {
+        StepSink { watch }
+    }
+}
+
+impl ProgressSink for StepSink {
+    fn report(&self, event: &RunEvent) {
+        use crate::pipeline::Progress as P;
+        match &event.progress {
+            // The rollback's own stages keep the failed stage's output.
+            P::StageStarted(at) if at.phase == Phase::Main => {
+                self.watch.lock().failure_tail.clear();
+                self.watch.activity(Some(at.name.clone()));
+            }
+            P::StageOutput { line, stage } if stage.phase == Phase::Main => {
+                let mut p = self.watch.lock();
+                let mut tail: VecDeque<String> = std::mem::take(&mut p.failure_tail).into();
+                if tail.len() == TAIL {
+                    tail.pop_front();
+                }
+                tail.push_back(line.clone());
+                p.failure_tail = tail.into();
+            }
+            P::RollbackStarted { .. } => self.watch.activity(Some("rolling back".into())),
+            P::Finished(outcome) if outcome.status == RunStatus::Succeeded => {
+                self.watch.lock().failure_tail.clear();
+            }
+            P::Finished(outcome) => {
+                self.watch.lock().failed_run = Some((event.run.clone(), (**outcome).clone()));
+            }
+            _ => {}
+        }
+    }
+}
