@@ -27,11 +27,14 @@ done
 curl -fsS "http://127.0.0.1:$port/api/v1/openapi.json" > "$work/openapi.json"
 
 set +e
+# One worker: with two, hypothesis builds ASTs from two threads at once and CPython 3.11.7's AST
+# recursion-depth counter (shared, gh-106905) reports "AST constructor recursion depth mismatch",
+# a runtime error of the client that failed CI once.
 schemathesis run "http://127.0.0.1:$port/api/v1/openapi.json" \
   --url "http://127.0.0.1:$port" \
   -H "Authorization: Bearer $DECKHAND_API_TOKEN_ALICE" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
-  --max-examples "${SCHEMATHESIS_EXAMPLES:-40}" --seed 12 --workers 2 \
+  --max-examples "${SCHEMATHESIS_EXAMPLES:-40}" --seed 12 --workers 1 \
   --suppress-health-check all --request-timeout 10
 rc=$?
 set -e
