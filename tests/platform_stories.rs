@@ -130,6 +130,28 @@ async fn a_click_before_the_questions_post_returns_answers_it<R: PlatformRig>() 
     r.stop().await;
 }
 
+/// A click whose question's post is still unanswered after the settle wait (10 s) is
+/// neither acted on nor taken as stale: the thread is told, and the question stays open.
+async fn a_click_that_cannot_be_judged_in_time_is_answered_not_dropped<R: PlatformRig>() {
+    let r = R::start().await;
+    let thread = r.open(Alice, "deploy billionmail to staging").await;
+    let first = r.post_containing(&thread, "Deploy billionmail").await;
+    r.click_cancel(Alice, &thread, &first).await;
+    r.flush().await;
+    r.fail_next_posts(&thread, &[Failure::Slow(11.0)]);
+    r.say(Alice, &thread, "deploy flaky-api to staging").await;
+    let question = r.post_containing(&thread, "Deploy flaky-api").await;
+    r.click_confirm(Alice, &thread, &question).await;
+    r.post_containing(&thread, "nothing was done").await;
+    r.flush().await;
+    assert_nothing_ran(&r).await;
+    // The question is still open: a typed "yes" answers it.
+    r.say(Alice, &thread, "yes").await;
+    r.post_containing(&thread, "Run #1").await;
+    r.flush().await;
+    r.stop().await;
+}
+
 /// A plan is one message, posted when it starts and edited as its steps go; its steps' runs
 /// post no status messages of their own, and a summary closes it.
 async fn a_plan_is_one_message_edited_as_it_goes<R: PlatformRig>() {
@@ -378,6 +400,7 @@ on_every_platform!(
     cancel_reject_and_stale_buttons,
     a_click_on_an_old_question_never_answers_a_newer_one,
     a_click_before_the_questions_post_returns_answers_it,
+    a_click_that_cannot_be_judged_in_time_is_answered_not_dropped,
     a_plan_is_one_message_edited_as_it_goes,
     a_burst_of_progress_lines_costs_a_few_edits_and_ends_in_the_final_state,
     the_final_state_arrives_even_when_the_status_message_cannot_be_edited,

@@ -261,14 +261,6 @@ pub struct ApprovalView {
     pub links: Links,
 }
 
-/// The steps of the plan a stored request was made for.
-fn plan_steps(a: &ApprovalRecord) -> Option<Vec<crate::command::RunCommand>> {
-    match serde_json::from_str::<crate::command::Command>(a.command.as_deref()?).ok()? {
-        crate::command::Command::Plan(spec) => Some(spec.steps),
-        _ => None,
-    }
-}
-
 impl ApprovalView {
     /// The view of a stored request with its approval count.
     pub fn new(a: &ApprovalRecord, approvals: i64) -> ApprovalView {
@@ -289,7 +281,7 @@ impl ApprovalView {
             expires_at: a.expires_at,
             decided_at: a.decided_at,
             run_id: a.run_id,
-            plan: plan_steps(a),
+            plan: crate::command::plan_of_request(a),
             links: Links::approval(a.id),
         }
     }

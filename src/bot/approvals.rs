@@ -1,7 +1,7 @@
 //! Approval requests as the thread sees them: decisions by button or typed reply go to the
 //! command layer; expiry notices go to the thread the request was made in.
 
-use super::outcomes::{describe_request, refusal_kind, text_of};
+use super::outcomes::{describe_request, describe_stored_request, refusal_kind, text_of};
 use super::{fault, Bot};
 use crate::chat::{BotEvent, EventSink};
 use crate::command::{ApprovalRef, Command, Decide, Expired};
@@ -83,7 +83,7 @@ impl Bot {
     }
 
     fn announce_expired(&self, expired: &[Expired]) {
-        for Expired { approval: a } in expired {
+        for Expired { approval: a, plan } in expired {
             let Some(thread) = a.origin.thread() else {
                 continue;
             };
@@ -91,7 +91,7 @@ impl Bot {
                 "⌛ Request #{} ({}'s request to {}) expired after {} without enough approvals; nothing ran. Ask again if it is still needed.",
                 a.id,
                 a.requested_by,
-                describe_request(a.action, &a.service, &a.environment, a.version.as_deref(), a.strategy.as_str(), a.percent),
+                describe_stored_request(a.action, plan.as_deref(), || describe_request(a.action, &a.service, &a.environment, a.version.as_deref(), a.strategy.as_str(), a.percent)),
                 span(Duration::from_millis((a.expires_at - a.created_at).max(0) as u64)),
             );
             match self.sink_for(&thread.platform) {

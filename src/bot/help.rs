@@ -32,7 +32,7 @@ pub fn topic_help(flows: &Flows, config: &Config, topic: Intent) -> String {
             text
         }
         None => match topic {
-            Intent::Cancel => "`cancel`: drops the request being discussed in this thread, or asks \"Stop run N? [yes/no]\" for its running pipeline; `stop run 12` names a run from any thread. Only the person who asked for a run, or someone allowed to deploy or roll back there, may stop it.".into(),
+            Intent::Cancel => "`cancel`: drops the request being discussed in this thread, or asks \"Stop run N? [yes/no]\" for its running pipeline (\"Stop plan #N? [yes/no]\" for a running plan: no step after the running one would run); `stop run 12` names a run from any thread. Only the person who asked, or someone allowed to deploy or roll back there, may stop a run or a plan.".into(),
             Intent::Approve | Intent::Reject => "In a thread with an approval request, reply with just \"approve\" (or \"lgtm\", \"+1\") or \"reject\" (or \"do not approve\"). The requester can't approve their own request; a question or a longer sentence is never taken as a decision.".into(),
             _ => super::answers::help(flows, config),
         },

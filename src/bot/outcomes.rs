@@ -39,6 +39,51 @@ pub(crate) fn describe_request(
     }
 }
 
+/// "1. redis 7.2.5 → production, 2. billionmail 2.4.0 → production" (a plan's undoing: "1.
+/// roll back billionmail in production, …").
+pub(crate) fn plan_steps_text(action: Action, steps: &[RunCommand]) -> String {
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match action {
+            Action::Rollback => format!("{}. roll back {} in {}", i + 1, r.service, r.environment),
+            Action::Deploy => format!(
+                "{}. {} {} → {}",
+                i + 1,
+                r.service,
+                r.version.as_deref().unwrap_or("latest build"),
+                r.environment
+            ),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What asking for a plan is: "run" it, or "undo" it.
+fn plan_verb(action: Action) -> &'static str {
+    match action {
+        Action::Deploy => "run",
+        Action::Rollback => "undo",
+    }
+}
+
+/// What a stored request asks for: [`describe_request`] for one run, "run a plan (1. redis
+/// 7.2.5 → production, …)" for a plan's.
+pub(crate) fn describe_stored_request(
+    action: Action,
+    plan: Option<&[RunCommand]>,
+    single: impl FnOnce() -> String,
+) -> String {
+    match plan {
+        Some(steps) => format!(
+            "{} a plan ({})",
+            plan_verb(action),
+            plan_steps_text(action, steps)
+        ),
+        None => single(),
+    }
+}
+
 /// [`describe_request`] for a command whose strategy is settled.
 pub(super) fn describe_run(action: Action, run: &RunCommand) -> String {
     describe_request(
@@ -126,29 +171,10 @@ const REPLY_HINT: &str = "Reply \"approve\" or \"reject\" in this thread";
 
 fn approval_request(t: &ApprovalTicket, how: &str) -> String {
     let what = match &t.plan {
-        Some(steps) if t.action == Action::Rollback => format!(
-            "undo a plan, one approval for all of it: {}",
-            steps
-                .iter()
-                .enumerate()
-                .map(|(i, r)| format!("{}. roll back {} in {}", i + 1, r.service, r.environment))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
         Some(steps) => format!(
-            "run a plan, one approval for all of it: {}",
-            steps
-                .iter()
-                .enumerate()
-                .map(|(i, r)| format!(
-                    "{}. {} {} → {}",
-                    i + 1,
-                    r.service,
-                    r.version.as_deref().unwrap_or("latest build"),
-                    r.environment
-                ))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "{} a plan, one approval for all of it: {}",
+            plan_verb(t.action),
+            plan_steps_text(t.action, steps)
         ),
         None => describe_run(t.action, &t.run),
     };

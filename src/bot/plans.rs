@@ -172,7 +172,8 @@ fn with_notes(text: &str, notes: &[crate::command::StepNote]) -> String {
                 Some(p) => format!("{} {p}%", r.strategy.as_str()),
                 None => r.strategy.as_str().to_string(),
             };
-            format!("⚠ {}: {} Its step runs {how}.", n.service, r.reason)
+            // The reason starts with the service's name.
+            format!("⚠ {}. Its step runs {how}.", r.reason)
         })
         .collect();
     match head.is_empty() {

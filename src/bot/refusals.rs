@@ -150,6 +150,15 @@ pub fn reply_for(refusal: &Refusal) -> String {
             run.describe(),
             reply_for(because)
         ),
+        Refusal::CannotStopPlan {
+            plan,
+            requested_by,
+            step,
+            because,
+        } => format!(
+            "You can't stop plan #{plan} ({step}, asked by {requested_by}): {}",
+            reply_for(because)
+        ),
         Refusal::AlreadyLocked { lock } => format!("Already locked: {}.", describe_lock(lock)),
         Refusal::NotLocked { scope, others } => not_locked(scope, others),
         Refusal::BadLockDuration { asked, min, max } => format!(

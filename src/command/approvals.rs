@@ -128,11 +128,21 @@ pub enum DecisionResult {
     },
 }
 
+/// The steps of the plan a stored request was made for; None for a single run's request.
+pub fn plan_of_request(a: &ApprovalRecord) -> Option<Vec<RunCommand>> {
+    match serde_json::from_str::<super::Command>(a.command.as_deref()?).ok()? {
+        super::Command::Plan(spec) => Some(spec.steps),
+        _ => None,
+    }
+}
+
 /// A request the sweeper closed as expired, for its origin to be told.
 #[derive(Debug, Clone)]
 pub struct Expired {
     /// The request as it was.
     pub approval: ApprovalRecord,
+    /// For a plan's request: its steps (the request's own fields are only its strictest step).
+    pub plan: Option<Vec<RunCommand>>,
 }
 
 /// The command a stored request waits on, its names resolved again against today's config
@@ -606,7 +616,10 @@ impl Commander {
         let mut closed = Vec::new();
         for a in due {
             match self.expire(&a).await {
-                Ok(true) => closed.push(Expired { approval: a }),
+                Ok(true) => closed.push(Expired {
+                    plan: plan_of_request(&a),
+                    approval: a,
+                }),
                 Ok(false) => {}
                 Err(e) => {
                     tracing::error!(error = %e, approval_id = a.id, "could not expire the approval request");

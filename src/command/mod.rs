@@ -36,7 +36,9 @@ mod stop;
 
 pub use crate::governance::Actor;
 pub use crate::origin::Origin;
-pub use approvals::{ApprovalTicket, DecisionReport, DecisionResult, Expired, Gate};
+pub use approvals::{
+    plan_of_request, ApprovalTicket, DecisionReport, DecisionResult, Expired, Gate,
+};
 pub use check::{LockPlan, Plan, RunPlan, StepNote, StopPlan};
 pub use locks::{LockReport, UnlockReport};
 pub use names::{EnvName, ServiceName};

@@ -516,7 +516,12 @@ impl Commander {
         };
         self.governance
             .authorize(actor, verb, Some(&step.service), &step.environment)
-            .map_err(Refusal::from)
+            .map_err(|denial| Refusal::CannotStopPlan {
+                plan: plan.id,
+                requested_by: plan.requested_by.clone(),
+                step: format!("{} → {}", step.service, step.environment),
+                because: Box::new(denial.into()),
+            })
     }
 
     /// Stops plan `id` if it is still running here: no further step starts and the running

@@ -170,6 +170,17 @@ pub enum Refusal {
         /// Why (a permission refusal).
         because: Box<Refusal>,
     },
+    /// The person may not stop this plan (kind `cannot_stop`, as for a run).
+    CannotStopPlan {
+        /// The plan.
+        plan: i64,
+        /// Who asked for it.
+        requested_by: String,
+        /// The step going (or next), as "billionmail → staging".
+        step: String,
+        /// Why (a permission refusal).
+        because: Box<Refusal>,
+    },
     /// The scope already has its own lock.
     AlreadyLocked {
         /// The lock.
@@ -340,7 +351,7 @@ impl Refusal {
             Refusal::UnknownRun { .. } => RefusalKind::UnknownRun,
             Refusal::NotRunning { .. } => RefusalKind::NotRunning,
             Refusal::NothingRunning => RefusalKind::NothingRunning,
-            Refusal::CannotStop { .. } => RefusalKind::CannotStop,
+            Refusal::CannotStop { .. } | Refusal::CannotStopPlan { .. } => RefusalKind::CannotStop,
             Refusal::AlreadyLocked { .. } => RefusalKind::AlreadyLocked,
             Refusal::NotLocked { .. } => RefusalKind::NotLocked,
             Refusal::BadLockDuration { .. } => RefusalKind::BadLockDuration,
@@ -372,6 +383,7 @@ impl Refusal {
                 | Refusal::ApprovalPending { .. }
                 | Refusal::OwnRequest { .. }
                 | Refusal::CannotStop { .. }
+                | Refusal::CannotStopPlan { .. }
         )
     }
 }

@@ -243,7 +243,18 @@ impl Dialogue {
                 }
             }
         }
-        if let Some(owner) = session.pending.as_ref().map(|p| p.requested_by.clone()) {
+        // A plan question is as much the thread's open question as a request is.
+        let owner = session
+            .pending
+            .as_ref()
+            .map(|p| p.requested_by.clone())
+            .or_else(|| {
+                session
+                    .pending_plan
+                    .as_ref()
+                    .map(|p| p.requested_by.clone())
+            });
+        if let Some(owner) = owner {
             if owner != user {
                 return self.someone_else(session, parsed, nlu, &owner);
             }
@@ -422,7 +433,7 @@ impl Dialogue {
             .pending
             .as_ref()
             .map(|p| describe(p.intent, &p.slots))
-            .unwrap_or_default();
+            .unwrap_or_else(|| "a plan".into());
         Step::Reply(format!(
             "This thread is waiting for {owner} to answer ({p}); only {owner} can confirm, change or cancel it. Start your own request in another thread."
         ))

@@ -381,9 +381,45 @@ impl Store {
         Ok(())
     }
 
+    /// Whether plan `id`, owned on another host, shows no life for [`super::RUN_LEASE_MS`]:
+    /// no step started or ended in that time and its running step's run (if any) has no
+    /// fresh heartbeat. Plans keep no heartbeat of their own: a plan is only ever starting
+    /// a step, running one (whose run beats) or closing, each a moment apart.
+    async fn plan_lease_lapsed(&self, id: i64, now: i64) -> Result<bool, StoreError> {
+        let Some(plan) = self.plan(id).await? else {
+            return Ok(false);
+        };
+        let last = plan
+            .steps
+            .iter()
+            .flat_map(|s| [s.started_at, s.finished_at])
+            .flatten()
+            .fold(plan.created_at, i64::max);
+        if now - last <= super::RUN_LEASE_MS {
+            return Ok(false);
+        }
+        for step in plan
+            .steps
+            .iter()
+            .filter(|s| s.status == StepStatus::Running)
+        {
+            let Some(run) = step.run_id else { continue };
+            if let Some(r) = self.run(run).await? {
+                let beats = r
+                    .heartbeat_at
+                    .is_some_and(|hb| now - hb <= super::RUN_LEASE_MS);
+                if r.status == RunStatus::Running && beats {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
     /// Marks the plans left running by a process of this host that is gone (or by this
     /// process, at its start) as interrupted; their unfinished steps are skipped. A plan of a
-    /// process on another host is left to that host. Returns their ids.
+    /// process on another host counts as gone once its lease lapsed (see
+    /// [`Store::plan_lease_lapsed`]), as a run's does. Returns their ids.
     pub async fn interrupt_plans(&self, at: i64) -> Result<Vec<i64>, StoreError> {
         let me = super::instance_id();
         let host = me
@@ -403,7 +439,7 @@ impl Store {
                             .parse::<i32>()
                             .map_or(true, |p| !super::process_alive(p))
                 }
-                _ => false,
+                _ => self.plan_lease_lapsed(id, at).await?,
             };
             if !gone {
                 continue;

@@ -331,3 +331,67 @@ async fn latest_deploy_in_thread_and_by_person() {
         t.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn plans_of_other_hosts_are_interrupted_once_their_lease_lapsed() {
+    for t in testing::all().await {
+        let s = &t.store;
+        let step = |svc: &str| NewStep {
+            command: "{}".into(),
+            service: svc.into(),
+            environment: "staging".into(),
+        };
+        let origin: crate::origin::Origin = ThreadKey::new("console", "console", "t1").into();
+        let plan = |n: i64| {
+            let steps = [step("redis"), step("billionmail")];
+            let origin = origin.clone();
+            async move {
+                let id = s.create_plan("alice", &origin, &steps, n).await.unwrap();
+                s.execute_raw(&format!(
+                    "UPDATE plans SET owner = 'other-host:{id}' WHERE id = {id}"
+                ))
+                .await
+                .unwrap();
+                id
+            }
+        };
+        let now = now_ms();
+        let old = now - RUN_LEASE_MS - 1;
+        // Started just now on another host: alive.
+        let fresh = plan(now).await;
+        // Started long ago, its running step's run still beating: alive.
+        let beating = plan(old).await;
+        let run = s.start_run(&new_run("redis", "staging")).await.unwrap();
+        s.execute_raw(&format!(
+            "UPDATE runs SET owner = 'other-host:1', heartbeat_at = {now} WHERE id = {run}"
+        ))
+        .await
+        .unwrap();
+        s.set_step(beating, 1, StepStatus::Running, Some(run), "", old)
+            .await
+            .unwrap();
+        // Started long ago, its run's heartbeat as old: gone.
+        let silent = plan(old).await;
+        let dead = s.start_run(&new_run("redis", "dev")).await.unwrap();
+        s.execute_raw(&format!(
+            "UPDATE runs SET owner = 'other-host:2', heartbeat_at = {old} WHERE id = {dead}"
+        ))
+        .await
+        .unwrap();
+        s.set_step(silent, 1, StepStatus::Running, Some(dead), "", old)
+            .await
+            .unwrap();
+        // Created long ago and no step ever started: gone.
+        let stuck = plan(old).await;
+        let interrupted = s.interrupt_plans(now).await.unwrap();
+        assert_eq!(interrupted, vec![silent, stuck], "{}", t.backend);
+        for id in [fresh, beating] {
+            let p = s.plan(id).await.unwrap().unwrap();
+            assert_eq!(p.status, PlanStatus::Running, "{id} on {}", t.backend);
+        }
+        let p = s.plan(silent).await.unwrap().unwrap();
+        assert_eq!(p.status, PlanStatus::Interrupted);
+        assert_eq!(p.steps[1].status, StepStatus::Skipped);
+        t.cleanup().await;
+    }
+}

@@ -22,6 +22,9 @@ use tracing::Instrument;
 /// (the question's own post may still be on its way back from the platform).
 const SETTLE: Duration = Duration::from_secs(10);
 
+/// The answer to a click that could not be matched to the open question in [`SETTLE`].
+const CLICK_NOT_JUDGED: &str = "I couldn't tell yet whether that button belongs to the question open in this thread (the platform is slow to answer my posts), so nothing was done. Click it again in a moment, or reply \"yes\" or \"no\".";
+
 /// A clicked button's message, as the platform reports it.
 #[derive(Debug, Clone, Copy)]
 pub struct Clicked<'a> {
@@ -221,10 +224,20 @@ impl<S: Surface> Intake<S> {
         let _turn = self.turns.lock(&thread).await;
         match click {
             Click::Confirm | Click::Cancel => {
-                let open = self.outbox.is_open_confirmation(&thread, on.message_id)
-                    || (self.outbox.settled(&thread, SETTLE).await
-                        && self.outbox.is_open_confirmation(&thread, on.message_id));
-                if !open {
+                let open = self.outbox.is_open_confirmation(&thread, on.message_id);
+                if !open && !self.outbox.settled(&thread, SETTLE).await {
+                    // The platform has not answered the thread's posts yet, so which message is
+                    // the open question is unknown: neither act nor retire, and say so.
+                    tracing::warn!(thread = %thread, "click not judged: the thread's posts are still unanswered");
+                    self.sink().emit(crate::chat::BotEvent::Reply {
+                        thread: thread.clone(),
+                        text: CLICK_NOT_JUDGED.into(),
+                        intent: None,
+                        refusal: None,
+                    });
+                    return;
+                }
+                if !open && !self.outbox.is_open_confirmation(&thread, on.message_id) {
                     self.outbox.retire_stale(&thread, on.message_id, on.shown);
                     return;
                 }

@@ -1,7 +1,7 @@
 //! The chat text of a [`ReadinessReport`].
 
 use super::phrases::{live_line, running_phrase};
-use crate::bot::outcomes::describe_request;
+use crate::bot::outcomes::{describe_request, describe_stored_request};
 use crate::command::reports::{BuildOutcome, PendingApproval, ReadinessReport, TargetReadiness};
 use crate::governance::describe_lock;
 use crate::timefmt::{ago, utc};
@@ -110,14 +110,14 @@ fn approval_line(a: &PendingApproval) -> String {
     format!(
         "  ⏳ request {}: {} (asked by {} {}; {} of {} approval{}; expires {})",
         a.id,
-        describe_request(
+        describe_stored_request(a.action, a.plan.as_deref(), || describe_request(
             a.action,
             &a.service,
             &a.environment,
             a.version.as_deref(),
             a.strategy.as_str(),
             a.percent
-        ),
+        )),
         a.requested_by,
         ago(a.created_at),
         a.approvals,

@@ -110,6 +110,10 @@ pub struct PendingApproval {
     pub percent: Option<i64>,
     /// Who asked.
     pub requested_by: String,
+    /// For a plan's request: every step it approves, in order (the fields above are its
+    /// strictest step).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Vec<crate::command::RunCommand>>,
     /// When, unix ms.
     pub created_at: i64,
     /// When it expires, unix ms.
@@ -243,6 +247,7 @@ async fn pending(store: &Store, a: ApprovalRecord) -> Result<PendingApproval, St
         .filter(|d| d.decision == Decision::Approve)
         .count();
     Ok(PendingApproval {
+        plan: crate::command::plan_of_request(&a),
         id: a.id,
         action: a.action,
         // Stored from `Strategy::as_str`; an unreadable one is what a request without a

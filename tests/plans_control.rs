@@ -1,0 +1,507 @@
+//! Plans under control (issue 13, items 2 and 5): "cancel" stops whichever step runs when the
+//! "yes" comes and none after it; a restart takes a running step's outcome from its run; a
+//! failing step's automatic rollback is told in the plan's closing; plan approvals name each
+//! step's approvers, count only people allowed to approve every gated step, need as many
+//! approvals as the strictest step, expire (paused time) and can be withdrawn; deploy memory's
+//! strategy is shown in the plan question and used; another person's open question is kept.
+
+mod support;
+
+use deckhand::bot::Bot;
+use deckhand::chat::RunStatus;
+use deckhand::chat::ThreadKey;
+use deckhand::command::{Command, EnvName, Origin, Outcome, RunCommand, ServiceName};
+use deckhand::config::{Config, Person, Policy, StageKind};
+use deckhand::pipeline::{ProgressSink, RunEvent};
+use deckhand::store::{NewStep, PlanStatus, StepStatus};
+use std::sync::Arc;
+use std::time::Duration;
+use support::plan_chat::{billionmail_needs_redis, slow, Chat};
+use support::{config_in, temp_dir, text_of, Recorder};
+
+struct Quiet;
+impl ProgressSink for Quiet {
+    fn report(&self, _: &RunEvent) {}
+}
+
+/// Runs a deploy as alice through the command layer and waits for it; its final status.
+async fn deploy(chat: &Chat, service: &str, env: &str, version: &str) -> RunStatus {
+    let c = chat.bot.commander();
+    let cmd = Command::Deploy(RunCommand {
+        service: ServiceName::resolve(c.config(), service).unwrap(),
+        environment: EnvName::resolve(c.config(), env).unwrap(),
+        version: Some(version.into()),
+        strategy: None,
+        percent: None,
+    });
+    let actor = c.governance().actor_for_person("alice");
+    let origin = Origin::Api {
+        client: "alice".into(),
+    };
+    match c
+        .apply(cmd, &actor, &origin, Arc::new(Quiet))
+        .await
+        .unwrap()
+    {
+        Outcome::Started(s) => s.handle.finished().await.status,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Waits until step `n` (1-based) of plan 1 is running.
+async fn step_running(chat: &Chat, n: usize) {
+    for _ in 0..400 {
+        if let Some(p) = chat.bot.store().plan(1).await.unwrap() {
+            if p.steps[n - 1].status == StepStatus::Running && p.steps[n - 1].run_id.is_some() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("step {n} never ran");
+}
+
+/// Moves the clock on (paused only while it moves: the pool and the stages keep real time).
+async fn advance(secs: u64) {
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(secs)).await;
+    tokio::time::resume();
+}
+
+fn person(c: &mut Config, name: &str, roles: &[&str]) {
+    c.people.insert(
+        name.into(),
+        Person {
+            identities: vec![format!("console:{name}")],
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            timezone: None,
+        },
+    );
+}
+
+/// redis deploys through a pipeline whose smoke test (after verify) fails for 7.2.5; its rollback
+/// pipeline works unless `rollback_fails`.
+fn broken_redis(c: &mut Config, rollback_fails: bool) {
+    let mut broken = c.pipelines["local"].clone();
+    let mut smoke = broken.stages[0].clone();
+    smoke.name = "smoke".into();
+    let fails = "echo smoke test failed >&2; exit 1";
+    smoke.kind = StageKind::Process {
+        // Only the new release fails, so the old one can be deployed first.
+        command: format!("if [ \"$DECKHAND_VERSION\" = 7.2.5 ]; then {fails}; fi"),
+    };
+    broken.stages.push(smoke.clone());
+    if rollback_fails {
+        let mut rollback = c.pipelines["local-rollback"].clone();
+        smoke.kind = StageKind::Process {
+            command: fails.into(),
+        };
+        rollback.stages.insert(0, smoke);
+        c.pipelines.insert("broken-rollback".into(), rollback);
+        broken.rollback = Some("broken-rollback".into());
+    }
+    c.pipelines.insert("broken".into(), broken);
+    c.services
+        .iter_mut()
+        .find(|s| s.name == "redis")
+        .unwrap()
+        .pipeline = "broken".into();
+    billionmail_needs_redis(c);
+}
+
+#[tokio::test]
+async fn a_yes_given_after_the_first_step_ended_cancels_the_second() {
+    let chat = Chat::new("plan-cancel-late", |c| {
+        slow(c, "redis");
+        slow(c, "billionmail");
+        billionmail_needs_redis(c);
+    })
+    .await;
+    chat.say("alice", "update billionmail and redis in staging")
+        .await;
+    chat.say("alice", "yes").await;
+    step_running(&chat, 1).await;
+    let asked = chat.say("alice", "cancel").await;
+    assert!(
+        asked.contains("Stop plan #1 (step 1 of 2: redis → staging"),
+        "{asked}"
+    );
+    // The question was about step 1; by the "yes", step 2 runs: that one is stopped.
+    step_running(&chat, 2).await;
+    let stopping = chat.say("alice", "yes").await;
+    assert!(stopping.contains("Stopping plan #1"), "{stopping}");
+    let (plan, posted) = chat.ended(1).await;
+    assert_eq!(plan.status, PlanStatus::Cancelled, "{posted}");
+    assert_eq!(plan.steps[0].status, StepStatus::Succeeded);
+    assert_eq!(plan.steps[1].status, StepStatus::Failed);
+    assert_eq!(plan.steps[1].detail, "cancelled");
+    let run = chat
+        .bot
+        .store()
+        .run(plan.steps[1].run_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Cancelled);
+    // The step done can be taken back in one go.
+    assert!(posted.contains("roll back the whole plan"), "{posted}");
+    // The audit log is written behind the reply: look a while.
+    let mut kinds = Vec::new();
+    for _ in 0..100 {
+        let page = chat.bot.store().audit_page(0, 1000).await.unwrap();
+        kinds = page.into_iter().map(|e| e.kind).collect::<Vec<_>>();
+        if kinds.iter().any(|k| k == "plan.cancelled") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(kinds.iter().any(|k| k == "plan.cancelled"), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn someone_without_rights_cannot_stop_a_plan() {
+    let chat = Chat::new("plan-cancel-rights", |c| {
+        slow(c, "redis");
+        billionmail_needs_redis(c);
+    })
+    .await;
+    chat.say("alice", "update billionmail and redis in staging")
+        .await;
+    chat.say("alice", "yes").await;
+    step_running(&chat, 1).await;
+    // dave (viewer) may not deploy to staging: no question, nothing stopped.
+    let dave = chat.say("dave", "cancel").await;
+    assert!(!dave.contains("[yes/no]"), "{dave}");
+    assert!(
+        dave.contains("You can't stop plan #1 (redis → staging, asked by alice): dave may not deploy to staging"),
+        "{dave}"
+    );
+    chat.say("dave", "yes").await;
+    let (plan, posted) = chat.ended(1).await;
+    assert_eq!(plan.status, PlanStatus::Succeeded, "{posted}");
+}
+
+#[tokio::test]
+async fn a_restart_takes_a_running_steps_outcome_from_its_run() {
+    let dir = temp_dir("plan-restart-run");
+    let config = config_in("examples/deckhand.yaml", &dir);
+    let chat_bot = Bot::new(config.clone()).await.unwrap();
+    support::deploy_to_staging(&chat_bot, "redis", "7.2.5").await;
+    let done = chat_bot
+        .store()
+        .latest_deploy_by("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.status, RunStatus::Succeeded);
+    let step = |s: &str| NewStep {
+        command: "{}".into(),
+        service: s.into(),
+        environment: "staging".into(),
+    };
+    let origin = Origin::Thread(ThreadKey::new("console", "console", "rel"));
+    let id = chat_bot
+        .store()
+        .create_plan("alice", &origin, &[step("redis"), step("billionmail")], 1)
+        .await
+        .unwrap();
+    // The process died after redis's run succeeded but before the step was recorded done.
+    chat_bot
+        .store()
+        .set_step(id, 1, StepStatus::Running, Some(done.id), "", 0)
+        .await
+        .unwrap();
+    chat_bot.store().close().await;
+    drop(chat_bot);
+    let bot = Bot::new(config).await.unwrap();
+    let plan = bot.store().plan(id).await.unwrap().unwrap();
+    assert_eq!(plan.status, PlanStatus::Interrupted);
+    assert_eq!(plan.steps[0].status, StepStatus::Succeeded, "{plan:?}");
+    assert_eq!(plan.steps[0].run_id, Some(done.id));
+    assert_eq!(plan.steps[1].status, StepStatus::Skipped);
+    let recorder = Arc::new(Recorder::default());
+    bot.deliver_recovery("console", recorder.clone()).await;
+    let told: Vec<String> = recorder
+        .drain()
+        .iter()
+        .filter_map(|e| text_of(e).map(str::to_string))
+        .collect();
+    assert!(
+        told.iter()
+            .any(|t| t.contains("1. redis ✓") && t.contains("2. billionmail – skipped")),
+        "{told:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_step_rolled_back_automatically_says_so_in_the_closing() {
+    let chat = Chat::new("plan-auto-rollback", |c| broken_redis(c, false)).await;
+    chat.deployed("redis", "7.2.4").await;
+    chat.deployed("billionmail", "2.3.1").await;
+    chat.say("alice", "update billionmail and redis in staging")
+        .await;
+    chat.say("alice", "yes").await;
+    let (plan, posted) = chat.ended(1).await;
+    assert_eq!(plan.status, PlanStatus::Failed, "{posted}");
+    assert_eq!(plan.steps[0].status, StepStatus::Failed);
+    assert_eq!(plan.steps[1].status, StepStatus::Skipped);
+    assert!(
+        posted.contains(
+            "Deploy of redis 7.2.5 to staging failed: smoke failed (exit 1); rolled back to 7.2.4."
+        ),
+        "{posted}"
+    );
+    let live = chat
+        .bot
+        .store()
+        .live_versions(Some("redis"), Some("staging"))
+        .await
+        .unwrap();
+    assert_eq!(live[0].version.as_deref(), Some("7.2.4"), "{live:?}");
+    // Nothing succeeded, so there is nothing to take back.
+    assert!(!posted.contains("roll back the whole plan"), "{posted}");
+}
+
+#[tokio::test]
+async fn a_failing_step_whose_rollback_fails_says_what_is_live() {
+    let chat = Chat::new("plan-rollback-failed", |c| broken_redis(c, true)).await;
+    chat.deployed("redis", "7.2.4").await;
+    chat.deployed("billionmail", "2.3.1").await;
+    chat.say("alice", "update billionmail and redis in staging")
+        .await;
+    chat.say("alice", "yes").await;
+    let (plan, posted) = chat.ended(1).await;
+    assert_eq!(plan.status, PlanStatus::Failed, "{posted}");
+    assert!(
+        posted.contains(
+            "the automatic rollback to 7.2.4 also failed at smoke, so check staging by hand"
+        ),
+        "{posted}"
+    );
+    assert!(posted.contains("7.2.5 is live on staging"), "{posted}");
+    assert_eq!(plan.steps[1].status, StepStatus::Skipped);
+}
+
+/// redis in production needs an sre's approval, billionmail an approver's; erin is only an
+/// approver.
+fn approvers_differ(c: &mut Config) {
+    billionmail_needs_redis(c);
+    c.services
+        .iter_mut()
+        .find(|s| s.name == "redis")
+        .unwrap()
+        .policies
+        .insert(
+            "production".into(),
+            Policy {
+                approve: Some(vec!["sre".into()]),
+                ..Default::default()
+            },
+        );
+    person(c, "erin", &["approver"]);
+}
+
+#[tokio::test]
+async fn a_plan_approval_names_each_steps_approvers_and_needs_someone_allowed_for_all() {
+    let chat = Chat::new("plan-approvers", approvers_differ).await;
+    chat.say("alice", "update billionmail and redis in production")
+        .await;
+    let request = chat.say("alice", "yes").await;
+    assert_eq!(request.matches("Approval needed").count(), 1, "{request}");
+    assert!(
+        request.contains("redis") && request.contains("sre") && request.contains("approver"),
+        "{request}"
+    );
+    // erin may approve billionmail's step, not redis's: her approval does not start the plan.
+    let erin = chat.say("erin", "approve").await;
+    assert!(!erin.contains("Starting plan"), "{erin}");
+    assert!(erin.contains("sre"), "{erin}");
+    assert!(chat.bot.store().plan(1).await.unwrap().is_none());
+    let bob = chat.say("bob", "approve").await;
+    assert!(bob.contains("Starting plan #1"), "{bob}");
+    let (plan, posted) = chat.ended(1).await;
+    assert_eq!(plan.status, PlanStatus::Succeeded, "{posted}");
+}
+
+#[tokio::test]
+async fn a_plan_needing_two_approvals_starts_on_the_second() {
+    let chat = Chat::new("plan-two-approvals", |c| {
+        billionmail_needs_redis(c);
+        let prod = c
+            .environments
+            .iter_mut()
+            .find(|e| e.name == "production")
+            .unwrap();
+        prod.policy.approvals = Some(2);
+        person(c, "erin", &["approver"]);
+    })
+    .await;
+    chat.say("alice", "update billionmail and redis in production")
+        .await;
+    let request = chat.say("alice", "yes").await;
+    assert!(request.contains("Approval needed"), "{request}");
+    let first = chat.say("bob", "approve").await;
+    assert!(!first.contains("Starting plan"), "{first}");
+    assert!(first.contains("1 of 2"), "{first}");
+    assert!(chat.bot.store().plan(1).await.unwrap().is_none());
+    // The same person twice is still one approval.
+    let again = chat.say("bob", "approve").await;
+    assert!(!again.contains("Starting plan"), "{again}");
+    assert!(chat.bot.store().plan(1).await.unwrap().is_none());
+    let second = chat.say("erin", "approve").await;
+    assert!(second.contains("Starting plan #1"), "{second}");
+    let (plan, posted) = chat.ended(1).await;
+    assert_eq!(plan.status, PlanStatus::Succeeded, "{posted}");
+    assert!(
+        plan.steps.iter().all(|s| s.status == StepStatus::Succeeded),
+        "{plan:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unanswered_plan_approval_expires_and_nothing_runs() {
+    let chat = Chat::new("plan-approval-expiry", billionmail_needs_redis).await;
+    chat.say("alice", "update billionmail and redis in production")
+        .await;
+    let request = chat.say("alice", "yes").await;
+    assert!(request.contains("Approval needed"), "{request}");
+    // Not yet: a sweep a minute later closes nothing.
+    advance(60).await;
+    assert_eq!(chat.bot.expire_approvals().await, 0);
+    // The example's timeout is 30 minutes.
+    advance(1800).await;
+    assert_eq!(chat.bot.expire_approvals().await, 1);
+    let told = chat.texts();
+    assert!(told.contains("⌛ Request #1"), "{told}");
+    assert!(
+        told.contains("1. redis 7.2.5 → production")
+            && told.contains("2. billionmail 2.4.0 → production"),
+        "{told}"
+    );
+    assert!(told.contains("nothing ran"), "{told}");
+    let late = chat.say("bob", "approve").await;
+    assert!(!late.contains("Starting plan"), "{late}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(chat.bot.store().plan(1).await.unwrap().is_none());
+    let live = chat
+        .bot
+        .store()
+        .live_versions(None, Some("production"))
+        .await
+        .unwrap();
+    assert!(live.is_empty(), "{live:?}");
+}
+
+#[tokio::test]
+async fn a_withdrawn_plan_request_runs_nothing() {
+    let chat = Chat::new("plan-withdrawn", billionmail_needs_redis).await;
+    chat.say("alice", "update billionmail and redis in production")
+        .await;
+    chat.say("alice", "yes").await;
+    let withdrawn = chat.say("alice", "cancel").await;
+    assert!(withdrawn.contains("withdrawn"), "{withdrawn}");
+    assert!(withdrawn.contains("nothing ran"), "{withdrawn}");
+    let late = chat.say("bob", "approve").await;
+    assert!(!late.contains("Starting plan"), "{late}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(chat.bot.store().plan(1).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn deploy_memory_picks_a_steps_strategy_and_the_question_says_so() {
+    let chat = Chat::new("plan-memory", |_| {}).await;
+    assert_eq!(
+        deploy(&chat, "payments-api", "staging", "3.0.2").await,
+        RunStatus::Succeeded
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            deploy(&chat, "payments-api", "staging", "3.2.0-rc.1").await,
+            RunStatus::Failed
+        );
+    }
+    let asked = chat
+        .say("alice", "update payments-api and redis in staging")
+        .await;
+    assert!(
+        asked.contains("⚠ payments-api failed 2 of its last 3 staging deploys (verify stage); recommending canary 10%"),
+        "{asked}"
+    );
+    assert!(asked.contains("Its step runs canary 10%."), "{asked}");
+    assert!(asked.contains("[yes/no]"), "{asked}");
+    chat.say("alice", "yes").await;
+    let (plan, posted) = chat.ended(1).await;
+    let step = plan
+        .steps
+        .iter()
+        .find(|s| s.service == "payments-api")
+        .unwrap();
+    let run = chat
+        .bot
+        .store()
+        .run(step.run_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.strategy.as_str(), "canary", "{posted}");
+    assert_eq!(run.percent, Some(10), "{posted}");
+    // redis has no history: its step uses the environment's strategy.
+    let redis = plan.steps.iter().find(|s| s.service == "redis").unwrap();
+    let redis_run = chat
+        .bot
+        .store()
+        .run(redis.run_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(redis_run.strategy.as_str(), "direct");
+}
+
+#[tokio::test]
+async fn another_persons_plan_question_is_kept() {
+    let chat = Chat::new("plan-two-users", billionmail_needs_redis).await;
+    let asked = chat
+        .say("alice", "update billionmail and redis in staging")
+        .await;
+    assert!(asked.contains("[yes/no]"), "{asked}");
+    for text in [
+        "update all services in staging",
+        "deploy wix-backend to staging",
+        "yes",
+        "no",
+        "yes but billionmail first",
+    ] {
+        let bob = chat.say("bob", text).await;
+        assert!(
+            bob.contains("waiting for alice to answer (a plan)"),
+            "{text}: {bob}"
+        );
+        assert!(!bob.contains("[yes/no]"), "{text}: {bob}");
+        assert!(chat.bot.store().plan(1).await.unwrap().is_none(), "{text}");
+    }
+    // Alice's question still stands, in her order.
+    chat.say("alice", "yes").await;
+    let (plan, posted) = chat.ended(1).await;
+    assert_eq!(plan.requested_by, "alice");
+    assert_eq!(plan.steps[0].service, "redis", "{posted}");
+    assert_eq!(plan.status, PlanStatus::Succeeded, "{posted}");
+}
+
+#[tokio::test]
+async fn invalid_values_in_a_plan_request_are_named_and_nothing_is_asked() {
+    let chat = Chat::new("plan-invalid", |_| {}).await;
+    for text in [
+        "update billionmail and redis in staging with canary 250%",
+        "update all services in staging with canary 0%",
+    ] {
+        let said = chat.say("alice", text).await;
+        assert!(!said.contains("[yes/no]"), "{text}: {said}");
+        assert!(
+            said.contains("is not a valid canary percentage")
+                && said.contains("Nothing was deployed"),
+            "{text}: {said}"
+        );
+        chat.say("alice", "yes").await;
+        assert!(chat.bot.store().plan(1).await.unwrap().is_none(), "{text}");
+    }
+}
