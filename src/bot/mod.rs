@@ -314,17 +314,26 @@ impl Bot {
             .actor(&msg.thread.platform, &msg.user);
         let session = self.sessions.get(&msg.thread).await;
         let mut session = session.lock().await;
+        let plan_question = session.pending_plan.as_ref().map(plans::asked_again);
         let expired = session.touch(self.sessions.ttl());
+        let plan_expired = plan_question.filter(|_| session.pending_plan.is_none());
         session.record(&msg.user, &msg.text);
         let out = Out {
             sink,
             thread: msg.thread.clone(),
             intent: parsed.intent,
         };
-        if let Some(old) = expired {
-            let text = format!(
-                "Your earlier request ({}) expired after {} without an answer, so I did nothing with it.",
+        let forgotten = match (&expired, plan_expired) {
+            (Some(old), _) => Some((
                 crate::dialogue::describe(old.intent, &old.slots),
+                crate::dialogue::describe(old.intent, &old.slots),
+            )),
+            (None, Some(again)) => Some(("a plan".to_string(), again)),
+            (None, None) => None,
+        };
+        if let Some((asked, example)) = forgotten {
+            let text = format!(
+                "Your earlier request ({asked}) expired after {} without an answer, so I did nothing with it.",
                 timefmt_span(Duration::from_secs(self.config.session.ttl_secs)),
             );
             // An answer to a forgotten question must not revive it; a new command still works.
@@ -335,19 +344,21 @@ impl Bot {
             if answer_only {
                 out.reply(
                     &mut session,
-                    format!(
-                        "{text} Please start again, e.g. \"{}\".",
-                        crate::dialogue::describe(old.intent, &old.slots)
-                    ),
+                    format!("{text} Please start again, e.g. \"{example}\"."),
                 );
                 return;
             }
             out.reply(&mut session, text);
         }
-        if let Some(ask) = crate::nlu::schedule_words::read(&msg.text) {
+        let schedule_ask = crate::nlu::schedule_words::read(&msg.text);
+        let whats_new = crate::nlu::update_words::asks_whats_new(&msg.text);
+        if schedule_ask.is_some() || whats_new {
+            plans::drop_own_plan_question(&mut session, &msg.user, &out);
+        }
+        if let Some(ask) = schedule_ask {
             return self.schedules_asked(ask, &actor, &mut session, &out).await;
         }
-        if crate::nlu::update_words::asks_whats_new(&msg.text) {
+        if whats_new {
             return self.whats_new(&parsed, &actor, &mut session, &out).await;
         }
         if self
@@ -358,18 +369,7 @@ impl Bot {
         }
         // Anything else from the person asked drops the plan question, so a later "yes"
         // (meant for something else) cannot start it.
-        if session
-            .pending_plan
-            .as_ref()
-            .is_some_and(|p| p.requested_by == msg.user)
-        {
-            session.pending_plan = None;
-            out.reply(
-                &mut session,
-                "(I dropped the plan question above; nothing was deployed. Ask again to update.)"
-                    .into(),
-            );
-        }
+        plans::drop_own_plan_question(&mut session, &msg.user, &out);
         let asks_plan = plan_undo::asks_plan_rollback(&msg.text).is_some()
             || plans::asks_for_plan(&msg.text, &parsed).is_some();
         // Someone else's open question is theirs: a plan request does not drop it.
@@ -378,6 +378,10 @@ impl Bot {
             .flatten()
         {
             return out.reply(&mut session, text);
+        }
+        if asks_plan {
+            // A plan asked now is what a "yes" answers, not an older stop question.
+            let _ = session.pending_stop.take_if(|s| s.asked_by == msg.user);
         }
         if let Some(id) = plan_undo::asks_plan_rollback(&msg.text) {
             session.pending = None;

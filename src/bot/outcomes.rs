@@ -383,7 +383,17 @@ fn stopping(s: &StopReport) -> String {
     let plans = s.plans.iter().map(|p| {
         format!("Stopping plan #{p}: its running step is cancelled and no later step will start.")
     });
-    let all: Vec<String> = plans.chain(runs).collect();
+    let ended = s.ended_plans.iter().map(|p| match p.status.as_str() {
+        "running" => format!(
+            "Plan #{} is closing: every step has ended; nothing left to stop.",
+            p.plan
+        ),
+        status => format!(
+            "Plan #{} had already ended ({status}); nothing to stop.",
+            p.plan
+        ),
+    });
+    let all: Vec<String> = plans.chain(runs).chain(ended).collect();
     match all.is_empty() {
         true => "That run has already finished; nothing to stop.".to_string(),
         false => all.join(" "),

@@ -85,6 +85,22 @@ pub(super) fn step_version(s: &StepRecord) -> Option<String> {
 }
 
 /// Whether the plan is a plan's undoing (its steps are rollbacks).
+/// What a person can do about an interrupted plan: undo the steps that succeeded (a plan
+/// of deploys with some done), or ask again.
+pub(super) fn after_interruption(plan: &PlanRecord) -> String {
+    let done = plan
+        .steps
+        .iter()
+        .filter(|s| s.status == StepStatus::Succeeded)
+        .count();
+    match done > 0 && !is_rollback(plan) {
+        true => format!(
+            "Say \"roll back the whole plan\" to undo the {done} step(s) that succeeded, or ask again for the rest."
+        ),
+        false => "Ask again for what did not run.".into(),
+    }
+}
+
 fn is_rollback(plan: &PlanRecord) -> bool {
     plan.steps.first().is_some_and(|s| {
         matches!(

@@ -145,6 +145,38 @@ fn order_error(e: &OrderError, names: &[&str]) -> String {
 
 /// The answer to a plan request in a thread where another person's question is open (their
 /// request or plan waiting for their answer): theirs stays, nothing of this one is done.
+/// How to ask for a plan again: "update redis and billionmail in staging".
+pub(super) fn asked_again(p: &PendingPlan) -> String {
+    let names: Vec<&str> = p.steps.iter().map(|(s, _, _)| s.as_str()).collect();
+    let env = p
+        .steps
+        .first()
+        .map(|(_, e, _)| e.as_str())
+        .unwrap_or("staging");
+    let names = match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.join(""),
+    };
+    format!("update {names} in {env}")
+}
+
+/// Drops `user`'s own open plan question, saying so: something else was asked, so a later
+/// "yes" (meant for that) cannot start the plan.
+pub(super) fn drop_own_plan_question(session: &mut Session, user: &str, out: &super::Out) {
+    if session
+        .pending_plan
+        .as_ref()
+        .is_some_and(|p| p.requested_by == user)
+    {
+        session.pending_plan = None;
+        out.reply(
+            session,
+            "(I dropped the plan question above; nothing was deployed. Ask again to update.)"
+                .into(),
+        );
+    }
+}
+
 pub(super) fn waiting_for_someone_else(session: &Session, user: &str) -> Option<String> {
     let what = match (&session.pending, &session.pending_plan) {
         (Some(p), _) if p.requested_by != user => (
@@ -358,7 +390,8 @@ impl Bot {
         // Refuse before asking "yes/no" for a plan that could not run anyway (this is when
         // the request counts towards the rate limit; the "yes" does not count again).
         if let Some(pending) = session.pending_plan.clone() {
-            let spec = match self.spec_of(&pending) {
+            // Unpinned: the check is where deploy memory picks the strategies to show.
+            let spec = match self.spec_of(&pending, false) {
                 Some(s) => s,
                 None => return,
             };
@@ -443,16 +476,29 @@ impl Bot {
     }
 
     /// The plan's steps as commands, with the strategies shown for them (None: a name the
-    /// config no longer has).
-    fn spec_of(&self, pending: &PendingPlan) -> Option<PlanSpec> {
+    /// config no longer has); `pin`: the others get their environment's (what the "yes" runs).
+    fn spec_of(&self, pending: &PendingPlan, pin: bool) -> Option<PlanSpec> {
         let mut runs = Vec::new();
         for (service, environment, version) in &pending.steps {
             let shown = pending.strategies.iter().find(|(s, _, _)| s == service);
+            let environment = EnvName::resolve(&self.config, environment).ok()?;
+            // What the question said is what runs: deploy memory's strategy where it was
+            // shown, the environment's otherwise (a recommendation appearing later, say after
+            // an earlier step failed elsewhere, does not change a step nobody was told about).
+            let strategy = match shown {
+                Some((_, strategy, _)) => Some(*strategy),
+                None if pin => Some(
+                    self.config
+                        .environment(environment.as_str())?
+                        .default_strategy,
+                ),
+                None => None,
+            };
             runs.push(RunCommand {
                 service: ServiceName::resolve(&self.config, service).ok()?,
-                environment: EnvName::resolve(&self.config, environment).ok()?,
+                environment,
                 version: Some(version.clone()),
-                strategy: shown.map(|(_, strategy, _)| *strategy),
+                strategy,
                 percent: shown.and_then(|(_, _, percent)| *percent),
             });
         }
@@ -625,7 +671,7 @@ impl Bot {
             return true;
         }
         session.pending_plan = None;
-        let spec = self.spec_of(&PendingPlan { steps, ..pending });
+        let spec = self.spec_of(&PendingPlan { steps, ..pending }, true);
         self.start_plan(spec, "deployed", actor, session, out).await;
         true
     }

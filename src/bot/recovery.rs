@@ -41,8 +41,9 @@ pub(super) async fn interrupted_plans(store: &Store, ids: &[i64]) -> Vec<Notice>
             Ok(Some(plan)) => notices.push(Notice::reply(
                 plan.origin.to_key(),
                 format!(
-                    "⚠ Deckhand restarted while plan #{id} was running; it is marked interrupted and nothing more of it runs. {}. Say \"roll back the whole plan\" to undo the steps done, or ask again for the rest.",
-                    super::plan_text::summary(&plan)
+                    "⚠ Deckhand restarted while plan #{id} was running; it is marked interrupted and nothing more of it runs. {}. {}",
+                    super::plan_text::summary(&plan),
+                    super::plan_text::after_interruption(&plan)
                 ),
             )),
             Ok(None) => {}

@@ -144,6 +144,9 @@ pub fn reply_for(refusal: &Refusal) -> String {
             run.status.as_str()
         ),
         Refusal::NothingRunning => "There's nothing to cancel in this thread.".into(),
+        Refusal::PlanElsewhere { plan, owner } => format!(
+            "Plan #{plan} of this thread runs in another Deckhand process ({owner}), and only that process can stop it; nothing was stopped from here. Say \"cancel\" again in a moment (it may reach that process), or stop it on {owner}."
+        ),
         Refusal::CannotStop { run, because } => format!(
             "You can't stop run {} ({}): {}",
             run.id,

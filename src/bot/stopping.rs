@@ -63,6 +63,7 @@ impl Bot {
         session.pending_stop = Some(StopAsked {
             runs: plan.runs.iter().map(|r| r.id).collect(),
             plans: plan.plans.iter().map(|p| p.id).collect(),
+            asked_by: msg.user.clone(),
         });
         let text = format!("Stop {}? [yes/no]", described.join(" and "));
         session.record("deckhand", &text);

@@ -467,10 +467,28 @@ impl Commander {
         if runs.is_empty() && plans.is_empty() {
             return Ok(Err(match refusal {
                 Some(why) => self.refused("cancel", "cancel", actor, why).await,
-                None => Refusal::NothingRunning,
+                None => self.nothing_running_here(target).await?,
             }));
         }
         Ok(Ok(StopPlan { runs, plans }))
+    }
+}
+
+impl Commander {
+    /// Why nothing can be stopped: nothing runs, or what runs is a plan of another process.
+    async fn nothing_running_here(&self, target: &StopTarget) -> CommandResult<Refusal> {
+        let StopTarget::From { origin } = target else {
+            return Ok(Refusal::NothingRunning);
+        };
+        Ok(
+            match self.store.running_plans_elsewhere(origin).await?.first() {
+                Some((plan, owner)) => Refusal::PlanElsewhere {
+                    plan: *plan,
+                    owner: owner.clone(),
+                },
+                None => Refusal::NothingRunning,
+            },
+        )
     }
 }
 

@@ -49,7 +49,7 @@ pub use schedules::{
     describe_command, ScheduleEntry, ScheduleRef, ScheduleReport, ScheduleSpec, SchedulesQuery,
     SchedulesReport, UnscheduleReport, MAX_AHEAD_MS,
 };
-pub use stop::StopReport;
+pub use stop::{EndedPlan, StopReport};
 
 use crate::audit::{Audit, AuditEvent};
 use crate::config::{Config, Strategy};

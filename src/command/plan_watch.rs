@@ -87,6 +87,24 @@ impl PlanWatch {
         self.cancelled.load(Ordering::SeqCst)
     }
 
+    /// Whether a step is still running or to come (a plan closing has none: too late to stop).
+    pub(super) fn has_step_to_stop(&self) -> bool {
+        self.lock()
+            .plan
+            .steps
+            .iter()
+            .any(|s| matches!(s.status, StepStatus::Running | StepStatus::Pending))
+    }
+
+    /// Step `position`'s run has started (its id is known before the store records it).
+    pub(super) fn started_run(&self, position: i64, run_id: i64) {
+        let mut p = self.lock();
+        if let Some(step) = p.plan.steps.iter_mut().find(|s| s.position == position) {
+            step.status = StepStatus::Running;
+            step.run_id = Some(run_id);
+        }
+    }
+
     /// The run of the step that is running now, if it has one yet.
     pub(super) fn running_run(&self) -> Option<i64> {
         let p = self.lock();
@@ -181,12 +199,22 @@ impl PlanWatch {
 /// output of a stage that failed) instead of a message of its own.
 pub(super) struct StepSink {
     watch: PlanWatch,
+    position: i64,
+    executor: crate::pipeline::Executor,
 }
 
 impl StepSink {
-    /// The sink for a step of the plan `watch` follows.
-    pub(super) fn new(watch: PlanWatch) -> StepSink {
-        StepSink { watch }
+    /// The sink for step `position` of the plan `watch` follows.
+    pub(super) fn new(
+        watch: PlanWatch,
+        position: i64,
+        executor: crate::pipeline::Executor,
+    ) -> StepSink {
+        StepSink {
+            watch,
+            position,
+            executor,
+        }
     }
 }
 
@@ -194,6 +222,15 @@ impl ProgressSink for StepSink {
     fn report(&self, event: &RunEvent) {
         use crate::pipeline::Progress as P;
         match &event.progress {
+            // Reported once the run is registered and before its job is spawned: the run id
+            // is known to a "cancel" from now on, and a cancel that came first stops the run
+            // before its first stage (the flag is set before the id is looked up).
+            P::Started { .. } => {
+                self.watch.started_run(self.position, event.run.id);
+                if self.watch.is_cancelled() {
+                    self.executor.cancel_run(event.run.id);
+                }
+            }
             // The rollback's own stages keep the failed stage's output.
             P::StageStarted(at) if at.phase == Phase::Main => {
                 self.watch.lock().failure_tail.clear();

@@ -253,16 +253,16 @@ impl Commander {
         let action = spec.action();
         let id = watch.id();
         let mut stopped: Option<String> = None;
-        let mut cancelled = false;
+        let mut end = PlanStatus::Succeeded;
         for (i, run) in spec.steps.iter().cloned().enumerate() {
             let position = i as i64 + 1;
             let undoes = spec.rollback_of.as_ref().and_then(|u| u.versions.get(i));
             let service = run.service.to_string();
             if stopped.is_none() && watch.is_cancelled() {
-                (stopped, cancelled) = (Some("the plan was cancelled".into()), true);
+                (stopped, end) = (Some(PLAN_CANCELLED.into()), PlanStatus::Cancelled);
             }
             if stopped.is_none() && self.executor.is_closing() {
-                stopped = Some("Deckhand was shutting down".into());
+                (stopped, end) = (Some(SHUTTING_DOWN.into()), PlanStatus::Interrupted);
             }
             let (status, run_id, detail) = match &stopped {
                 Some(why) => (StepStatus::Skipped, None, why.clone()),
@@ -294,18 +294,10 @@ impl Commander {
             }
             watch.set_step(position, status, run_id, &detail, at);
             if stopped.is_none() && status != StepStatus::Succeeded {
-                cancelled = detail == CANCELLED || watch.is_cancelled();
-                stopped = Some(match cancelled {
-                    true => "the plan was cancelled".into(),
-                    false => format!("step {position} ({service}) did not succeed"),
-                });
+                (stopped, end) = self.why_stopped(watch, position, &service, &detail);
             }
         }
-        let status = match (&stopped, cancelled) {
-            (None, _) => PlanStatus::Succeeded,
-            (Some(_), true) => PlanStatus::Cancelled,
-            (Some(_), false) => PlanStatus::Failed,
-        };
+        let status = end;
         let now = crate::clock::now_ms();
         match self.store.finish_plan(id, status, now).await {
             Ok(true) => {
@@ -325,6 +317,28 @@ impl Commander {
         let ended = self.store.plan(id).await.ok().flatten();
         watch.finish(ended.clone(), status, now);
         ended
+    }
+
+    /// Why the plan stops after step `position` did not succeed: someone stopped the plan
+    /// (or the step's run), a shutdown cancelled the run, or the step failed on its own.
+    fn why_stopped(
+        &self,
+        watch: &PlanWatch,
+        position: i64,
+        service: &str,
+        detail: &str,
+    ) -> (Option<String>, PlanStatus) {
+        let by_cancel = detail == CANCELLED || detail == PLAN_CANCELLED;
+        if by_cancel && !watch.is_cancelled() && self.executor.is_closing() {
+            return (Some(SHUTTING_DOWN.into()), PlanStatus::Interrupted);
+        }
+        if by_cancel {
+            return (Some(PLAN_CANCELLED.into()), PlanStatus::Cancelled);
+        }
+        (
+            Some(format!("step {position} ({service}) did not succeed")),
+            PlanStatus::Failed,
+        )
     }
 
     /// One step: checked now like a single deploy, then run to its end. A step whose policy
@@ -375,18 +389,26 @@ impl Commander {
             Ok(_) => return Ok((StepStatus::Refused, None, "not a run".into())),
             Err(refusal) => return Ok((StepStatus::Refused, None, refusal_detail(&refusal))),
         };
-        let progress: Progress = Arc::new(StepSink::new(watch.clone()));
+        let progress: Progress = Arc::new(StepSink::new(
+            watch.clone(),
+            position,
+            self.executor.clone(),
+        ));
         let (service, environment) = (
             planned.run.service.as_str(),
             planned.run.environment.as_str(),
         );
         let required = self.governance.approvals_required(service, environment);
+        // Stopped while this step was being checked: it never starts.
+        if watch.is_cancelled() {
+            return Ok((StepStatus::Skipped, None, PLAN_CANCELLED.into()));
+        }
         // Recorded before the run exists, so a restart in between knows the step may have
         // started a run (it is never taken for one that did not run).
         let at = crate::clock::now_ms();
-        self.store
-            .set_step(id, position, StepStatus::Running, None, "", at)
-            .await?;
+        if !self.store.claim_step(id, position, at).await? {
+            return Ok((StepStatus::Skipped, None, TAKEN_OVER.into()));
+        }
         watch.set_step(position, StepStatus::Running, None, "", at);
         let outcome = if required == 0 {
             self.request_run(action, planned.run.clone(), actor, origin, progress)
@@ -427,11 +449,6 @@ impl Commander {
             tracing::error!(plan_id = id, run_id, error = %e, "could not record a running plan step");
         }
         watch.set_step(position, StepStatus::Running, Some(run_id), "", at);
-        // Stopped while this step was being checked: its run stops at once (the stop saw no
-        // run to cancel, or this sees the flag: the flag is set before the run is looked up).
-        if watch.is_cancelled() {
-            self.executor.cancel_run(run_id);
-        }
         let end = started.handle.finished().await;
         Ok(match end.status {
             RunStatus::Succeeded => (StepStatus::Succeeded, Some(run_id), String::new()),
@@ -527,7 +544,7 @@ impl Commander {
     /// Stops plan `id` if it is still running here: no further step starts and the running
     /// step's run is cancelled. False when it had ended.
     pub(super) async fn cancel_plan(&self, id: i64, actor: &Actor) -> bool {
-        let Some(watch) = self.plans.get(id) else {
+        let Some(watch) = self.plans.get(id).filter(PlanWatch::has_step_to_stop) else {
             return false;
         };
         watch.cancel();
@@ -564,3 +581,9 @@ fn refusal_detail(r: &Refusal) -> String {
 
 /// The detail of a step whose run was cancelled (the plan ends cancelled).
 const CANCELLED: &str = "cancelled";
+/// Why a step did not run after someone stopped the plan.
+const PLAN_CANCELLED: &str = "the plan was cancelled";
+/// Why a step did not run after another process marked its plan interrupted.
+const TAKEN_OVER: &str = "the plan was marked interrupted (its process seemed gone)";
+/// Why a step did not run during a shutdown.
+const SHUTTING_DOWN: &str = "Deckhand was shutting down";

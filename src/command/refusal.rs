@@ -163,6 +163,14 @@ pub enum Refusal {
     },
     /// Nothing is running in the place asked about.
     NothingRunning,
+    /// Nothing runs here, but a plan of this thread runs in another Deckhand process (kind
+    /// `nothing_running`: this process cannot stop it).
+    PlanElsewhere {
+        /// The plan.
+        plan: i64,
+        /// The process that runs it (`host:pid`).
+        owner: String,
+    },
     /// The person may not stop this run.
     CannotStop {
         /// The run.
@@ -350,7 +358,7 @@ impl Refusal {
             Refusal::NothingToWithdraw { .. } => RefusalKind::NothingToWithdraw,
             Refusal::UnknownRun { .. } => RefusalKind::UnknownRun,
             Refusal::NotRunning { .. } => RefusalKind::NotRunning,
-            Refusal::NothingRunning => RefusalKind::NothingRunning,
+            Refusal::NothingRunning | Refusal::PlanElsewhere { .. } => RefusalKind::NothingRunning,
             Refusal::CannotStop { .. } | Refusal::CannotStopPlan { .. } => RefusalKind::CannotStop,
             Refusal::AlreadyLocked { .. } => RefusalKind::AlreadyLocked,
             Refusal::NotLocked { .. } => RefusalKind::NotLocked,

@@ -14,6 +14,19 @@ pub struct StopReport {
     pub stopped: Vec<i64>,
     /// The plans stopped: their running step's run is cancelled and no later step starts.
     pub plans: Vec<i64>,
+    /// Plans asked about that had ended (or were closing, every step done) by the time of
+    /// the stop: nothing of them was stopped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ended_plans: Vec<EndedPlan>,
+}
+
+/// A plan a stop came too late for.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EndedPlan {
+    /// The plan.
+    pub plan: i64,
+    /// How it ended, as stored (`succeeded`, `failed`, ...; `running` while it closes).
+    pub status: String,
 }
 
 /// What a stop target names, still going in this process.
@@ -102,15 +115,22 @@ impl Commander {
         };
         let mut stopped = Vec::new();
         let mut plans = Vec::new();
+        let mut ended_plans = Vec::new();
         let mut refusal = None;
         for plan in &candidates.plans {
             match self.may_stop_plan(actor, plan) {
-                Ok(()) => {
-                    if self.cancel_plan(plan.id, actor).await {
-                        plans.push(plan.id);
-                    }
-                }
+                Ok(()) => match self.cancel_plan(plan.id, actor).await {
+                    true => plans.push(plan.id),
+                    false => ended_plans.push(self.ended_plan(plan.id).await?),
+                },
                 Err(why) => refusal = Some(why),
+            }
+        }
+        if let StopTarget::Runs { plans: asked, .. } = target {
+            for id in asked {
+                if !candidates.plans.iter().any(|p| p.id == *id) {
+                    ended_plans.push(self.ended_plan(*id).await?);
+                }
             }
         }
         for id in candidates.runs {
@@ -143,6 +163,16 @@ impl Commander {
         Ok(Outcome::Answer(Report::Stopping(StopReport {
             stopped,
             plans,
+            ended_plans,
         })))
+    }
+
+    /// A plan a stop came too late for, with its stored status.
+    async fn ended_plan(&self, id: i64) -> CommandResult<EndedPlan> {
+        let status = match self.store.plan(id).await? {
+            Some(p) => p.status.as_str().to_string(),
+            None => "unknown".to_string(),
+        };
+        Ok(EndedPlan { plan: id, status })
     }
 }

@@ -229,7 +229,7 @@ impl Dialogue {
     pub fn step(&self, session: &mut Session, parsed: &Parsed, user: &str, nlu: &Nlu) -> Step {
         // "Stop run 3?" takes only an explicit yes or no; a new command drops the question,
         // anything else leaves it open.
-        if let Some(ids) = session.pending_stop.take() {
+        if let Some(ids) = session.pending_stop.take_if(|asked| asked.asked_by == user) {
             match parsed.reply {
                 Some(Reply::Yes) => return Step::StopRuns(ids),
                 Some(Reply::No) if ids.plans.is_empty() => {
@@ -261,14 +261,7 @@ impl Dialogue {
         }
         if parsed.intent == Intent::Cancel && !parsed.parts.run_refs.is_empty() {
             // "stop run 12" names its run; a request being filled in here stays open.
-            return match (parsed.parts.run_refs.as_slice(), parsed.parts.run_id) {
-                ([_], Some(id)) => Step::CancelRuns(Some(id)),
-                ([bad], None) => Step::Reply(format!("There is no run `{bad}`; nothing to stop. Runs have numbers, as in \"stop run 12\".")),
-                (many, _) => Step::Reply(format!(
-                    "One run at a time, please: you named runs {}. Nothing was stopped; say \"stop run N\" for each.",
-                    join_and(many)
-                )),
-            };
+            return stop_step(parsed);
         }
         if parsed.intent == Intent::Cancel {
             return match session.pending.take() {
@@ -428,6 +421,11 @@ impl Dialogue {
     fn someone_else(&self, session: &mut Session, parsed: &Parsed, nlu: &Nlu, owner: &str) -> Step {
         if self.flows.get(parsed.intent).is_some_and(|f| !f.action) {
             return self.aside(parsed, owner, nlu);
+        }
+        // Stopping what runs is governed by who may stop it, not by whose question is open:
+        // the question stays, the stop is asked as usual.
+        if parsed.intent == Intent::Cancel {
+            return stop_step(parsed);
         }
         let p = session
             .pending
@@ -644,6 +642,19 @@ impl Dialogue {
             (true, false) => Step::Run(request),
             (false, _) => Step::Query(request),
         }
+    }
+}
+
+/// A "cancel" or "stop run 12" that asks to stop what runs (never a request being asked).
+fn stop_step(parsed: &Parsed) -> Step {
+    match (parsed.parts.run_refs.as_slice(), parsed.parts.run_id) {
+        ([], id) => Step::CancelRuns(id),
+        ([_], Some(id)) => Step::CancelRuns(Some(id)),
+        ([bad], None) => Step::Reply(format!("There is no run `{bad}`; nothing to stop. Runs have numbers, as in \"stop run 12\".")),
+        (many, _) => Step::Reply(format!(
+            "One run at a time, please: you named runs {}. Nothing was stopped; say \"stop run N\" for each.",
+            join_and(many)
+        )),
     }
 }
 

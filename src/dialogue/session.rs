@@ -70,6 +70,8 @@ pub struct StopAsked {
     pub runs: Vec<i64>,
     /// Plans: their running step, and every step after it.
     pub plans: Vec<i64>,
+    /// Who was asked: only their yes or no answers it.
+    pub asked_by: String,
 }
 
 /// The state of one thread.

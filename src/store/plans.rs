@@ -200,6 +200,44 @@ impl Store {
     }
 
     /// Ends a running plan; false when it had ended already.
+    /// The running plans asked from `origin` that another process owns: (id, owner).
+    pub async fn running_plans_elsewhere(
+        &self,
+        origin: &Origin,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let key = origin.to_key();
+        let rows = sqlx::query("SELECT id, owner FROM plans WHERE status = 'running' AND platform = $1 AND channel = $2 AND thread = $3 AND owner <> $4 ORDER BY id")
+            .bind(key.platform)
+            .bind(key.channel)
+            .bind(key.thread)
+            .bind(super::instance_id())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((get(r, "id")?, get(r, "owner")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// Marks step `position` running if it is still pending and its plan is still running
+    /// and owned by this process; false otherwise (another process took the plan as
+    /// interrupted, so the step must not start).
+    pub async fn claim_step(
+        &self,
+        plan_id: i64,
+        position: i64,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query("UPDATE plan_steps SET status = 'running', started_at = $1 WHERE plan_id = $2 AND position = $3 AND status = 'pending' AND EXISTS (SELECT 1 FROM plans WHERE id = $2 AND status = 'running' AND owner = $4)")
+            .bind(at)
+            .bind(plan_id)
+            .bind(position)
+            .bind(super::instance_id())
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     pub async fn finish_plan(
         &self,
         id: i64,
@@ -444,14 +482,18 @@ impl Store {
             if !gone {
                 continue;
             }
+            // The plan first, conditionally: a step claims only while its plan runs, so once
+            // this wins no step of it starts, and losing it (the owner finished) leaves its
+            // steps alone.
+            if !self.finish_plan(id, PlanStatus::Interrupted, at).await? {
+                continue;
+            }
             self.settle_running_steps(id).await?;
             sqlx::query("UPDATE plan_steps SET status = 'skipped', detail = 'the plan was interrupted' WHERE plan_id = $1 AND status = 'pending'")
                 .bind(id)
                 .execute(&self.pool)
                 .await?;
-            if self.finish_plan(id, PlanStatus::Interrupted, at).await? {
-                ids.push(id);
-            }
+            ids.push(id);
         }
         Ok(ids)
     }

@@ -392,6 +392,19 @@ async fn plans_of_other_hosts_are_interrupted_once_their_lease_lapsed() {
         let p = s.plan(silent).await.unwrap().unwrap();
         assert_eq!(p.status, PlanStatus::Interrupted);
         assert_eq!(p.steps[1].status, StepStatus::Skipped);
+        // A step claims only a pending step of a running plan this process owns: never one of
+        // a plan taken as interrupted (its owner may still be alive), nor twice.
+        assert!(!s.claim_step(silent, 2, now).await.unwrap());
+        let mine = s
+            .create_plan("alice", &origin, &[step("redis"), step("billionmail")], now)
+            .await
+            .unwrap();
+        assert!(s.claim_step(mine, 1, now).await.unwrap(), "{}", t.backend);
+        assert!(!s.claim_step(mine, 1, now).await.unwrap());
+        s.finish_plan(mine, PlanStatus::Interrupted, now)
+            .await
+            .unwrap();
+        assert!(!s.claim_step(mine, 2, now).await.unwrap());
         t.cleanup().await;
     }
 }
