@@ -10,42 +10,28 @@ mod support;
 use deckhand::bot::Bot;
 use deckhand::chat::RunStatus;
 use deckhand::chat::ThreadKey;
-use deckhand::command::{Command, EnvName, Origin, Outcome, RunCommand, ServiceName};
+use deckhand::command::Origin;
 use deckhand::config::{Config, Person, Policy, StageKind};
-use deckhand::pipeline::{ProgressSink, RunEvent};
-use deckhand::store::{NewStep, PlanStatus, StepStatus};
+use deckhand::store::{NewStep, PlanStatus, RunRecord, StepStatus};
 use std::sync::Arc;
 use std::time::Duration;
 use support::plan_chat::{billionmail_needs_redis, slow, Chat};
 use support::{config_in, temp_dir, text_of, Recorder};
 
-struct Quiet;
-impl ProgressSink for Quiet {
-    fn report(&self, _: &RunEvent) {}
-}
-
 /// Runs a deploy as alice through the command layer and waits for it; its final status.
 async fn deploy(chat: &Chat, service: &str, env: &str, version: &str) -> RunStatus {
-    let c = chat.bot.commander();
-    let cmd = Command::Deploy(RunCommand {
-        service: ServiceName::resolve(c.config(), service).unwrap(),
-        environment: EnvName::resolve(c.config(), env).unwrap(),
-        version: Some(version.into()),
-        strategy: None,
-        percent: None,
-    });
-    let actor = c.governance().actor_for_person("alice");
-    let origin = Origin::Api {
-        client: "alice".into(),
-    };
-    match c
-        .apply(cmd, &actor, &origin, Arc::new(Quiet))
+    support::deploy(&chat.bot, service, env, version).await
+}
+
+/// The run of `plan`'s step for `service`.
+async fn run_of(chat: &Chat, plan: &deckhand::store::PlanRecord, service: &str) -> RunRecord {
+    let step = plan.steps.iter().find(|s| s.service == service).unwrap();
+    chat.bot
+        .store()
+        .run(step.run_id.unwrap())
         .await
         .unwrap()
-    {
-        Outcome::Started(s) => s.handle.finished().await.status,
-        other => panic!("{other:?}"),
-    }
+        .unwrap()
 }
 
 /// Waits until step `n` (1-based) of plan 1 is running.
@@ -135,13 +121,7 @@ async fn a_yes_given_after_the_first_step_ended_cancels_the_second() {
     assert_eq!(plan.steps[0].status, StepStatus::Succeeded);
     assert_eq!(plan.steps[1].status, StepStatus::Failed);
     assert_eq!(plan.steps[1].detail, "cancelled");
-    let run = chat
-        .bot
-        .store()
-        .run(plan.steps[1].run_id.unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let run = run_of(&chat, &plan, "billionmail").await;
     assert_eq!(run.status, RunStatus::Cancelled);
     // The step done can be taken back in one go.
     assert!(posted.contains("roll back the whole plan"), "{posted}");
@@ -440,29 +420,11 @@ async fn deploy_memory_picks_a_steps_strategy_and_the_question_says_so() {
     assert!(asked.contains("[yes/no]"), "{asked}");
     chat.say("alice", "yes").await;
     let (plan, posted) = chat.ended(1).await;
-    let step = plan
-        .steps
-        .iter()
-        .find(|s| s.service == "payments-api")
-        .unwrap();
-    let run = chat
-        .bot
-        .store()
-        .run(step.run_id.unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let run = run_of(&chat, &plan, "payments-api").await;
     assert_eq!(run.strategy.as_str(), "canary", "{posted}");
     assert_eq!(run.percent, Some(10), "{posted}");
     // redis has no history: its step uses the environment's strategy.
-    let redis = plan.steps.iter().find(|s| s.service == "redis").unwrap();
-    let redis_run = chat
-        .bot
-        .store()
-        .run(redis.run_id.unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let redis_run = run_of(&chat, &plan, "redis").await;
     assert_eq!(redis_run.strategy.as_str(), "direct");
 }
 
@@ -616,18 +578,7 @@ async fn a_recommendation_appearing_after_the_question_does_not_change_a_step() 
     }
     chat.say("alice", "yes").await;
     let (plan, posted) = chat.ended(1).await;
-    let step = plan
-        .steps
-        .iter()
-        .find(|s| s.service == "payments-api")
-        .unwrap();
-    let run = chat
-        .bot
-        .store()
-        .run(step.run_id.unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let run = run_of(&chat, &plan, "payments-api").await;
     // What the question said (staging's direct) is what ran.
     assert_eq!(run.strategy.as_str(), "direct", "{posted}");
     assert_eq!(run.percent, None, "{posted}");

@@ -97,6 +97,17 @@ pub fn run_with_config(args: &[&str], config: &Path) -> std::process::Output {
 /// Deploys `version` of `service` to staging as alice through the command layer (no chat),
 /// and waits for the run to end: the release that a later update replaces.
 pub async fn deploy_to_staging(bot: &deckhand::bot::Bot, service: &str, version: &str) {
+    deploy(bot, service, "staging", version).await;
+}
+
+/// Deploys `version` of `service` to `env` as alice through the command layer, waits for
+/// the run and returns its final status.
+pub async fn deploy(
+    bot: &deckhand::bot::Bot,
+    service: &str,
+    env: &str,
+    version: &str,
+) -> deckhand::chat::RunStatus {
     use deckhand::command::{Command, EnvName, Origin, Outcome, RunCommand, ServiceName};
     struct Quiet;
     impl deckhand::pipeline::ProgressSink for Quiet {
@@ -105,7 +116,7 @@ pub async fn deploy_to_staging(bot: &deckhand::bot::Bot, service: &str, version:
     let c = bot.commander();
     let cmd = Command::Deploy(RunCommand {
         service: ServiceName::resolve(c.config(), service).unwrap(),
-        environment: EnvName::resolve(c.config(), "staging").unwrap(),
+        environment: EnvName::resolve(c.config(), env).unwrap(),
         version: Some(version.into()),
         strategy: None,
         percent: None,
@@ -119,9 +130,7 @@ pub async fn deploy_to_staging(bot: &deckhand::bot::Bot, service: &str, version:
         .await
         .unwrap()
     {
-        Outcome::Started(s) => {
-            s.handle.finished().await;
-        }
+        Outcome::Started(s) => s.handle.finished().await.status,
         other => panic!("{other:?}"),
     }
 }
