@@ -716,6 +716,19 @@ async fn promoting_everything_deploys_what_the_source_runs_as_one_approved_plan(
             "{ask}: {again}"
         );
     }
+    // A target that runs something newer than the source is said so, not "no changes".
+    chat.deployed("redis", "7.2.5").await;
+    let newer = chat
+        .say(
+            "alice",
+            "promote redis and billionmail from production to staging",
+        )
+        .await;
+    assert!(
+        newer.contains("redis: runs 7.2.5, newer than 7.2.4; not downgraded"),
+        "{newer}"
+    );
+    assert!(!newer.contains("[yes/no]"), "{newer}");
     // A third environment is not silently taken as the source.
     let three = chat
         .say(

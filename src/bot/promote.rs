@@ -51,6 +51,23 @@ impl Bot {
                 "Nothing of {service} runs in {source} (no deployment on record), so there is nothing to promote; nothing was run."
             )));
         };
+        // Never a downgrade, nor the same release again, in the name of a promotion.
+        let there = self
+            .store
+            .live_versions(Some(&service), Some(&target))
+            .await?
+            .into_iter()
+            .next()
+            .and_then(|d| d.version);
+        if let Some(there) = there.filter(|t| !crate::versions::is_newer(&version, Some(t))) {
+            let how = match crate::versions::is_newer(&there, Some(&version)) {
+                true => format!("runs {there}, newer than what {source} runs ({version}); a promotion never goes back"),
+                false => format!("already runs {there}, what {source} runs"),
+            };
+            return Ok(Err(format!(
+                "{service} in {target} {how}, so nothing was run. Say \"deploy {service} {version} to {target}\" to deploy that version anyway."
+            )));
+        }
         req.version = Some(version.clone());
         if let Some(p) = session.pending.as_mut() {
             // The confirmed run deploys exactly this version, even if dev moves on meanwhile.

@@ -14,6 +14,11 @@ fn entry_line(e: &UpdateEntry, with_env: bool) -> String {
     match (&e.live, &e.newest, e.update) {
         (Some(live), Some(newest), true) => format!("{place}: {live} → {newest}"),
         (None, Some(newest), true) => format!("{place}: not deployed yet; newest {newest}"),
+        // The target runs something newer than what would be deployed: said, never hidden
+        // as "no changes", and never downgraded.
+        (Some(live), Some(newest), false) if crate::versions::is_newer(live, Some(newest)) => {
+            format!("{place}: runs {live}, newer than {newest}; not downgraded")
+        }
         (Some(live), _, false) => format!("{place}: no changes ({live})"),
         (None, None, _) => {
             format!("{place}: no versions found (no `versions` command and nothing built yet)")

@@ -417,11 +417,11 @@ impl Commander {
             self.start_run(action, planned.run.clone(), actor.name(), origin, progress)
                 .await?
         } else {
-            return Ok((
-                StepStatus::Refused,
-                None,
-                format!("{service} in {environment} needs {required} approval(s), which the plan's approval does not cover"),
-            ));
+            let why = match approval {
+                Some(a) => format!("{service} in {environment} needs {required} approval(s), which the plan's approval (request #{a}) does not cover"),
+                None => format!("{service} in {environment} needs {required} approval(s), and the plan was not approved"),
+            };
+            return Ok((StepStatus::Refused, None, why));
         };
         let started = match outcome {
             Outcome::Started(s) => s,
@@ -431,10 +431,21 @@ impl Commander {
             Outcome::AwaitingApproval(t) => {
                 // The policy changed after the plan was checked: the request it filed is
                 // withdrawn (it must not deploy later, outside the plan) and the plan stops.
-                self.store
+                let closed = self
+                    .store
                     .close_approval(t.id, ApprovalStatus::Cancelled, crate::clock::now_ms())
-                    .await?;
-                return Ok((StepStatus::Refused, None, "needs approval now".into()));
+                    .await;
+                if let Err(e) = &closed {
+                    tracing::error!(plan_id = id, approval_id = t.id, error = %e, "could not withdraw a step's approval request");
+                }
+                let detail = match closed {
+                    Ok(_) => format!("needs approval now (request #{} withdrawn)", t.id),
+                    Err(_) => format!(
+                        "needs approval now; request #{} could not be withdrawn, reject it",
+                        t.id
+                    ),
+                };
+                return Ok((StepStatus::Refused, None, detail));
             }
             Outcome::Answer(_) => return Ok((StepStatus::Refused, None, "no run".into())),
         };
