@@ -247,10 +247,67 @@ pub async fn available_cached(
     fresh
 }
 
+/// Whether `a` and `b` are numbered releases and `a` is the newer (`2.4.1` vs `2.4.0`; never
+/// for shas or other strings, which have no real order).
+pub fn is_numbered_newer(a: &str, b: &str) -> bool {
+    let (ka, kb) = (version_order_key(a), version_order_key(b));
+    ka.is_numbered() && kb.is_numbered() && ka > kb
+}
+
+/// Whether `a` and `b` name the same release (`v2.4.1` and `2.4.1`; a sha by its text).
+pub fn same_release(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b) || version_order_key(a) == version_order_key(b)
+}
+
 /// Whether `newest` is a newer release than `live` (None live: anything is new).
 pub fn is_newer(newest: &str, live: Option<&str>) -> bool {
     match live {
         None => true,
         Some(l) => version_order_key(newest) > version_order_key(l),
+    }
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::{is_numbered_newer, same_release};
+
+    #[test]
+    fn only_numbered_releases_are_newer_than_one_another() {
+        for (a, b) in [
+            ("2.4.1", "2.4.0"),
+            ("v1.10.0", "1.9.9"),
+            ("2.5.0", "2.5.0-rc.1"),
+        ] {
+            assert!(is_numbered_newer(a, b), "{a} > {b}");
+            assert!(!is_numbered_newer(b, a), "{b} < {a}");
+        }
+        // Shas and other strings have no real order: never newer, either way.
+        for (a, b) in [
+            ("f00dbabe", "deadbeef"),
+            ("deadbeef", "f00dbabe"),
+            ("2.4.1", "abc1234"),
+            ("abc1234", "2.4.1"),
+            ("main", "2.0"),
+        ] {
+            assert!(!is_numbered_newer(a, b), "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn the_same_release_in_other_spellings() {
+        for (a, b) in [
+            ("2.4.1", "v2.4.1"),
+            ("1.2", "1.2.0"),
+            ("DEADBEEF", "deadbeef"),
+        ] {
+            assert!(same_release(a, b), "{a} = {b}");
+        }
+        for (a, b) in [
+            ("2.4.1", "2.4.2"),
+            ("deadbeef", "f00dbabe"),
+            ("2.5.0-rc.1", "2.5.0"),
+        ] {
+            assert!(!same_release(a, b), "{a} != {b}");
+        }
     }
 }

@@ -577,7 +577,7 @@ async fn rolling_back_the_whole_plan_undoes_its_steps_in_reverse_order() {
     chat.ended(1).await;
     let asked = chat.say("alice", "roll back the whole plan").await;
     assert!(
-        asked.contains("Roll back plan #1 in reverse order: 1. billionmail in staging (taking back 2.4.0), 2. redis in staging (taking back 7.2.5)?"),
+        asked.contains("Roll back plan #1 in reverse order: 1. billionmail in staging (from 2.4.0 back to 2.3.1), 2. redis in staging (from 7.2.5 back to 7.2.4)?"),
         "{asked}"
     );
     // Nothing runs before the yes, and an order is not one.

@@ -658,3 +658,29 @@ async fn a_restart_notice_offers_an_undo_only_for_steps_done() {
     );
     assert!(!told[0].contains("roll back the whole plan"), "{told:?}");
 }
+
+#[tokio::test]
+async fn two_peoples_stop_questions_are_each_their_own() {
+    let chat = Chat::new("plan-two-stops", |c| {
+        slow(c, "redis");
+        billionmail_needs_redis(c);
+    })
+    .await;
+    chat.say("alice", "update billionmail and redis in staging")
+        .await;
+    chat.say("alice", "yes").await;
+    step_running(&chat, 1).await;
+    assert!(chat.say("alice", "cancel").await.contains("Stop plan #1"));
+    assert!(chat.say("bob", "cancel").await.contains("Stop plan #1"));
+    // Bob's question did not replace Alice's: her "yes" answers hers.
+    let stopping = chat.say("alice", "yes").await;
+    assert!(stopping.contains("Stopping plan #1"), "{stopping}");
+    let (plan, posted) = chat.ended(1).await;
+    assert_eq!(plan.status, PlanStatus::Cancelled, "{posted}");
+    // Bob's is still his: by now the plan has ended, and his "yes" says so.
+    let late = chat.say("bob", "yes").await;
+    assert!(
+        late.contains("Plan #1 had already ended (cancelled)"),
+        "{late}"
+    );
+}

@@ -235,7 +235,7 @@ impl Bot {
         let expired =
             tokio::time::Instant::now().duration_since(s.last_active) > self.sessions.ttl();
         !expired
-            && (s.pending_stop.is_some()
+            && (!s.pending_stop.is_empty()
                 || s.pending_plan.is_some()
                 || matches!(&s.pending, Some(p) if p.awaiting == crate::dialogue::Awaiting::Confirmation))
     }
@@ -337,10 +337,13 @@ impl Bot {
                 timefmt_span(Duration::from_secs(self.config.session.ttl_secs)),
             );
             // An answer to a forgotten question must not revive it; a new command still works.
+            // A "cancel" goes on: it may stop a run or plan, which the forgotten question
+            // has nothing to do with (and it may not even be the asker's).
             let answer_only = matches!(
                 parsed.intent,
-                Intent::None | Intent::Affirm | Intent::Negate | Intent::Cancel
-            ) || self.dialogue.flows().get(parsed.intent).is_none();
+                Intent::None | Intent::Affirm | Intent::Negate
+            ) || (parsed.intent != Intent::Cancel
+                && self.dialogue.flows().get(parsed.intent).is_none());
             if answer_only {
                 out.reply(
                     &mut session,
@@ -381,7 +384,7 @@ impl Bot {
         }
         if asks_plan {
             // A plan asked now is what a "yes" answers, not an older stop question.
-            let _ = session.pending_stop.take_if(|s| s.asked_by == msg.user);
+            let _ = session.take_stop_of(&msg.user);
         }
         if let Some(id) = plan_undo::asks_plan_rollback(&msg.text) {
             session.pending = None;

@@ -48,15 +48,26 @@ pub(crate) fn plan_steps_text(action: Action, steps: &[RunCommand]) -> String {
         .map(|(i, r)| match action {
             Action::Rollback => format!("{}. roll back {} in {}", i + 1, r.service, r.environment),
             Action::Deploy => format!(
-                "{}. {} {} → {}",
+                "{}. {} {} → {}{}",
                 i + 1,
                 r.service,
                 r.version.as_deref().unwrap_or("latest build"),
-                r.environment
+                r.environment,
+                step_strategy(r)
             ),
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// " (canary 10%)" for a step pinned to a strategy other than direct (deploy memory's, or
+/// its environment's): an approver sees how each step will go.
+fn step_strategy(r: &RunCommand) -> String {
+    match (r.strategy, r.percent) {
+        (None | Some(crate::config::Strategy::Direct), _) => String::new(),
+        (Some(s), Some(p)) => format!(" ({} {p}%)", s.as_str()),
+        (Some(s), None) => format!(" ({})", s.as_str()),
+    }
 }
 
 /// What asking for a plan is: "run" it, or "undo" it.
@@ -397,5 +408,40 @@ fn stopping(s: &StopReport) -> String {
     match all.is_empty() {
         true => "That run has already finished; nothing to stop.".to_string(),
         false => all.join(" "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::{EnvName, ServiceName};
+    use crate::config::Strategy;
+
+    fn step(service: &str, strategy: Option<Strategy>, percent: Option<u8>) -> RunCommand {
+        RunCommand {
+            service: ServiceName::trusted(service),
+            environment: EnvName::trusted("production"),
+            version: Some("1.0".into()),
+            strategy,
+            percent,
+        }
+    }
+
+    #[test]
+    fn a_plans_steps_show_the_strategies_they_are_pinned_to() {
+        let steps = [
+            step("redis", Some(Strategy::Direct), None),
+            step("payments-api", Some(Strategy::Canary), Some(10)),
+            step("billionmail", Some(Strategy::BlueGreen), None),
+            step("wix-backend", None, None),
+        ];
+        assert_eq!(
+            plan_steps_text(Action::Deploy, &steps),
+            "1. redis 1.0 → production, 2. payments-api 1.0 → production (canary 10%), 3. billionmail 1.0 → production (blue-green), 4. wix-backend 1.0 → production"
+        );
+        assert_eq!(
+            plan_steps_text(Action::Rollback, &steps[..1]),
+            "1. roll back redis in production"
+        );
     }
 }

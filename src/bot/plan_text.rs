@@ -84,7 +84,6 @@ pub(super) fn step_version(s: &StepRecord) -> Option<String> {
     }
 }
 
-/// Whether the plan is a plan's undoing (its steps are rollbacks).
 /// What a person can do about an interrupted plan: undo the steps that succeeded (a plan
 /// of deploys with some done), or ask again.
 pub(super) fn after_interruption(plan: &PlanRecord) -> String {
@@ -101,6 +100,7 @@ pub(super) fn after_interruption(plan: &PlanRecord) -> String {
     }
 }
 
+/// Whether the plan is a plan's undoing (its steps are rollbacks).
 fn is_rollback(plan: &PlanRecord) -> bool {
     plan.steps.first().is_some_and(|s| {
         matches!(

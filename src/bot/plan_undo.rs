@@ -41,15 +41,16 @@ pub(super) fn asks_plan_rollback(text: &str) -> Option<Option<i64>> {
     lead.then_some(id)
 }
 
-/// The rollback plan's steps as commands: each rolls back to the release before.
+/// The rollback plan's steps as commands: each rolls back to the release shown (the one
+/// before, when none could be shown).
 pub(super) fn undo_spec(config: &crate::config::Config, pending: &PendingPlan) -> Option<PlanSpec> {
     let of = pending.rollback_of?;
     let mut steps = Vec::new();
-    for (service, environment, _) in &pending.steps {
+    for (i, (service, environment, _)) in pending.steps.iter().enumerate() {
         steps.push(RunCommand {
             service: ServiceName::resolve(config, service).ok()?,
             environment: EnvName::resolve(config, environment).ok()?,
-            version: None,
+            version: pending.undo_to.get(i).cloned().flatten(),
             strategy: None,
             percent: None,
         });
@@ -100,6 +101,7 @@ impl Bot {
             );
         }
         let mut steps = Vec::new();
+        let mut undo_to = Vec::new();
         for s in plan.steps.iter().rev() {
             let Some(run_id) = s.run_id.filter(|_| s.status == StepStatus::Succeeded) else {
                 continue;
@@ -113,6 +115,22 @@ impl Bot {
             let Some(version) = version.or_else(|| step_version(s)) else {
                 continue;
             };
+            // Where the step goes back to, read now: shown in the question and pinned, so
+            // the yes goes exactly there (None when the target runs something else by now).
+            let to = match store
+                .live_versions(Some(&s.service), Some(&s.environment))
+                .await
+            {
+                Ok(live) if live.first().and_then(|d| d.version.as_deref()) == Some(&version) => {
+                    match store.rollback_target(&s.service, &s.environment).await {
+                        Ok(to) => to,
+                        Err(e) => return out.reply(session, super::fault("reading the plan", &e)),
+                    }
+                }
+                Ok(_) => None,
+                Err(e) => return out.reply(session, super::fault("reading the plan", &e)),
+            };
+            undo_to.push(to);
             steps.push((s.service.clone(), s.environment.clone(), version));
         }
         if steps.is_empty() {
@@ -126,6 +144,7 @@ impl Bot {
             steps,
             rollback_of: Some(plan.id),
             strategies: Vec::new(),
+            undo_to,
         };
         let Some(spec) = undo_spec(&self.config, &pending) else {
             return out.reply(session, "The plan names a service or environment the config no longer has; nothing was rolled back.".into());
@@ -139,7 +158,11 @@ impl Bot {
             .steps
             .iter()
             .enumerate()
-            .map(|(i, (s, e, v))| format!("{}. {s} in {e} (taking back {v})", i + 1))
+            .zip(&pending.undo_to)
+            .map(|((i, (s, e, v)), to)| match to {
+                Some(to) => format!("{}. {s} in {e} (from {v} back to {to})", i + 1),
+                None => format!("{}. {s} in {e} (taking back {v})", i + 1),
+            })
             .collect();
         let text = format!(
             "Roll back plan #{} in reverse order: {}? Each goes back to the release before; a service that runs something else by then is left as it is. [yes/no]",

@@ -143,10 +143,11 @@ fn order_error(e: &OrderError, names: &[&str]) -> String {
     }
 }
 
-/// The answer to a plan request in a thread where another person's question is open (their
-/// request or plan waiting for their answer): theirs stays, nothing of this one is done.
 /// How to ask for a plan again: "update redis and billionmail in staging".
 pub(super) fn asked_again(p: &PendingPlan) -> String {
+    if let Some(id) = p.rollback_of {
+        return format!("roll back plan {id}");
+    }
     let names: Vec<&str> = p.steps.iter().map(|(s, _, _)| s.as_str()).collect();
     let env = p
         .steps
@@ -177,6 +178,8 @@ pub(super) fn drop_own_plan_question(session: &mut Session, user: &str, out: &su
     }
 }
 
+/// The answer to a plan request in a thread where another person's question is open (their
+/// request or plan waiting for their answer): theirs stays, nothing of this one is done.
 pub(super) fn waiting_for_someone_else(session: &Session, user: &str) -> Option<String> {
     let what = match (&session.pending, &session.pending_plan) {
         (Some(p), _) if p.requested_by != user => (
@@ -563,6 +566,7 @@ impl Bot {
             steps,
             rollback_of: None,
             strategies: Vec::new(),
+            undo_to: Vec::new(),
         });
         text
     }

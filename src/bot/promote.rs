@@ -59,11 +59,17 @@ impl Bot {
             .into_iter()
             .next()
             .and_then(|d| d.version);
-        if let Some(there) = there.filter(|t| !crate::versions::is_newer(&version, Some(t))) {
-            let how = match crate::versions::is_newer(&there, Some(&version)) {
-                true => format!("runs {there}, newer than what {source} runs ({version}); a promotion never goes back"),
-                false => format!("already runs {there}, what {source} runs"),
-            };
+        // Only a real order counts: shas and other strings are never taken as older.
+        let how = there.and_then(|there| {
+            if crate::versions::same_release(&there, &version) {
+                Some(format!("already runs {there}, what {source} runs"))
+            } else if crate::versions::is_numbered_newer(&there, &version) {
+                Some(format!("runs {there}, newer than what {source} runs ({version}); a promotion never goes back"))
+            } else {
+                None
+            }
+        });
+        if let Some(how) = how {
             return Ok(Err(format!(
                 "{service} in {target} {how}, so nothing was run. Say \"deploy {service} {version} to {target}\" to deploy that version anyway."
             )));

@@ -60,7 +60,8 @@ impl Bot {
                 ago(r.started_at)
             )
         }));
-        session.pending_stop = Some(StopAsked {
+        let _ = session.take_stop_of(&msg.user);
+        session.pending_stop.push(StopAsked {
             runs: plan.runs.iter().map(|r| r.id).collect(),
             plans: plan.plans.iter().map(|p| p.id).collect(),
             asked_by: msg.user.clone(),

@@ -16,7 +16,7 @@ fn entry_line(e: &UpdateEntry, with_env: bool) -> String {
         (None, Some(newest), true) => format!("{place}: not deployed yet; newest {newest}"),
         // The target runs something newer than what would be deployed: said, never hidden
         // as "no changes", and never downgraded.
-        (Some(live), Some(newest), false) if crate::versions::is_newer(live, Some(newest)) => {
+        (Some(live), Some(newest), false) if crate::versions::is_numbered_newer(live, newest) => {
             format!("{place}: runs {live}, newer than {newest}; not downgraded")
         }
         (Some(live), _, false) => format!("{place}: no changes ({live})"),

@@ -233,12 +233,29 @@ impl Commander {
         // A shutdown waits for the whole plan, as for a single run.
         let held = self.executor.hold();
         tokio::spawn(async move {
-            let ended = me.run_steps(&watch, &spec, &actor, &origin, approval).await;
+            let ended = tokio::select! {
+                ended = me.run_steps(&watch, &spec, &actor, &origin, approval) => ended,
+                never = me.beat(id) => match never {},
+            };
             me.plans.remove(id);
             let _ = tx.send(ended);
             drop(held);
         });
         Ok(PlanStarted { plan, done })
+    }
+
+    /// Beats plan `id`'s heartbeat while it runs (dropped when it ends), so a process on
+    /// another host does not take it as interrupted.
+    async fn beat(&self, id: i64) -> std::convert::Infallible {
+        let every = std::time::Duration::from_millis(crate::store::RUN_LEASE_MS as u64 / 3);
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.store.plan_heartbeat(id, crate::clock::now_ms()).await {
+                tracing::warn!(plan_id = id, error = %e, "could not beat the plan's heartbeat");
+            }
+        }
     }
 
     /// Runs the steps in order; the plan as it ended (None: the store failed).
@@ -328,6 +345,9 @@ impl Commander {
         service: &str,
         detail: &str,
     ) -> (Option<String>, PlanStatus) {
+        if detail == TAKEN_OVER {
+            return (Some(TAKEN_OVER.into()), PlanStatus::Interrupted);
+        }
         let by_cancel = detail == CANCELLED || detail == PLAN_CANCELLED;
         if by_cancel && !watch.is_cancelled() && self.executor.is_closing() {
             return (Some(SHUTTING_DOWN.into()), PlanStatus::Interrupted);

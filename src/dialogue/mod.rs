@@ -229,7 +229,7 @@ impl Dialogue {
     pub fn step(&self, session: &mut Session, parsed: &Parsed, user: &str, nlu: &Nlu) -> Step {
         // "Stop run 3?" takes only an explicit yes or no; a new command drops the question,
         // anything else leaves it open.
-        if let Some(ids) = session.pending_stop.take_if(|asked| asked.asked_by == user) {
+        if let Some(ids) = session.take_stop_of(user) {
             match parsed.reply {
                 Some(Reply::Yes) => return Step::StopRuns(ids),
                 Some(Reply::No) if ids.plans.is_empty() => {
@@ -238,7 +238,7 @@ impl Dialogue {
                 Some(Reply::No) => return Step::Reply("OK, the plan keeps going.".into()),
                 _ if self.is_command(parsed) => {}
                 _ => {
-                    session.pending_stop = Some(ids);
+                    session.pending_stop.push(ids);
                     return Step::Reply(ANSWER_YES_OR_NO.into());
                 }
             }

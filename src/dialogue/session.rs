@@ -58,6 +58,9 @@ pub struct PendingPlan {
     pub steps: Vec<(String, String, String)>,
     /// The plan this one undoes (its steps are rollbacks, in the order shown).
     pub rollback_of: Option<i64>,
+    /// For an undo: the release each step goes back to, as shown (None: unknown then; the
+    /// step is checked when it is due).
+    pub undo_to: Vec<Option<String>>,
     /// The strategy shown for a step (deploy memory's recommendation), by service: what
     /// the "yes" runs it with. A step not named here uses its environment's strategy.
     pub strategies: Vec<(String, crate::config::Strategy, Option<u8>)>,
@@ -81,8 +84,9 @@ pub struct Session {
     pub pending: Option<Pending>,
     /// Recent turns, oldest first, at most `max_history`.
     pub history: VecDeque<Turn>,
-    /// Runs and plans the user asked to stop, waiting for "yes".
-    pub pending_stop: Option<StopAsked>,
+    /// Runs and plans people asked to stop, waiting for their "yes": one question per person
+    /// (another person's "cancel" asks them, and leaves yours).
+    pub pending_stop: Vec<StopAsked>,
     /// A plan shown for confirmation, waiting for "yes" (or an order).
     pub pending_plan: Option<PendingPlan>,
     /// Last message time.
@@ -94,7 +98,7 @@ impl Session {
     pub(crate) fn new(max_history: usize) -> Session {
         Session {
             pending: None,
-            pending_stop: None,
+            pending_stop: Vec::new(),
             pending_plan: None,
             history: VecDeque::new(),
             last_active: Instant::now(),
@@ -126,6 +130,14 @@ impl Session {
         };
         self.last_active = now;
         expired
+    }
+}
+
+impl Session {
+    /// Takes `user`'s own open stop question, if any.
+    pub fn take_stop_of(&mut self, user: &str) -> Option<StopAsked> {
+        let at = self.pending_stop.iter().position(|s| s.asked_by == user)?;
+        Some(self.pending_stop.remove(at))
     }
 }
 

@@ -67,6 +67,11 @@ const SQLITE: Migrations = &[
         "plan step times",
         include_str!("../../migrations/sqlite/0012_plan_step_times.sql"),
     ),
+    (
+        13,
+        "plan heartbeat",
+        include_str!("../../migrations/sqlite/0013_plan_heartbeat.sql"),
+    ),
 ];
 const POSTGRES: Migrations = &[
     (
@@ -128,6 +133,11 @@ const POSTGRES: Migrations = &[
         12,
         "plan step times",
         include_str!("../../migrations/postgres/0012_plan_step_times.sql"),
+    ),
+    (
+        13,
+        "plan heartbeat",
+        include_str!("../../migrations/postgres/0013_plan_heartbeat.sql"),
     ),
 ];
 

@@ -151,7 +151,7 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let key = origin.to_key();
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("INSERT INTO plans (requested_by, owner, platform, channel, thread, status, created_at) VALUES ($1, $2, $3, $4, $5, 'running', $6) RETURNING id")
+        let row = sqlx::query("INSERT INTO plans (requested_by, owner, platform, channel, thread, status, created_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, 'running', $6, $6) RETURNING id")
             .bind(requested_by)
             .bind(super::instance_id())
             .bind(key.platform)
@@ -199,7 +199,16 @@ impl Store {
         Ok(())
     }
 
-    /// Ends a running plan; false when it had ended already.
+    /// Records that this process still runs plan `id` (see [`Store::interrupt_plans`]).
+    pub async fn plan_heartbeat(&self, id: i64, at: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE plans SET heartbeat_at = $1 WHERE id = $2 AND status = 'running'")
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// The running plans asked from `origin` that another process owns: (id, owner).
     pub async fn running_plans_elsewhere(
         &self,
@@ -238,6 +247,7 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
+    /// Ends a running plan; false when it had ended already.
     pub async fn finish_plan(
         &self,
         id: i64,
@@ -419,19 +429,42 @@ impl Store {
         Ok(())
     }
 
+    /// Marks plan `id` of `owner` interrupted in one statement, only if it still runs there
+    /// and has not beaten since the lease (a beat in between keeps it).
+    async fn take_over_silent_plan(
+        &self,
+        id: i64,
+        owner: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query("UPDATE plans SET status = 'interrupted', finished_at = $1 WHERE id = $2 AND status = 'running' AND owner = $3 AND COALESCE(heartbeat_at, created_at) < $4")
+            .bind(now)
+            .bind(id)
+            .bind(owner)
+            .bind(now - super::RUN_LEASE_MS)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     /// Whether plan `id`, owned on another host, shows no life for [`super::RUN_LEASE_MS`]:
-    /// no step started or ended in that time and its running step's run (if any) has no
-    /// fresh heartbeat. Plans keep no heartbeat of their own: a plan is only ever starting
-    /// a step, running one (whose run beats) or closing, each a moment apart.
+    /// no heartbeat of its own, no step started or ended in that time and its running step's
+    /// run (if any) has no fresh heartbeat.
     async fn plan_lease_lapsed(&self, id: i64, now: i64) -> Result<bool, StoreError> {
         let Some(plan) = self.plan(id).await? else {
             return Ok(false);
         };
+        let row = sqlx::query("SELECT heartbeat_at FROM plans WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        let beat: Option<i64> = get(&row, "heartbeat_at")?;
         let last = plan
             .steps
             .iter()
             .flat_map(|s| [s.started_at, s.finished_at])
             .flatten()
+            .chain(beat)
             .fold(plan.created_at, i64::max);
         if now - last <= super::RUN_LEASE_MS {
             return Ok(false);
@@ -470,22 +503,23 @@ impl Store {
         let mut ids = Vec::new();
         for r in &rows {
             let (id, owner): (i64, String) = (get(r, "id")?, get(r, "owner")?);
-            let gone = match owner.rsplit_once(':') {
+            // The plan first, conditionally: a step claims only while its plan runs, so once
+            // this wins no step of it starts, and losing it (the owner finished, or beat
+            // meanwhile) leaves its steps alone.
+            let taken = match owner.rsplit_once(':') {
                 Some((h, pid)) if h == host => {
-                    owner == me
+                    let gone = owner == me
                         || pid
                             .parse::<i32>()
-                            .map_or(true, |p| !super::process_alive(p))
+                            .map_or(true, |p| !super::process_alive(p));
+                    gone && self.finish_plan(id, PlanStatus::Interrupted, at).await?
                 }
-                _ => self.plan_lease_lapsed(id, at).await?,
+                _ => {
+                    self.plan_lease_lapsed(id, at).await?
+                        && self.take_over_silent_plan(id, &owner, at).await?
+                }
             };
-            if !gone {
-                continue;
-            }
-            // The plan first, conditionally: a step claims only while its plan runs, so once
-            // this wins no step of it starts, and losing it (the owner finished) leaves its
-            // steps alone.
-            if !self.finish_plan(id, PlanStatus::Interrupted, at).await? {
+            if !taken {
                 continue;
             }
             self.settle_running_steps(id).await?;

@@ -383,9 +383,15 @@ async fn plans_of_other_hosts_are_interrupted_once_their_lease_lapsed() {
             .unwrap();
         // Created long ago and no step ever started: gone.
         let stuck = plan(old).await;
+        // Long ago, its step running with no run recorded yet, but the plan itself beats.
+        let beats_itself = plan(old).await;
+        s.set_step(beats_itself, 1, StepStatus::Running, None, "", old)
+            .await
+            .unwrap();
+        s.plan_heartbeat(beats_itself, now).await.unwrap();
         let interrupted = s.interrupt_plans(now).await.unwrap();
         assert_eq!(interrupted, vec![silent, stuck], "{}", t.backend);
-        for id in [fresh, beating] {
+        for id in [fresh, beating, beats_itself] {
             let p = s.plan(id).await.unwrap().unwrap();
             assert_eq!(p.status, PlanStatus::Running, "{id} on {}", t.backend);
         }

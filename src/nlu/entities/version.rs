@@ -103,6 +103,18 @@ impl PartialOrd for VersionKey {
 /// (`2.5.0-rc.1` < `2.5.0`); build metadata (`+b7`) only breaks ties. Shas and other strings
 /// sort before numbered versions, among themselves by their lowercased text.
 pub fn version_order_key(v: &str) -> VersionKey {
+    version_key(v)
+}
+
+impl VersionKey {
+    /// Whether the version is a numbered release (`2.4.1`, `v1.2-rc.1`), which has a real
+    /// order; shas and other strings only have a stable one.
+    pub fn is_numbered(&self) -> bool {
+        self.class == 2
+    }
+}
+
+fn version_key(v: &str) -> VersionKey {
     match numeric_version(v) {
         Some((mut core, pre, build)) => VersionKey {
             class: 2,
