@@ -8,6 +8,7 @@ mod decisions;
 mod entry;
 mod help;
 mod outcomes;
+mod plan_question;
 mod plan_text;
 mod plan_undo;
 pub(crate) mod plans;
@@ -314,7 +315,10 @@ impl Bot {
             .actor(&msg.thread.platform, &msg.user);
         let session = self.sessions.get(&msg.thread).await;
         let mut session = session.lock().await;
-        let plan_question = session.pending_plan.as_ref().map(plans::asked_again);
+        let plan_question = session
+            .pending_plan
+            .as_ref()
+            .map(plan_question::asked_again);
         let expired = session.touch(self.sessions.ttl());
         let plan_expired = plan_question.filter(|_| session.pending_plan.is_none());
         session.record(&msg.user, &msg.text);
@@ -356,7 +360,7 @@ impl Bot {
         let schedule_ask = crate::nlu::schedule_words::read(&msg.text);
         let whats_new = crate::nlu::update_words::asks_whats_new(&msg.text);
         if schedule_ask.is_some() || whats_new {
-            plans::drop_own_plan_question(&mut session, &msg.user, &out);
+            plan_question::drop_own_plan_question(&mut session, &msg.user, &out);
         }
         if let Some(ask) = schedule_ask {
             return self.schedules_asked(ask, &actor, &mut session, &out).await;
@@ -372,12 +376,12 @@ impl Bot {
         }
         // Anything else from the person asked drops the plan question, so a later "yes"
         // (meant for something else) cannot start it.
-        plans::drop_own_plan_question(&mut session, &msg.user, &out);
+        plan_question::drop_own_plan_question(&mut session, &msg.user, &out);
         let asks_plan = plan_undo::asks_plan_rollback(&msg.text).is_some()
             || plans::asks_for_plan(&msg.text, &parsed).is_some();
         // Someone else's open question is theirs: a plan request does not drop it.
         if let Some(text) = asks_plan
-            .then(|| plans::waiting_for_someone_else(&session, &msg.user))
+            .then(|| plan_question::waiting_for_someone_else(&session, &msg.user))
             .flatten()
         {
             return out.reply(&mut session, text);

@@ -256,3 +256,69 @@ impl ProgressSink for StepSink {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::Audit;
+    use crate::config::{Config, Strategy};
+    use crate::origin::ThreadKey;
+    use crate::pipeline::Executor;
+    use crate::store::{testing, Action, NewRun, NewStep};
+    use std::path::Path;
+
+    struct Quiet;
+    impl ProgressSink for Quiet {
+        fn report(&self, _: &RunEvent) {}
+    }
+
+    /// The window between a plan's last look at its cancel flag and its run's registration:
+    /// a run started after the plan was stopped is cancelled when it is registered, before
+    /// its job exists, so its first stage never runs.
+    #[tokio::test]
+    async fn a_run_started_after_the_plan_was_stopped_runs_no_stage() {
+        let t = testing::sqlite().await.unwrap();
+        let dir = std::env::temp_dir().join(format!("deckhand-plan-watch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let marker = dir.join("stage-ran");
+        let _ = std::fs::remove_file(&marker);
+        let yaml = format!(
+            "services:\n  - name: web\n    pipeline: p\nenvironments:\n  - name: dev\n    order: 1\npipelines:\n  p:\n    stages:\n      - name: build\n        command: \"touch {}\"\n",
+            marker.display()
+        );
+        let config = Config::from_yaml(&yaml, Path::new("test.yaml"), &dir).unwrap();
+        let store = t.store.clone();
+        let executor = Executor::new(Arc::new(config), store.clone(), Audit::new(store.clone()));
+        let origin: Origin = ThreadKey::new("console", "console", "t1").into();
+        let step = NewStep {
+            command: "{}".into(),
+            service: "web".into(),
+            environment: "dev".into(),
+        };
+        let id = store
+            .create_plan("alice", &origin, &[step], 1)
+            .await
+            .unwrap();
+        let watch = PlanWatch::new(store.plan(id).await.unwrap().unwrap(), Arc::new(Quiet));
+        watch.cancel();
+        let sink = Arc::new(StepSink::new(watch.clone(), 1, executor.clone()));
+        let run = NewRun {
+            action: Action::Deploy,
+            service: "web".into(),
+            environment: "dev".into(),
+            version: Some("1.0".into()),
+            strategy: Strategy::Direct,
+            percent: None,
+            requested_by: "alice".into(),
+            origin,
+        };
+        let handle = executor.start(run, sink).await.unwrap();
+        let end = handle.finished().await;
+        assert_eq!(end.status, RunStatus::Cancelled);
+        // The stop knows the run from its start: a "cancel" now finds it.
+        assert_eq!(watch.running_run(), Some(handle.facts().id));
+        assert!(!marker.exists(), "the first stage ran");
+        executor.wait_idle().await;
+        t.cleanup().await;
+    }
+}

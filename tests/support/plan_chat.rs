@@ -5,7 +5,7 @@
 use deckhand::bot::Bot;
 use deckhand::chat::{EventSink, Incoming, ThreadKey};
 use deckhand::config::{Config, StageKind};
-use deckhand::store::PlanStatus;
+use deckhand::store::{PlanStatus, StepStatus};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -114,4 +114,24 @@ pub fn slow(c: &mut Config, service: &str) {
 pub fn slow_redis(c: &mut Config) {
     slow(c, "redis");
     billionmail_needs_redis(c);
+}
+
+/// Waits until step `n` (1-based) of plan 1 is running.
+pub async fn step_running(chat: &Chat, n: usize) {
+    for _ in 0..400 {
+        if let Some(p) = chat.bot.store().plan(1).await.unwrap() {
+            if p.steps[n - 1].status == StepStatus::Running && p.steps[n - 1].run_id.is_some() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("step {n} never ran");
+}
+
+/// Moves the clock on (paused only while it moves: the pool and the stages keep real time).
+pub async fn advance(secs: u64) {
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(secs)).await;
+    tokio::time::resume();
 }
