@@ -105,15 +105,16 @@ async fn status_shows_a_running_plan_in_scope() {
     let origin = Origin::Api {
         client: "alice".into(),
     };
+    let now = deckhand::clock::now_ms();
     let id = chat
         .bot
         .store()
-        .create_plan("alice", &origin, &[step("redis"), step("billionmail")], 1)
+        .create_plan("alice", &origin, &[step("redis"), step("billionmail")], now)
         .await
         .unwrap();
     chat.bot
         .store()
-        .set_step(id, 1, StepStatus::Running, None, "", 0)
+        .set_step(id, 1, StepStatus::Running, None, "", now)
         .await
         .unwrap();
     let status = chat.say("dave", "status").await;
@@ -125,6 +126,26 @@ async fn status_shows_a_running_plan_in_scope() {
     assert!(!other.contains("▶ plan"), "{other}");
     let scoped = chat.say("dave", "status billionmail").await;
     assert!(scoped.contains("▶ plan #1"), "{scoped}");
+    // A plan whose process stopped beating is not shown as plainly running.
+    let old = now - 10 * 60_000;
+    let silent = chat
+        .bot
+        .store()
+        .create_plan("alice", &origin, &[step("wix-backend")], old)
+        .await
+        .unwrap();
+    chat.bot
+        .store()
+        .set_step(silent, 1, StepStatus::Running, None, "", old)
+        .await
+        .unwrap();
+    let status = chat.say("dave", "status wix-backend").await;
+    assert!(
+        status.contains(&format!(
+            "▶ plan #{silent} by alice (running? last sign of life 10 min ago)"
+        )),
+        "{status}"
+    );
 }
 
 #[tokio::test]

@@ -29,6 +29,20 @@ pub(super) fn summary(p: &PlanRecord) -> String {
     format!("{head}: {}", lines.join(" · "))
 }
 
+/// When a running plan last showed life, if that is longer ago than the lease: its process
+/// may be gone (it is marked interrupted when a Deckhand process next starts).
+fn silent_since(p: &PlanRecord) -> Option<i64> {
+    let last = p
+        .steps
+        .iter()
+        .flat_map(|s| [s.started_at, s.finished_at])
+        .flatten()
+        .chain(p.heartbeat_at)
+        .fold(p.created_at, i64::max);
+    let now = crate::clock::now_ms();
+    (p.status == PlanStatus::Running && now - last > crate::store::RUN_LEASE_MS).then_some(last)
+}
+
 /// "▶ plan #1 by alice (running): 1. redis ✓ · 2. billionmail ⏳ · 3. wix-backend …", for
 /// `status` and `history`.
 pub(crate) fn plan_line(p: &PlanRecord) -> String {
@@ -50,7 +64,9 @@ pub(crate) fn plan_line(p: &PlanRecord) -> String {
         .collect();
     let when = match p.finished_at {
         Some(at) => format!(", {}", crate::timefmt::ago(at)),
-        None => String::new(),
+        None => silent_since(p)
+            .map(|at| format!("? last sign of life {}", crate::timefmt::ago(at)))
+            .unwrap_or_default(),
     };
     format!(
         "▶ plan #{} by {} ({}{when}): {}",

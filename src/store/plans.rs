@@ -129,6 +129,9 @@ pub struct PlanRecord {
     pub created_at: i64,
     /// When it ended, unix ms.
     pub finished_at: Option<i64>,
+    /// The last sign of life of the process running it, unix ms (None: from before plans
+    /// beat; see [`Store::interrupt_plans`]).
+    pub heartbeat_at: Option<i64>,
     /// Its steps in order.
     pub steps: Vec<StepRecord>,
 }
@@ -267,7 +270,7 @@ impl Store {
 
     /// One plan with its steps.
     pub async fn plan(&self, id: i64) -> Result<Option<PlanRecord>, StoreError> {
-        let Some(row) = sqlx::query("SELECT id, requested_by, platform, channel, thread, status, created_at, finished_at FROM plans WHERE id = $1")
+        let Some(row) = sqlx::query("SELECT id, requested_by, platform, channel, thread, status, created_at, finished_at, heartbeat_at FROM plans WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
@@ -306,6 +309,7 @@ impl Store {
             status: PlanStatus::parse(&status).ok_or_else(|| bad("status", &status))?,
             created_at: get(&row, "created_at")?,
             finished_at: get(&row, "finished_at")?,
+            heartbeat_at: get(&row, "heartbeat_at")?,
             steps,
         }))
     }
@@ -454,11 +458,7 @@ impl Store {
         let Some(plan) = self.plan(id).await? else {
             return Ok(false);
         };
-        let row = sqlx::query("SELECT heartbeat_at FROM plans WHERE id = $1")
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await?;
-        let beat: Option<i64> = get(&row, "heartbeat_at")?;
+        let beat = plan.heartbeat_at;
         let last = plan
             .steps
             .iter()
