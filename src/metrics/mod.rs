@@ -227,6 +227,8 @@ struct Inner {
     store_refresh_ms: AtomicU64,
     /// The store-derived part of the last scrape and when it was read.
     store_cache: tokio::sync::Mutex<Option<(tokio::time::Instant, String)>>,
+    /// The last count of active sessions and when it was taken (same refresh period).
+    sessions_cache: tokio::sync::Mutex<Option<(tokio::time::Instant, usize)>>,
 }
 
 /// The process's metrics; cheap to clone (one shared registry).
@@ -260,6 +262,7 @@ impl Metrics {
                 sessions: Mutex::new(None),
                 store_refresh_ms: AtomicU64::new(5_000),
                 store_cache: tokio::sync::Mutex::new(None),
+                sessions_cache: tokio::sync::Mutex::new(None),
             }),
         }
     }
@@ -416,12 +419,38 @@ impl Metrics {
             .sessions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map(SessionStore::active);
-        out.push_str(&scrape::live_families(sessions));
+            .clone();
+        let active = match sessions {
+            Some(s) => Some(self.sessions_active(s).await),
+            None => None,
+        };
+        out.push_str(&scrape::live_families(active));
         out.push_str(&self.store_part(store).await);
         let _ = encode_eof(&mut out);
         out
+    }
+
+    /// How many sessions are active, counted again when the last count is older than the
+    /// refresh period. Counting walks every cached thread (tens of thousands after a busy
+    /// hour), so it runs on a blocking thread, never on the scrape's runtime worker, and
+    /// concurrent scrapes share one count.
+    async fn sessions_active(&self, sessions: SessionStore) -> usize {
+        let refresh = Duration::from_millis(self.inner.store_refresh_ms.load(Ordering::Relaxed));
+        let mut cache = self.inner.sessions_cache.lock().await;
+        let now = tokio::time::Instant::now();
+        if let Some((at, count)) = cache.as_ref() {
+            if !refresh.is_zero() && now.duration_since(*at) < refresh {
+                return *count;
+            }
+        }
+        let walk = sessions.clone();
+        let count = match tokio::task::spawn_blocking(move || walk.active()).await {
+            Ok(n) => n,
+            // The blocking pool is gone (shutdown): count here.
+            Err(_) => sessions.active(),
+        };
+        *cache = Some((now, count));
+        count
     }
 
     /// The store-derived families, read again when the cached copy is older than the

@@ -320,6 +320,25 @@ async fn the_store_part_is_reused_within_the_refresh_period() {
     t.cleanup().await;
 }
 
+#[tokio::test]
+async fn the_session_count_is_reused_within_the_refresh_period() {
+    let t = stores::sqlite().await.unwrap();
+    let m = Metrics::new();
+    let sessions = SessionStore::new(Duration::from_secs(3600), 5);
+    m.track_sessions(sessions.clone());
+    sessions.get(&ThreadKey::new("slack", "C1", "1.0")).await;
+    let first = parse(&m.render(&t.store).await).unwrap();
+    assert_eq!(first.value("deckhand_sessions_active", &[]), Some(1.0));
+    // A second thread within the refresh period: the count taken is reused.
+    sessions.get(&ThreadKey::new("slack", "C1", "2.0")).await;
+    let cached = parse(&m.render(&t.store).await).unwrap();
+    assert_eq!(cached.value("deckhand_sessions_active", &[]), Some(1.0));
+    m.set_store_refresh(Duration::ZERO);
+    let fresh = parse(&m.render(&t.store).await).unwrap();
+    assert_eq!(fresh.value("deckhand_sessions_active", &[]), Some(2.0));
+    t.cleanup().await;
+}
+
 #[test]
 fn the_reader_rejects_what_is_not_openmetrics() {
     assert!(parse("deckhand_x 1\n# EOF\n").is_err(), "undeclared family");
