@@ -16,8 +16,8 @@ use deckhand::pipeline::{ProgressSink, RunEvent};
 use deckhand::store::{NewStep, PlanStatus, StepStatus};
 use std::sync::Arc;
 use std::time::Duration;
-use support::plan_chat::{billionmail_needs_redis, slow_redis, Chat};
-use support::{config_in, temp_dir, text_of, Recorder};
+use support::plan_chat::{billionmail_needs_redis, restart_notices, slow_redis, Chat};
+use support::{config_in, temp_dir};
 
 struct Quiet;
 impl ProgressSink for Quiet {
@@ -413,13 +413,7 @@ async fn a_plan_left_running_by_a_dead_process_is_interrupted_at_start() {
     assert_eq!(plan.steps[2].status, StepStatus::Skipped);
     assert_eq!(plan.steps[2].detail, "the plan was interrupted");
     // Its thread is told, once its platform is there: what was done, what did not run.
-    let recorder = Arc::new(Recorder::default());
-    bot.deliver_recovery("console", recorder.clone()).await;
-    let told: Vec<String> = recorder
-        .drain()
-        .iter()
-        .filter_map(|e| text_of(e).map(str::to_string))
-        .collect();
+    let told = restart_notices(&bot).await;
     assert_eq!(told.len(), 1, "{told:?}");
     assert!(
         told[0].contains(&format!("Deckhand restarted while plan #{id} was running")),

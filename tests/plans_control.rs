@@ -9,29 +9,16 @@ mod support;
 
 use deckhand::bot::Bot;
 use deckhand::chat::RunStatus;
-use deckhand::chat::ThreadKey;
-use deckhand::command::Origin;
 use deckhand::config::{Config, Person, Policy, StageKind};
-use deckhand::store::{NewStep, PlanStatus, RunRecord, StepStatus};
-use std::sync::Arc;
-use std::time::Duration;
-use support::plan_chat::{advance, billionmail_needs_redis, Chat};
-use support::{config_in, temp_dir, text_of, Recorder};
+use deckhand::store::{PlanStatus, StepStatus};
+use support::plan_chat::{
+    advance, billionmail_needs_redis, restart_notices, run_of, stored_plan, Chat,
+};
+use support::{config_in, temp_dir};
 
 /// Runs a deploy as alice through the command layer and waits for it; its final status.
 async fn deploy(chat: &Chat, service: &str, env: &str, version: &str) -> RunStatus {
     support::deploy(&chat.bot, service, env, version).await
-}
-
-/// The run of `plan`'s step for `service`.
-async fn run_of(chat: &Chat, plan: &deckhand::store::PlanRecord, service: &str) -> RunRecord {
-    let step = plan.steps.iter().find(|s| s.service == service).unwrap();
-    chat.bot
-        .store()
-        .run(step.run_id.unwrap())
-        .await
-        .unwrap()
-        .unwrap()
 }
 
 fn person(c: &mut Config, name: &str, roles: &[&str]) {
@@ -88,17 +75,7 @@ async fn a_restart_takes_a_running_steps_outcome_from_its_run() {
         .unwrap()
         .unwrap();
     assert_eq!(done.status, RunStatus::Succeeded);
-    let step = |s: &str| NewStep {
-        command: "{}".into(),
-        service: s.into(),
-        environment: "staging".into(),
-    };
-    let origin = Origin::Thread(ThreadKey::new("console", "console", "rel"));
-    let id = chat_bot
-        .store()
-        .create_plan("alice", &origin, &[step("redis"), step("billionmail")], 1)
-        .await
-        .unwrap();
+    let id = stored_plan(chat_bot.store(), &["redis", "billionmail"], 1).await;
     // The process died after redis's run succeeded but before the step was recorded done.
     chat_bot
         .store()
@@ -113,13 +90,7 @@ async fn a_restart_takes_a_running_steps_outcome_from_its_run() {
     assert_eq!(plan.steps[0].status, StepStatus::Succeeded, "{plan:?}");
     assert_eq!(plan.steps[0].run_id, Some(done.id));
     assert_eq!(plan.steps[1].status, StepStatus::Skipped);
-    let recorder = Arc::new(Recorder::default());
-    bot.deliver_recovery("console", recorder.clone()).await;
-    let told: Vec<String> = recorder
-        .drain()
-        .iter()
-        .filter_map(|e| text_of(e).map(str::to_string))
-        .collect();
+    let told = restart_notices(&bot).await;
     assert!(
         told.iter()
             .any(|t| t.contains("1. redis ✓") && t.contains("2. billionmail – skipped")),
@@ -281,8 +252,7 @@ async fn an_unanswered_plan_approval_expires_and_nothing_runs() {
     let late = chat.say("bob", "approve").await;
     assert!(late.contains("Request #1 expired at"), "{late}");
     assert!(!late.contains("Starting plan"), "{late}");
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(chat.bot.store().plan(1).await.unwrap().is_none());
+    chat.assert_no_plan().await;
     let live = chat
         .bot
         .store()
@@ -306,8 +276,7 @@ async fn a_withdrawn_plan_request_runs_nothing() {
         late.contains("Request #1 was withdrawn by alice; nothing to decide."),
         "{late}"
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(chat.bot.store().plan(1).await.unwrap().is_none());
+    chat.assert_no_plan().await;
 }
 
 #[tokio::test]
@@ -417,8 +386,7 @@ async fn a_plan_question_is_dropped_by_other_requests_and_expires_with_a_notice(
             && late.contains("update redis and billionmail in staging"),
         "{late}"
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(chat.bot.store().plan(1).await.unwrap().is_none());
+    chat.assert_no_plan().await;
 }
 
 #[tokio::test]
@@ -452,17 +420,7 @@ async fn a_restart_notice_offers_an_undo_only_for_steps_done() {
     let dir = temp_dir("plan-restart-none-done");
     let config = config_in("examples/deckhand.yaml", &dir);
     let first = Bot::new(config.clone()).await.unwrap();
-    let step = |s: &str| NewStep {
-        command: "{}".into(),
-        service: s.into(),
-        environment: "staging".into(),
-    };
-    let origin = Origin::Thread(ThreadKey::new("console", "console", "rel"));
-    let id = first
-        .store()
-        .create_plan("alice", &origin, &[step("redis"), step("billionmail")], 1)
-        .await
-        .unwrap();
+    let id = stored_plan(first.store(), &["redis", "billionmail"], 1).await;
     // Died while its first step was starting: nothing was done.
     first
         .store()
@@ -472,13 +430,7 @@ async fn a_restart_notice_offers_an_undo_only_for_steps_done() {
     first.store().close().await;
     drop(first);
     let bot = Bot::new(config).await.unwrap();
-    let recorder = Arc::new(Recorder::default());
-    bot.deliver_recovery("console", recorder.clone()).await;
-    let told: Vec<String> = recorder
-        .drain()
-        .iter()
-        .filter_map(|e| text_of(e).map(str::to_string))
-        .collect();
+    let told = restart_notices(&bot).await;
     assert_eq!(told.len(), 1, "{told:?}");
     assert!(
         told[0].contains("interrupted while starting")

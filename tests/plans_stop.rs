@@ -5,22 +5,12 @@
 
 mod support;
 
-use deckhand::chat::{RunStatus, ThreadKey};
-use deckhand::command::Origin;
-use deckhand::store::{NewStep, PlanStatus, RunRecord, StepStatus};
+use deckhand::chat::RunStatus;
+use deckhand::store::{PlanStatus, StepStatus};
 use std::time::Duration;
-use support::plan_chat::{billionmail_needs_redis, slow, step_running, Chat};
-
-/// The run of `plan`'s step for `service`.
-async fn run_of(chat: &Chat, plan: &deckhand::store::PlanRecord, service: &str) -> RunRecord {
-    let step = plan.steps.iter().find(|s| s.service == service).unwrap();
-    chat.bot
-        .store()
-        .run(step.run_id.unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-}
+use support::plan_chat::{
+    billionmail_needs_redis, plan_with_step_running, run_of, slow, step_running, stored_plan, Chat,
+};
 
 #[tokio::test]
 async fn a_yes_given_after_the_first_step_ended_cancels_the_second() {
@@ -67,15 +57,7 @@ async fn a_yes_given_after_the_first_step_ended_cancels_the_second() {
 
 #[tokio::test]
 async fn someone_without_rights_cannot_stop_a_plan() {
-    let chat = Chat::new("plan-cancel-rights", |c| {
-        slow(c, "redis");
-        billionmail_needs_redis(c);
-    })
-    .await;
-    chat.say("alice", "update billionmail and redis in staging")
-        .await;
-    chat.say("alice", "yes").await;
-    step_running(&chat, 1).await;
+    let chat = plan_with_step_running("plan-cancel-rights").await;
     // dave (viewer) may not deploy to staging: no question, nothing stopped.
     let dave = chat.say("dave", "cancel").await;
     assert!(!dave.contains("[yes/no]"), "{dave}");
@@ -90,15 +72,7 @@ async fn someone_without_rights_cannot_stop_a_plan() {
 
 #[tokio::test]
 async fn another_person_may_stop_a_plan_while_someones_question_is_open() {
-    let chat = Chat::new("plan-cancel-other", |c| {
-        slow(c, "redis");
-        billionmail_needs_redis(c);
-    })
-    .await;
-    chat.say("alice", "update billionmail and redis in staging")
-        .await;
-    chat.say("alice", "yes").await;
-    step_running(&chat, 1).await;
+    let chat = plan_with_step_running("plan-cancel-other").await;
     // Alice has a new question open in the thread while plan #1 runs.
     let asked = chat.say("alice", "update wix-backend in dev").await;
     assert!(asked.contains("[yes/no]"), "{asked}");
@@ -118,15 +92,7 @@ async fn another_person_may_stop_a_plan_while_someones_question_is_open() {
 
 #[tokio::test]
 async fn a_stop_confirmed_after_the_plan_ended_says_so() {
-    let chat = Chat::new("plan-stop-late", |c| {
-        slow(c, "redis");
-        billionmail_needs_redis(c);
-    })
-    .await;
-    chat.say("alice", "update billionmail and redis in staging")
-        .await;
-    chat.say("alice", "yes").await;
-    step_running(&chat, 1).await;
+    let chat = plan_with_step_running("plan-stop-late").await;
     let asked = chat.say("alice", "cancel").await;
     assert!(asked.contains("Stop plan #1"), "{asked}");
     let (plan, posted) = chat.ended(1).await;
@@ -142,19 +108,7 @@ async fn a_stop_confirmed_after_the_plan_ended_says_so() {
 #[tokio::test]
 async fn a_cancel_for_a_plan_another_process_runs_says_so() {
     let chat = Chat::new("plan-elsewhere", |_| {}).await;
-    let step = |s: &str| NewStep {
-        command: "{}".into(),
-        service: s.into(),
-        environment: "staging".into(),
-    };
-    let origin = Origin::Thread(ThreadKey::new("console", "console", "rel"));
-    let now = deckhand::clock::now_ms();
-    let id = chat
-        .bot
-        .store()
-        .create_plan("alice", &origin, &[step("redis")], now)
-        .await
-        .unwrap();
+    let id = stored_plan(chat.bot.store(), &["redis"], deckhand::clock::now_ms()).await;
     chat.bot
         .store()
         .execute_raw(&format!(
@@ -175,15 +129,7 @@ async fn a_cancel_for_a_plan_another_process_runs_says_so() {
 
 #[tokio::test]
 async fn two_peoples_stop_questions_are_each_their_own() {
-    let chat = Chat::new("plan-two-stops", |c| {
-        slow(c, "redis");
-        billionmail_needs_redis(c);
-    })
-    .await;
-    chat.say("alice", "update billionmail and redis in staging")
-        .await;
-    chat.say("alice", "yes").await;
-    step_running(&chat, 1).await;
+    let chat = plan_with_step_running("plan-two-stops").await;
     assert!(chat.say("alice", "cancel").await.contains("Stop plan #1"));
     assert!(chat.say("bob", "cancel").await.contains("Stop plan #1"));
     // Bob's question did not replace Alice's: her "yes" answers hers.

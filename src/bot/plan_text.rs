@@ -32,13 +32,7 @@ pub(super) fn summary(p: &PlanRecord) -> String {
 /// When a running plan last showed life, if that is longer ago than the lease: its process
 /// may be gone (it is marked interrupted when a Deckhand process next starts).
 fn silent_since(p: &PlanRecord) -> Option<i64> {
-    let last = p
-        .steps
-        .iter()
-        .flat_map(|s| [s.started_at, s.finished_at])
-        .flatten()
-        .chain(p.heartbeat_at)
-        .fold(p.created_at, i64::max);
+    let last = p.last_sign_of_life();
     let now = crate::clock::now_ms();
     (p.status == PlanStatus::Running && now - last > crate::store::RUN_LEASE_MS).then_some(last)
 }

@@ -136,6 +136,19 @@ pub struct PlanRecord {
     pub steps: Vec<StepRecord>,
 }
 
+impl PlanRecord {
+    /// When the plan last showed life: its own heartbeat, or a step starting or ending (or
+    /// its making), whichever is latest.
+    pub fn last_sign_of_life(&self) -> i64 {
+        self.steps
+            .iter()
+            .flat_map(|s| [s.started_at, s.finished_at])
+            .flatten()
+            .chain(self.heartbeat_at)
+            .fold(self.created_at, i64::max)
+    }
+}
+
 fn bad(column: &str, value: &str) -> sqlx::Error {
     sqlx::Error::ColumnDecode {
         index: column.into(),
@@ -458,14 +471,7 @@ impl Store {
         let Some(plan) = self.plan(id).await? else {
             return Ok(false);
         };
-        let beat = plan.heartbeat_at;
-        let last = plan
-            .steps
-            .iter()
-            .flat_map(|s| [s.started_at, s.finished_at])
-            .flatten()
-            .chain(beat)
-            .fold(plan.created_at, i64::max);
+        let last = plan.last_sign_of_life();
         if now - last <= super::RUN_LEASE_MS {
             return Ok(false);
         }

@@ -65,6 +65,12 @@ impl Chat {
         super::deploy_to_staging(&self.bot, service, version).await;
     }
 
+    /// Gives a wrongly started plan a moment to show, then asserts that none exists.
+    pub async fn assert_no_plan(&self) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(self.bot.store().plan(1).await.unwrap().is_none());
+    }
+
     /// Waits for plan `id` to end and its closing to be posted (read now or before); what was
     /// posted since the call.
     pub async fn ended(&self, id: i64) -> (deckhand::store::PlanRecord, String) {
@@ -134,4 +140,59 @@ pub async fn advance(secs: u64) {
     tokio::time::pause();
     tokio::time::advance(Duration::from_secs(secs)).await;
     tokio::time::resume();
+}
+
+/// Stores a plan alice asked for in the thread "rel", one staging step per service, made at
+/// `at` (as a process would before running it); its id.
+pub async fn stored_plan(store: &deckhand::store::Store, services: &[&str], at: i64) -> i64 {
+    let steps: Vec<deckhand::store::NewStep> = services
+        .iter()
+        .map(|s| deckhand::store::NewStep {
+            command: "{}".into(),
+            service: s.to_string(),
+            environment: "staging".into(),
+        })
+        .collect();
+    let origin = deckhand::command::Origin::Thread(ThreadKey::new("console", "console", "rel"));
+    store
+        .create_plan("alice", &origin, &steps, at)
+        .await
+        .unwrap()
+}
+
+/// A chat where alice's plan #1 (redis, then billionmail, in staging) is confirmed and its
+/// slow first step is running.
+pub async fn plan_with_step_running(tag: &str) -> Chat {
+    let chat = Chat::new(tag, slow_redis).await;
+    chat.say("alice", "update billionmail and redis in staging")
+        .await;
+    chat.say("alice", "yes").await;
+    step_running(&chat, 1).await;
+    chat
+}
+
+/// What a bot tells the console's threads after a restart (the recovery notices).
+pub async fn restart_notices(bot: &Bot) -> Vec<String> {
+    let recorder = Arc::new(Recorder::default());
+    bot.deliver_recovery("console", recorder.clone()).await;
+    recorder
+        .drain()
+        .iter()
+        .filter_map(|e| text_of(e).map(str::to_string))
+        .collect()
+}
+
+/// The run of `plan`'s step for `service`.
+pub async fn run_of(
+    chat: &Chat,
+    plan: &deckhand::store::PlanRecord,
+    service: &str,
+) -> deckhand::store::RunRecord {
+    let step = plan.steps.iter().find(|s| s.service == service).unwrap();
+    chat.bot
+        .store()
+        .run(step.run_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap()
 }
