@@ -8,11 +8,10 @@ mod since;
 pub use event::AuditEvent;
 pub use since::parse_since;
 
-use crate::store::{AuditRow, NewAuditEntry, Store, StoreError};
+use crate::store::{AuditRow, BatchWrite, GroupCommit, NewAuditEntry, Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::io::Write;
-use std::sync::{Arc, OnceLock};
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
 
 /// `prev_hash` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -62,42 +61,39 @@ pub enum VerifyError {
 #[derive(Clone)]
 pub struct Audit {
     store: Store,
-    /// The writer task that appends queued entries in batches (started on the first record).
-    writer: Arc<OnceLock<mpsc::UnboundedSender<Pending>>>,
+    /// Appends queued entries in batches (group commit), each caller waiting for its own.
+    writes: Arc<GroupCommit<AuditWriter>>,
 }
 
-/// An entry waiting for the writer, and where its seq (or the error) goes.
+/// An entry waiting to be appended.
 struct Pending {
     at: i64,
     actor: String,
     kind: String,
     subject: String,
     details: String,
-    done: oneshot::Sender<Result<i64, StoreError>>,
 }
 
-/// Entries appended in one transaction at most.
-const BATCH: usize = 256;
+/// Appends entries to the store's chain.
+#[derive(Clone)]
+struct AuditWriter {
+    store: Store,
+}
 
 impl Audit {
     /// The audit log in this store.
     pub fn new(store: Store) -> Audit {
         Audit {
+            writes: Arc::new(GroupCommit::new(AuditWriter {
+                store: store.clone(),
+            })),
             store,
-            writer: Arc::default(),
         }
     }
 
-    /// The writer's queue; the first call starts it (from a record, so inside the runtime).
-    fn writer(&self) -> &mpsc::UnboundedSender<Pending> {
-        self.writer.get_or_init(|| {
-            let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(write_batches(self.store.clone(), rx));
-            tx
-        })
-    }
-
-    /// Appends an entry; returns its seq.
+    /// Appends an entry; returns its seq. Concurrent records are appended in one transaction
+    /// (one head-row lock and one commit for the batch); every caller still waits for its own
+    /// entry to be committed.
     pub async fn record(
         &self,
         actor: &str,
@@ -105,24 +101,15 @@ impl Audit {
         subject: &str,
         details: serde_json::Value,
     ) -> Result<i64, StoreError> {
-        let (done, answer) = oneshot::channel();
-        let pending = Pending {
-            at: crate::clock::now_ms(),
-            actor: actor.to_string(),
-            kind: kind.to_string(),
-            subject: subject.to_string(),
-            details: details.to_string(),
-            done,
-        };
-        match self.writer().send(pending) {
-            Ok(()) => {}
-            // The writer is gone (the runtime is shutting down): append here instead.
-            Err(mpsc::error::SendError(p)) => return append_one(&self.store, &p).await,
-        }
-        match answer.await {
-            Ok(result) => result,
-            Err(_) => Err(StoreError::Query(sqlx::Error::WorkerCrashed)),
-        }
+        self.writes
+            .write(Pending {
+                at: crate::clock::now_ms(),
+                actor: actor.to_string(),
+                kind: kind.to_string(),
+                subject: subject.to_string(),
+                details: details.to_string(),
+            })
+            .await
     }
 
     /// Records one typed event: one audit row and one `tracing` event. Logs (does not fail)
@@ -250,18 +237,11 @@ fn check_entry(e: &AuditRow, expected_seq: i64, prev: &str) -> Result<(), ChainB
     Ok(())
 }
 
-/// The writer: takes what is queued (up to [`BATCH`]) and appends it in one transaction, so
-/// concurrent records share a head-row lock and a commit instead of queueing for one each.
-/// Every caller still waits for its own entry to be committed.
-async fn write_batches(store: Store, mut rx: mpsc::UnboundedReceiver<Pending>) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < BATCH {
-            match rx.try_recv() {
-                Ok(p) => batch.push(p),
-                Err(_) => break,
-            }
-        }
+impl BatchWrite for AuditWriter {
+    type Item = Pending;
+    type Out = i64;
+
+    async fn write_all(&self, batch: &[Pending]) -> Result<Vec<i64>, StoreError> {
         let entries: Vec<NewAuditEntry<'_>> = batch
             .iter()
             .map(|p| NewAuditEntry {
@@ -272,42 +252,26 @@ async fn write_batches(store: Store, mut rx: mpsc::UnboundedReceiver<Pending>) {
                 details: &p.details,
             })
             .collect();
-        let result = store
+        self.store
             .audit_append_batch(&entries, |i, seq, prev| {
                 let e = &entries[i];
                 entry_hash(seq, e.at, e.actor, e.kind, e.subject, e.details, prev)
             })
-            .await;
-        drop(entries);
-        match result {
-            Ok(seqs) => {
-                for (p, seq) in batch.into_iter().zip(seqs) {
-                    let _ = p.done.send(Ok(seq));
-                }
-            }
-            // The batch is rolled back as a whole: each entry is tried alone, so each
-            // caller gets its own answer.
-            Err(_) => {
-                for p in batch {
-                    let result = append_one(&store, &p).await;
-                    let _ = p.done.send(result);
-                }
-            }
-        }
+            .await
     }
-}
 
-async fn append_one(store: &Store, p: &Pending) -> Result<i64, StoreError> {
-    store
-        .audit_append(
-            p.at,
-            &p.actor,
-            &p.kind,
-            &p.subject,
-            &p.details,
-            |seq, prev| entry_hash(seq, p.at, &p.actor, &p.kind, &p.subject, &p.details, prev),
-        )
-        .await
+    async fn write_one(&self, p: &Pending) -> Result<i64, StoreError> {
+        self.store
+            .audit_append(
+                p.at,
+                &p.actor,
+                &p.kind,
+                &p.subject,
+                &p.details,
+                |seq, prev| entry_hash(seq, p.at, &p.actor, &p.kind, &p.subject, &p.details, prev),
+            )
+            .await
+    }
 }
 
 #[cfg(test)]

@@ -40,9 +40,8 @@ pub struct NewAuditEntry<'a> {
 }
 
 impl Store {
-    /// Appends an entry. The head row is locked first (a write, so SQLite takes its write lock
-    /// and PostgreSQL its row lock), so concurrent writers, in this or another process, queue up
-    /// and never fork the chain. `hash` computes the entry hash from (seq, prev_hash).
+    /// Appends an entry (a batch of one, see [`Store::audit_append_batch`]). `hash` computes
+    /// the entry hash from (seq, prev_hash).
     pub async fn audit_append(
         &self,
         at: i64,
@@ -52,77 +51,75 @@ impl Store {
         details: &str,
         hash: impl Fn(i64, &str) -> String,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
-            .execute(&mut *tx)
+        let entry = NewAuditEntry {
+            at,
+            actor,
+            kind,
+            subject,
+            details,
+        };
+        let seqs = self
+            .audit_append_batch(&[entry], |_, seq, prev| hash(seq, prev))
             .await?;
-        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await?;
-        let (prev_seq, prev_hash): (i64, String) = (get(&head, "seq")?, get(&head, "hash")?);
-        let seq = prev_seq + 1;
-        let own = hash(seq, &prev_hash);
-        sqlx::query("INSERT INTO audit_log (seq, at, actor, kind, subject, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(seq)
-            .bind(at)
-            .bind(actor)
-            .bind(kind)
-            .bind(subject)
-            .bind(details)
-            .bind(&prev_hash)
-            .bind(&own)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(seq)
-            .bind(&own)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(seq)
+        Ok(seqs[0])
     }
 
     /// Appends several entries in one transaction, in order (group commit: one head-row lock
-    /// and one commit for a batch of concurrent writers). `hash` computes entry `i`'s hash from
-    /// its (seq, prev_hash). Returns their seqs.
+    /// and one commit for a batch of concurrent writers). The head row is locked first (a
+    /// write, so SQLite takes its write lock and PostgreSQL its row lock), so concurrent
+    /// writers, in this or another process, queue up and never fork the chain. `hash` computes
+    /// entry `i`'s hash from its (seq, prev_hash). Returns their seqs.
+    ///
+    /// Five statements whatever the batch's size (lock and read the head, one multi-row
+    /// insert, move the head, commit): each statement is a round trip to the database (for
+    /// SQLite a hand-off to its worker thread), and those hand-offs, not SQLite's work, were
+    /// most of an audited request's cost.
     pub async fn audit_append_batch(
         &self,
         entries: &[NewAuditEntry<'_>],
         hash: impl Fn(usize, i64, &str) -> String,
     ) -> Result<Vec<i64>, StoreError> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
-            .execute(&mut *tx)
-            .await?;
-        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        let head = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
             .fetch_one(&mut *tx)
             .await?;
         let (mut seq, mut prev_hash): (i64, String) = (get(&head, "seq")?, get(&head, "hash")?);
-        let mut seqs = Vec::with_capacity(entries.len());
-        for (i, e) in entries.iter().enumerate() {
+        let mut rows = Vec::with_capacity(entries.len());
+        for (i, _) in entries.iter().enumerate() {
             seq += 1;
             let own = hash(i, seq, &prev_hash);
-            sqlx::query("INSERT INTO audit_log (seq, at, actor, kind, subject, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                .bind(seq)
+            rows.push((seq, std::mem::replace(&mut prev_hash, own.clone()), own));
+        }
+        let sql = format!(
+            "INSERT INTO audit_log (seq, at, actor, kind, subject, details, prev_hash, hash) VALUES {}",
+            super::group::values_placeholders(entries.len(), 8)
+        );
+        // Not kept prepared: a statement per batch size would push the store's other statements
+        // out of the connection's cache.
+        let mut insert = sqlx::query(&sql).persistent(false);
+        for (e, (seq, prev, own)) in entries.iter().zip(&rows) {
+            insert = insert
+                .bind(*seq)
                 .bind(e.at)
                 .bind(e.actor)
                 .bind(e.kind)
                 .bind(e.subject)
                 .bind(e.details)
-                .bind(&prev_hash)
-                .bind(&own)
-                .execute(&mut *tx)
-                .await?;
-            prev_hash = own;
-            seqs.push(seq);
+                .bind(prev.as_str())
+                .bind(own.as_str());
         }
+        insert.execute(&mut *tx).await?;
         sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
             .bind(seq)
             .bind(&prev_hash)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(seqs)
+        self.after_batch();
+        Ok(rows.iter().map(|(seq, _, _)| *seq).collect())
     }
 
     /// Entries in storage order of `seq` after `after_seq`, at most `limit`.

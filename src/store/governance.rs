@@ -236,19 +236,13 @@ impl Store {
         event_id: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let r = sqlx::query(
-            "INSERT INTO delivered_events (platform, event_id, seen_at) VALUES ($1, $2, $3)",
-        )
-        .bind(platform)
-        .bind(event_id)
-        .bind(now)
-        .execute(&self.pool)
-        .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        self.marks
+            .write(super::marks::Mark::Delivery {
+                platform: platform.to_string(),
+                event_id: event_id.to_string(),
+                at: now,
+            })
+            .await
     }
 
     /// Forgets handled events older than `before` (platforms stop retrying within minutes).
@@ -262,18 +256,24 @@ impl Store {
         )
     }
 
-    /// Records that the bot takes part in `thread` (idempotent).
+    /// Records that the bot takes part in `thread` (idempotent, keeps the first time). A
+    /// thread whose row this process inserted within the last hour is not written again: its
+    /// `joined_at` is that recent, and rows are pruned 90 days after it (a prune here also
+    /// forgets what was remembered).
     pub async fn join_thread(&self, thread: &ThreadKey, now: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO bot_threads (platform, channel, thread, joined_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (platform, channel, thread) DO NOTHING",
-        )
-        .bind(&thread.platform)
-        .bind(&thread.channel)
-        .bind(&thread.thread)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
+        if self.marks.joined_recently(thread, now) {
+            return Ok(());
+        }
+        let inserted = self
+            .marks
+            .write(super::marks::Mark::Join {
+                thread: thread.clone(),
+                at: now,
+            })
+            .await?;
+        if inserted {
+            self.marks.remember_join(thread, now);
+        }
         Ok(())
     }
 
@@ -315,11 +315,15 @@ impl Store {
 
     /// Forgets threads joined before `before`; a reply there then needs a mention again.
     pub async fn prune_threads(&self, before: i64) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM bot_threads WHERE joined_at < $1")
+        let pruned = sqlx::query("DELETE FROM bot_threads WHERE joined_at < $1")
             .bind(before)
             .execute(&self.pool)
             .await?
-            .rows_affected())
+            .rows_affected();
+        if pruned > 0 {
+            self.marks.forget_joins();
+        }
+        Ok(pruned)
     }
 
     /// Stores a pending approval request; returns its id.

@@ -6,10 +6,13 @@
 
 mod audit;
 mod builds;
+mod checkpoints;
 mod governance;
+mod group;
 mod listing;
 mod live;
 mod locks;
+mod marks;
 mod metrics;
 mod migrate;
 mod plans;
@@ -23,6 +26,7 @@ pub use builds::BuildRecord;
 pub use governance::{
     ApprovalRecord, ApprovalStatus, Decision, DecisionRecord, DeployOutcome, NewApproval,
 };
+pub use group::{BatchWrite, GroupCommit};
 pub use listing::RunFilter;
 pub use locks::LockRecord;
 pub use metrics::{FinishedRun, PendingSummary, SchemaState, TargetValue};
@@ -68,6 +72,10 @@ pub enum StoreError {
     /// A query failed.
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
+    /// A group write failed in a way that leaves unknown whether it was committed (the
+    /// connection broke, or no answer came in time), so it is not tried again.
+    #[error("database error in a group write (whether it was saved is unknown): {0}")]
+    Unconfirmed(String),
 }
 
 pub use crate::clock::now_ms;
@@ -101,6 +109,19 @@ fn process_alive(pid: i32) -> bool {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Delivery claims and thread joins, written in groups.
+    marks: std::sync::Arc<marks::Marks>,
+    /// Background WAL checkpoints (a SQLite file only).
+    checkpoints: Option<std::sync::Arc<checkpoints::Checkpoints>>,
+}
+
+/// Whether a SQLite URL names a private in-memory database (no file, no log to checkpoint).
+fn sqlite_in_memory(url: &str) -> bool {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    path.is_empty() || path.contains(":memory:")
 }
 
 fn redact(url: &str) -> String {
@@ -138,7 +159,7 @@ impl Store {
                 .trim_start_matches("sqlite://")
                 .trim_start_matches("sqlite:");
             let path = path.split('?').next().unwrap_or_default();
-            let in_memory = path.is_empty() || path.contains(":memory:");
+            let in_memory = sqlite_in_memory(url);
             if !in_memory {
                 if let Some(dir) = std::path::Path::new(path).parent() {
                     std::fs::create_dir_all(dir).map_err(|e| open_err(sqlx::Error::Io(e)))?;
@@ -162,6 +183,14 @@ impl Store {
                         sqlx::query("PRAGMA synchronous = NORMAL")
                             .execute(&mut *conn)
                             .await?;
+                        // Checkpoints run in the background (src/store/checkpoints.rs); this
+                        // is only the safety net.
+                        sqlx::query(&format!(
+                            "PRAGMA wal_autocheckpoint = {}",
+                            checkpoints::SAFETY_NET_PAGES
+                        ))
+                        .execute(&mut *conn)
+                        .await?;
                         sqlx::query("PRAGMA busy_timeout = 5000")
                             .execute(&mut *conn)
                             .await?;
@@ -176,7 +205,15 @@ impl Store {
         }
         let pool = options.connect(url).await.map_err(open_err)?;
         migrate::migrator(backend).run(&pool).await?;
-        Ok(Store { pool, backend })
+        let checkpoints = (backend == Backend::Sqlite && !sqlite_in_memory(url))
+            .then(std::sync::Arc::<checkpoints::Checkpoints>::default);
+        let marks = std::sync::Arc::new(marks::Marks::new(pool.clone(), checkpoints.clone()));
+        Ok(Store {
+            pool,
+            backend,
+            marks,
+            checkpoints,
+        })
     }
 
     /// Opens a store that already exists, creating nothing: `None` when the SQLite file is
@@ -215,6 +252,18 @@ impl Store {
             }
         }
         Store::open(url).await.map(Some)
+    }
+
+    /// A group writer committed a batch: counts it towards the next background checkpoint.
+    pub(crate) fn after_batch(&self) {
+        if let Some(c) = &self.checkpoints {
+            c.after_batch(&self.pool);
+        }
+    }
+
+    /// Background WAL checkpoints completed so far (0 for PostgreSQL and in-memory SQLite).
+    pub fn checkpoints_done(&self) -> u64 {
+        self.checkpoints.as_ref().map_or(0, |c| c.done())
     }
 
     /// The backend in use.

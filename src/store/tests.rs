@@ -271,6 +271,160 @@ async fn joined_threads_are_remembered_and_pruned() {
     }
 }
 
+/// Many events at once share the group-commit writer: every id is claimed exactly once however
+/// its deliveries land in batches (the same id twice in one batch included), and thread joins
+/// queued beside them are all recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_deliveries_are_claimed_once_each() {
+    for t in testing::all().await {
+        let s = &t.store;
+        let ids: Vec<String> = (0..120).map(|i| format!("Ev{i}")).collect();
+        let mut tasks = Vec::new();
+        for round in 0..3 {
+            for (i, id) in ids.iter().enumerate() {
+                let (s, id) = (s.clone(), id.clone());
+                tasks.push(tokio::spawn(async move {
+                    let thread = ThreadKey::new("slack", "T1/C1", &format!("{i}.{round}"));
+                    s.join_thread(&thread, 1_000).await.unwrap();
+                    (
+                        id.clone(),
+                        s.first_delivery("slack", &id, 1_000).await.unwrap(),
+                    )
+                }));
+            }
+        }
+        let mut firsts: std::collections::HashMap<String, usize> = Default::default();
+        for task in tasks {
+            let (id, first) = task.await.unwrap();
+            *firsts.entry(id).or_default() += usize::from(first);
+        }
+        for id in &ids {
+            assert_eq!(firsts.get(id), Some(&1), "{}: {id} claimed once", t.backend);
+        }
+        for (i, round) in [(0, 0), (57, 1), (119, 2)] {
+            let thread = ThreadKey::new("slack", "T1/C1", &format!("{i}.{round}"));
+            assert!(s.in_thread(&thread).await.unwrap(), "{}", t.backend);
+        }
+        t.cleanup().await;
+    }
+}
+
+/// One batch holding the same delivery twice and the same thread twice (a redelivery and a
+/// second join that arrived together): the first of each inserts, the second is a repeat; in
+/// any order of keys, on every backend. Then a batch of 256 distinct deliveries (768 values in
+/// one statement) is all new.
+#[tokio::test]
+async fn one_batch_answers_each_mark_in_order() {
+    use super::group::BatchWrite;
+    use super::marks::{Mark, MarkWriter};
+    for t in testing::all().await {
+        let writer = MarkWriter::new(t.store.pool.clone(), None);
+        let delivery = |id: &str| Mark::Delivery {
+            platform: "slack".into(),
+            event_id: id.into(),
+            at: 1_000,
+        };
+        let join = |ts: &str| Mark::Join {
+            thread: ThreadKey::new("slack", "T1/C1", ts),
+            at: 1_000,
+        };
+        let batch = [
+            delivery("Ev9"),
+            delivery("Ev9"),
+            join("2.2"),
+            join("1.1"),
+            join("2.2"),
+            delivery("Ev1"),
+        ];
+        assert_eq!(
+            writer.write_all(&batch).await.unwrap(),
+            vec![true, false, true, true, false, true],
+            "{}",
+            t.backend
+        );
+        assert_eq!(
+            writer.write_all(&batch).await.unwrap(),
+            vec![false; 6],
+            "{}: all written before",
+            t.backend
+        );
+        let many: Vec<Mark> = (0..256).map(|i| delivery(&format!("Many{i}"))).collect();
+        assert_eq!(writer.write_all(&many).await.unwrap(), vec![true; 256]);
+        t.cleanup().await;
+    }
+}
+
+/// A batch of 256 audit entries (2,048 values in one statement) appends in order and the chain
+/// verifies, on every backend.
+#[tokio::test]
+async fn a_full_audit_batch_keeps_the_chain() {
+    for t in testing::all().await {
+        let details: Vec<String> = (0..256).map(|i| format!("{{\"n\":{i}}}")).collect();
+        let entries: Vec<NewAuditEntry<'_>> = details
+            .iter()
+            .map(|d| NewAuditEntry {
+                at: 1_000,
+                actor: "alice",
+                kind: "command",
+                subject: "billionmail/staging",
+                details: d,
+            })
+            .collect();
+        let seqs = t
+            .store
+            .audit_append_batch(&entries, |i, seq, prev| {
+                let e = &entries[i];
+                crate::audit::entry_hash(seq, e.at, e.actor, e.kind, e.subject, e.details, prev)
+            })
+            .await
+            .unwrap();
+        assert_eq!(seqs, (1..=256).collect::<Vec<i64>>(), "{}", t.backend);
+        let audit = crate::audit::Audit::new(t.store.clone());
+        assert_eq!(audit.verify().await.unwrap(), 256, "{}", t.backend);
+        t.cleanup().await;
+    }
+}
+
+/// A SQLite file's log is checkpointed in the background after every 256 group-write batches
+/// (writes awaited one by one: one batch each), not in the commit that crosses SQLite's
+/// threshold; PostgreSQL has nothing to checkpoint.
+#[tokio::test]
+async fn group_writes_checkpoint_a_sqlite_log_in_the_background() {
+    for t in testing::all().await {
+        let s = &t.store;
+        for i in 0..600 {
+            s.first_delivery("slack", &format!("Ev{i}"), 1_000)
+                .await
+                .unwrap();
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let expected = if t.backend == "sqlite" { 2 } else { 0 };
+        while s.checkpoints_done() < expected && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(s.checkpoints_done(), expected, "{}", t.backend);
+        t.cleanup().await;
+    }
+}
+
+/// A thread recorded here is not written again while fresh; a prune here forgets that, so a
+/// pruned thread joined again is recorded again.
+#[tokio::test]
+async fn a_pruned_thread_joined_again_is_recorded_again() {
+    for t in testing::all().await {
+        let s = &t.store;
+        let a = ThreadKey::new("slack", "T1/C1", "100.1");
+        let b = ThreadKey::new("slack", "T1/C1", "200.2");
+        s.join_thread(&a, 1_000).await.unwrap();
+        s.join_thread(&b, 9_000).await.unwrap();
+        assert_eq!(s.prune_threads(2_000).await.unwrap(), 1, "{}", t.backend);
+        assert!(!s.in_thread(&a).await.unwrap());
+        s.join_thread(&a, 3_000).await.unwrap();
+        assert!(s.in_thread(&a).await.unwrap(), "{}", t.backend);
+        t.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn latest_deploy_in_thread_and_by_person() {
     for t in testing::all().await {
