@@ -20,6 +20,9 @@ use tokio::task::JoinHandle;
 /// unless it still watches runs, approval requests or an open question.
 const IDLE: Duration = Duration::from_secs(600);
 
+/// The fewest workers at which ended ones are swept from the dispatcher's map.
+const SWEEP_MIN: usize = 1024;
+
 /// Output lines kept per stage for a failure note.
 pub const TAIL_LINES: usize = 30;
 
@@ -224,6 +227,9 @@ impl<S: Surface> Outbox<S> {
 
 async fn dispatch<S: Surface>(mut rx: mpsc::UnboundedReceiver<Op>, ctx: Arc<Ctx<S>>) {
     let mut workers: HashMap<ThreadKey, mpsc::UnboundedSender<Op>> = HashMap::new();
+    // Ended workers are swept when the map has doubled since the last sweep: a sweep walks
+    // every worker, so sweeping at each new thread made a burst of new threads quadratic.
+    let mut sweep_at = SWEEP_MIN;
     while let Some(op) = rx.recv().await {
         let key = op.thread().clone();
         let op = match workers.get(&key) {
@@ -248,7 +254,10 @@ async fn dispatch<S: Surface>(mut rx: mpsc::UnboundedReceiver<Op>, ctx: Arc<Ctx<
             }
             .run(wrx),
         );
-        workers.retain(|_, w| !w.is_closed());
+        if workers.len() >= sweep_at {
+            workers.retain(|_, w| !w.is_closed());
+            sweep_at = SWEEP_MIN.max(2 * workers.len());
+        }
         workers.insert(key, wtx);
     }
 }
