@@ -341,3 +341,47 @@ async fn a_command_the_store_cannot_check_is_not_acted_on_and_says_so() {
         "no thread was opened"
     );
 }
+
+/// With the intake full (`serve.max_pending_events: 1`, one command held by a slow Discord),
+/// another interaction is not taken: Discord does not send an interaction again, so the person
+/// is told privately (an ephemeral message) that nothing was done, and no thread is opened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_intake_answers_an_interaction_privately_and_does_nothing() {
+    let r = rig_with(|c| c.serve.max_pending_events = 1).await;
+    r.fake
+        .fail_next("", &[support::fake_core::Failure::Slow(2.0)]);
+    let (first, _) = command(ALICE, "deploy", &[("service", "billionmail")], CHANNEL);
+    assert_eq!(r.send(&first).await.0, 200);
+    for name in ["deploy", "status", "rollback"] {
+        let (v, _) = command(ALICE, name, &[("service", "billionmail")], CHANNEL);
+        let (status, answer) = r.send(&v).await;
+        assert_eq!(status, 200, "{name}");
+        let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(answer["type"], 4, "{name}: {answer}");
+        assert_eq!(
+            answer["data"]["flags"], 64,
+            "{name}: only the sender sees it"
+        );
+        assert!(
+            answer["data"]["content"]
+                .as_str()
+                .unwrap()
+                .contains("nothing was done"),
+            "{answer}"
+        );
+    }
+    r.flush().await;
+    let threads = r
+        .fake
+        .ok_calls("POST", &format!("/channels/{CHANNEL}/messages/"))
+        .into_iter()
+        .filter(|c| c.path.ends_with("/threads"))
+        .count();
+    assert!(threads <= 1, "only the first command may open a thread");
+    let metrics = r.bot.metrics().render(r.bot.store()).await;
+    assert!(
+        metrics.contains("deckhand_events_shed_total{platform=\"discord\"} 3"),
+        "{metrics}"
+    );
+    r.stop().await;
+}

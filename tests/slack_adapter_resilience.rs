@@ -7,6 +7,8 @@ mod support;
 use deckhand::config::SlackTransport;
 use serde_json::json;
 use std::time::{Duration, Instant};
+use support::fake_core::http_post_retry_after;
+use support::fake_slack::Failure;
 use support::slack_rig::*;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -181,5 +183,112 @@ async fn socket_mode_acks_envelopes_and_reconnects_on_disconnect() {
     r.fake
         .wait_for("a third connection", WAIT, |f| f.socket_count() == 3)
         .await;
+    r.stop().await;
+}
+
+/// With the intake full (`serve.max_pending_events: 1`, one slash command held by a slow
+/// Slack), every further webhook request is refused before anything of it is recorded: events
+/// and clicks with 503 and `Retry-After` (Slack delivers them again), a slash command with a
+/// "too busy" answer only its sender sees. Each refusal is counted. Once the intake has room,
+/// a refused event delivered again is answered, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_intake_refuses_with_503_and_the_redelivery_is_answered() {
+    let r = rig_with(SlackTransport::EventsApi, |c| {
+        c.serve.max_pending_events = 1
+    })
+    .await;
+    r.fake.fail_next("chat.postMessage", &[Failure::Slow(2.0)]);
+    assert_eq!(
+        r.command("UALICE", "/deploy", "status billionmail").await.0,
+        200
+    );
+    let events: Vec<(String, serde_json::Value)> = (0..6)
+        .map(|i| {
+            let thread = format!("17000001{i:02}.000100");
+            let text = [
+                "status billionmail",
+                "deploy billionmail to staging",
+                "hello",
+                "",
+                "help",
+                "lock staging",
+            ][i];
+            let event = mention("UALICE", text, &thread);
+            (thread, event)
+        })
+        .collect();
+    let post = |path: &str, bytes: Vec<u8>, kind: &str| {
+        let headers = signed_headers(&bytes, kind, now_secs());
+        let url = format!("{}{path}", r.url);
+        async move { http_post_retry_after(&url, &headers, bytes).await }
+    };
+    for (thread, event) in &events {
+        let (status, retry_after, body) = post(
+            "/slack/events",
+            event.to_string().into_bytes(),
+            "application/json",
+        )
+        .await;
+        assert_eq!(status, 503, "{thread}: {body}");
+        assert_eq!(retry_after.as_deref(), Some("1"), "{thread}");
+        assert!(body.contains("too busy"), "{body}");
+    }
+    let form = serde_urlencoded::to_string([(
+        "payload",
+        click(
+            "UALICE",
+            "confirm",
+            "x",
+            "1700000100.000200",
+            "1700000100.000100",
+        )
+        .to_string(),
+    )])
+    .unwrap();
+    let (status, retry_after, _) = post(
+        "/slack/interactivity",
+        form.into_bytes(),
+        "application/x-www-form-urlencoded",
+    )
+    .await;
+    assert_eq!((status, retry_after.as_deref()), (503, Some("1")));
+    let (status, body) = r.command("UALICE", "/deploy", "billionmail staging").await;
+    assert_eq!(status, 200);
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["response_type"], "ephemeral");
+    assert!(
+        answer["text"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was done"),
+        "{body}"
+    );
+    r.flush().await;
+    // Nothing of the refused requests reached the bot: no post in their threads, only the
+    // first command's.
+    for (thread, _) in &events {
+        assert!(r.fake.posts_in(Some(thread)).is_empty(), "{thread}");
+    }
+    let metrics = r.bot.metrics().render(r.bot.store()).await;
+    assert!(
+        metrics.contains("deckhand_events_shed_total{platform=\"slack\"} 8"),
+        "{metrics}"
+    );
+    // Slack delivers a refused event again: now it is taken and answered once.
+    let (thread, event) = &events[0];
+    let bytes = event.to_string().into_bytes();
+    let mut headers = signed_headers(&bytes, "application/json", now_secs());
+    headers.push(("x-slack-retry-num", "1".into()));
+    let (status, _, _) =
+        http_post_retry_after(&format!("{}/slack/events", r.url), &headers, bytes).await;
+    assert_eq!(status, 200);
+    r.post_containing(thread, "billionmail").await;
+    r.flush().await;
+    assert_eq!(
+        r.fake.posts_in(Some(thread)).len(),
+        1,
+        "{:#?}",
+        r.fake.calls()
+    );
     r.stop().await;
 }

@@ -69,14 +69,27 @@ pub struct ServeConfig {
     /// Address to listen on, e.g. `0.0.0.0:3000`.
     #[serde(default = "default_listen")]
     pub listen: String,
+    /// Platform events handled at once, at most, per platform (Socket Mode and gateway events
+    /// count too). Past it a webhook request is refused before anything of it is recorded: a
+    /// Slack event or click with 503 and `Retry-After` (Slack retries an event, up to three
+    /// times on its own schedule), a slash command or Discord interaction with a private "too
+    /// busy" answer (those are not sent again). Overload is shed early instead of queueing
+    /// handlers without limit.
+    #[serde(default = "default_max_pending_events")]
+    pub max_pending_events: usize,
 }
 
 impl Default for ServeConfig {
     fn default() -> Self {
         ServeConfig {
             listen: default_listen(),
+            max_pending_events: default_max_pending_events(),
         }
     }
+}
+
+fn default_max_pending_events() -> usize {
+    2000
 }
 
 fn default_listen() -> String {

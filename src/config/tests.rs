@@ -35,6 +35,16 @@ fn defaults_are_applied() {
 }
 
 #[test]
+fn the_intake_limit_defaults_to_2000_and_zero_is_refused() {
+    assert_eq!(parse(GOOD).unwrap().serve.max_pending_events, 2000);
+    let set = format!("{GOOD}serve:\n  max_pending_events: 50\n");
+    assert_eq!(parse(&set).unwrap().serve.max_pending_events, 50);
+    let zero = format!("{GOOD}serve:\n  max_pending_events: 0\n");
+    let err = parse(&zero).unwrap_err().to_string();
+    assert!(err.contains("serve.max_pending_events is 0"), "{err}");
+}
+
+#[test]
 fn unknown_field_is_named_with_its_line() {
     let bad = GOOD.replace("    aliases: [bm]", "    alias: [bm]");
     let err = parse(&bad).unwrap_err().to_string();

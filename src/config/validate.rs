@@ -73,13 +73,19 @@ fn validate_store(config: &Config, out: &mut Vec<String>) {
     }
 }
 
-/// The listen address.
+/// The listen address and the intake limit.
 fn validate_serve(config: &Config, out: &mut Vec<String>) {
     if config.serve.listen.parse::<std::net::SocketAddr>().is_err() {
         out.push(format!(
             "serve.listen `{}` is not an address: use HOST:PORT, e.g. 127.0.0.1:3000",
             config.serve.listen
         ));
+    }
+    if config.serve.max_pending_events == 0 {
+        out.push(
+            "serve.max_pending_events is 0, which would refuse every event: give at least 1 (the default is 2000)"
+                .into(),
+        );
     }
 }
 

@@ -145,6 +145,7 @@ struct Families {
     retries: Family<RetryLabels, Counter>,
     received: Family<PlatformLabels, Counter>,
     duplicate: Family<PlatformLabels, Counter>,
+    shed: Family<PlatformLabels, Counter>,
 }
 
 impl Families {
@@ -160,6 +161,7 @@ impl Families {
             retries: Family::default(),
             received: Family::default(),
             duplicate: Family::default(),
+            shed: Family::default(),
         }
     }
 
@@ -215,6 +217,11 @@ impl Families {
             "events_duplicate",
             "Platform events ignored as redeliveries of one already handled",
             self.duplicate.clone(),
+        );
+        r.register(
+            "events_shed",
+            "Platform webhook requests refused because serve.max_pending_events events were being handled (503 with Retry-After, or a private too-busy answer); nothing of them was recorded",
+            self.shed.clone(),
         );
     }
 }
@@ -375,6 +382,16 @@ impl Metrics {
     pub fn event_received(&self, platform: &str) {
         self.families()
             .received
+            .get_or_create(&PlatformLabels {
+                platform: platform.to_string(),
+            })
+            .inc();
+    }
+
+    /// A platform request was refused (503) because the intake was full.
+    pub fn event_shed(&self, platform: &str) {
+        self.families()
+            .shed
             .get_or_create(&PlatformLabels {
                 platform: platform.to_string(),
             })

@@ -26,6 +26,18 @@ impl InFlight {
         self.count.send_modify(|n| *n += 1);
     }
 
+    /// Counts one more piece of work unless `limit` are in flight already; false then.
+    pub fn try_add(&self, limit: usize) -> bool {
+        self.count.send_if_modified(|n| {
+            if *n < limit {
+                *n += 1;
+                true
+            } else {
+                false
+            }
+        })
+    }
+
     /// Counts one piece of work as finished; the last one wakes whoever waits in
     /// [`InFlight::zero`].
     pub fn done(&self) {

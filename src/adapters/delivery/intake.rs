@@ -8,7 +8,7 @@
 //! the buttons the turn answered.
 
 use super::outbox::Outbox;
-use super::turns::{Handlers, TurnLocks};
+use super::turns::{Full, Handlers, TurnLocks};
 use super::Surface;
 use crate::bot::{Bot, Structured};
 use crate::chat::{Click, EventSink, Incoming, ThreadKey};
@@ -24,6 +24,11 @@ const SETTLE: Duration = Duration::from_secs(10);
 
 /// The answer to a click that could not be matched to the open question in [`SETTLE`].
 const CLICK_NOT_JUDGED: &str = "I couldn't tell yet whether that button belongs to the question open in this thread (the platform is slow to answer my posts), so nothing was done. Click it again in a moment, or reply \"yes\" or \"no\".";
+
+/// What a person is told when Deckhand is too busy to take their request (the intake holds
+/// `serve.max_pending_events` already); nothing of the request was recorded.
+pub const BUSY: &str =
+    "Deckhand is too busy to take this right now, so nothing was done. Please try again in a moment.";
 
 /// A clicked button's message, as the platform reports it.
 #[derive(Debug, Clone, Copy)]
@@ -60,11 +65,11 @@ impl<S: Surface> Intake<S> {
     /// The intake of `platform`, answering through `outbox`.
     pub fn new(bot: Arc<Bot>, outbox: Outbox<S>, platform: &'static str) -> Intake<S> {
         Intake {
-            bot,
             outbox,
             platform,
             turns: TurnLocks::default(),
-            handlers: Handlers::default(),
+            handlers: Handlers::with_limit(bot.config().serve.max_pending_events),
+            bot,
         }
     }
 
@@ -85,6 +90,26 @@ impl<S: Surface> Intake<S> {
         F: Future<Output = ()> + Send + 'static,
     {
         self.handlers.spawn(work);
+    }
+
+    /// Runs `work` in the background unless `serve.max_pending_events` events are being handled
+    /// already; then nothing of the event is started or recorded, the refusal is counted
+    /// (`deckhand_events_shed_total`) and the caller refuses the request (503 with
+    /// `Retry-After`, or a private "too busy" answer where the platform does not resend).
+    pub fn try_spawn<F>(&self, work: F) -> Result<(), Full>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let result = self.handlers.try_spawn(work);
+        if let Err(full) = result {
+            self.bot.metrics().event_shed(self.platform);
+            tracing::warn!(
+                platform = self.platform,
+                limit = full.limit,
+                "intake full: request refused, nothing of it recorded"
+            );
+        }
+        result
     }
 
     /// Waits until no handler runs (or `limit` passes); false on timeout.

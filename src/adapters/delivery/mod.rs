@@ -14,6 +14,7 @@ pub mod text;
 pub mod thread_key;
 pub mod turns;
 
+pub use intake::BUSY;
 pub use retry::{with_retries, with_retries_observed, Retry};
 
 use crate::chat::{RunStatus, StageState, ThreadKey};

@@ -35,9 +35,24 @@ impl TurnLocks {
 }
 
 /// Background handlers started and not finished.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Handlers {
     running: InFlight,
+    /// At most this many run at once when started with [`Handlers::try_spawn`].
+    limit: usize,
+}
+
+/// Too many handlers run already: the event was not taken (nothing of it was recorded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Full {
+    /// The limit that was reached.
+    pub limit: usize,
+}
+
+impl Default for Handlers {
+    fn default() -> Self {
+        Handlers::with_limit(usize::MAX)
+    }
 }
 
 /// Counts its handler as finished when dropped (so also when the handler panics).
@@ -50,12 +65,43 @@ impl Drop for Done {
 }
 
 impl Handlers {
-    /// Runs `work` in the background, counted until it ends (even by panicking).
+    /// Handlers of which at most `limit` run at once through [`Handlers::try_spawn`].
+    pub fn with_limit(limit: usize) -> Handlers {
+        Handlers {
+            running: InFlight::default(),
+            limit: limit.max(1),
+        }
+    }
+
+    /// Runs `work` in the background, counted until it ends (even by panicking), whatever
+    /// the limit (for transports that cannot refuse an event, such as a socket whose reader
+    /// is the backpressure).
     pub fn spawn<F>(&self, work: F)
     where
         F: Future<Output = ()> + Send + 'static,
     {
         self.running.add();
+        self.run(work);
+    }
+
+    /// Runs `work` in the background unless the limit of handlers runs already: then `work`
+    /// is dropped unstarted and the caller refuses the request (a webhook answers 503, so the
+    /// platform delivers it again later), which keeps memory bounded under overload.
+    pub fn try_spawn<F>(&self, work: F) -> Result<(), Full>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        if !self.running.try_add(self.limit) {
+            return Err(Full { limit: self.limit });
+        }
+        self.run(work);
+        Ok(())
+    }
+
+    fn run<F>(&self, work: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
         let done = Done(self.running.clone());
         tokio::spawn(async move {
             let _done = done;

@@ -58,9 +58,22 @@ async fn interactions(
     };
     if needs_work(&interaction) {
         let app = ep.app.clone();
-        ep.app
+        let taken = ep
+            .app
             .intake()
-            .spawn(async move { app.on_interaction(interaction).await });
+            .try_spawn(async move { app.on_interaction(interaction).await });
+        if taken.is_err() {
+            // Discord does not send an interaction again: tell the person (only them).
+            let busy = serde_json::json!({
+                "type": 4,
+                "data": {"content": crate::adapters::delivery::BUSY, "flags": 64},
+            });
+            return (
+                [(header::CONTENT_TYPE, "application/json")],
+                busy.to_string(),
+            )
+                .into_response();
+        }
     }
     (
         [(header::CONTENT_TYPE, "application/json")],

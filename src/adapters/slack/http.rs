@@ -4,12 +4,14 @@
 
 use super::app::{EventMeta, SlackApp};
 use super::signature::SlackVerifier;
+use crate::adapters::delivery::BUSY;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use serde::Deserialize;
 use slack_morphism::prelude::*;
 use std::sync::Arc;
 
@@ -58,6 +60,19 @@ fn refusal(endpoint: &Endpoint, headers: &HeaderMap, body: &[u8]) -> Option<Resp
     )
 }
 
+/// Seconds a refused webhook request is asked to wait before it is sent again.
+const RETRY_AFTER_SECS: &str = "1";
+
+/// The answer when the intake is full: 503 with `Retry-After`, nothing recorded.
+fn busy() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECS)],
+        format!("{BUSY}\n"),
+    )
+        .into_response()
+}
+
 fn bad_request(what: &str, e: impl std::fmt::Display) -> Response {
     tracing::warn!(error = %e, "{what}");
     (StatusCode::BAD_REQUEST, format!("{what}: {e}\n")).into_response()
@@ -71,7 +86,7 @@ async fn events(State(ep): State<Arc<Endpoint>>, headers: HeaderMap, body: Bytes
         Ok(v) => v,
         Err(e) => return bad_request("body is not JSON", e),
     };
-    let event: SlackPushEvent = match serde_json::from_value(value.clone()) {
+    let event = match SlackPushEvent::deserialize(&value) {
         Ok(e) => e,
         Err(e) => {
             // Signed by Slack but not understood: answering an error would only make Slack
@@ -96,10 +111,15 @@ async fn events(State(ep): State<Arc<Endpoint>>, headers: HeaderMap, body: Bytes
             }
             let meta = EventMeta::of_callback(&value);
             let app = ep.app.clone();
-            ep.app
+            match ep
+                .app
                 .intake()
-                .spawn(async move { app.on_event(callback, meta).await });
-            StatusCode::OK.into_response()
+                .try_spawn(async move { app.on_event(callback, meta).await })
+            {
+                Ok(()) => StatusCode::OK.into_response(),
+                // Nothing of it was recorded: Slack delivers it again (x-slack-retry-num).
+                Err(_) => busy(),
+            }
         }
         SlackPushEvent::AppRateLimited(r) => {
             tracing::warn!(team = %r.team_id, "Slack is rate-limiting event deliveries to this app");
@@ -117,11 +137,20 @@ async fn commands(State(ep): State<Arc<Endpoint>>, headers: HeaderMap, body: Byt
         Err(e) => return bad_request("not a slash command", e),
     };
     let app = ep.app.clone();
-    ep.app
+    match ep
+        .app
         .intake()
-        .spawn(async move { app.on_command(command).await });
-    // An empty 200 shows nothing; the bot answers in the thread it opens.
-    StatusCode::OK.into_response()
+        .try_spawn(async move { app.on_command(command).await })
+    {
+        // An empty 200 shows nothing; the bot answers in the thread it opens.
+        Ok(()) => StatusCode::OK.into_response(),
+        // Slack does not send a slash command again: tell the person (only them).
+        Err(_) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({"response_type": "ephemeral", "text": BUSY}).to_string(),
+        )
+            .into_response(),
+    }
 }
 
 /// Decodes `payload=<json>` from an interactivity request body.
@@ -149,10 +178,15 @@ async fn interactivity(
         Err(e) => return bad_request("not an interaction", e),
     };
     let app = ep.app.clone();
-    ep.app
+    match ep
+        .app
         .intake()
-        .spawn(async move { app.on_interaction(event).await });
-    StatusCode::OK.into_response()
+        .try_spawn(async move { app.on_interaction(event).await })
+    {
+        Ok(()) => StatusCode::OK.into_response(),
+        // Slack marks the click as failed, so the person sees nothing was done.
+        Err(_) => busy(),
+    }
 }
 
 #[cfg(test)]
