@@ -14,7 +14,9 @@
 //!   After it (same server, same cores): the de-duplication insert of the event id, the thread
 //!   record, NLU and dialogue, and the reply posted to the fake Slack. The bench waits for that
 //!   backlog to drain and reports how long it took, so an ack rate the background cannot keep
-//!   up with shows.
+//!   up with shows; then each measured mention's reply delay (from when the mention was due to
+//!   when its first post reached the fake Slack) and the replies per second. The bench
+//!   process's peak RSS is printed at the end.
 //! - `slack_chatter`: a signed channel message not addressed to the bot (the bulk of what a bot
 //!   subscribed to `message.channels` receives): signature check, parse, ack, filtered out.
 //! - `api_deploy_locked`: `POST /api/v1/deploys` with a bearer token while staging is locked:
@@ -42,7 +44,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -129,26 +131,48 @@ fn header(name: &'static str, value: &str) -> (HeaderName, HeaderValue) {
 }
 
 /// A minimal fake Slack Web API: `auth.test` signs the bot in, `chat.postMessage` and
-/// `chat.update` succeed; posts are counted.
+/// `chat.update` succeed; posts are counted, and the time of the first post in each bench
+/// thread is kept (the reply to mention `n` is posted in thread `1800000000.n`).
 mod fake_slack {
     use axum::extract::{Path, State};
     use axum::routing::post;
     use axum::Router;
     use serde_json::{json, Value};
+    use std::collections::HashMap;
     use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    /// What the fake saw.
+    #[derive(Default)]
+    pub struct Seen {
+        /// Posts, all threads.
+        pub posts: AtomicU64,
+        /// Mention number -> when the first reply in its thread arrived.
+        pub first_reply: Mutex<HashMap<u64, Instant>>,
+    }
 
     async fn api(
-        State(posts): State<Arc<AtomicU64>>,
+        State(seen): State<Arc<Seen>>,
         Path(method): Path<String>,
         body: axum::body::Bytes,
     ) -> axum::Json<Value> {
+        let at = Instant::now();
         let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let posts = &seen.posts;
         axum::Json(match method.as_str() {
             "auth.test" => json!({"ok": true, "url": "https://bench.slack.com/", "team": "Bench",
                 "user": "deckhand", "team_id": "T1", "user_id": super::BOT_USER, "bot_id": "BBOT"}),
             "chat.postMessage" => {
                 let n = posts.fetch_add(1, Ordering::Relaxed) + 1;
+                let mention = body["thread_ts"]
+                    .as_str()
+                    .and_then(|t| t.strip_prefix("1800000000."))
+                    .and_then(|n| n.parse::<u64>().ok());
+                if let Some(m) = mention {
+                    let mut first = seen.first_reply.lock().unwrap_or_else(|e| e.into_inner());
+                    first.entry(m).or_insert(at);
+                }
                 let ts = format!("1900000000.{n:06}");
                 json!({"ok": true, "channel": body["channel"], "ts": ts,
                     "message": {"type": "message", "ts": ts, "user": super::BOT_USER, "text": body["text"]}})
@@ -158,16 +182,16 @@ mod fake_slack {
         })
     }
 
-    /// Starts it on a free port: its `api_base_url` and the post counter.
-    pub async fn start() -> (String, Arc<AtomicU64>) {
-        let posts = Arc::new(AtomicU64::new(0));
+    /// Starts it on a free port: its `api_base_url` and what it sees.
+    pub async fn start() -> (String, Arc<Seen>) {
+        let seen = Arc::new(Seen::default());
         let router = Router::new()
             .route("/api/{method}", post(api))
-            .with_state(posts.clone());
+            .with_state(seen.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-        (format!("http://{addr}/api"), posts)
+        (format!("http://{addr}/api"), seen)
     }
 }
 
@@ -175,12 +199,12 @@ mod fake_slack {
 struct Bench {
     server: Server,
     bot: Arc<Bot>,
-    posts: Arc<AtomicU64>,
+    seen: Arc<fake_slack::Seen>,
     _store_dir: tempfile::TempDir,
 }
 
 async fn start_server() -> Bench {
-    let (api_base, posts) = fake_slack::start().await;
+    let (api_base, seen) = fake_slack::start().await;
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/http_load.yaml");
     let mut config = Config::load(&path).expect("benches/http_load.yaml loads");
     let store_dir = tempfile::tempdir().expect("a temp folder");
@@ -202,7 +226,7 @@ async fn start_server() -> Bench {
     Bench {
         server,
         bot,
-        posts,
+        seen,
         _store_dir: store_dir,
     }
 }
@@ -306,24 +330,64 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
-/// A warm-up phase (not reported), then the measured one.
+/// A warm-up phase (not reported), then the measured one, whose schedule it returns.
 fn phase(
     rt: &Runtimes,
     settings: &Settings,
     addr: SocketAddr,
     (name, rate, expect): (&str, u64, StatusCode),
     mut make: impl FnMut(u64) -> Vec<Prepared>,
-) {
+) -> load::Phase {
     let warmup = make(rate * settings.warmup_secs);
     rt.client
         .block_on(load(addr, warmup, expect, rate, settings.connections));
     let measured = make(rate * settings.secs);
     let before = load_average();
-    let result = rt
+    let mut result = rt
         .client
         .block_on(load(addr, measured, expect, rate, settings.connections));
     result.report(name, rate);
     println!("  load average before/after: {before} / {}", load_average());
+    result
+}
+
+/// The reply to each measured mention (numbered from `first`): from when the mention was due
+/// to when its first reply reached the fake Slack.
+fn report_replies(seen: &fake_slack::Seen, measured: &load::Phase, first: u64, count: u64) {
+    let replies = seen.first_reply.lock().unwrap_or_else(|e| e.into_inner());
+    let mut delays_us: Vec<u32> = Vec::with_capacity(count as usize);
+    let mut last = measured.start;
+    for i in 0..count {
+        let Some(at) = replies.get(&(first + i)) else {
+            continue;
+        };
+        let due = measured.start + measured.interval.mul_f64(i as f64);
+        let us = at.saturating_duration_since(due).as_micros();
+        delays_us.push(us.min(u32::MAX as u128) as u32);
+        last = last.max(*at);
+    }
+    delays_us.sort_unstable();
+    let span = last.saturating_duration_since(measured.start).as_secs_f64();
+    println!(
+        "  replies to the measured mentions: {} of {count}, {:.0}/s; mention due to reply posted: p50 {}  p99 {}  max {}",
+        delays_us.len(),
+        delays_us.len() as f64 / span.max(f64::EPSILON),
+        load::ms(load::quantile(&delays_us, 0.50)),
+        load::ms(load::quantile(&delays_us, 0.99)),
+        load::ms(delays_us.last().copied().unwrap_or(0)),
+    );
+}
+
+/// The bench process's peak resident memory (server, generator and fake together).
+fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
+        })
+        .unwrap_or_else(|| "?".into())
 }
 
 fn init_logging(filter: &str) {
@@ -352,14 +416,14 @@ fn slack(rt: &Runtimes, settings: &Settings, bench: &Bench) {
         phase(rt, settings, addr, what, |n| events(SlackKind::Chatter, n));
     }
     if settings.wants("slack_mention") {
-        let posts_before = bench.posts.load(Ordering::Relaxed);
+        let posts_before = bench.seen.posts.load(Ordering::Relaxed);
         let what = ("slack_mention", settings.rate, StatusCode::OK);
-        phase(rt, settings, addr, what, |n| events(SlackKind::Mention, n));
+        let measured = phase(rt, settings, addr, what, |n| events(SlackKind::Mention, n));
         let acked = Instant::now();
         let settled = rt
             .server
             .block_on(bench.server.flush(Duration::from_secs(600)));
-        let replies = bench.posts.load(Ordering::Relaxed) - posts_before;
+        let replies = bench.seen.posts.load(Ordering::Relaxed) - posts_before;
         let mentions = settings.rate * (settings.warmup_secs + settings.secs);
         println!(
             "  background: {replies} replies posted to the fake Slack for {mentions} mentions; \
@@ -367,6 +431,8 @@ fn slack(rt: &Runtimes, settings: &Settings, bench: &Bench) {
             acked.elapsed().as_secs_f64(),
             if settled { "" } else { " (NOT settled)" }
         );
+        let count = settings.rate * settings.secs;
+        report_replies(&bench.seen, &measured, next - count, count);
     }
 }
 
@@ -420,6 +486,7 @@ fn main() {
     );
     slack(&rt, &settings, &bench);
     api(&rt, &settings, &bench);
+    println!("peak RSS of the bench process: {}", peak_rss());
     let Bench { server, .. } = bench;
     rt.server.block_on(server.shutdown());
 }

@@ -188,7 +188,7 @@ async fn socket_mode_acks_envelopes_and_reconnects_on_disconnect() {
 
 /// With the intake full (`serve.max_pending_events: 1`, one slash command held by a slow
 /// Slack), every further webhook request is refused before anything of it is recorded: events
-/// and clicks with 503 and `Retry-After` (Slack delivers them again), a slash command with a
+/// and clicks with 503 and `Retry-After` (Slack retries an event, not a click), a slash command with a
 /// "too busy" answer only its sender sees. Each refusal is counted. Once the intake has room,
 /// a refused event delivered again is answered, once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -99,6 +99,10 @@ pub struct Phase {
     held_back: u64,
     /// Connection and protocol errors.
     pub errors: Vec<String>,
+    /// When request 0 was due; request `i` was due `i` intervals later.
+    pub start: Instant,
+    /// The time between two scheduled sends.
+    pub interval: Duration,
 }
 
 /// Sends every request at `rate` per second over `connections` connections.
@@ -134,6 +138,8 @@ pub async fn load(
         unexpected: Vec::new(),
         held_back: 0,
         errors: Vec::new(),
+        start,
+        interval,
     };
     for task in tasks {
         let stats = task.await.expect("a connection task");
@@ -148,7 +154,7 @@ pub async fn load(
 }
 
 /// The value at quantile `q` of sorted samples (nearest rank).
-fn quantile(sorted: &[u32], q: f64) -> u32 {
+pub fn quantile(sorted: &[u32], q: f64) -> u32 {
     if sorted.is_empty() {
         return 0;
     }
@@ -156,13 +162,13 @@ fn quantile(sorted: &[u32], q: f64) -> u32 {
     sorted[rank - 1]
 }
 
-fn ms(us: u32) -> String {
+pub fn ms(us: u32) -> String {
     format!("{:.2} ms", us as f64 / 1000.0)
 }
 
 impl Phase {
     /// One line of figures (println!: this is the bench's report).
-    pub fn report(mut self, name: &str, target_rate: u64) {
+    pub fn report(&mut self, name: &str, target_rate: u64) {
         self.latencies_us.sort_unstable();
         self.service_us.sort_unstable();
         let done = self.latencies_us.len();

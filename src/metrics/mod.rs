@@ -388,7 +388,8 @@ impl Metrics {
             .inc();
     }
 
-    /// A platform request was refused (503) because the intake was full.
+    /// A platform webhook request was refused (503, or a private "too busy" answer) because
+    /// the intake was full.
     pub fn event_shed(&self, platform: &str) {
         self.families()
             .shed

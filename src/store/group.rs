@@ -108,7 +108,9 @@ async fn write_batches<W: BatchWrite>(writer: W, mut rx: mpsc::UnboundedReceiver
             }
             // The database refused the batch, so it was rolled back as a whole: each item is
             // tried alone, so each caller gets its own answer.
-            Err(StoreError::Query(sqlx::Error::Database(_))) => {
+            Err(StoreError::Query(sqlx::Error::Database(e)))
+                if rolled_back(e.code().as_deref()) =>
+            {
                 for (item, done) in items.iter().zip(waiting) {
                     let _ = done.send(writer.write_one(item).await);
                 }
@@ -127,6 +129,16 @@ async fn write_batches<W: BatchWrite>(writer: W, mut rx: mpsc::UnboundedReceiver
             }
         }
     }
+}
+
+/// Whether a database error with this SQLSTATE means the statement was refused (and so rolled
+/// back). PostgreSQL also reports a lost connection (class 08), a server shutting down (57) and
+/// internal errors (XX) as database errors, and those can come after a commit.
+fn rolled_back(code: Option<&str>) -> bool {
+    !matches!(
+        code.map(|c| c.get(..2).unwrap_or(c)),
+        Some("08" | "57" | "XX")
+    )
 }
 
 /// `($1, $2, …), ($n+1, …)`: the placeholders of a multi-row `VALUES` for `rows` rows of
@@ -263,6 +275,16 @@ mod tests {
             1,
             "one batch, no retries"
         );
+    }
+
+    #[test]
+    fn connection_and_shutdown_errors_are_not_taken_as_rolled_back() {
+        for code in [None, Some("23505"), Some("40001"), Some("2067")] {
+            assert!(rolled_back(code), "{code:?}");
+        }
+        for code in ["08006", "08P01", "57P01", "XX000"] {
+            assert!(!rolled_back(Some(code)), "{code}");
+        }
     }
 
     #[test]

@@ -106,7 +106,6 @@ impl<C: Clone + Debug> FakeCore<C> {
 
 /// POSTs `body` to `url` with `headers`; returns the status, the `Retry-After` header and the
 /// body text.
-#[allow(dead_code)]
 pub async fn http_post_retry_after(
     url: &str,
     headers: &[(&str, String)],
@@ -137,16 +136,6 @@ pub async fn http_post_retry_after(
 
 /// POSTs `body` to `url` with `headers`; returns the status and body text.
 pub async fn http_post(url: &str, headers: &[(&str, String)], body: Vec<u8>) -> (u16, String) {
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let mut req = hyper::Request::post(url);
-    for (k, v) in headers {
-        req = req.header(*k, v);
-    }
-    let resp = client
-        .request(req.body(Full::new(Bytes::from(body))).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&text).into_owned())
+    let (status, _, text) = http_post_retry_after(url, headers, body).await;
+    (status, text)
 }

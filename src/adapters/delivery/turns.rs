@@ -85,8 +85,9 @@ impl Handlers {
     }
 
     /// Runs `work` in the background unless the limit of handlers runs already: then `work`
-    /// is dropped unstarted and the caller refuses the request (a webhook answers 503, so the
-    /// platform delivers it again later), which keeps memory bounded under overload.
+    /// is dropped unstarted and the caller refuses the request (503 with `Retry-After`, or a
+    /// private "too busy" answer where the platform does not resend), so overload is shed
+    /// before handlers pile up.
     pub fn try_spawn<F>(&self, work: F) -> Result<(), Full>
     where
         F: Future<Output = ()> + Send + 'static,

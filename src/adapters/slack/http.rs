@@ -117,7 +117,7 @@ async fn events(State(ep): State<Arc<Endpoint>>, headers: HeaderMap, body: Bytes
                 .try_spawn(async move { app.on_event(callback, meta).await })
             {
                 Ok(()) => StatusCode::OK.into_response(),
-                // Nothing of it was recorded: Slack delivers it again (x-slack-retry-num).
+                // Nothing of it was recorded: Slack retries it, up to three times.
                 Err(_) => busy(),
             }
         }
