@@ -7,6 +7,7 @@
 mod audit;
 mod builds;
 mod checkpoints;
+mod connect;
 mod governance;
 mod group;
 mod listing;
@@ -23,6 +24,7 @@ pub mod testing;
 
 pub use audit::{AuditRow, NewAuditEntry};
 pub use builds::BuildRecord;
+use connect::{redact, sqlite_in_memory, sqlite_path, sqlite_pragmas};
 pub use governance::{
     ApprovalRecord, ApprovalStatus, Decision, DecisionRecord, DeployOutcome, NewApproval,
 };
@@ -73,7 +75,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
     /// A group write failed in a way that leaves unknown whether it was committed (the
-    /// connection broke, or no answer came in time), so it is not tried again.
+    /// connection broke, the server shut down), so it is not tried again.
     #[error("database error in a group write (whether it was saved is unknown): {0}")]
     Unconfirmed(String),
 }
@@ -115,29 +117,6 @@ pub struct Store {
     checkpoints: Option<std::sync::Arc<checkpoints::Checkpoints>>,
 }
 
-/// Whether a SQLite URL names a private in-memory database (no file, no log to checkpoint).
-fn sqlite_in_memory(url: &str) -> bool {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
-    let path = path.split('?').next().unwrap_or_default();
-    path.is_empty() || path.contains(":memory:")
-}
-
-fn redact(url: &str) -> String {
-    // Hide a password in postgres://user:secret@host/db.
-    match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
-
 impl Store {
     /// Connects (creating a SQLite file and its folder if needed) and applies migrations.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
@@ -155,10 +134,7 @@ impl Store {
         };
         let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         if backend == Backend::Sqlite {
-            let path = url
-                .trim_start_matches("sqlite://")
-                .trim_start_matches("sqlite:");
-            let path = path.split('?').next().unwrap_or_default();
+            let path = sqlite_path(url);
             let in_memory = sqlite_in_memory(url);
             if !in_memory {
                 if let Some(dir) = std::path::Path::new(path).parent() {
@@ -168,38 +144,7 @@ impl Store {
             // A private in-memory database exists per connection, so keep exactly one.
             options = options
                 .max_connections(if in_memory { 1 } else { 4 })
-                .after_connect(|conn, _| {
-                    Box::pin(async move {
-                        sqlx::query("PRAGMA journal_mode = WAL")
-                            .execute(&mut *conn)
-                            .await?;
-                        // WAL's recommended durability: a commit is written to the WAL
-                        // without an fsync (checkpoints still sync), so an application crash
-                        // loses nothing and nothing is ever corrupted; only an OS crash or
-                        // power loss can undo the last commits. With FULL (the default) every
-                        // commit waits for an fsync, which held every writer (the audit log's
-                        // head row above all) to ~470 commits/s on the 2-core VM (README,
-                        // "Performance").
-                        sqlx::query("PRAGMA synchronous = NORMAL")
-                            .execute(&mut *conn)
-                            .await?;
-                        // Checkpoints run in the background (src/store/checkpoints.rs); this
-                        // is only the safety net.
-                        sqlx::query(&format!(
-                            "PRAGMA wal_autocheckpoint = {}",
-                            checkpoints::SAFETY_NET_PAGES
-                        ))
-                        .execute(&mut *conn)
-                        .await?;
-                        sqlx::query("PRAGMA busy_timeout = 5000")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA foreign_keys = ON")
-                            .execute(&mut *conn)
-                            .await?;
-                        Ok(())
-                    })
-                });
+                .after_connect(|conn, _| Box::pin(sqlite_pragmas(conn)));
         } else {
             options = options.max_connections(8);
         }
@@ -223,12 +168,7 @@ impl Store {
     pub async fn open_existing(url: &str) -> Result<Option<Store>, StoreError> {
         sqlx::any::install_default_drivers();
         if url.starts_with("sqlite:") {
-            let path = url
-                .trim_start_matches("sqlite://")
-                .trim_start_matches("sqlite:");
-            let path = path.split('?').next().unwrap_or_default();
-            if path.is_empty() || path.contains(":memory:") || !std::path::Path::new(path).is_file()
-            {
+            if sqlite_in_memory(url) || !std::path::Path::new(sqlite_path(url)).is_file() {
                 return Ok(None);
             }
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
